@@ -1,0 +1,68 @@
+//! The core's one error type and its mapping to gRPC status codes.
+
+use dirsync_proto::v1::ErrorReason;
+use sea_orm::DbErr;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Domain of the `google.rpc.ErrorInfo` attached to every error status.
+pub const ERROR_DOMAIN: &str = "dirsync.v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("{0}")]
+    VersionMismatch(String),
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    InvalidFilter(String),
+    #[error("{0}")]
+    Mutability(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+impl CoreError {
+    fn reason_and_code(&self) -> (ErrorReason, Code) {
+        match self {
+            CoreError::NotFound(_) => (ErrorReason::NotFound, Code::NotFound),
+            CoreError::Uniqueness(_) => (ErrorReason::Uniqueness, Code::AlreadyExists),
+            CoreError::VersionMismatch(_) => (ErrorReason::VersionMismatch, Code::Aborted),
+            CoreError::InvalidValue(_) => (ErrorReason::InvalidValue, Code::InvalidArgument),
+            CoreError::InvalidFilter(_) => (ErrorReason::InvalidFilter, Code::InvalidArgument),
+            CoreError::Mutability(_) => (ErrorReason::Mutability, Code::InvalidArgument),
+            CoreError::Unauthenticated(_) => (ErrorReason::Unauthenticated, Code::Unauthenticated),
+            CoreError::Db(_) => (ErrorReason::Unspecified, Code::Internal),
+        }
+    }
+}
+
+impl From<CoreError> for Status {
+    fn from(err: CoreError) -> Self {
+        let (reason, code) = err.reason_and_code();
+        if let CoreError::Db(db) = &err {
+            // Internal details are logged, never sent to the caller.
+            tracing::error!(error = %db, "database error");
+            return Status::internal("internal error");
+        }
+        let details = ErrorDetails::with_error_info(
+            reason.as_str_name(),
+            ERROR_DOMAIN,
+            std::collections::HashMap::new(),
+        );
+        Status::with_error_details(code, err.to_string(), details)
+    }
+}
+
+/// Parses an id sent by a caller; a malformed id names nothing, so it is "not found".
+pub fn parse_id(kind: &str, id: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(id).map_err(|_| CoreError::NotFound(format!("{kind} {id} not found")))
+}

@@ -1,0 +1,173 @@
+//! dirsync's core: the directory service. It owns the data and every domain rule, answers
+//! over gRPC, and knows no HTTP, SCIM JSON or IdP quirks.
+
+pub mod clock;
+pub mod entity;
+pub mod error;
+pub mod service;
+pub mod store;
+pub mod tokens;
+
+use std::future::Future;
+use std::time::Duration;
+
+use dirsync_proto::v1::admin_server::AdminServer;
+use dirsync_proto::v1::directory_server::DirectoryServer;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, TransactionTrait};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+pub use service::admin::{AdminService, scim_base_url};
+pub use service::directory::DirectoryService;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("creating the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("{0}")]
+    Bootstrap(#[from] error::CoreError),
+}
+
+/// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.
+///
+/// SQLite runs in WAL mode with `synchronous=FULL`, so an acknowledged write survives a crash,
+/// and through a single connection, so writers never fail with SQLITE_BUSY.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        if let Some(path) = sqlite_file(url) {
+            if let Some(dir) = std::path::Path::new(&path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        opts.max_connections(1)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+    } else {
+        opts.max_connections(16)
+            .acquire_timeout(Duration::from_secs(10));
+    }
+    let db = Database::connect(opts).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// The file path inside a `sqlite://path?…` URL, if it names a file.
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+}
+
+/// What `serve` prints on first start: a tenant and a connection to paste into an IdP.
+#[derive(Debug, Clone)]
+pub struct Bootstrapped {
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub scim_base_url: String,
+    pub token: String,
+}
+
+/// On an empty store, creates a first tenant and SCIM connection; otherwise does nothing.
+pub async fn bootstrap(
+    db: &DatabaseConnection,
+    clock: &clock::SharedClock,
+    public_url: &str,
+) -> Result<Option<Bootstrapped>, StartError> {
+    let txn = db.begin().await?;
+    if !store::admin::list_tenants(&txn).await?.is_empty() {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let now = clock.now_ms();
+    let tenant = store::admin::create_tenant(&txn, "default", now).await?;
+    let conn = store::admin::create_connection(&txn, tenant.id, "default", "generic", now).await?;
+    let (_, token) = store::admin::issue_token(&txn, &conn, now).await?;
+    txn.commit().await?;
+    Ok(Some(Bootstrapped {
+        tenant_id: tenant.id.to_string(),
+        connection_id: conn.id.to_string(),
+        scim_base_url: scim_base_url(public_url, &tenant.id.to_string()),
+        token,
+    }))
+}
+
+/// Serves the core's gRPC API (Directory, Admin, health, reflection) until `shutdown`.
+pub async fn serve(
+    db: DatabaseConnection,
+    clock: clock::SharedClock,
+    public_url: String,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<DirectoryServer<DirectoryService>>()
+        .await;
+    health_reporter
+        .set_serving::<AdminServer<AdminService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(dirsync_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let directory = DirectoryService::new(db.clone(), clock.clone());
+    let admin = AdminService::new(db, clock, public_url);
+    tonic::transport::Server::builder()
+        .trace_fn(|req| {
+            let span = tracing::info_span!("grpc", otel.name = %req.uri().path(), rpc.method = %req.uri().path());
+            // Continue the trace the edge started (W3C traceparent in gRPC metadata).
+            dirsync_telemetry::set_parent_from_headers(&span, req.headers());
+            span
+        })
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(DirectoryServer::new(directory))
+        .add_service(AdminServer::new(admin))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+
+    #[test]
+    fn sqlite_paths() {
+        for (url, want) in [
+            ("sqlite://data/dirsync.db?mode=rwc", Some("data/dirsync.db")),
+            ("sqlite:///tmp/x.db", Some("/tmp/x.db")),
+            ("sqlite::memory:", None),
+            ("postgres://localhost/test", None),
+        ] {
+            assert_eq!(sqlite_file(url).as_deref(), want, "{url}");
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! `dirsync.v1.Directory`: users and groups.
+
+use dirsync_proto::v1::directory_server::Directory;
+use dirsync_proto::v1::{
+    CreateGroupRequest, CreateUserRequest, DeleteGroupRequest, DeleteGroupResponse,
+    DeleteUserRequest, DeleteUserResponse, GetGroupRequest, GetUserRequest, Group,
+    ListGroupsRequest, ListGroupsResponse, ListUsersRequest, ListUsersResponse, Member,
+    PatchGroupRequest, ReplaceGroupRequest, ReplaceUserRequest, User, member_change,
+};
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::{in_txn, optional_id, tenant, timestamp};
+use crate::clock::SharedClock;
+use crate::entity::{groups as group_rows, users as user_rows};
+use crate::error::{CoreError, Result, parse_id};
+use crate::store::groups::{MemberChange, MemberRow};
+use crate::store::users::NewUser;
+use crate::store::{Page, groups, users};
+
+#[derive(Debug, Clone)]
+pub struct DirectoryService {
+    db: DatabaseConnection,
+    clock: SharedClock,
+}
+
+impl DirectoryService {
+    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
+        Self { db, clock }
+    }
+}
+
+pub(crate) fn user_to_proto(m: user_rows::Model) -> User {
+    User {
+        id: m.id.to_string(),
+        tenant_id: m.tenant_id.to_string(),
+        user_name: m.user_name,
+        external_id: m.external_id,
+        active: m.active,
+        display_name: m.display_name,
+        given_name: m.given_name,
+        family_name: m.family_name,
+        email: m.email,
+        document: m.document.to_string(),
+        version: m.version,
+        created: Some(timestamp(m.created_at)),
+        last_modified: Some(timestamp(m.updated_at)),
+        connection_id: m.connection_id.map(|c| c.to_string()),
+        source: m.source,
+    }
+}
+
+fn group_to_proto(m: group_rows::Model, members: Vec<MemberRow>) -> Group {
+    Group {
+        id: m.id.to_string(),
+        tenant_id: m.tenant_id.to_string(),
+        display_name: m.display_name,
+        external_id: m.external_id,
+        document: m.document.to_string(),
+        version: m.version,
+        created: Some(timestamp(m.created_at)),
+        last_modified: Some(timestamp(m.updated_at)),
+        members: members
+            .into_iter()
+            .map(|r| Member {
+                id: r.id.to_string(),
+                r#type: r.member_type,
+                display: r.display,
+            })
+            .collect(),
+        connection_id: m.connection_id.map(|c| c.to_string()),
+    }
+}
+
+fn member_changes(changes: &[dirsync_proto::v1::MemberChange]) -> Result<Vec<MemberChange>> {
+    changes
+        .iter()
+        .map(|c| match &c.kind {
+            Some(member_change::Kind::Add(l)) => Ok(MemberChange::Add(l.ids.clone())),
+            Some(member_change::Kind::Remove(l)) => Ok(MemberChange::Remove(l.ids.clone())),
+            Some(member_change::Kind::RemoveAll(_)) => Ok(MemberChange::RemoveAll),
+            Some(member_change::Kind::Replace(l)) => Ok(MemberChange::Replace(l.ids.clone())),
+            None => Err(CoreError::InvalidValue("empty member change".into())),
+        })
+        .collect()
+}
+
+async fn with_members(
+    txn: &sea_orm::DatabaseTransaction,
+    tenant_id: Uuid,
+    group: group_rows::Model,
+    include: bool,
+) -> Result<Group> {
+    let members = if include {
+        groups::members_of(txn, tenant_id, &[group.id])
+            .await?
+            .remove(&group.id)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok(group_to_proto(group, members))
+}
+
+fn page(start_index: u64, count: u64) -> Page {
+    Page {
+        start_index: start_index.max(1),
+        count,
+    }
+}
+
+#[tonic::async_trait]
+impl Directory for DirectoryService {
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
+    async fn create_user(
+        &self,
+        request: Request<CreateUserRequest>,
+    ) -> Result<Response<User>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let spec = req
+            .user
+            .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
+        let now = self.clock.now_ms();
+        let source = if connection_id.is_some() {
+            "scim"
+        } else {
+            "native"
+        };
+        let user = in_txn(&self.db, async |txn| {
+            users::create(
+                txn,
+                NewUser {
+                    tenant_id,
+                    connection_id,
+                    source,
+                    spec: &spec,
+                },
+                now,
+            )
+            .await
+        })
+        .await?;
+        Ok(Response::new(user_to_proto(user)))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
+    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("user", &req.id)?;
+        let user = users::get(&self.db, tenant_id, id).await?;
+        Ok(Response::new(user_to_proto(user)))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
+    async fn replace_user(
+        &self,
+        request: Request<ReplaceUserRequest>,
+    ) -> Result<Response<User>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("user", &req.id)?;
+        let spec = req
+            .user
+            .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
+        let now = self.clock.now_ms();
+        let user = in_txn(&self.db, async |txn| {
+            users::replace(txn, tenant_id, id, &spec, req.expected_version, now).await
+        })
+        .await?;
+        Ok(Response::new(user_to_proto(user)))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
+    async fn delete_user(
+        &self,
+        request: Request<DeleteUserRequest>,
+    ) -> Result<Response<DeleteUserResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("user", &req.id)?;
+        in_txn(&self.db, async |txn| {
+            users::delete(txn, tenant_id, id, req.expected_version).await
+        })
+        .await?;
+        Ok(Response::new(DeleteUserResponse {}))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
+    async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let (total, rows) = users::list(
+            &self.db,
+            tenant_id,
+            req.filter.as_ref(),
+            req.sort.as_ref(),
+            page(req.start_index, req.count),
+        )
+        .await?;
+        Ok(Response::new(ListUsersResponse {
+            total_results: total,
+            users: rows.into_iter().map(user_to_proto).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
+    async fn create_group(
+        &self,
+        request: Request<CreateGroupRequest>,
+    ) -> Result<Response<Group>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let spec = req
+            .group
+            .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
+        let now = self.clock.now_ms();
+        let group = in_txn(&self.db, async |txn| {
+            let g =
+                groups::create(txn, tenant_id, connection_id, &spec, &req.member_ids, now).await?;
+            with_members(txn, tenant_id, g, true).await
+        })
+        .await?;
+        Ok(Response::new(group))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
+    async fn get_group(
+        &self,
+        request: Request<GetGroupRequest>,
+    ) -> Result<Response<Group>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("group", &req.id)?;
+        let group = in_txn(&self.db, async |txn| {
+            let g = groups::get(txn, tenant_id, id).await?;
+            with_members(txn, tenant_id, g, req.include_members).await
+        })
+        .await?;
+        Ok(Response::new(group))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
+    async fn replace_group(
+        &self,
+        request: Request<ReplaceGroupRequest>,
+    ) -> Result<Response<Group>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("group", &req.id)?;
+        let spec = req
+            .group
+            .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
+        let now = self.clock.now_ms();
+        let changes = [MemberChange::Replace(req.member_ids.clone())];
+        let group = in_txn(&self.db, async |txn| {
+            let g = groups::update(
+                txn,
+                tenant_id,
+                id,
+                Some(&spec),
+                &changes,
+                req.expected_version,
+                now,
+            )
+            .await?;
+            with_members(txn, tenant_id, g, req.include_members).await
+        })
+        .await?;
+        Ok(Response::new(group))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
+    async fn patch_group(
+        &self,
+        request: Request<PatchGroupRequest>,
+    ) -> Result<Response<Group>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("group", &req.id)?;
+        let changes = member_changes(&req.member_changes)?;
+        let now = self.clock.now_ms();
+        let group = in_txn(&self.db, async |txn| {
+            let g = groups::update(
+                txn,
+                tenant_id,
+                id,
+                req.group.as_ref(),
+                &changes,
+                req.expected_version,
+                now,
+            )
+            .await?;
+            with_members(txn, tenant_id, g, req.include_members).await
+        })
+        .await?;
+        Ok(Response::new(group))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
+    async fn delete_group(
+        &self,
+        request: Request<DeleteGroupRequest>,
+    ) -> Result<Response<DeleteGroupResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("group", &req.id)?;
+        in_txn(&self.db, async |txn| {
+            groups::delete(txn, tenant_id, id, req.expected_version).await
+        })
+        .await?;
+        Ok(Response::new(DeleteGroupResponse {}))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
+    async fn list_groups(
+        &self,
+        request: Request<ListGroupsRequest>,
+    ) -> Result<Response<ListGroupsResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let groups = in_txn(&self.db, async |txn| {
+            let (total, rows) = groups::list(
+                txn,
+                tenant_id,
+                req.filter.as_ref(),
+                req.sort.as_ref(),
+                page(req.start_index, req.count),
+            )
+            .await?;
+            let mut members = if req.include_members {
+                let ids: Vec<Uuid> = rows.iter().map(|g| g.id).collect();
+                groups::members_of(txn, tenant_id, &ids).await?
+            } else {
+                Default::default()
+            };
+            let groups = rows
+                .into_iter()
+                .map(|g| {
+                    let m = members.remove(&g.id).unwrap_or_default();
+                    group_to_proto(g, m)
+                })
+                .collect();
+            Ok(ListGroupsResponse {
+                total_results: total,
+                groups,
+            })
+        })
+        .await?;
+        Ok(Response::new(groups))
+    }
+}

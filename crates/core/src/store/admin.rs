@@ -1,0 +1,207 @@
+//! Tenants, SCIM connections and their tokens.
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use crate::entity::{connections, tenants, tokens};
+use crate::error::{CoreError, Result};
+use crate::tokens as secrets;
+
+/// The IdP profiles a connection can have (see docs/idp/).
+pub const IDP_PROFILES: &[&str] = &[
+    "generic",
+    "entra",
+    "okta",
+    "onelogin",
+    "google",
+    "pingone",
+    "jumpcloud",
+];
+
+pub async fn create_tenant(
+    txn: &DatabaseTransaction,
+    name: &str,
+    now: i64,
+) -> Result<tenants::Model> {
+    if name.trim().is_empty() {
+        return Err(CoreError::InvalidValue(
+            "tenant name must not be empty".into(),
+        ));
+    }
+    Ok(tenants::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?)
+}
+
+pub async fn get_tenant<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<tenants::Model> {
+    tenants::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| CoreError::NotFound(format!("tenant {id} not found")))
+}
+
+pub async fn list_tenants<C: ConnectionTrait>(db: &C) -> Result<Vec<tenants::Model>> {
+    Ok(tenants::Entity::find()
+        .order_by_asc(tenants::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn create_connection(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    name: &str,
+    idp_profile: &str,
+    now: i64,
+) -> Result<connections::Model> {
+    get_tenant(txn, tenant_id).await?;
+    let profile = if idp_profile.is_empty() {
+        "generic"
+    } else {
+        idp_profile
+    };
+    let profile = profile.to_ascii_lowercase();
+    if !IDP_PROFILES.contains(&profile.as_str()) {
+        return Err(CoreError::InvalidValue(format!(
+            "unknown IdP profile {idp_profile:?}; expected one of {}",
+            IDP_PROFILES.join(", ")
+        )));
+    }
+    let name = if name.trim().is_empty() {
+        profile.clone()
+    } else {
+        name.to_owned()
+    };
+    Ok(connections::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        name: Set(name),
+        idp_profile: Set(profile),
+        created_at: Set(now),
+        ended_at: Set(None),
+    }
+    .insert(txn)
+    .await?)
+}
+
+pub async fn get_connection<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<connections::Model> {
+    connections::Entity::find_by_id(id)
+        .filter(connections::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            CoreError::NotFound(format!("connection {id} not found in tenant {tenant_id}"))
+        })
+}
+
+pub async fn list_connections<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+) -> Result<Vec<connections::Model>> {
+    Ok(connections::Entity::find()
+        .filter(connections::Column::TenantId.eq(tenant_id))
+        .order_by_asc(connections::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Issues a new secret for a connection; returns the token row and the secret (shown once).
+pub async fn issue_token(
+    txn: &DatabaseTransaction,
+    connection: &connections::Model,
+    now: i64,
+) -> Result<(tokens::Model, String)> {
+    let secret = secrets::generate().map_err(|e| {
+        CoreError::Db(sea_orm::DbErr::Custom(format!(
+            "no randomness available: {e}"
+        )))
+    })?;
+    let row = tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(connection.tenant_id),
+        connection_id: Set(connection.id),
+        secret_hash: Set(secrets::hash(&secret)),
+        created_at: Set(now),
+        expires_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok((row, secret))
+}
+
+/// Makes the connection's live tokens (other than `keep`) expire at `at`.
+pub async fn expire_tokens(
+    txn: &DatabaseTransaction,
+    connection_id: Uuid,
+    keep: Option<Uuid>,
+    at: i64,
+) -> Result<u64> {
+    let mut q = tokens::Entity::update_many()
+        .col_expr(tokens::Column::ExpiresAt, Expr::val(at))
+        .filter(tokens::Column::ConnectionId.eq(connection_id))
+        .filter(tokens::Column::RevokedAt.is_null())
+        .filter(
+            tokens::Column::ExpiresAt
+                .is_null()
+                .or(tokens::Column::ExpiresAt.gt(at)),
+        );
+    if let Some(id) = keep {
+        q = q.filter(tokens::Column::Id.ne(id));
+    }
+    Ok(q.exec(txn).await?.rows_affected)
+}
+
+pub async fn revoke_tokens(
+    txn: &DatabaseTransaction,
+    connection_id: Uuid,
+    now: i64,
+) -> Result<u64> {
+    Ok(tokens::Entity::update_many()
+        .col_expr(tokens::Column::RevokedAt, Expr::val(now))
+        .filter(tokens::Column::ConnectionId.eq(connection_id))
+        .filter(tokens::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?
+        .rows_affected)
+}
+
+/// The connection a presented secret belongs to, if the secret is live.
+pub async fn authenticate<C: ConnectionTrait>(
+    db: &C,
+    secret: &str,
+    tenant_id: Option<Uuid>,
+    now: i64,
+) -> Result<connections::Model> {
+    let denied = || CoreError::Unauthenticated("invalid, expired or revoked token".into());
+    let hash = secrets::hash(secret);
+    let token = tokens::Entity::find()
+        .filter(tokens::Column::SecretHash.eq(hash))
+        .one(db)
+        .await?
+        .ok_or_else(denied)?;
+    let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|t| t > now);
+    if !secrets::verify(secret, &token.secret_hash) || !live {
+        return Err(denied());
+    }
+    if tenant_id.is_some_and(|t| t != token.tenant_id) {
+        return Err(denied());
+    }
+    let connection = get_connection(db, token.tenant_id, token.connection_id).await?;
+    if connection.ended_at.is_some() {
+        return Err(denied());
+    }
+    Ok(connection)
+}

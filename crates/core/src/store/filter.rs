@@ -1,0 +1,670 @@
+//! Typed filter trees (RFC 7644 §3.4.2.2 semantics) translated to SQL conditions.
+//!
+//! Indexed attributes map to their columns; everything else is read from the JSON document
+//! with the backend's JSON functions, so a filter is always evaluated by the database and never
+//! by loading a tenant's resources into memory. Multi-valued attributes and value paths become
+//! `EXISTS` over the array's elements; group membership becomes `EXISTS` over `group_members`.
+
+use dirsync_proto::v1::{
+    AttributePath, CompareOp, Comparison, Filter, FilterValue, Sort, filter, filter_value,
+};
+use sea_orm::DbBackend;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result};
+
+/// Which resource table a filter runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Users,
+    Groups,
+}
+
+impl Target {
+    fn table(self) -> &'static str {
+        match self {
+            Target::Users => "users",
+            Target::Groups => "groups",
+        }
+    }
+}
+
+/// Where attribute names are looked up: the resource row, or one element of a multi-valued
+/// attribute inside a value path.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Root(Target),
+    Element,
+    Member(Target),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Text compared case-insensitively through a lower-cased key column.
+    TextKey,
+    Text,
+    Uuid,
+    Bool,
+    Millis,
+}
+
+/// The SQL that reads one attribute.
+enum Accessor {
+    Column(Expr, Kind),
+    Json(String),
+}
+
+/// Attribute and schema names are inlined into JSON paths, so only RFC 7643 name characters
+/// (and the URN punctuation of schema ids) are allowed.
+fn checked_name(name: &str) -> Result<&str> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$' | ':' | '.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(CoreError::InvalidFilter(format!(
+            "invalid attribute name {name:?}"
+        )))
+    }
+}
+
+fn json_accessor(backend: DbBackend, source: &str, keys: &[&str]) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            let path: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+            format!("({source} #>> '{{{}}}')", path.join(","))
+        }
+        _ => {
+            let path: String = keys.iter().map(|k| format!(".\"{k}\"")).collect();
+            format!("json_extract({source}, '${path}')")
+        }
+    }
+}
+
+fn json_array_source(backend: DbBackend, source: &str, keys: &[&str]) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            let path: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+            let at = format!("{source} #> '{{{}}}'", path.join(","));
+            format!(
+                "jsonb_array_elements(CASE WHEN jsonb_typeof({at}) = 'array' THEN {at} ELSE '[]'::jsonb END)"
+            )
+        }
+        _ => {
+            let path: String = keys.iter().map(|k| format!(".\"{k}\"")).collect();
+            format!("json_each({source}, '${path}')")
+        }
+    }
+}
+
+fn doc_column(target: Target) -> String {
+    format!("\"{}\".\"document\"", target.table())
+}
+
+fn col(target: Target, name: &str) -> Expr {
+    Expr::col((Alias::new(target.table()), Alias::new(name)))
+}
+
+/// Keys of an attribute inside the JSON document: extension attributes live under their URN.
+fn doc_keys<'a>(path: &'a AttributePath, with_sub: bool) -> Result<Vec<&'a str>> {
+    let mut keys = Vec::with_capacity(3);
+    if !path.schema.is_empty() {
+        keys.push(checked_name(&path.schema)?);
+    }
+    keys.push(checked_name(&path.name)?);
+    if with_sub && !path.sub_attribute.is_empty() {
+        keys.push(checked_name(&path.sub_attribute)?);
+    }
+    Ok(keys)
+}
+
+fn core_column(target: Target, path: &AttributePath) -> Option<Accessor> {
+    if !path.schema.is_empty() {
+        return None;
+    }
+    let name = path.name.to_ascii_lowercase();
+    let sub = path.sub_attribute.to_ascii_lowercase();
+    let c = |n| col(target, n);
+    let found = match (target, name.as_str(), sub.as_str()) {
+        (_, "id", "") => (c("id"), Kind::Uuid),
+        (_, "externalid", "") => (c("external_id"), Kind::Text),
+        (_, "meta", "created") => (c("created_at"), Kind::Millis),
+        (_, "meta", "lastmodified") => (c("updated_at"), Kind::Millis),
+        (Target::Users, "username", "") => (c("user_name_key"), Kind::TextKey),
+        (Target::Users, "active", "") => (c("active"), Kind::Bool),
+        (Target::Users, "displayname", "") => (c("display_name"), Kind::Text),
+        (Target::Users, "name", "givenname") => (c("given_name"), Kind::Text),
+        (Target::Users, "name", "familyname") => (c("family_name"), Kind::Text),
+        (Target::Groups, "displayname", "") => (c("display_name"), Kind::Text),
+        _ => return None,
+    };
+    Some(Accessor::Column(found.0, found.1))
+}
+
+/// Translates a filter on `target` into a SQL condition.
+pub fn condition(backend: DbBackend, target: Target, filter: &Filter) -> Result<Expr> {
+    translate(backend, Scope::Root(target), filter)
+}
+
+fn translate(backend: DbBackend, scope: Scope, f: &Filter) -> Result<Expr> {
+    let kind = f
+        .kind
+        .as_ref()
+        .ok_or_else(|| CoreError::InvalidFilter("empty filter expression".into()))?;
+    match kind {
+        filter::Kind::And(list) | filter::Kind::Or(list) => {
+            let is_and = matches!(kind, filter::Kind::And(_));
+            let mut parts = list.filters.iter().map(|f| translate(backend, scope, f));
+            let first = parts
+                .next()
+                .ok_or_else(|| CoreError::InvalidFilter("empty and/or".into()))??;
+            parts.try_fold(first, |acc, next| {
+                let next = next?;
+                Ok(if is_and { acc.and(next) } else { acc.or(next) })
+            })
+        }
+        filter::Kind::Not(inner) => Ok(translate(backend, scope, inner)?.not()),
+        filter::Kind::Compare(c) => compare(backend, scope, c),
+        filter::Kind::Present(path) => present(backend, scope, path),
+        filter::Kind::ValuePath(vp) => {
+            let path = vp
+                .path
+                .as_ref()
+                .ok_or_else(|| CoreError::InvalidFilter("value path without attribute".into()))?;
+            let inner = vp
+                .filter
+                .as_ref()
+                .ok_or_else(|| CoreError::InvalidFilter("value path without filter".into()))?;
+            exists_elements(backend, scope, path, |backend, elem_scope| {
+                translate(backend, elem_scope, inner)
+            })
+        }
+    }
+}
+
+/// `EXISTS` over the elements of a multi-valued attribute, with `cond` built in element scope.
+fn exists_elements(
+    backend: DbBackend,
+    scope: Scope,
+    path: &AttributePath,
+    cond: impl FnOnce(DbBackend, Scope) -> Result<Expr>,
+) -> Result<Expr> {
+    let Scope::Root(target) = scope else {
+        return Err(CoreError::InvalidFilter(format!(
+            "value paths cannot be nested ({})",
+            path.name
+        )));
+    };
+    let lname = path.name.to_ascii_lowercase();
+    if path.schema.is_empty()
+        && ((target == Target::Groups && lname == "members")
+            || (target == Target::Users && lname == "groups"))
+    {
+        let inner = cond(backend, Scope::Member(target))?;
+        let (owner_col, tbl_id) = match target {
+            Target::Groups => ("group_id", col(Target::Groups, "id")),
+            Target::Users => ("member_id", col(Target::Users, "id")),
+        };
+        let sub = Query::select()
+            .expr(Expr::val(1))
+            .from_as(Alias::new("group_members"), Alias::new("gm"))
+            .and_where(Expr::col((Alias::new("gm"), Alias::new(owner_col))).eq(tbl_id))
+            .and_where(inner)
+            .to_owned();
+        return Ok(Expr::exists(sub));
+    }
+    let keys = doc_keys(path, false)?;
+    let source = json_array_source(backend, &doc_column(target), &keys);
+    let inner = cond(backend, Scope::Element)?;
+    let sub = Query::select()
+        .expr(Expr::val(1))
+        .from_function(
+            Func::cust(Alias::new(CustomSource(source).to_string())),
+            Alias::new("e"),
+        )
+        .and_where(inner)
+        .to_owned();
+    Ok(Expr::exists(sub))
+}
+
+/// A whole function-call expression used as the FROM source of an element scan.
+struct CustomSource(String);
+
+impl std::fmt::Display for CustomSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn accessor(backend: DbBackend, scope: Scope, path: &AttributePath) -> Result<Accessor> {
+    match scope {
+        Scope::Root(target) => {
+            if let Some(a) = core_column(target, path) {
+                return Ok(a);
+            }
+            Ok(Accessor::Json(json_accessor(
+                backend,
+                &doc_column(target),
+                &doc_keys(path, true)?,
+            )))
+        }
+        Scope::Element => {
+            // Inside a value path the attribute name is the element's sub-attribute.
+            let name = checked_name(&path.name)?;
+            let mut keys = vec![name];
+            if !path.sub_attribute.is_empty() {
+                keys.push(checked_name(&path.sub_attribute)?);
+            }
+            Ok(Accessor::Json(json_accessor(
+                backend,
+                "\"e\".\"value\"",
+                &keys,
+            )))
+        }
+        Scope::Member(target) => {
+            let gm = |n| Expr::col((Alias::new("gm"), Alias::new(n)));
+            match (target, path.name.to_ascii_lowercase().as_str()) {
+                (Target::Groups, "value") => Ok(Accessor::Column(gm("member_id"), Kind::Uuid)),
+                (Target::Users, "value") => Ok(Accessor::Column(gm("group_id"), Kind::Uuid)),
+                (_, "type") => Ok(Accessor::Column(gm("member_type"), Kind::Text)),
+                (_, other) => Err(CoreError::InvalidFilter(format!(
+                    "filtering on membership attribute {other:?} is not supported; use value or type"
+                ))),
+            }
+        }
+    }
+}
+
+fn present(backend: DbBackend, scope: Scope, path: &AttributePath) -> Result<Expr> {
+    if path.multi_valued && matches!(scope, Scope::Root(_)) {
+        return exists_elements(backend, scope, path, |_, _| Ok(Expr::val(1).eq(1)));
+    }
+    Ok(match accessor(backend, scope, path)? {
+        Accessor::Column(e, Kind::Text | Kind::TextKey) => e.clone().is_not_null().and(e.ne("")),
+        Accessor::Column(e, _) => e.is_not_null(),
+        Accessor::Json(sql) => {
+            let e = Expr::cust(sql);
+            e.clone().is_not_null().and(e.ne(""))
+        }
+    })
+}
+
+fn compare(backend: DbBackend, scope: Scope, c: &Comparison) -> Result<Expr> {
+    let path = c
+        .path
+        .as_ref()
+        .ok_or_else(|| CoreError::InvalidFilter("comparison without attribute".into()))?;
+    if path.multi_valued && matches!(scope, Scope::Root(_)) {
+        // `emails.value eq x`, or `emails eq x` (which compares `value`, RFC 7644 §3.4.2.2).
+        let mut elem = path.clone();
+        elem.name = if path.sub_attribute.is_empty() {
+            "value".to_owned()
+        } else {
+            path.sub_attribute.clone()
+        };
+        elem.sub_attribute.clear();
+        elem.schema.clear();
+        elem.multi_valued = false;
+        let inner = Comparison {
+            path: Some(elem),
+            ..c.clone()
+        };
+        return exists_elements(backend, scope, path, |backend, s| {
+            compare(backend, s, &inner)
+        });
+    }
+    let op = CompareOp::try_from(c.op).unwrap_or(CompareOp::Unspecified);
+    let value = c
+        .value
+        .as_ref()
+        .and_then(|v| v.kind.clone())
+        .ok_or_else(|| {
+            CoreError::InvalidFilter(format!("comparison on {} without value", path.name))
+        })?;
+    match accessor(backend, scope, path)? {
+        Accessor::Column(e, kind) => compare_column(backend, e, kind, op, value, c.case_exact),
+        Accessor::Json(sql) => compare_json(backend, sql, op, value, c.case_exact),
+    }
+}
+
+fn unsupported(op: CompareOp, what: &str) -> CoreError {
+    CoreError::InvalidFilter(format!(
+        "operator {} is not supported on {what}",
+        op_name(op)
+    ))
+}
+
+fn op_name(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "eq",
+        CompareOp::Ne => "ne",
+        CompareOp::Co => "co",
+        CompareOp::Sw => "sw",
+        CompareOp::Ew => "ew",
+        CompareOp::Gt => "gt",
+        CompareOp::Ge => "ge",
+        CompareOp::Lt => "lt",
+        CompareOp::Le => "le",
+        CompareOp::Unspecified => "unspecified",
+    }
+}
+
+/// `ne` includes resources that lack the attribute: they are not equal to the value.
+fn ne_or_null(e: Expr, eq: Expr) -> Expr {
+    e.is_null().or(eq.not())
+}
+
+fn ordering(e: Expr, op: CompareOp, v: Expr) -> Option<Expr> {
+    Some(match op {
+        CompareOp::Gt => e.gt(v),
+        CompareOp::Ge => e.gte(v),
+        CompareOp::Lt => e.lt(v),
+        CompareOp::Le => e.lte(v),
+        _ => return None,
+    })
+}
+
+fn like_pattern(op: CompareOp, s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    match op {
+        CompareOp::Co => format!("%{escaped}%"),
+        CompareOp::Sw => format!("{escaped}%"),
+        _ => format!("%{escaped}"),
+    }
+}
+
+/// Substring operators. SQLite's LIKE ignores ASCII case, so case-exact matching there uses
+/// `instr`/`substr`; PostgreSQL's LIKE is case-sensitive and lower() makes it insensitive.
+fn substring(backend: DbBackend, e: Expr, op: CompareOp, s: &str, case_exact: bool) -> Expr {
+    if !case_exact {
+        let lowered = s.to_lowercase();
+        return Expr::expr(Func::lower(e))
+            .like(LikeExpr::new(like_pattern(op, &lowered)).escape('\\'));
+    }
+    match backend {
+        DbBackend::Postgres => e.like(LikeExpr::new(like_pattern(op, s)).escape('\\')),
+        _ => {
+            let instr = || Expr::expr(Func::cust(Alias::new("instr")).arg(e.clone()).arg(s));
+            match op {
+                CompareOp::Co => instr().gt(0),
+                CompareOp::Sw => instr().eq(1),
+                _ => {
+                    let n = s.chars().count() as i64;
+                    Expr::expr(Func::cust(Alias::new("substr")).arg(e.clone()).arg(-n))
+                        .eq(s)
+                        .and(Expr::expr(Func::cust(Alias::new("length")).arg(e)).gte(n))
+                }
+            }
+        }
+    }
+}
+
+fn compare_text(
+    backend: DbBackend,
+    e: Expr,
+    op: CompareOp,
+    s: &str,
+    case_exact: bool,
+) -> Result<Expr> {
+    let (lhs, rhs) = if case_exact {
+        (e.clone(), Expr::val(s.to_owned()))
+    } else {
+        (
+            Expr::expr(Func::lower(e.clone())),
+            Expr::expr(Func::lower(Expr::val(s.to_owned()))),
+        )
+    };
+    Ok(match op {
+        CompareOp::Eq => lhs.eq(rhs),
+        CompareOp::Ne => ne_or_null(e, lhs.eq(rhs)),
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => substring(backend, e, op, s, case_exact),
+        other => ordering(lhs, other, rhs).ok_or_else(|| unsupported(other, "text"))?,
+    })
+}
+
+fn millis_of(value: &filter_value::Kind) -> Option<i64> {
+    match value {
+        filter_value::Kind::DateTime(ts) => {
+            Some(ts.seconds * 1000 + i64::from(ts.nanos) / 1_000_000)
+        }
+        filter_value::Kind::String(s) => {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        }
+        _ => None,
+    }
+}
+
+fn compare_column(
+    backend: DbBackend,
+    e: Expr,
+    kind: Kind,
+    op: CompareOp,
+    value: filter_value::Kind,
+    case_exact: bool,
+) -> Result<Expr> {
+    use filter_value::Kind as V;
+    if let V::Null(_) = value {
+        return match op {
+            CompareOp::Eq => Ok(e.is_null()),
+            CompareOp::Ne => Ok(e.is_not_null()),
+            other => Err(unsupported(other, "null")),
+        };
+    }
+    match kind {
+        Kind::TextKey => {
+            let V::String(s) = value else {
+                return Err(CoreError::InvalidFilter(
+                    "userName compares with a string".into(),
+                ));
+            };
+            // The key column is already lower-cased: compare with the lower-cased value.
+            let key = s.to_lowercase();
+            match op {
+                CompareOp::Eq => Ok(e.eq(key)),
+                CompareOp::Ne => Ok(e.ne(key)),
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                    Ok(e.like(LikeExpr::new(like_pattern(op, &key)).escape('\\')))
+                }
+                other => {
+                    ordering(e, other, Expr::val(key)).ok_or_else(|| unsupported(other, "userName"))
+                }
+            }
+        }
+        Kind::Text => {
+            let s = match value {
+                V::String(s) => s,
+                V::Boolean(b) => b.to_string(),
+                V::Number(n) => n.to_string(),
+                V::DateTime(_) | V::Null(_) => {
+                    return Err(CoreError::InvalidFilter(
+                        "text attributes compare with strings".into(),
+                    ));
+                }
+            };
+            compare_text(backend, e, op, &s, case_exact)
+        }
+        Kind::Uuid => {
+            let V::String(s) = value else {
+                return Err(CoreError::InvalidFilter("ids compare with strings".into()));
+            };
+            // A malformed id matches no resource; it is not an error (Entra probes with GUIDs).
+            match (op, Uuid::parse_str(s.trim())) {
+                (CompareOp::Eq, Ok(id)) => Ok(e.eq(id)),
+                (CompareOp::Eq, Err(_)) => Ok(Expr::val(1).eq(0)),
+                (CompareOp::Ne, Ok(id)) => Ok(e.ne(id)),
+                (CompareOp::Ne, Err(_)) => Ok(Expr::val(1).eq(1)),
+                (other, _) => Err(unsupported(other, "id")),
+            }
+        }
+        Kind::Bool => {
+            let b = match value {
+                V::Boolean(b) => b,
+                // Entra sends booleans as quoted, capitalised strings (scim-notes B1.3).
+                V::String(s) if s.eq_ignore_ascii_case("true") => true,
+                V::String(s) if s.eq_ignore_ascii_case("false") => false,
+                _ => {
+                    return Err(CoreError::InvalidFilter(
+                        "active compares with true or false".into(),
+                    ));
+                }
+            };
+            match op {
+                CompareOp::Eq => Ok(e.eq(b)),
+                CompareOp::Ne => Ok(e.ne(b)),
+                other => Err(unsupported(other, "booleans")),
+            }
+        }
+        Kind::Millis => {
+            let ms = millis_of(&value).ok_or_else(|| {
+                CoreError::InvalidFilter("dates compare with an RFC 3339 date-time string".into())
+            })?;
+            match op {
+                CompareOp::Eq => Ok(e.eq(ms)),
+                CompareOp::Ne => Ok(e.ne(ms)),
+                other => {
+                    ordering(e, other, Expr::val(ms)).ok_or_else(|| unsupported(other, "dates"))
+                }
+            }
+        }
+    }
+}
+
+fn compare_json(
+    backend: DbBackend,
+    sql: String,
+    op: CompareOp,
+    value: filter_value::Kind,
+    case_exact: bool,
+) -> Result<Expr> {
+    use filter_value::Kind as V;
+    let e = Expr::cust(sql);
+    match value {
+        V::Null(_) => match op {
+            CompareOp::Eq => Ok(e.is_null()),
+            CompareOp::Ne => Ok(e.is_not_null()),
+            other => Err(unsupported(other, "null")),
+        },
+        V::String(s) => compare_text(backend, e, op, &s, case_exact),
+        V::Boolean(b) => {
+            // SQLite's json_extract yields 1/0 for JSON booleans; PostgreSQL's #>> yields text.
+            // Entra also stores booleans as strings ("True"), which match case-insensitively.
+            let truth = |e: Expr| match backend {
+                DbBackend::Postgres => Expr::expr(Func::lower(e)).eq(b.to_string()),
+                _ => e
+                    .clone()
+                    .eq(i32::from(b))
+                    .or(Expr::expr(Func::lower(e)).eq(b.to_string())),
+            };
+            match op {
+                CompareOp::Eq => Ok(truth(e)),
+                CompareOp::Ne => Ok(ne_or_null(e.clone(), truth(e))),
+                other => Err(unsupported(other, "booleans")),
+            }
+        }
+        V::Number(n) => {
+            let num = match backend {
+                DbBackend::Postgres => Expr::cust(format!(
+                    "CAST(NULLIF({}, '') AS DOUBLE PRECISION)",
+                    render_cust(&e)
+                )),
+                _ => e.clone(),
+            };
+            let v = Expr::val(n);
+            match op {
+                CompareOp::Eq => Ok(num.eq(v)),
+                CompareOp::Ne => Ok(ne_or_null(e, num.eq(v))),
+                other => ordering(num, other, v).ok_or_else(|| unsupported(other, "numbers")),
+            }
+        }
+        V::DateTime(ts) => {
+            // Stored date-times are strings as sent; compare RFC 3339 text in UTC.
+            let s = time::OffsetDateTime::from_unix_timestamp(ts.seconds)
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .ok_or_else(|| CoreError::InvalidFilter("date-time out of range".into()))?;
+            compare_text(backend, e, op, &s, true)
+        }
+    }
+}
+
+fn render_cust(e: &Expr) -> String {
+    match e {
+        Expr::Custom(s) => s.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The ORDER BY expression for `sortBy` (RFC 7644 §3.4.2.3).
+pub fn sort_expr(backend: DbBackend, target: Target, sort: &Sort) -> Result<Expr> {
+    let path = sort
+        .path
+        .as_ref()
+        .ok_or_else(|| CoreError::InvalidFilter("sortBy without attribute".into()))?;
+    if path.multi_valued {
+        // Sorting by a multi-valued attribute uses its primary (else first) value; the
+        // indexed e-mail column holds exactly that for emails.
+        if target == Target::Users
+            && path.schema.is_empty()
+            && path.name.eq_ignore_ascii_case("emails")
+        {
+            return Ok(col(target, "email_key"));
+        }
+        let keys = doc_keys(path, false)?;
+        let mut k: Vec<String> = keys.iter().map(|s| (*s).to_owned()).collect();
+        k.push("0".into());
+        k.push(if path.sub_attribute.is_empty() {
+            "value".into()
+        } else {
+            path.sub_attribute.clone()
+        });
+        let refs: Vec<&str> = k.iter().map(String::as_str).collect();
+        return Ok(Expr::cust(json_index_accessor(
+            backend,
+            &doc_column(target),
+            &refs,
+        )));
+    }
+    Ok(match accessor(backend, Scope::Root(target), path)? {
+        Accessor::Column(e, Kind::Text) => Expr::expr(Func::lower(e)),
+        Accessor::Column(e, _) => e,
+        Accessor::Json(sql) => Expr::expr(Func::lower(Expr::cust(sql))),
+    })
+}
+
+/// Like [`json_accessor`], where the key "0" indexes the first array element.
+fn json_index_accessor(backend: DbBackend, source: &str, keys: &[&str]) -> String {
+    match backend {
+        DbBackend::Postgres => json_accessor(backend, source, keys),
+        _ => {
+            let path: String = keys
+                .iter()
+                .map(|k| {
+                    if *k == "0" {
+                        "[0]".to_owned()
+                    } else {
+                        format!(".\"{k}\"")
+                    }
+                })
+                .collect();
+            format!("json_extract({source}, '${path}')")
+        }
+    }
+}
+
+/// A filter value as the typed proto message, for tests and callers.
+pub fn string_value(s: &str) -> FilterValue {
+    FilterValue {
+        kind: Some(filter_value::Kind::String(s.to_owned())),
+    }
+}

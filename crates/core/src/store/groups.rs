@@ -1,0 +1,415 @@
+//! Groups and their membership. Membership changes are set-based statements over
+//! `group_members`: they never read or rewrite a group's whole member list.
+
+use std::collections::{BTreeMap, HashSet};
+
+use dirsync_proto::v1::{Filter, GroupSpec, Sort};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::filter::{self, Target};
+use super::{Page, is_unique_violation};
+use crate::entity::{group_members, groups, users};
+use crate::error::{CoreError, Result};
+
+/// Rows per statement: keeps every statement under SQLite's and PostgreSQL's bind limits.
+const CHUNK: usize = 1000;
+
+/// One change to a group's member set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAll,
+    Replace(Vec<String>),
+}
+
+/// A member as listed on a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub id: Uuid,
+    pub member_type: String,
+    pub display: Option<String>,
+}
+
+fn document(spec: &GroupSpec) -> Result<serde_json::Value> {
+    if spec.document.trim().is_empty() {
+        return Ok(serde_json::json!({}));
+    }
+    let doc: serde_json::Value = serde_json::from_str(&spec.document)
+        .map_err(|e| CoreError::InvalidValue(format!("document is not valid JSON: {e}")))?;
+    if !doc.is_object() {
+        return Err(CoreError::InvalidValue(
+            "document must be a JSON object".into(),
+        ));
+    }
+    Ok(doc)
+}
+
+fn validate(spec: &GroupSpec) -> Result<()> {
+    if spec.display_name.trim().is_empty() {
+        return Err(CoreError::InvalidValue(
+            "displayName is required and must not be empty".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_member_ids(ids: &[String]) -> Result<Vec<Uuid>> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let parsed = Uuid::parse_str(id.trim()).map_err(|_| {
+            CoreError::InvalidValue(format!(
+                "member {id:?} is not a user or group of this tenant"
+            ))
+        })?;
+        if seen.insert(parsed) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
+}
+
+/// Resolves each id to "User" or "Group" within the tenant; unknown ids are an error.
+async fn member_types(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, &'static str)>> {
+    let mut kinds: BTreeMap<Uuid, &'static str> = BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<Uuid> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .filter(users::Column::TenantId.eq(tenant_id))
+            .filter(users::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        kinds.extend(found.into_iter().map(|id| (id, "User")));
+        let missing: Vec<Uuid> = chunk
+            .iter()
+            .copied()
+            .filter(|id| !kinds.contains_key(id))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let found: Vec<Uuid> = groups::Entity::find()
+            .select_only()
+            .column(groups::Column::Id)
+            .filter(groups::Column::TenantId.eq(tenant_id))
+            .filter(groups::Column::Id.is_in(missing))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        kinds.extend(found.into_iter().map(|id| (id, "Group")));
+    }
+    ids.iter()
+        .map(|id| {
+            if *id == group_id {
+                return Err(CoreError::InvalidValue(format!(
+                    "group {id} cannot be a member of itself"
+                )));
+            }
+            kinds.get(id).map(|k| (*id, *k)).ok_or_else(|| {
+                CoreError::InvalidValue(format!(
+                    "member {id} is not a user or group of this tenant"
+                ))
+            })
+        })
+        .collect()
+}
+
+async fn add_members(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    ids: &[String],
+) -> Result<()> {
+    let ids = parse_member_ids(ids)?;
+    let typed = member_types(txn, tenant_id, group_id, &ids).await?;
+    for chunk in typed.chunks(CHUNK) {
+        let rows = chunk.iter().map(|(id, kind)| group_members::ActiveModel {
+            tenant_id: Set(tenant_id),
+            group_id: Set(group_id),
+            member_id: Set(*id),
+            member_type: Set((*kind).to_owned()),
+        });
+        // Adding an existing member succeeds (scim-notes B1.6, B7).
+        group_members::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([
+                    group_members::Column::GroupId,
+                    group_members::Column::MemberId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn remove_members(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    ids: &[String],
+) -> Result<()> {
+    // Ids that name nothing cannot be members: removing a non-member succeeds.
+    let ids: Vec<Uuid> = ids
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id.trim()).ok())
+        .collect();
+    for chunk in ids.chunks(CHUNK) {
+        group_members::Entity::delete_many()
+            .filter(group_members::Column::TenantId.eq(tenant_id))
+            .filter(group_members::Column::GroupId.eq(group_id))
+            .filter(group_members::Column::MemberId.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn remove_all(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid) -> Result<()> {
+    group_members::Entity::delete_many()
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .filter(group_members::Column::GroupId.eq(group_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+pub async fn apply_member_changes(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    changes: &[MemberChange],
+) -> Result<()> {
+    for change in changes {
+        match change {
+            MemberChange::Add(ids) => add_members(txn, tenant_id, group_id, ids).await?,
+            MemberChange::Remove(ids) => remove_members(txn, tenant_id, group_id, ids).await?,
+            MemberChange::RemoveAll => remove_all(txn, tenant_id, group_id).await?,
+            MemberChange::Replace(ids) => {
+                remove_all(txn, tenant_id, group_id).await?;
+                add_members(txn, tenant_id, group_id, ids).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    connection_id: Option<Uuid>,
+    spec: &GroupSpec,
+    member_ids: &[String],
+    now: i64,
+) -> Result<groups::Model> {
+    validate(spec)?;
+    let model = groups::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        connection_id: Set(connection_id),
+        display_name: Set(spec.display_name.clone()),
+        external_id: Set(spec.external_id.clone()),
+        document: Set(document(spec)?),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    if !member_ids.is_empty() {
+        add_members(txn, tenant_id, model.id, member_ids).await?;
+    }
+    Ok(model)
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<groups::Model> {
+    groups::Entity::find_by_id(id)
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| CoreError::NotFound(format!("group {id} not found")))
+}
+
+fn check_version(current: &groups::Model, expected: Option<i64>) -> Result<()> {
+    match expected {
+        Some(v) if v != current.version => Err(CoreError::VersionMismatch(format!(
+            "group {} is at version {}, not {v}",
+            current.id, current.version
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Updates attributes (when `spec` is given) and members, bumping the version once.
+pub async fn update(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    spec: Option<&GroupSpec>,
+    changes: &[MemberChange],
+    expected_version: Option<i64>,
+    now: i64,
+) -> Result<groups::Model> {
+    let current = get(txn, tenant_id, id).await?;
+    check_version(&current, expected_version)?;
+    let mut update = groups::Entity::update_many()
+        .col_expr(
+            groups::Column::Version,
+            Expr::col(groups::Column::Version).add(1),
+        )
+        .col_expr(groups::Column::UpdatedAt, Expr::val(now));
+    if let Some(spec) = spec {
+        validate(spec)?;
+        update = update
+            .col_expr(
+                groups::Column::DisplayName,
+                Expr::val(spec.display_name.clone()),
+            )
+            .col_expr(
+                groups::Column::ExternalId,
+                Expr::val(spec.external_id.clone()),
+            )
+            .col_expr(groups::Column::Document, Expr::val(document(spec)?));
+    }
+    let result = update
+        .filter(groups::Column::Id.eq(id))
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .filter(groups::Column::Version.eq(current.version))
+        .exec(txn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                CoreError::Uniqueness("displayName is already taken".into())
+            } else {
+                e.into()
+            }
+        })?;
+    if result.rows_affected == 0 {
+        return Err(CoreError::VersionMismatch(format!(
+            "group {id} changed concurrently"
+        )));
+    }
+    apply_member_changes(txn, tenant_id, id, changes).await?;
+    get(txn, tenant_id, id).await
+}
+
+pub async fn delete(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    expected_version: Option<i64>,
+) -> Result<groups::Model> {
+    let current = get(txn, tenant_id, id).await?;
+    check_version(&current, expected_version)?;
+    // Its own member rows, and its rows as a member of other groups.
+    group_members::Entity::delete_many()
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .filter(
+            group_members::Column::GroupId
+                .eq(id)
+                .or(group_members::Column::MemberId.eq(id)),
+        )
+        .exec(txn)
+        .await?;
+    groups::Entity::delete_many()
+        .filter(groups::Column::Id.eq(id))
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .exec(txn)
+        .await?;
+    Ok(current)
+}
+
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    filter: Option<&Filter>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<(u64, Vec<groups::Model>)> {
+    let backend = db.get_database_backend();
+    let mut query = groups::Entity::find().filter(groups::Column::TenantId.eq(tenant_id));
+    if let Some(f) = filter {
+        query = query.filter(filter::condition(backend, Target::Groups, f)?);
+    }
+    let total = query.clone().count(db).await?;
+    if page.count == 0 {
+        return Ok((total, Vec::new()));
+    }
+    if let Some(s) = sort {
+        let order = if s.descending {
+            sea_orm::Order::Desc
+        } else {
+            sea_orm::Order::Asc
+        };
+        query = query.order_by(filter::sort_expr(backend, Target::Groups, s)?, order);
+    }
+    let rows = query
+        .order_by_asc(groups::Column::Id)
+        .offset(page.offset())
+        .limit(page.count)
+        .all(db)
+        .await?;
+    Ok((total, rows))
+}
+
+/// Members of the given groups with their display names, in one query.
+pub async fn members_of<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    group_ids: &[Uuid],
+) -> Result<BTreeMap<Uuid, Vec<MemberRow>>> {
+    let mut out: BTreeMap<Uuid, Vec<MemberRow>> = BTreeMap::new();
+    if group_ids.is_empty() {
+        return Ok(out);
+    }
+    let gm = Alias::new("gm");
+    let u = Alias::new("u");
+    let g = Alias::new("g");
+    let select = Query::select()
+        .column((gm.clone(), Alias::new("group_id")))
+        .column((gm.clone(), Alias::new("member_id")))
+        .column((gm.clone(), Alias::new("member_type")))
+        .expr_as(
+            Expr::cust(
+                "COALESCE(\"u\".\"display_name\", \"u\".\"user_name\", \"g\".\"display_name\")",
+            ),
+            Alias::new("display"),
+        )
+        .from_as(Alias::new("group_members"), gm.clone())
+        .left_join(
+            (Alias::new("users"), u.clone()),
+            Expr::col((u.clone(), Alias::new("id"))).equals((gm.clone(), Alias::new("member_id"))),
+        )
+        .left_join(
+            (Alias::new("groups"), g.clone()),
+            Expr::col((g.clone(), Alias::new("id"))).equals((gm.clone(), Alias::new("member_id"))),
+        )
+        .and_where(Expr::col((gm.clone(), Alias::new("tenant_id"))).eq(tenant_id))
+        .and_where(Expr::col((gm.clone(), Alias::new("group_id"))).is_in(group_ids.iter().copied()))
+        .order_by((gm.clone(), Alias::new("member_id")), sea_orm::Order::Asc)
+        .to_owned();
+    for row in db.query_all(&select).await? {
+        let group_id: Uuid = row.try_get("", "group_id")?;
+        out.entry(group_id).or_default().push(MemberRow {
+            id: row.try_get("", "member_id")?,
+            member_type: row.try_get("", "member_type")?,
+            display: row.try_get("", "display")?,
+        });
+    }
+    Ok(out)
+}

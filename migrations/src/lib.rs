@@ -1,0 +1,14 @@
+//! dirsync's schema, as an ordered list of migrations. Applied at start by the core.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_init::Migration)]
+    }
+}
