@@ -9,11 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = ["directory.proto", "admin.proto"].map(|f| root.join("dirsync/v1").join(f));
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("dirsync_descriptor.bin"))
-        .compile_with_config(
-            config,
-            &files,
-            &[root.clone(), protoc_bin_vendored::include_path()?],
-        )?;
+        .compile_with_config(config, &files, &[root.clone(), protoc_bin_vendored::include_path()?])?;
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())
 }

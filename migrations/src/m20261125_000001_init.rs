@@ -284,11 +284,7 @@ impl MigrationTrait for Migration {
                     .col(uuid(GroupMembers::GroupId))
                     .col(uuid(GroupMembers::MemberId))
                     .col(string(GroupMembers::MemberType))
-                    .primary_key(
-                        Index::create()
-                            .col(GroupMembers::GroupId)
-                            .col(GroupMembers::MemberId),
-                    )
+                    .primary_key(Index::create().col(GroupMembers::GroupId).col(GroupMembers::MemberId))
                     .foreign_key(
                         ForeignKey::create()
                             .from(GroupMembers::Table, GroupMembers::GroupId)
@@ -316,9 +312,7 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(Groups::Table).to_owned())
             .await?;
-        manager
-            .drop_table(Table::drop().table(Users::Table).to_owned())
-            .await?;
+        manager.drop_table(Table::drop().table(Users::Table).to_owned()).await?;
         manager
             .drop_table(Table::drop().table(Tokens::Table).to_owned())
             .await?;
@@ -332,13 +326,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-async fn index<T, C>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    cols: &[C],
-    unique: bool,
-) -> Result<(), DbErr>
+async fn index<T, C>(manager: &SchemaManager<'_>, name: &str, table: T, cols: &[C], unique: bool) -> Result<(), DbErr>
 where
     T: IntoIden + Copy + 'static,
     C: IntoIden + Copy + 'static,

@@ -1,1 +1,14 @@
+//! dirsync's end-to-end tests: one test binary (kanidm's rule: every file under tests/ would
+//! otherwise be another binary to link). Each suite runs on SQLite and, when
+//! `TEST_DATABASE_URL` is set, on PostgreSQL.
 
+// Test code: a failed expectation is a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod binary;
+mod groups;
+mod grpc;
+mod harness;
+mod protocol;
+mod users;

@@ -53,11 +53,8 @@ impl From<CoreError> for Status {
             tracing::error!(error = %db, "database error");
             return Status::internal("internal error");
         }
-        let details = ErrorDetails::with_error_info(
-            reason.as_str_name(),
-            ERROR_DOMAIN,
-            std::collections::HashMap::new(),
-        );
+        let details =
+            ErrorDetails::with_error_info(reason.as_str_name(), ERROR_DOMAIN, std::collections::HashMap::new());
         Status::with_error_details(code, err.to_string(), details)
     }
 }

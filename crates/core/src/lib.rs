@@ -27,10 +27,7 @@ pub enum StartError {
     #[error("database: {0}")]
     Db(#[from] DbErr),
     #[error("creating the data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    DataDir { path: String, source: std::io::Error },
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("reflection: {0}")]
@@ -47,29 +44,26 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        if let Some(path) = sqlite_file(url) {
-            if let Some(dir) = std::path::Path::new(&path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-            }
+        let path = sqlite_file(url).map(std::path::PathBuf::from);
+        if let Some(dir) = path
+            .as_deref()
+            .and_then(|p| p.parent())
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
-        opts.max_connections(1)
-            .min_connections(1)
-            .map_sqlx_sqlite_opts(|o| {
-                o.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-            });
+        opts.max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
     } else {
-        opts.max_connections(16)
-            .acquire_timeout(Duration::from_secs(10));
+        opts.max_connections(16).acquire_timeout(Duration::from_secs(10));
     }
     let db = Database::connect(opts).await?;
     Migrator::up(&db, None).await?;
@@ -78,9 +72,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
 
 /// The file path inside a `sqlite://path?…` URL, if it names a file.
 fn sqlite_file(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
 }
@@ -127,12 +119,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<DirectoryServer<DirectoryService>>()
-        .await;
-    health_reporter
-        .set_serving::<AdminServer<AdminService>>()
-        .await;
+    health_reporter.set_serving::<DirectoryServer<DirectoryService>>().await;
+    health_reporter.set_serving::<AdminServer<AdminService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dirsync_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

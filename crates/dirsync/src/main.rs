@@ -1,1 +1,161 @@
-fn main() {}
+//! `dirsync`: the SCIM edge and the directory core in one binary, and the operator CLI.
+
+mod admin;
+mod config;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::config::{CoreArgs, EdgeArgs, ServeArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dirsync",
+    version,
+    about = "SCIM 2.0 directory sync: IdPs push users and groups, your services read them over gRPC"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Core and SCIM edge in one process (the default).
+    Serve(ServeArgs),
+    /// Only the core: storage and the gRPC API.
+    Core(CoreArgs),
+    /// Only the SCIM edge, talking to a core over gRPC.
+    Edge(EdgeArgs),
+    /// Operator commands against a running core.
+    Admin(admin::AdminArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // No subcommand means `serve`, with its defaults and environment variables.
+    let Some(command) = cli.command.or_else(|| Cli::parse_from(["dirsync", "serve"]).command) else {
+        anyhow::bail!("no command given");
+    };
+    runtime.block_on(async move {
+        match command {
+            Command::Serve(args) => serve(args).await,
+            Command::Core(args) => core(args).await,
+            Command::Edge(args) => edge(args).await,
+            Command::Admin(args) => admin::run(args).await,
+        }
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn bind(addr: &str, what: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} address {addr}"))?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let _telemetry = dirsync_telemetry::init("dirsync")?;
+    let database_url = args.database_url();
+    let db = dirsync_core::connect(&database_url)
+        .await
+        .context("opening the store")?;
+    let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
+    let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{scim_addr}"));
+    let clock = dirsync_core::clock::system();
+    let first = dirsync_core::bootstrap(&db, &clock, &public_url).await?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let core = tokio::spawn(dirsync_core::serve(
+        db,
+        clock,
+        public_url.clone(),
+        grpc,
+        stopped(stop_rx.clone()),
+    ));
+    let channel = dirsync_edge::core_channel(&format!("http://{grpc_addr}"))?;
+    let state = dirsync_edge::AppState::new(channel, args.edge.config(Some(public_url.clone())));
+    let edge = tokio::spawn(dirsync_edge::serve(scim, state, stopped(stop_rx)));
+
+    println!("dirsync is running (store: {})", config::redact_url(&database_url));
+    println!("  SCIM edge:  http://{scim_addr}/scim/v2/<tenant id>");
+    println!("  gRPC core:  http://{grpc_addr}");
+    if let Some(b) = first {
+        println!();
+        println!("A first tenant and SCIM connection were created. Paste these into your IdP:");
+        println!("  Tenant URL:   {}", b.scim_base_url);
+        println!("  Secret token: {}", b.token);
+        println!("The token is shown only now. For a new one:");
+        println!(
+            "  dirsync admin --core-url http://{grpc_addr} token rotate --tenant {} --connection {}",
+            b.tenant_id, b.connection_id
+        );
+    } else {
+        println!(
+            "  List tenants and connections: dirsync admin --core-url http://{grpc_addr} connection list --tenant <id>"
+        );
+    }
+
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    core.await.context("core task")??;
+    edge.await.context("edge task")??;
+    Ok(())
+}
+
+async fn core(args: CoreArgs) -> anyhow::Result<()> {
+    let _telemetry = dirsync_telemetry::init("dirsync-core")?;
+    let database_url = args.database_url();
+    let db = dirsync_core::connect(&database_url)
+        .await
+        .context("opening the store")?;
+    let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
+    let public_url = args.public_url.clone();
+    println!("dirsync core is running (store: {})", config::redact_url(&database_url));
+    println!("  gRPC core:  http://{grpc_addr}");
+    dirsync_core::serve(db, dirsync_core::clock::system(), public_url, grpc, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
+    let _telemetry = dirsync_telemetry::init("dirsync-edge")?;
+    let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
+    let channel = dirsync_edge::core_channel(&args.core_url).context("core URL")?;
+    let state = dirsync_edge::AppState::new(channel, args.config());
+    println!("dirsync edge is running, core at {}", args.core_url);
+    println!("  SCIM edge:  http://{scim_addr}/scim/v2/<tenant id>");
+    dirsync_edge::serve(scim, state, shutdown_signal()).await?;
+    Ok(())
+}

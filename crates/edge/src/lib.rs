@@ -1,1 +1,220 @@
-//! placeholder during scaffolding
+//! dirsync's SCIM 2.0 edge (RFC 7643/7644): authenticates IdPs, speaks SCIM with their quirks,
+//! and calls the core over gRPC. It knows no SQL.
+
+pub mod auth;
+pub mod bulk;
+pub mod convert;
+pub mod discovery;
+pub mod error;
+pub mod groups;
+pub mod media;
+pub mod params;
+pub mod state;
+pub mod users;
+
+use std::future::Future;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Extension, Router};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::media::{BodyLimit, Scim, ScimJson};
+use crate::params::ListParams;
+pub use crate::state::{AppState, EdgeConfig};
+
+/// How often a read-modify-write is retried when another writer got there first: each round
+/// lets at least one writer through, so this bounds the concurrency a resource absorbs.
+pub(crate) const MAX_WRITE_ATTEMPTS: usize = 64;
+
+/// A short randomised pause before retrying a write that lost a race, so that concurrent
+/// writers spread out instead of colliding again.
+pub(crate) async fn backoff(attempt: usize) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let cap = 2u64.saturating_pow(attempt.min(5) as u32);
+    tokio::time::sleep(std::time::Duration::from_millis(u64::from(jitter) % (cap + 1))).await;
+}
+
+/// The tenant's SCIM base URL: the configured public URL, else `http://<Host>`.
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap, tenant: &str) -> String {
+    let root = match &state.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    format!("{root}/scim/v2/{tenant}")
+}
+
+/// POST /.search on the service root (RFC 7644 §3.4.3): users, then groups.
+async fn search_root(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let params = ListParams::from_search(&body)?;
+    let (start, count) = dirsync_scim::list::normalize_paging(
+        params.start_index,
+        params.count,
+        state.config.default_page_size,
+        state.config.max_page_size,
+    );
+    // Count both types first, then page over the concatenation.
+    let count_only = |p: &ListParams| ListParams {
+        count: Some(0),
+        start_index: Some(1),
+        ..p.clone()
+    };
+    let users_total = total(users::list_users(&state, &caller, &headers, count_only(&params)).await?);
+    let groups_total = total(groups::list_groups(&state, &caller, &headers, count_only(&params)).await?);
+    let mut resources = Vec::new();
+    let offset = start - 1;
+    if offset < users_total && count > 0 {
+        let page = ListParams {
+            start_index: Some(start as i64),
+            count: Some(count as i64),
+            ..params.clone()
+        };
+        resources.extend(items(users::list_users(&state, &caller, &headers, page).await?));
+    }
+    let left = count.saturating_sub(resources.len() as u64);
+    if left > 0 && offset + (resources.len() as u64) < users_total + groups_total {
+        let group_start = (offset + resources.len() as u64).saturating_sub(users_total) + 1;
+        let page = ListParams {
+            start_index: Some(group_start as i64),
+            count: Some(left as i64),
+            ..params
+        };
+        resources.extend(items(groups::list_groups(&state, &caller, &headers, page).await?));
+    }
+    Ok(Scim::ok(dirsync_scim::list::list_response(
+        resources,
+        users_total + groups_total,
+        start,
+    )))
+}
+
+fn total(list: serde_json::Value) -> u64 {
+    list.get("totalResults")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+}
+
+fn items(list: serde_json::Value) -> Vec<serde_json::Value> {
+    match list {
+        serde_json::Value::Object(mut m) => match m.remove("Resources") {
+            Some(serde_json::Value::Array(a)) => a,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// /Me is not supported: IdPs provision, they do not log in here (RFC 7644 §3.11).
+async fn me(_caller: Caller) -> ApiError {
+    ApiError::new(501, None, "/Me is not supported by this service provider")
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; SCIM resources live under /scim/v2/<tenant id>/")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(405, None, "method not allowed on this endpoint")
+}
+
+/// Refuses requests whose `Accept` admits no JSON, before any work is done.
+async fn negotiate(req: Request, next: Next) -> Response {
+    match media::check_accept(req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// The SCIM router for `state`.
+pub fn router(state: AppState) -> Router {
+    let limit = BodyLimit(state.config.max_body_bytes);
+    let scim = Router::new()
+        .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", post(users::search))
+        .route(
+            "/Users/{id}",
+            get(users::get)
+                .put(users::replace)
+                .patch(users::patch)
+                .delete(users::delete),
+        )
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", post(groups::search))
+        .route(
+            "/Groups/{id}",
+            get(groups::get)
+                .put(groups::replace)
+                .patch(groups::patch)
+                .delete(groups::delete),
+        )
+        .route("/.search", post(search_root))
+        .route("/ServiceProviderConfig", get(discovery::service_provider_config))
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/ResourceTypes/{name}", get(discovery::resource_type))
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Schemas/{name}", get(discovery::schema))
+        .route("/Me", any(me))
+        .route("/Bulk", post(bulk::bulk))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(negotiate));
+    Router::new()
+        .nest("/scim/v2/{tenant}", scim)
+        .route("/healthz", get(health))
+        .fallback(not_found)
+        .layer(Extension(limit))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let span = tracing::info_span!(
+                "scim",
+                otel.name = %format!("{} {}", req.method(), req.uri().path()),
+                http.method = %req.method(),
+                http.path = %req.uri().path(),
+                tenant = tracing::field::Empty,
+            );
+            dirsync_telemetry::set_parent_from_headers(&span, req.headers());
+            span
+        }))
+        .with_state(state)
+}
+
+/// Serves the SCIM edge on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A lazily connected channel to the core at `url` (`http://host:port`).
+pub fn core_channel(url: &str) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(60))
+        .connect_lazy())
+}

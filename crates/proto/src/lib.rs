@@ -1,12 +1,7 @@
 //! Code generated from `proto/dirsync/v1`; nothing hand-written but re-exports.
 
 pub mod v1 {
-    #![allow(
-        clippy::all,
-        clippy::pedantic,
-        clippy::unwrap_used,
-        clippy::expect_used
-    )]
+    #![allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used)]
     tonic::include_proto!("dirsync.v1");
 }
 

@@ -37,10 +37,8 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(err) = provider.shutdown() {
-                eprintln!("telemetry: shutting the exporter down: {err}");
-            }
+        if let Some(Err(err)) = self.provider.take().map(|p| p.shutdown()) {
+            eprintln!("telemetry: shutting the exporter down: {err}");
         }
     }
 }
@@ -60,16 +58,11 @@ pub fn init(service_name: &str) -> Result<Guard, TelemetryError> {
     // The provider is installed even without an exporter, so that trace ids exist for the
     // sync log and `traceparent` still flows from edge to core.
     let name = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| service_name.to_owned());
-    let mut builder = SdkTracerProvider::builder()
-        .with_resource(Resource::builder().with_service_name(name).build());
+    let mut builder = SdkTracerProvider::builder().with_resource(Resource::builder().with_service_name(name).build());
     let exporting = otlp_configured();
     if exporting {
         // The exporter reads OTEL_EXPORTER_OTLP_* itself (endpoint, headers, timeout).
-        builder = builder.with_batch_exporter(
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .build()?,
-        );
+        builder = builder.with_batch_exporter(opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?);
     }
     let provider = builder.build();
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("dirsync"));
@@ -115,8 +108,7 @@ pub fn trace_headers(span: &tracing::Span) -> Vec<(String, String)> {
 
 /// Makes `span` a child of the trace context found in `headers`, if any.
 pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) {
-    let parent =
-        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     if parent.span().span_context().is_valid() {
         // Only fails when the span is disabled; nothing to do then.
         let _ = span.set_parent(parent);

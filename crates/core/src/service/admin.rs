@@ -2,10 +2,9 @@
 
 use dirsync_proto::v1::admin_server::Admin;
 use dirsync_proto::v1::{
-    AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials,
-    CreateConnectionRequest, CreateTenantRequest, GetTenantRequest, ListConnectionsRequest,
-    ListConnectionsResponse, ListTenantsRequest, ListTenantsResponse, RevokeTokensRequest,
-    RevokeTokensResponse, RotateTokenRequest, Tenant,
+    AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, CreateConnectionRequest,
+    CreateTenantRequest, GetTenantRequest, ListConnectionsRequest, ListConnectionsResponse, ListTenantsRequest,
+    ListTenantsResponse, RevokeTokensRequest, RevokeTokensResponse, RotateTokenRequest, Tenant,
 };
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
@@ -60,27 +59,16 @@ fn tenant_to_proto(t: tenants::Model) -> Tenant {
 
 #[tonic::async_trait]
 impl Admin for AdminService {
-    async fn create_tenant(
-        &self,
-        request: Request<CreateTenantRequest>,
-    ) -> Result<Response<Tenant>, Status> {
+    async fn create_tenant(&self, request: Request<CreateTenantRequest>) -> Result<Response<Tenant>, Status> {
         let req = request.into_inner();
         let now = self.clock.now_ms();
-        let t = in_txn(&self.db, async |txn| {
-            admin::create_tenant(txn, &req.name, now).await
-        })
-        .await?;
+        let t = in_txn(&self.db, async |txn| admin::create_tenant(txn, &req.name, now).await).await?;
         Ok(Response::new(tenant_to_proto(t)))
     }
 
-    async fn get_tenant(
-        &self,
-        request: Request<GetTenantRequest>,
-    ) -> Result<Response<Tenant>, Status> {
+    async fn get_tenant(&self, request: Request<GetTenantRequest>) -> Result<Response<Tenant>, Status> {
         let id = tenant(&request.into_inner().id)?;
-        Ok(Response::new(tenant_to_proto(
-            admin::get_tenant(&self.db, id).await?,
-        )))
+        Ok(Response::new(tenant_to_proto(admin::get_tenant(&self.db, id).await?)))
     }
 
     async fn list_tenants(
@@ -101,8 +89,7 @@ impl Admin for AdminService {
         let tenant_id = tenant(&req.tenant_id)?;
         let now = self.clock.now_ms();
         let (conn, token, secret) = in_txn(&self.db, async |txn| {
-            let conn =
-                admin::create_connection(txn, tenant_id, &req.name, &req.idp_profile, now).await?;
+            let conn = admin::create_connection(txn, tenant_id, &req.name, &req.idp_profile, now).await?;
             let (token, secret) = admin::issue_token(txn, &conn, now).await?;
             Ok((conn, token, secret))
         })
@@ -137,13 +124,10 @@ impl Admin for AdminService {
         let (conn, token, secret) = in_txn(&self.db, async |txn| {
             let conn = admin::get_connection(txn, tenant_id, connection_id).await?;
             if conn.ended_at.is_some() {
-                return Err(CoreError::InvalidValue(format!(
-                    "connection {connection_id} has ended"
-                )));
+                return Err(CoreError::InvalidValue(format!("connection {connection_id} has ended")));
             }
             let (token, secret) = admin::issue_token(txn, &conn, now).await?;
-            admin::expire_tokens(txn, conn.id, Some(token.id), now.saturating_add(grace_ms))
-                .await?;
+            admin::expire_tokens(txn, conn.id, Some(token.id), now.saturating_add(grace_ms)).await?;
             Ok((conn, token, secret))
         })
         .await?;
@@ -178,8 +162,7 @@ impl Admin for AdminService {
         // A malformed tenant id in Basic credentials is a failed login, not a 404.
         let tenant_id = optional_id("tenant", req.tenant_id.as_deref())
             .map_err(|_| CoreError::Unauthenticated("invalid, expired or revoked token".into()))?;
-        let conn =
-            admin::authenticate(&self.db, &req.token, tenant_id, self.clock.now_ms()).await?;
+        let conn = admin::authenticate(&self.db, &req.token, tenant_id, self.clock.now_ms()).await?;
         Ok(Response::new(AuthenticateResponse {
             tenant_id: conn.tenant_id.to_string(),
             connection_id: conn.id.to_string(),

@@ -2,10 +2,10 @@
 
 use dirsync_proto::v1::directory_server::Directory;
 use dirsync_proto::v1::{
-    CreateGroupRequest, CreateUserRequest, DeleteGroupRequest, DeleteGroupResponse,
-    DeleteUserRequest, DeleteUserResponse, GetGroupRequest, GetUserRequest, Group,
-    ListGroupsRequest, ListGroupsResponse, ListUsersRequest, ListUsersResponse, Member,
-    PatchGroupRequest, ReplaceGroupRequest, ReplaceUserRequest, User, member_change,
+    CreateGroupRequest, CreateUserRequest, DeleteGroupRequest, DeleteGroupResponse, DeleteUserRequest,
+    DeleteUserResponse, GetGroupRequest, GetUserRequest, Group, ListGroupsRequest, ListGroupsResponse,
+    ListUsersRequest, ListUsersResponse, Member, PatchGroupRequest, ReplaceGroupRequest, ReplaceUserRequest, User,
+    member_change,
 };
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
@@ -113,10 +113,7 @@ fn page(start_index: u64, count: u64) -> Page {
 #[tonic::async_trait]
 impl Directory for DirectoryService {
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
-    async fn create_user(
-        &self,
-        request: Request<CreateUserRequest>,
-    ) -> Result<Response<User>, Status> {
+    async fn create_user(&self, request: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
@@ -124,11 +121,7 @@ impl Directory for DirectoryService {
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
         let now = self.clock.now_ms();
-        let source = if connection_id.is_some() {
-            "scim"
-        } else {
-            "native"
-        };
+        let source = if connection_id.is_some() { "scim" } else { "native" };
         let user = in_txn(&self.db, async |txn| {
             users::create(
                 txn,
@@ -156,10 +149,7 @@ impl Directory for DirectoryService {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
-    async fn replace_user(
-        &self,
-        request: Request<ReplaceUserRequest>,
-    ) -> Result<Response<User>, Status> {
+    async fn replace_user(&self, request: Request<ReplaceUserRequest>) -> Result<Response<User>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
@@ -175,10 +165,7 @@ impl Directory for DirectoryService {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
-    async fn delete_user(
-        &self,
-        request: Request<DeleteUserRequest>,
-    ) -> Result<Response<DeleteUserResponse>, Status> {
+    async fn delete_user(&self, request: Request<DeleteUserRequest>) -> Result<Response<DeleteUserResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
@@ -190,10 +177,7 @@ impl Directory for DirectoryService {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
-    async fn list_users(
-        &self,
-        request: Request<ListUsersRequest>,
-    ) -> Result<Response<ListUsersResponse>, Status> {
+    async fn list_users(&self, request: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let (total, rows) = users::list(
@@ -211,10 +195,7 @@ impl Directory for DirectoryService {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
-    async fn create_group(
-        &self,
-        request: Request<CreateGroupRequest>,
-    ) -> Result<Response<Group>, Status> {
+    async fn create_group(&self, request: Request<CreateGroupRequest>) -> Result<Response<Group>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
@@ -223,8 +204,7 @@ impl Directory for DirectoryService {
             .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
         let now = self.clock.now_ms();
         let group = in_txn(&self.db, async |txn| {
-            let g =
-                groups::create(txn, tenant_id, connection_id, &spec, &req.member_ids, now).await?;
+            let g = groups::create(txn, tenant_id, connection_id, &spec, &req.member_ids, now).await?;
             with_members(txn, tenant_id, g, true).await
         })
         .await?;
@@ -232,10 +212,7 @@ impl Directory for DirectoryService {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
-    async fn get_group(
-        &self,
-        request: Request<GetGroupRequest>,
-    ) -> Result<Response<Group>, Status> {
+    async fn get_group(&self, request: Request<GetGroupRequest>) -> Result<Response<Group>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
@@ -248,10 +225,7 @@ impl Directory for DirectoryService {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
-    async fn replace_group(
-        &self,
-        request: Request<ReplaceGroupRequest>,
-    ) -> Result<Response<Group>, Status> {
+    async fn replace_group(&self, request: Request<ReplaceGroupRequest>) -> Result<Response<Group>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
@@ -261,16 +235,7 @@ impl Directory for DirectoryService {
         let now = self.clock.now_ms();
         let changes = [MemberChange::Replace(req.member_ids.clone())];
         let group = in_txn(&self.db, async |txn| {
-            let g = groups::update(
-                txn,
-                tenant_id,
-                id,
-                Some(&spec),
-                &changes,
-                req.expected_version,
-                now,
-            )
-            .await?;
+            let g = groups::update(txn, tenant_id, id, Some(&spec), &changes, req.expected_version, now).await?;
             with_members(txn, tenant_id, g, req.include_members).await
         })
         .await?;
@@ -278,10 +243,7 @@ impl Directory for DirectoryService {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
-    async fn patch_group(
-        &self,
-        request: Request<PatchGroupRequest>,
-    ) -> Result<Response<Group>, Status> {
+    async fn patch_group(&self, request: Request<PatchGroupRequest>) -> Result<Response<Group>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
@@ -320,10 +282,7 @@ impl Directory for DirectoryService {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
-    async fn list_groups(
-        &self,
-        request: Request<ListGroupsRequest>,
-    ) -> Result<Response<ListGroupsResponse>, Status> {
+    async fn list_groups(&self, request: Request<ListGroupsRequest>) -> Result<Response<ListGroupsResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let groups = in_txn(&self.db, async |txn| {

@@ -22,9 +22,7 @@ pub(crate) fn tenant(id: &str) -> Result<Uuid> {
 }
 
 pub(crate) fn optional_id(kind: &str, id: Option<&str>) -> Result<Option<Uuid>> {
-    id.filter(|s| !s.is_empty())
-        .map(|s| parse_id(kind, s))
-        .transpose()
+    id.filter(|s| !s.is_empty()).map(|s| parse_id(kind, s)).transpose()
 }
 
 /// Runs `f` in one transaction: committed when it succeeds, rolled back otherwise.

@@ -2,8 +2,7 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -12,25 +11,11 @@ use crate::error::{CoreError, Result};
 use crate::tokens as secrets;
 
 /// The IdP profiles a connection can have (see docs/idp/).
-pub const IDP_PROFILES: &[&str] = &[
-    "generic",
-    "entra",
-    "okta",
-    "onelogin",
-    "google",
-    "pingone",
-    "jumpcloud",
-];
+pub const IDP_PROFILES: &[&str] = &["generic", "entra", "okta", "onelogin", "google", "pingone", "jumpcloud"];
 
-pub async fn create_tenant(
-    txn: &DatabaseTransaction,
-    name: &str,
-    now: i64,
-) -> Result<tenants::Model> {
+pub async fn create_tenant(txn: &DatabaseTransaction, name: &str, now: i64) -> Result<tenants::Model> {
     if name.trim().is_empty() {
-        return Err(CoreError::InvalidValue(
-            "tenant name must not be empty".into(),
-        ));
+        return Err(CoreError::InvalidValue("tenant name must not be empty".into()));
     }
     Ok(tenants::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -63,11 +48,7 @@ pub async fn create_connection(
     now: i64,
 ) -> Result<connections::Model> {
     get_tenant(txn, tenant_id).await?;
-    let profile = if idp_profile.is_empty() {
-        "generic"
-    } else {
-        idp_profile
-    };
+    let profile = if idp_profile.is_empty() { "generic" } else { idp_profile };
     let profile = profile.to_ascii_lowercase();
     if !IDP_PROFILES.contains(&profile.as_str()) {
         return Err(CoreError::InvalidValue(format!(
@@ -92,24 +73,15 @@ pub async fn create_connection(
     .await?)
 }
 
-pub async fn get_connection<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> Result<connections::Model> {
+pub async fn get_connection<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<connections::Model> {
     connections::Entity::find_by_id(id)
         .filter(connections::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| {
-            CoreError::NotFound(format!("connection {id} not found in tenant {tenant_id}"))
-        })
+        .ok_or_else(|| CoreError::NotFound(format!("connection {id} not found in tenant {tenant_id}")))
 }
 
-pub async fn list_connections<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-) -> Result<Vec<connections::Model>> {
+pub async fn list_connections<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<connections::Model>> {
     Ok(connections::Entity::find()
         .filter(connections::Column::TenantId.eq(tenant_id))
         .order_by_asc(connections::Column::Id)
@@ -123,11 +95,8 @@ pub async fn issue_token(
     connection: &connections::Model,
     now: i64,
 ) -> Result<(tokens::Model, String)> {
-    let secret = secrets::generate().map_err(|e| {
-        CoreError::Db(sea_orm::DbErr::Custom(format!(
-            "no randomness available: {e}"
-        )))
-    })?;
+    let secret = secrets::generate()
+        .map_err(|e| CoreError::Db(sea_orm::DbErr::Custom(format!("no randomness available: {e}"))))?;
     let row = tokens::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(connection.tenant_id),
@@ -143,32 +112,19 @@ pub async fn issue_token(
 }
 
 /// Makes the connection's live tokens (other than `keep`) expire at `at`.
-pub async fn expire_tokens(
-    txn: &DatabaseTransaction,
-    connection_id: Uuid,
-    keep: Option<Uuid>,
-    at: i64,
-) -> Result<u64> {
+pub async fn expire_tokens(txn: &DatabaseTransaction, connection_id: Uuid, keep: Option<Uuid>, at: i64) -> Result<u64> {
     let mut q = tokens::Entity::update_many()
         .col_expr(tokens::Column::ExpiresAt, Expr::val(at))
         .filter(tokens::Column::ConnectionId.eq(connection_id))
         .filter(tokens::Column::RevokedAt.is_null())
-        .filter(
-            tokens::Column::ExpiresAt
-                .is_null()
-                .or(tokens::Column::ExpiresAt.gt(at)),
-        );
+        .filter(tokens::Column::ExpiresAt.is_null().or(tokens::Column::ExpiresAt.gt(at)));
     if let Some(id) = keep {
         q = q.filter(tokens::Column::Id.ne(id));
     }
     Ok(q.exec(txn).await?.rows_affected)
 }
 
-pub async fn revoke_tokens(
-    txn: &DatabaseTransaction,
-    connection_id: Uuid,
-    now: i64,
-) -> Result<u64> {
+pub async fn revoke_tokens(txn: &DatabaseTransaction, connection_id: Uuid, now: i64) -> Result<u64> {
     Ok(tokens::Entity::update_many()
         .col_expr(tokens::Column::RevokedAt, Expr::val(now))
         .filter(tokens::Column::ConnectionId.eq(connection_id))

@@ -5,11 +5,9 @@
 //! by loading a tenant's resources into memory. Multi-valued attributes and value paths become
 //! `EXISTS` over the array's elements; group membership becomes `EXISTS` over `group_members`.
 
-use dirsync_proto::v1::{
-    AttributePath, CompareOp, Comparison, Filter, FilterValue, Sort, filter, filter_value,
-};
+use dirsync_proto::v1::{AttributePath, CompareOp, Comparison, Filter, FilterValue, Sort, filter, filter_value};
 use sea_orm::DbBackend;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, FunctionCall, LikeExpr, Query};
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
@@ -65,9 +63,7 @@ fn checked_name(name: &str) -> Result<&str> {
     if ok {
         Ok(name)
     } else {
-        Err(CoreError::InvalidFilter(format!(
-            "invalid attribute name {name:?}"
-        )))
+        Err(CoreError::InvalidFilter(format!("invalid attribute name {name:?}")))
     }
 }
 
@@ -84,18 +80,21 @@ fn json_accessor(backend: DbBackend, source: &str, keys: &[&str]) -> String {
     }
 }
 
-fn json_array_source(backend: DbBackend, source: &str, keys: &[&str]) -> String {
+/// The table-valued function that yields the elements of an array inside the document.
+fn json_array_source(backend: DbBackend, source: &str, keys: &[&str]) -> FunctionCall {
     match backend {
         DbBackend::Postgres => {
             let path: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
             let at = format!("{source} #> '{{{}}}'", path.join(","));
-            format!(
-                "jsonb_array_elements(CASE WHEN jsonb_typeof({at}) = 'array' THEN {at} ELSE '[]'::jsonb END)"
-            )
+            Func::cust(Alias::new("jsonb_array_elements")).arg(Expr::cust(format!(
+                "CASE WHEN jsonb_typeof({at}) = 'array' THEN {at} ELSE '[]'::jsonb END"
+            )))
         }
         _ => {
             let path: String = keys.iter().map(|k| format!(".\"{k}\"")).collect();
-            format!("json_each({source}, '${path}')")
+            Func::cust(Alias::new("json_each"))
+                .arg(Expr::cust(source.to_owned()))
+                .arg(Expr::cust(format!("'${path}'")))
         }
     }
 }
@@ -109,7 +108,7 @@ fn col(target: Target, name: &str) -> Expr {
 }
 
 /// Keys of an attribute inside the JSON document: extension attributes live under their URN.
-fn doc_keys<'a>(path: &'a AttributePath, with_sub: bool) -> Result<Vec<&'a str>> {
+fn doc_keys(path: &AttributePath, with_sub: bool) -> Result<Vec<&str>> {
     let mut keys = Vec::with_capacity(3);
     if !path.schema.is_empty() {
         keys.push(checked_name(&path.schema)?);
@@ -200,8 +199,7 @@ fn exists_elements(
     };
     let lname = path.name.to_ascii_lowercase();
     if path.schema.is_empty()
-        && ((target == Target::Groups && lname == "members")
-            || (target == Target::Users && lname == "groups"))
+        && ((target == Target::Groups && lname == "members") || (target == Target::Users && lname == "groups"))
     {
         let inner = cond(backend, Scope::Member(target))?;
         let (owner_col, tbl_id) = match target {
@@ -221,22 +219,10 @@ fn exists_elements(
     let inner = cond(backend, Scope::Element)?;
     let sub = Query::select()
         .expr(Expr::val(1))
-        .from_function(
-            Func::cust(Alias::new(CustomSource(source).to_string())),
-            Alias::new("e"),
-        )
+        .from_function(source, Alias::new("e"))
         .and_where(inner)
         .to_owned();
     Ok(Expr::exists(sub))
-}
-
-/// A whole function-call expression used as the FROM source of an element scan.
-struct CustomSource(String);
-
-impl std::fmt::Display for CustomSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 fn accessor(backend: DbBackend, scope: Scope, path: &AttributePath) -> Result<Accessor> {
@@ -258,11 +244,7 @@ fn accessor(backend: DbBackend, scope: Scope, path: &AttributePath) -> Result<Ac
             if !path.sub_attribute.is_empty() {
                 keys.push(checked_name(&path.sub_attribute)?);
             }
-            Ok(Accessor::Json(json_accessor(
-                backend,
-                "\"e\".\"value\"",
-                &keys,
-            )))
+            Ok(Accessor::Json(json_accessor(backend, "\"e\".\"value\"", &keys)))
         }
         Scope::Member(target) => {
             let gm = |n| Expr::col((Alias::new("gm"), Alias::new(n)));
@@ -312,18 +294,14 @@ fn compare(backend: DbBackend, scope: Scope, c: &Comparison) -> Result<Expr> {
             path: Some(elem),
             ..c.clone()
         };
-        return exists_elements(backend, scope, path, |backend, s| {
-            compare(backend, s, &inner)
-        });
+        return exists_elements(backend, scope, path, |backend, s| compare(backend, s, &inner));
     }
     let op = CompareOp::try_from(c.op).unwrap_or(CompareOp::Unspecified);
     let value = c
         .value
         .as_ref()
         .and_then(|v| v.kind.clone())
-        .ok_or_else(|| {
-            CoreError::InvalidFilter(format!("comparison on {} without value", path.name))
-        })?;
+        .ok_or_else(|| CoreError::InvalidFilter(format!("comparison on {} without value", path.name)))?;
     match accessor(backend, scope, path)? {
         Accessor::Column(e, kind) => compare_column(backend, e, kind, op, value, c.case_exact),
         Accessor::Json(sql) => compare_json(backend, sql, op, value, c.case_exact),
@@ -331,10 +309,7 @@ fn compare(backend: DbBackend, scope: Scope, c: &Comparison) -> Result<Expr> {
 }
 
 fn unsupported(op: CompareOp, what: &str) -> CoreError {
-    CoreError::InvalidFilter(format!(
-        "operator {} is not supported on {what}",
-        op_name(op)
-    ))
+    CoreError::InvalidFilter(format!("operator {} is not supported on {what}", op_name(op)))
 }
 
 fn op_name(op: CompareOp) -> &'static str {
@@ -368,10 +343,7 @@ fn ordering(e: Expr, op: CompareOp, v: Expr) -> Option<Expr> {
 }
 
 fn like_pattern(op: CompareOp, s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     match op {
         CompareOp::Co => format!("%{escaped}%"),
         CompareOp::Sw => format!("{escaped}%"),
@@ -384,8 +356,7 @@ fn like_pattern(op: CompareOp, s: &str) -> String {
 fn substring(backend: DbBackend, e: Expr, op: CompareOp, s: &str, case_exact: bool) -> Expr {
     if !case_exact {
         let lowered = s.to_lowercase();
-        return Expr::expr(Func::lower(e))
-            .like(LikeExpr::new(like_pattern(op, &lowered)).escape('\\'));
+        return Expr::expr(Func::lower(e)).like(LikeExpr::new(like_pattern(op, &lowered)).escape('\\'));
     }
     match backend {
         DbBackend::Postgres => e.like(LikeExpr::new(like_pattern(op, s)).escape('\\')),
@@ -405,13 +376,7 @@ fn substring(backend: DbBackend, e: Expr, op: CompareOp, s: &str, case_exact: bo
     }
 }
 
-fn compare_text(
-    backend: DbBackend,
-    e: Expr,
-    op: CompareOp,
-    s: &str,
-    case_exact: bool,
-) -> Result<Expr> {
+fn compare_text(backend: DbBackend, e: Expr, op: CompareOp, s: &str, case_exact: bool) -> Result<Expr> {
     let (lhs, rhs) = if case_exact {
         (e.clone(), Expr::val(s.to_owned()))
     } else {
@@ -430,14 +395,10 @@ fn compare_text(
 
 fn millis_of(value: &filter_value::Kind) -> Option<i64> {
     match value {
-        filter_value::Kind::DateTime(ts) => {
-            Some(ts.seconds * 1000 + i64::from(ts.nanos) / 1_000_000)
-        }
-        filter_value::Kind::String(s) => {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .ok()
-                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        }
+        filter_value::Kind::DateTime(ts) => Some(ts.seconds * 1000 + i64::from(ts.nanos) / 1_000_000),
+        filter_value::Kind::String(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64),
         _ => None,
     }
 }
@@ -461,9 +422,7 @@ fn compare_column(
     match kind {
         Kind::TextKey => {
             let V::String(s) = value else {
-                return Err(CoreError::InvalidFilter(
-                    "userName compares with a string".into(),
-                ));
+                return Err(CoreError::InvalidFilter("userName compares with a string".into()));
             };
             // The key column is already lower-cased: compare with the lower-cased value.
             let key = s.to_lowercase();
@@ -473,9 +432,7 @@ fn compare_column(
                 CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
                     Ok(e.like(LikeExpr::new(like_pattern(op, &key)).escape('\\')))
                 }
-                other => {
-                    ordering(e, other, Expr::val(key)).ok_or_else(|| unsupported(other, "userName"))
-                }
+                other => ordering(e, other, Expr::val(key)).ok_or_else(|| unsupported(other, "userName")),
             }
         }
         Kind::Text => {
@@ -484,9 +441,7 @@ fn compare_column(
                 V::Boolean(b) => b.to_string(),
                 V::Number(n) => n.to_string(),
                 V::DateTime(_) | V::Null(_) => {
-                    return Err(CoreError::InvalidFilter(
-                        "text attributes compare with strings".into(),
-                    ));
+                    return Err(CoreError::InvalidFilter("text attributes compare with strings".into()));
                 }
             };
             compare_text(backend, e, op, &s, case_exact)
@@ -511,9 +466,7 @@ fn compare_column(
                 V::String(s) if s.eq_ignore_ascii_case("true") => true,
                 V::String(s) if s.eq_ignore_ascii_case("false") => false,
                 _ => {
-                    return Err(CoreError::InvalidFilter(
-                        "active compares with true or false".into(),
-                    ));
+                    return Err(CoreError::InvalidFilter("active compares with true or false".into()));
                 }
             };
             match op {
@@ -523,15 +476,12 @@ fn compare_column(
             }
         }
         Kind::Millis => {
-            let ms = millis_of(&value).ok_or_else(|| {
-                CoreError::InvalidFilter("dates compare with an RFC 3339 date-time string".into())
-            })?;
+            let ms = millis_of(&value)
+                .ok_or_else(|| CoreError::InvalidFilter("dates compare with an RFC 3339 date-time string".into()))?;
             match op {
                 CompareOp::Eq => Ok(e.eq(ms)),
                 CompareOp::Ne => Ok(e.ne(ms)),
-                other => {
-                    ordering(e, other, Expr::val(ms)).ok_or_else(|| unsupported(other, "dates"))
-                }
+                other => ordering(e, other, Expr::val(ms)).ok_or_else(|| unsupported(other, "dates")),
             }
         }
     }
@@ -571,10 +521,7 @@ fn compare_json(
         }
         V::Number(n) => {
             let num = match backend {
-                DbBackend::Postgres => Expr::cust(format!(
-                    "CAST(NULLIF({}, '') AS DOUBLE PRECISION)",
-                    render_cust(&e)
-                )),
+                DbBackend::Postgres => Expr::cust(format!("CAST(NULLIF({}, '') AS DOUBLE PRECISION)", render_cust(&e))),
                 _ => e.clone(),
             };
             let v = Expr::val(n);
@@ -588,10 +535,7 @@ fn compare_json(
             // Stored date-times are strings as sent; compare RFC 3339 text in UTC.
             let s = time::OffsetDateTime::from_unix_timestamp(ts.seconds)
                 .ok()
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
                 .ok_or_else(|| CoreError::InvalidFilter("date-time out of range".into()))?;
             compare_text(backend, e, op, &s, true)
         }
@@ -614,10 +558,7 @@ pub fn sort_expr(backend: DbBackend, target: Target, sort: &Sort) -> Result<Expr
     if path.multi_valued {
         // Sorting by a multi-valued attribute uses its primary (else first) value; the
         // indexed e-mail column holds exactly that for emails.
-        if target == Target::Users
-            && path.schema.is_empty()
-            && path.name.eq_ignore_ascii_case("emails")
-        {
+        if target == Target::Users && path.schema.is_empty() && path.name.eq_ignore_ascii_case("emails") {
             return Ok(col(target, "email_key"));
         }
         let keys = doc_keys(path, false)?;
@@ -629,11 +570,7 @@ pub fn sort_expr(backend: DbBackend, target: Target, sort: &Sort) -> Result<Expr
             path.sub_attribute.clone()
         });
         let refs: Vec<&str> = k.iter().map(String::as_str).collect();
-        return Ok(Expr::cust(json_index_accessor(
-            backend,
-            &doc_column(target),
-            &refs,
-        )));
+        return Ok(Expr::cust(json_index_accessor(backend, &doc_column(target), &refs)));
     }
     Ok(match accessor(backend, Scope::Root(target), path)? {
         Accessor::Column(e, Kind::Text) => Expr::expr(Func::lower(e)),
@@ -666,5 +603,112 @@ fn json_index_accessor(backend: DbBackend, source: &str, keys: &[&str]) -> Strin
 pub fn string_value(s: &str) -> FilterValue {
     FilterValue {
         kind: Some(filter_value::Kind::String(s.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dirsync_proto::v1::{Comparison, FilterList, ValuePathFilter};
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    use super::*;
+
+    fn path(name: &str, sub: &str, multi: bool) -> AttributePath {
+        AttributePath {
+            schema: String::new(),
+            name: name.into(),
+            sub_attribute: sub.into(),
+            multi_valued: multi,
+        }
+    }
+
+    fn cmp(p: AttributePath, op: CompareOp, v: &str) -> Filter {
+        Filter {
+            kind: Some(filter::Kind::Compare(Comparison {
+                path: Some(p),
+                op: op as i32,
+                value: Some(string_value(v)),
+                case_exact: false,
+            })),
+        }
+    }
+
+    fn sql(backend: DbBackend, target: Target, f: &Filter) -> String {
+        let cond = condition(backend, target, f).unwrap();
+        let q = Query::select()
+            .expr(Expr::val(1))
+            .from(Alias::new(target.table()))
+            .and_where(cond)
+            .to_owned();
+        match backend {
+            DbBackend::Postgres => q.to_string(PostgresQueryBuilder),
+            _ => q.to_string(SqliteQueryBuilder),
+        }
+    }
+
+    #[test]
+    fn translations() {
+        let work_email = Filter {
+            kind: Some(filter::Kind::ValuePath(Box::new(ValuePathFilter {
+                path: Some(path("emails", "", true)),
+                filter: Some(Box::new(Filter {
+                    kind: Some(filter::Kind::And(FilterList {
+                        filters: vec![
+                            cmp(path("type", "", false), CompareOp::Eq, "work"),
+                            cmp(path("value", "", false), CompareOp::Co, "@x"),
+                        ],
+                    })),
+                })),
+            }))),
+        };
+        let cases = [
+            (
+                DbBackend::Sqlite,
+                Target::Users,
+                cmp(path("userName", "", false), CompareOp::Eq, "Bob"),
+                "\"users\".\"user_name_key\" = 'bob'",
+            ),
+            (
+                DbBackend::Sqlite,
+                Target::Users,
+                work_email.clone(),
+                "EXISTS(SELECT 1 FROM json_each(\"users\".\"document\", '$.\"emails\"') AS \"e\"",
+            ),
+            (
+                DbBackend::Postgres,
+                Target::Users,
+                work_email,
+                "jsonb_array_elements(CASE WHEN jsonb_typeof(\"users\".\"document\" #> '{\"emails\"}') = 'array'",
+            ),
+            (
+                DbBackend::Postgres,
+                Target::Users,
+                cmp(path("title", "", false), CompareOp::Sw, "50%"),
+                "LOWER((\"users\".\"document\" #>> '{\"title\"}')) LIKE E'50\\\\%%' ESCAPE E'\\\\'",
+            ),
+            (
+                DbBackend::Sqlite,
+                Target::Groups,
+                cmp(
+                    path("members", "value", true),
+                    CompareOp::Eq,
+                    "01a21023-3113-71d3-8603-485dc8df4aff",
+                ),
+                "FROM \"group_members\" AS \"gm\" WHERE \"gm\".\"group_id\" = \"groups\".\"id\"",
+            ),
+        ];
+        for (backend, target, f, want) in cases {
+            let got = sql(backend, target, &f);
+            assert!(got.contains(want), "{backend:?}: {got}\n  does not contain\n{want}");
+        }
+    }
+
+    #[test]
+    fn names_that_could_escape_a_json_path_are_refused() {
+        let f = cmp(path("a'); DROP TABLE users; --", "", false), CompareOp::Eq, "x");
+        assert!(matches!(
+            condition(DbBackend::Sqlite, Target::Users, &f),
+            Err(CoreError::InvalidFilter(_))
+        ));
     }
 }

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use dirsync_proto::v1::{Filter, GroupSpec, Sort};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -43,9 +43,7 @@ fn document(spec: &GroupSpec) -> Result<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_str(&spec.document)
         .map_err(|e| CoreError::InvalidValue(format!("document is not valid JSON: {e}")))?;
     if !doc.is_object() {
-        return Err(CoreError::InvalidValue(
-            "document must be a JSON object".into(),
-        ));
+        return Err(CoreError::InvalidValue("document must be a JSON object".into()));
     }
     Ok(doc)
 }
@@ -63,11 +61,8 @@ fn parse_member_ids(ids: &[String]) -> Result<Vec<Uuid>> {
     let mut seen = HashSet::with_capacity(ids.len());
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let parsed = Uuid::parse_str(id.trim()).map_err(|_| {
-            CoreError::InvalidValue(format!(
-                "member {id:?} is not a user or group of this tenant"
-            ))
-        })?;
+        let parsed = Uuid::parse_str(id.trim())
+            .map_err(|_| CoreError::InvalidValue(format!("member {id:?} is not a user or group of this tenant")))?;
         if seen.insert(parsed) {
             out.push(parsed);
         }
@@ -93,11 +88,7 @@ async fn member_types(
             .all(txn)
             .await?;
         kinds.extend(found.into_iter().map(|id| (id, "User")));
-        let missing: Vec<Uuid> = chunk
-            .iter()
-            .copied()
-            .filter(|id| !kinds.contains_key(id))
-            .collect();
+        let missing: Vec<Uuid> = chunk.iter().copied().filter(|id| !kinds.contains_key(id)).collect();
         if missing.is_empty() {
             continue;
         }
@@ -118,21 +109,15 @@ async fn member_types(
                     "group {id} cannot be a member of itself"
                 )));
             }
-            kinds.get(id).map(|k| (*id, *k)).ok_or_else(|| {
-                CoreError::InvalidValue(format!(
-                    "member {id} is not a user or group of this tenant"
-                ))
-            })
+            kinds
+                .get(id)
+                .map(|k| (*id, *k))
+                .ok_or_else(|| CoreError::InvalidValue(format!("member {id} is not a user or group of this tenant")))
         })
         .collect()
 }
 
-async fn add_members(
-    txn: &DatabaseTransaction,
-    tenant_id: Uuid,
-    group_id: Uuid,
-    ids: &[String],
-) -> Result<()> {
+async fn add_members(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, ids: &[String]) -> Result<()> {
     let ids = parse_member_ids(ids)?;
     let typed = member_types(txn, tenant_id, group_id, &ids).await?;
     for chunk in typed.chunks(CHUNK) {
@@ -145,12 +130,9 @@ async fn add_members(
         // Adding an existing member succeeds (scim-notes B1.6, B7).
         group_members::Entity::insert_many(rows)
             .on_conflict(
-                OnConflict::columns([
-                    group_members::Column::GroupId,
-                    group_members::Column::MemberId,
-                ])
-                .do_nothing()
-                .to_owned(),
+                OnConflict::columns([group_members::Column::GroupId, group_members::Column::MemberId])
+                    .do_nothing()
+                    .to_owned(),
             )
             .exec_without_returning(txn)
             .await?;
@@ -158,17 +140,9 @@ async fn add_members(
     Ok(())
 }
 
-async fn remove_members(
-    txn: &DatabaseTransaction,
-    tenant_id: Uuid,
-    group_id: Uuid,
-    ids: &[String],
-) -> Result<()> {
+async fn remove_members(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, ids: &[String]) -> Result<()> {
     // Ids that name nothing cannot be members: removing a non-member succeeds.
-    let ids: Vec<Uuid> = ids
-        .iter()
-        .filter_map(|id| Uuid::parse_str(id.trim()).ok())
-        .collect();
+    let ids: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id.trim()).ok()).collect();
     for chunk in ids.chunks(CHUNK) {
         group_members::Entity::delete_many()
             .filter(group_members::Column::TenantId.eq(tenant_id))
@@ -268,22 +242,13 @@ pub async fn update(
     let current = get(txn, tenant_id, id).await?;
     check_version(&current, expected_version)?;
     let mut update = groups::Entity::update_many()
-        .col_expr(
-            groups::Column::Version,
-            Expr::col(groups::Column::Version).add(1),
-        )
+        .col_expr(groups::Column::Version, Expr::col(groups::Column::Version).add(1))
         .col_expr(groups::Column::UpdatedAt, Expr::val(now));
     if let Some(spec) = spec {
         validate(spec)?;
         update = update
-            .col_expr(
-                groups::Column::DisplayName,
-                Expr::val(spec.display_name.clone()),
-            )
-            .col_expr(
-                groups::Column::ExternalId,
-                Expr::val(spec.external_id.clone()),
-            )
+            .col_expr(groups::Column::DisplayName, Expr::val(spec.display_name.clone()))
+            .col_expr(groups::Column::ExternalId, Expr::val(spec.external_id.clone()))
             .col_expr(groups::Column::Document, Expr::val(document(spec)?));
     }
     let result = update
@@ -300,9 +265,7 @@ pub async fn update(
             }
         })?;
     if result.rows_affected == 0 {
-        return Err(CoreError::VersionMismatch(format!(
-            "group {id} changed concurrently"
-        )));
+        return Err(CoreError::VersionMismatch(format!("group {id} changed concurrently")));
     }
     apply_member_changes(txn, tenant_id, id, changes).await?;
     get(txn, tenant_id, id).await
@@ -385,18 +348,20 @@ pub async fn members_of<C: ConnectionTrait>(
         .column((gm.clone(), Alias::new("member_id")))
         .column((gm.clone(), Alias::new("member_type")))
         .expr_as(
-            Expr::cust(
-                "COALESCE(\"u\".\"display_name\", \"u\".\"user_name\", \"g\".\"display_name\")",
-            ),
+            Expr::cust("COALESCE(\"u\".\"display_name\", \"u\".\"user_name\", \"g\".\"display_name\")"),
             Alias::new("display"),
         )
         .from_as(Alias::new("group_members"), gm.clone())
-        .left_join(
-            (Alias::new("users"), u.clone()),
+        .join_as(
+            JoinType::LeftJoin,
+            Alias::new("users"),
+            u.clone(),
             Expr::col((u.clone(), Alias::new("id"))).equals((gm.clone(), Alias::new("member_id"))),
         )
-        .left_join(
-            (Alias::new("groups"), g.clone()),
+        .join_as(
+            JoinType::LeftJoin,
+            Alias::new("groups"),
+            g.clone(),
             Expr::col((g.clone(), Alias::new("id"))).equals((gm.clone(), Alias::new("member_id"))),
         )
         .and_where(Expr::col((gm.clone(), Alias::new("tenant_id"))).eq(tenant_id))

@@ -3,8 +3,8 @@
 use dirsync_proto::v1::{Filter, Sort, UserSpec};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -20,9 +20,7 @@ fn document(spec: &UserSpec) -> Result<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_str(&spec.document)
         .map_err(|e| CoreError::InvalidValue(format!("document is not valid JSON: {e}")))?;
     if !doc.is_object() {
-        return Err(CoreError::InvalidValue(
-            "document must be a JSON object".into(),
-        ));
+        return Err(CoreError::InvalidValue("document must be a JSON object".into()));
     }
     Ok(doc)
 }
@@ -37,9 +35,7 @@ fn validate(spec: &UserSpec) -> Result<()> {
 }
 
 fn taken(user_name: &str) -> CoreError {
-    CoreError::Uniqueness(format!(
-        "userName {user_name:?} is already taken in this tenant"
-    ))
+    CoreError::Uniqueness(format!("userName {user_name:?} is already taken in this tenant"))
 }
 
 pub struct NewUser<'a> {
@@ -113,34 +109,16 @@ pub async fn replace(
     // lose cleanly instead of overwriting each other.
     let result = users::Entity::update_many()
         .col_expr(users::Column::UserName, Expr::val(spec.user_name.clone()))
-        .col_expr(
-            users::Column::UserNameKey,
-            Expr::val(ci_key(&spec.user_name)),
-        )
-        .col_expr(
-            users::Column::ExternalId,
-            Expr::val(spec.external_id.clone()),
-        )
+        .col_expr(users::Column::UserNameKey, Expr::val(ci_key(&spec.user_name)))
+        .col_expr(users::Column::ExternalId, Expr::val(spec.external_id.clone()))
         .col_expr(users::Column::Active, Expr::val(spec.active))
-        .col_expr(
-            users::Column::DisplayName,
-            Expr::val(spec.display_name.clone()),
-        )
+        .col_expr(users::Column::DisplayName, Expr::val(spec.display_name.clone()))
         .col_expr(users::Column::GivenName, Expr::val(spec.given_name.clone()))
-        .col_expr(
-            users::Column::FamilyName,
-            Expr::val(spec.family_name.clone()),
-        )
+        .col_expr(users::Column::FamilyName, Expr::val(spec.family_name.clone()))
         .col_expr(users::Column::Email, Expr::val(spec.email.clone()))
-        .col_expr(
-            users::Column::EmailKey,
-            Expr::val(spec.email.as_deref().map(ci_key)),
-        )
+        .col_expr(users::Column::EmailKey, Expr::val(spec.email.as_deref().map(ci_key)))
         .col_expr(users::Column::Document, Expr::val(document(spec)?))
-        .col_expr(
-            users::Column::Version,
-            Expr::col(users::Column::Version).add(1),
-        )
+        .col_expr(users::Column::Version, Expr::col(users::Column::Version).add(1))
         .col_expr(users::Column::UpdatedAt, Expr::val(now))
         .filter(users::Column::Id.eq(id))
         .filter(users::Column::TenantId.eq(tenant_id))
@@ -155,9 +133,7 @@ pub async fn replace(
             }
         })?;
     if result.rows_affected == 0 {
-        return Err(CoreError::VersionMismatch(format!(
-            "user {id} changed concurrently"
-        )));
+        return Err(CoreError::VersionMismatch(format!("user {id} changed concurrently")));
     }
     get(txn, tenant_id, id).await
 }

@@ -1,0 +1,125 @@
+//! Command-line flags; every one also reads an environment variable (see the README table).
+
+use clap::Args;
+use dirsync_edge::EdgeConfig;
+
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory of the embedded SQLite store.
+    #[arg(long, env = "DIRSYNC_DATA_DIR", default_value = "./data")]
+    pub data_dir: String,
+    /// Store URL (`sqlite://…` or `postgres://…`); overrides --data-dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/dirsync.db?mode=rwc", self.data_dir.trim_end_matches('/')))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EdgeFlags {
+    /// Largest SCIM request body, in bytes (413 above it).
+    #[arg(long, env = "DIRSYNC_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    pub max_body_bytes: usize,
+    /// Largest page a list request returns (advertised as filter.maxResults).
+    #[arg(long, env = "DIRSYNC_MAX_PAGE_SIZE", default_value_t = 1000)]
+    pub max_page_size: u64,
+}
+
+impl EdgeFlags {
+    pub fn config(&self, public_url: Option<String>) -> EdgeConfig {
+        EdgeConfig {
+            public_url,
+            max_body_bytes: self.max_body_bytes,
+            max_page_size: self.max_page_size,
+            default_page_size: 100.min(self.max_page_size),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address of the SCIM edge (HTTP).
+    #[arg(long, env = "DIRSYNC_SCIM_ADDR", default_value = "127.0.0.1:8080")]
+    pub scim_addr: String,
+    /// Address of the core's gRPC API.
+    #[arg(long, env = "DIRSYNC_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    pub grpc_addr: String,
+    /// URL IdPs use to reach the edge (behind a proxy); default http://<scim-addr>.
+    #[arg(long, env = "DIRSYNC_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub edge: EdgeFlags,
+}
+
+impl ServeArgs {
+    pub fn database_url(&self) -> String {
+        self.store.database_url()
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CoreArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, env = "DIRSYNC_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    pub grpc_addr: String,
+    /// URL IdPs use to reach the edge, for the Tenant URL shown to admins.
+    #[arg(long, env = "DIRSYNC_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+}
+
+impl CoreArgs {
+    pub fn database_url(&self) -> String {
+        self.store.database_url()
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EdgeArgs {
+    /// gRPC URL of the core.
+    #[arg(long, env = "DIRSYNC_CORE_URL", default_value = "http://127.0.0.1:50051")]
+    pub core_url: String,
+    #[arg(long, env = "DIRSYNC_SCIM_ADDR", default_value = "127.0.0.1:8080")]
+    pub scim_addr: String,
+    #[arg(long, env = "DIRSYNC_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub edge: EdgeFlags,
+}
+
+impl EdgeArgs {
+    pub fn config(&self) -> EdgeConfig {
+        self.edge.config(self.public_url.clone())
+    }
+}
+
+/// A store URL without its password, for printing.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

@@ -1,0 +1,181 @@
+//! Authentication of the IdP: `Authorization: Bearer <secret>` or Basic `<tenant id>:<secret>`,
+//! resolved by the core. The tenant in the URL must be the credential's tenant.
+//!
+//! Successful lookups are cached for [`CACHE_TTL`], so a revoked secret stops working on every
+//! edge replica within that time. Secrets are never logged; the cache is keyed by their hash.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+use dirsync_proto::v1::AuthenticateRequest;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const CACHE_TTL: Duration = Duration::from_secs(2);
+const CACHE_MAX: usize = 10_000;
+
+/// The authenticated IdP connection a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub idp_profile: String,
+}
+
+#[derive(Debug, Default)]
+pub struct AuthCache {
+    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+}
+
+impl AuthCache {
+    fn get(&self, key: &[u8; 32]) -> Option<Caller> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, key: [u8; 32], caller: Caller) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_MAX {
+                entries.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+                if entries.len() >= CACHE_MAX {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (caller, Instant::now()));
+        }
+    }
+}
+
+/// The secret and, for Basic, the tenant it claims.
+#[derive(Debug, PartialEq, Eq)]
+struct Credentials {
+    secret: String,
+    tenant: Option<String>,
+}
+
+fn parse_credentials(value: &str) -> Option<Credentials> {
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or(("", value));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return (!rest.is_empty()).then(|| Credentials {
+            secret: rest.to_owned(),
+            tenant: None,
+        });
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (tenant, secret) = decoded.split_once(':')?;
+        return (!secret.is_empty()).then(|| Credentials {
+            secret: secret.to_owned(),
+            tenant: Some(tenant.to_owned()),
+        });
+    }
+    // IdPs with a "custom header" option are often configured with the bare token.
+    if scheme.is_empty() && rest.starts_with("dsy_") {
+        return Some(Credentials {
+            secret: rest.to_owned(),
+            tenant: None,
+        });
+    }
+    None
+}
+
+fn cache_key(c: &Credentials) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(c.tenant.as_deref().unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(c.secret.as_bytes());
+    h.finalize().into()
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no such resource"))?;
+        let path_tenant = params.get("tenant").cloned().unwrap_or_default();
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("missing Authorization header; send Bearer <token> or Basic credentials")
+        })?;
+        let creds = header.to_str().ok().and_then(parse_credentials).ok_or_else(|| {
+            ApiError::unauthorized("malformed Authorization header; send Bearer <token> or Basic <tenant id>:<token>")
+        })?;
+        if creds.tenant.as_deref().is_some_and(|t| t != path_tenant) {
+            return Err(ApiError::unauthorized("the credentials are not valid for this tenant"));
+        }
+        let key = cache_key(&creds);
+        let caller = match state.auth_cache.get(&key) {
+            Some(c) => c,
+            None => {
+                let resp = state
+                    .admin()
+                    .authenticate(AuthenticateRequest {
+                        token: creds.secret.clone(),
+                        tenant_id: creds.tenant.clone(),
+                    })
+                    .await
+                    .map_err(|s| match s.code() {
+                        tonic::Code::Unauthenticated => ApiError::unauthorized("invalid, expired or revoked token"),
+                        _ => ApiError::from(s),
+                    })?
+                    .into_inner();
+                let caller = Caller {
+                    tenant_id: resp.tenant_id,
+                    connection_id: resp.connection_id,
+                    idp_profile: resp.idp_profile,
+                };
+                state.auth_cache.put(key, caller.clone());
+                caller
+            }
+        };
+        if caller.tenant_id != path_tenant {
+            return Err(ApiError::unauthorized("the credentials are not valid for this tenant"));
+        }
+        tracing::Span::current().record("tenant", caller.tenant_id.as_str());
+        Ok(caller)
+    }
+}
+
+pub type SharedAuthCache = Arc<AuthCache>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials() {
+        let basic = base64::engine::general_purpose::STANDARD.encode("t1:dsy_abc");
+        let cases = [
+            ("Bearer dsy_abc", Some(("dsy_abc", None))),
+            ("bearer   dsy_abc ", Some(("dsy_abc", None))),
+            (&*format!("Basic {basic}"), Some(("dsy_abc", Some("t1")))),
+            ("dsy_abc", Some(("dsy_abc", None))),
+            ("Bearer", None),
+            ("Basic !!!", None),
+            ("Digest x", None),
+            ("sometoken", None),
+        ];
+        for (header, want) in cases {
+            let got = parse_credentials(header);
+            let want = want.map(|(s, t)| Credentials {
+                secret: s.to_owned(),
+                tenant: t.map(str::to_owned),
+            });
+            assert_eq!(got, want, "{header}");
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Every failure the edge answers, as a SCIM error (RFC 7644 §3.12) in `application/scim+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dirsync_scim::{ScimError, ScimType};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::media::SCIM_JSON;
+
+/// A SCIM error response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError(pub ScimError);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+        Self(ScimError::new(status, scim_type, detail))
+    }
+
+    pub fn bad_request(t: ScimType, detail: impl Into<String>) -> Self {
+        Self(ScimError::bad_request(t, detail))
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(401, None, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(404, None, detail)
+    }
+
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(412, None, detail)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(500, None, "internal error; the request was not applied")
+    }
+
+    pub fn status(&self) -> u16 {
+        self.0.status
+    }
+}
+
+impl From<ScimError> for ApiError {
+    fn from(e: ScimError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<dirsync_scim::filter::FilterError> for ApiError {
+    fn from(e: dirsync_scim::filter::FilterError) -> Self {
+        Self(e.into())
+    }
+}
+
+/// The reason the core put in `google.rpc.ErrorInfo`, if any.
+pub fn reason(status: &tonic::Status) -> Option<String> {
+    status.get_error_details().error_info().map(|i| i.reason.clone())
+}
+
+/// One mapping from core outcomes to SCIM statuses and `scimType`s.
+impl From<tonic::Status> for ApiError {
+    fn from(status: tonic::Status) -> Self {
+        let detail = status.message().to_owned();
+        match status.code() {
+            Code::NotFound => Self::not_found(detail),
+            Code::AlreadyExists => Self::new(409, Some(ScimType::Uniqueness), detail),
+            Code::Aborted => Self::precondition_failed(detail),
+            Code::InvalidArgument => {
+                let t = match reason(&status).as_deref() {
+                    Some("INVALID_FILTER") => ScimType::InvalidFilter,
+                    Some("MUTABILITY") => ScimType::Mutability,
+                    _ => ScimType::InvalidValue,
+                };
+                Self::bad_request(t, detail)
+            }
+            Code::Unauthenticated => Self::unauthorized(detail),
+            Code::PermissionDenied => Self::new(403, None, detail),
+            Code::ResourceExhausted => Self::new(429, None, detail),
+            Code::Unavailable | Code::DeadlineExceeded => {
+                tracing::warn!(code = ?status.code(), message = %status.message(), "core unavailable");
+                Self::new(503, None, "the directory is temporarily unavailable; retry later")
+            }
+            _ => {
+                tracing::error!(code = ?status.code(), message = %status.message(), "core error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, self.0.to_json().to_string()).into_response();
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"dirsync\", Basic realm=\"dirsync\""),
+            );
+        }
+        resp
+    }
+}

@@ -1,0 +1,392 @@
+//! `/Groups` (RFC 7644 §3.3–§3.6). Member changes travel to the core as set-based operations;
+//! the member list is loaded only when the response shows it.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use dirsync_proto::v1::{
+    self as pb, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest, PatchGroupRequest,
+};
+use dirsync_scim::patch::{self, MemberChange};
+use dirsync_scim::schema::ResourceSchema;
+use dirsync_scim::{ScimType, list, projection, resource};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::convert::{self, etag, group_document, group_spec, render_group};
+use crate::error::{ApiError, ApiResult};
+use crate::media::{Scim, ScimJson};
+use crate::params::{ListParams, Precondition, Projection, if_match, if_none_match, projection_from_query};
+use crate::state::AppState;
+use crate::users::ResourcePath;
+use crate::{MAX_WRITE_ATTEMPTS, backoff, base_url};
+
+fn schema() -> ResourceSchema {
+    ResourceSchema::group()
+}
+
+fn respond(g: &Group, base: &str, status: StatusCode, proj: &Projection, with_members: bool) -> Scim {
+    let rs = schema();
+    let body = projection::project(
+        &render_group(g, base, &rs, with_members),
+        &rs,
+        &proj.attributes,
+        &proj.excluded,
+    );
+    Scim {
+        status,
+        body: Some(body),
+        etag: Some(etag(g.version)),
+        location: Some(format!("{base}/Groups/{}", g.id)),
+    }
+}
+
+/// Splits `members` off a POST/PUT body: `None` when the body has no `members` at all.
+fn take_members(body: &Value) -> ApiResult<(Value, Option<Vec<String>>)> {
+    let mut body = body.clone();
+    let Some(obj) = body.as_object_mut() else {
+        return Ok((body, None));
+    };
+    let key = obj.keys().find(|k| k.eq_ignore_ascii_case("members")).cloned();
+    let Some(raw) = key.and_then(|k| obj.remove(&k)) else {
+        return Ok((body, None));
+    };
+    let ids = match raw {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items
+            .iter()
+            .map(|m| match m.get("value") {
+                Some(Value::String(s)) => Ok(s.clone()),
+                _ => Err(ApiError::bad_request(
+                    ScimType::InvalidValue,
+                    "each member needs a string \"value\" (the member's id)",
+                )),
+            })
+            .collect::<ApiResult<_>>()?,
+        _ => {
+            return Err(ApiError::bad_request(
+                ScimType::InvalidValue,
+                "members must be an array",
+            ));
+        }
+    };
+    Ok((body, Some(ids)))
+}
+
+fn member_change(c: MemberChange) -> pb::MemberChange {
+    use pb::member_change::Kind;
+    let kind = match c {
+        MemberChange::Add(ids) => Kind::Add(pb::IdList { ids }),
+        MemberChange::Remove(ids) => Kind::Remove(pb::IdList { ids }),
+        MemberChange::RemoveAll => Kind::RemoveAll(true),
+        MemberChange::Replace(ids) => Kind::Replace(pb::IdList { ids }),
+    };
+    pb::MemberChange { kind: Some(kind) }
+}
+
+async fn fetch(state: &AppState, caller: &Caller, id: &str, include_members: bool) -> ApiResult<Group> {
+    Ok(state
+        .directory()
+        .get_group(GetGroupRequest {
+            tenant_id: caller.tenant_id.clone(),
+            id: id.to_owned(),
+            include_members,
+        })
+        .await?
+        .into_inner())
+}
+
+fn check_if_match(pre: &Option<Precondition>, current: &Group) -> ApiResult<()> {
+    match pre {
+        Some(p) if !p.matches(current.version) => Err(ApiError::precondition_failed(format!(
+            "group {} is at version {}, not the one in If-Match",
+            current.id,
+            etag(current.version)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// POST /Groups (RFC 7644 §3.3)
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let proj = projection_from_query(query.as_deref())?;
+    let (body, members) = take_members(&body)?;
+    let doc = resource::normalize(&body, &schema())?;
+    let group = state
+        .directory()
+        .create_group(CreateGroupRequest {
+            tenant_id: caller.tenant_id.clone(),
+            group: Some(group_spec(&doc)?),
+            member_ids: members.unwrap_or_default(),
+            connection_id: Some(caller.connection_id.clone()),
+        })
+        .await?
+        .into_inner();
+    let base = base_url(&state, &headers, &caller.tenant_id);
+    Ok(respond(&group, &base, StatusCode::CREATED, &proj, true))
+}
+
+/// GET /Groups/{id} (RFC 7644 §3.4.1); `excludedAttributes=members` never loads members.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ResourcePath>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Scim> {
+    let proj = projection_from_query(query.as_deref())?;
+    let with_members = proj.wants("members");
+    let group = fetch(&state, &caller, &path.id, with_members).await?;
+    if if_none_match(&headers)?.is_some_and(|p| p.matches(group.version)) {
+        return Ok(Scim {
+            status: StatusCode::NOT_MODIFIED,
+            body: None,
+            etag: Some(etag(group.version)),
+            location: None,
+        });
+    }
+    let base = base_url(&state, &headers, &caller.tenant_id);
+    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members))
+}
+
+/// Lists groups; shared by GET /Groups and POST /Groups/.search.
+pub async fn list_groups(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    params: ListParams,
+) -> ApiResult<Value> {
+    let rs = schema();
+    let filter = params.filter.as_ref().map(|f| convert::filter(f, &rs)).transpose()?;
+    let sort = params
+        .sort_by
+        .as_deref()
+        .map(|s| convert::sort(s, params.descending, &rs))
+        .transpose()?;
+    let cfg = &state.config;
+    let (start_index, count) = list::normalize_paging(
+        params.start_index,
+        params.count,
+        cfg.default_page_size,
+        cfg.max_page_size,
+    );
+    let with_members = params.projection.wants("members");
+    let resp = state
+        .directory()
+        .list_groups(ListGroupsRequest {
+            tenant_id: caller.tenant_id.clone(),
+            filter,
+            start_index,
+            count,
+            sort,
+            include_members: with_members,
+        })
+        .await?
+        .into_inner();
+    let base = base_url(state, headers, &caller.tenant_id);
+    let resources = resp
+        .groups
+        .iter()
+        .map(|g| {
+            projection::project(
+                &render_group(g, &base, &rs, with_members),
+                &rs,
+                &params.projection.attributes,
+                &params.projection.excluded,
+            )
+        })
+        .collect();
+    Ok(list::list_response(resources, resp.total_results, start_index))
+}
+
+/// GET /Groups (RFC 7644 §3.4.2)
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Scim> {
+    let params = ListParams::from_query(query.as_deref())?;
+    Ok(Scim::ok(list_groups(&state, &caller, &headers, params).await?))
+}
+
+/// POST /Groups/.search (RFC 7644 §3.4.3)
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let params = ListParams::from_search(&body)?;
+    Ok(Scim::ok(list_groups(&state, &caller, &headers, params).await?))
+}
+
+/// Computes a group's next document from its current state.
+type Modify<'a> = dyn Fn(&Group) -> ApiResult<Value> + Sync + 'a;
+
+/// Applies attribute changes (read-modify-write, retried on concurrent writes) and member
+/// changes (set-based) in one core transaction.
+async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    pre: Option<Precondition>,
+    modify: Option<&Modify<'_>>,
+    changes: Vec<pb::MemberChange>,
+    include_members: bool,
+) -> ApiResult<Group> {
+    for attempt in 0..MAX_WRITE_ATTEMPTS {
+        let (group, expected_version) = match (modify, &pre) {
+            (None, None) => (None, None),
+            _ => {
+                let current = fetch(state, caller, id, false).await?;
+                check_if_match(&pre, &current)?;
+                let spec = match modify {
+                    Some(f) => {
+                        let doc = f(&current)?;
+                        (doc != group_document(&current))
+                            .then(|| group_spec(&doc))
+                            .transpose()?
+                    }
+                    None => None,
+                };
+                (spec, Some(current.version))
+            }
+        };
+        let result = state
+            .directory()
+            .patch_group(PatchGroupRequest {
+                tenant_id: caller.tenant_id.clone(),
+                id: id.to_owned(),
+                group,
+                member_changes: changes.clone(),
+                expected_version,
+                include_members,
+                connection_id: Some(caller.connection_id.clone()),
+            })
+            .await;
+        match result {
+            Ok(g) => return Ok(g.into_inner()),
+            Err(s) if s.code() == tonic::Code::Aborted && pre.is_none() => backoff(attempt).await,
+            Err(s) => return Err(s.into()),
+        }
+    }
+    Err(ApiError::new(
+        409,
+        None,
+        format!("group {id} is being changed concurrently; retry the request"),
+    ))
+}
+
+/// PUT /Groups/{id} (RFC 7644 §3.5.1). A body without `members` leaves membership alone;
+/// `"members": []` empties the group.
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ResourcePath>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let proj = projection_from_query(query.as_deref())?;
+    let rs = schema();
+    let (body, members) = take_members(&body)?;
+    let doc = resource::normalize(&body, &rs)?;
+    let modify = |current: &Group| -> ApiResult<Value> {
+        resource::check_immutable(&group_document(current), &doc, &rs)?;
+        Ok(doc.clone())
+    };
+    let changes: Vec<pb::MemberChange> = members
+        .map(|ids| member_change(MemberChange::Replace(ids)))
+        .into_iter()
+        .collect();
+    let with_members = proj.wants("members");
+    let group = update(
+        &state,
+        &caller,
+        &path.id,
+        if_match(&headers)?,
+        Some(&modify),
+        changes,
+        with_members,
+    )
+    .await?;
+    let base = base_url(&state, &headers, &caller.tenant_id);
+    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members))
+}
+
+/// PATCH /Groups/{id} (RFC 7644 §3.5.2). Answers 204 (what Entra expects, scim-notes B1.20)
+/// unless the client asks for attributes, then 200 with the resource.
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ResourcePath>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let proj = projection_from_query(query.as_deref())?;
+    let rs = schema();
+    let ops = patch::parse_request(&body)?;
+    let (doc_ops, member_ops) = patch::split_member_ops(ops)?;
+    let changes: Vec<pb::MemberChange> = member_ops.into_iter().map(member_change).collect();
+    let modify = |current: &Group| -> ApiResult<Value> {
+        let mut doc = group_document(current);
+        patch::apply(&mut doc, &doc_ops, &rs)?;
+        Ok(doc)
+    };
+    let modify: Option<&Modify<'_>> = if doc_ops.is_empty() { None } else { Some(&modify) };
+    let with_members = !proj.is_empty() && proj.wants("members");
+    let group = update(
+        &state,
+        &caller,
+        &path.id,
+        if_match(&headers)?,
+        modify,
+        changes,
+        with_members,
+    )
+    .await?;
+    if proj.is_empty() {
+        return Ok(Scim {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            etag: Some(etag(group.version)),
+            location: None,
+        });
+    }
+    let base = base_url(&state, &headers, &caller.tenant_id);
+    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members))
+}
+
+/// DELETE /Groups/{id} (RFC 7644 §3.6)
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ResourcePath>,
+    headers: HeaderMap,
+) -> ApiResult<Scim> {
+    let expected_version = match if_match(&headers)? {
+        None | Some(Precondition::Any) => None,
+        Some(p) => {
+            let current = fetch(&state, &caller, &path.id, false).await?;
+            check_if_match(&Some(p), &current)?;
+            Some(current.version)
+        }
+    };
+    state
+        .directory()
+        .delete_group(DeleteGroupRequest {
+            tenant_id: caller.tenant_id.clone(),
+            id: path.id,
+            expected_version,
+            connection_id: Some(caller.connection_id.clone()),
+        })
+        .await?;
+    Ok(Scim::no_content())
+}

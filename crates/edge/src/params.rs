@@ -1,0 +1,205 @@
+//! Query parameters and `.search` bodies (RFC 7644 §3.4.2, §3.4.3, §3.9), and the request
+//! headers that carry versions (§3.14).
+
+use axum::http::{HeaderMap, header};
+use dirsync_scim::list::SearchRequest;
+use dirsync_scim::path::AttrPath;
+use dirsync_scim::projection::parse_attr_list;
+use dirsync_scim::{ScimType, filter};
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+
+/// `attributes` / `excludedAttributes`.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    pub attributes: Vec<AttrPath>,
+    pub excluded: Vec<AttrPath>,
+}
+
+impl Projection {
+    /// Whether the response needs `attr` at all (e.g. `members`, which is costly to load).
+    pub fn wants(&self, attr: &str) -> bool {
+        let named = |list: &[AttrPath]| {
+            list.iter()
+                .any(|p| p.attr.eq_ignore_ascii_case(attr) && p.sub_attr.is_none())
+        };
+        let named_any = |list: &[AttrPath]| list.iter().any(|p| p.attr.eq_ignore_ascii_case(attr));
+        if !self.attributes.is_empty() {
+            return named_any(&self.attributes);
+        }
+        !named(&self.excluded)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+}
+
+/// Everything a list or search request can say.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub filter: Option<filter::Filter>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+    pub sort_by: Option<String>,
+    pub descending: bool,
+    pub projection: Projection,
+}
+
+fn int(name: &str, v: &str) -> ApiResult<i64> {
+    v.trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request(ScimType::InvalidValue, format!("{name} must be an integer, not {v:?}")))
+}
+
+fn descending(order: Option<&str>) -> ApiResult<bool> {
+    match order.map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(o) if o.eq_ignore_ascii_case("ascending") => Ok(false),
+        Some(o) if o.eq_ignore_ascii_case("descending") => Ok(true),
+        Some(o) => Err(ApiError::bad_request(
+            ScimType::InvalidValue,
+            format!("sortOrder must be ascending or descending, not {o:?}"),
+        )),
+    }
+}
+
+fn parse_filter(s: &str) -> ApiResult<Option<filter::Filter>> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(filter::parse(s)?))
+}
+
+impl ListParams {
+    /// From a query string; parameter names are matched case-insensitively and stray `&`/`?`
+    /// are ignored (OneLogin sends them).
+    pub fn from_query(raw: Option<&str>) -> ApiResult<Self> {
+        let mut p = ListParams::default();
+        let mut order = None;
+        let mut projection = Projection::default();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").trim_start_matches('?').as_bytes()) {
+            match k.to_ascii_lowercase().as_str() {
+                "filter" => p.filter = parse_filter(&v)?,
+                "startindex" => p.start_index = Some(int("startIndex", &v)?),
+                "count" => p.count = Some(int("count", &v)?),
+                "sortby" => p.sort_by = Some(v.into_owned()).filter(|s| !s.trim().is_empty()),
+                "sortorder" => order = Some(v.into_owned()),
+                "attributes" => projection.attributes = parse_attr_list(&v)?,
+                "excludedattributes" => projection.excluded = parse_attr_list(&v)?,
+                _ => {}
+            }
+        }
+        p.descending = descending(order.as_deref())?;
+        p.projection = projection;
+        Ok(p)
+    }
+
+    /// From a `POST .search` body (RFC 7644 §3.4.3).
+    pub fn from_search(body: &Value) -> ApiResult<Self> {
+        let req: SearchRequest = serde_json::from_value(body.clone())
+            .map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("invalid SearchRequest: {e}")))?;
+        let list = |v: Option<Vec<String>>| -> ApiResult<Vec<AttrPath>> {
+            Ok(v.map(|items| parse_attr_list(&items.join(",")))
+                .transpose()?
+                .unwrap_or_default())
+        };
+        Ok(ListParams {
+            filter: req.filter.as_deref().map(parse_filter).transpose()?.flatten(),
+            start_index: req.start_index,
+            count: req.count,
+            sort_by: req.sort_by.filter(|s| !s.trim().is_empty()),
+            descending: descending(req.sort_order.as_deref())?,
+            projection: Projection {
+                attributes: list(req.attributes)?,
+                excluded: list(req.excluded_attributes)?,
+            },
+        })
+    }
+}
+
+/// `attributes` / `excludedAttributes` of a single-resource request.
+pub fn projection_from_query(raw: Option<&str>) -> ApiResult<Projection> {
+    Ok(ListParams::from_query(raw)?.projection)
+}
+
+/// A version precondition from `If-Match` / `If-None-Match` (weak ETags `W/"n"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    Any,
+    Versions(Vec<i64>),
+}
+
+impl Precondition {
+    pub fn matches(&self, version: i64) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::Versions(v) => v.contains(&version),
+        }
+    }
+}
+
+fn precondition(headers: &HeaderMap, name: header::HeaderName) -> ApiResult<Option<Precondition>> {
+    let Some(raw) = headers.get(&name) else { return Ok(None) };
+    let raw = raw
+        .to_str()
+        .map_err(|_| ApiError::bad_request(ScimType::InvalidValue, format!("{name} is not valid text")))?;
+    if raw.trim() == "*" {
+        return Ok(Some(Precondition::Any));
+    }
+    // Unparseable tags match no version: the precondition then fails, as RFC 7232 asks.
+    let versions = raw
+        .split(',')
+        .filter_map(|t| {
+            let t = t.trim();
+            let t = t.strip_prefix("W/").unwrap_or(t);
+            t.trim_matches('"').parse::<i64>().ok()
+        })
+        .collect();
+    Ok(Some(Precondition::Versions(versions)))
+}
+
+pub fn if_match(headers: &HeaderMap) -> ApiResult<Option<Precondition>> {
+    precondition(headers, header::IF_MATCH)
+}
+
+pub fn if_none_match(headers: &HeaderMap) -> ApiResult<Option<Precondition>> {
+    precondition(headers, header::IF_NONE_MATCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings() {
+        let p = ListParams::from_query(Some(
+            "?&FILTER=userName%20eq%20%22a%22&startIndex=1&Count=100&sortBy=userName&sortOrder=Descending&excludedAttributes=members",
+        ))
+        .unwrap();
+        assert!(p.filter.is_some());
+        assert_eq!((p.start_index, p.count, p.descending), (Some(1), Some(100), true));
+        assert!(!p.projection.wants("members"));
+        assert!(ListParams::from_query(Some("count=ten")).is_err());
+        assert!(ListParams::from_query(Some("sortOrder=up")).is_err());
+        assert_eq!(
+            ListParams::from_query(Some("filter=userName%20eqq%20x"))
+                .unwrap_err()
+                .status(),
+            400
+        );
+    }
+
+    #[test]
+    fn etags() {
+        let mut h = HeaderMap::new();
+        h.insert(header::IF_MATCH, "W/\"3\", \"4\"".parse().unwrap());
+        let p = if_match(&h).unwrap().unwrap();
+        assert!(p.matches(3) && p.matches(4) && !p.matches(5));
+        h.insert(header::IF_MATCH, "*".parse().unwrap());
+        assert_eq!(if_match(&h).unwrap(), Some(Precondition::Any));
+        h.insert(header::IF_MATCH, "garbage".parse().unwrap());
+        assert!(!if_match(&h).unwrap().unwrap().matches(1));
+    }
+}

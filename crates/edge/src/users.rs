@@ -1,0 +1,318 @@
+//! `/Users` (RFC 7644 §3.3–§3.6).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use dirsync_proto::v1::{
+    CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, ReplaceUserRequest, User,
+};
+use dirsync_scim::schema::ResourceSchema;
+use dirsync_scim::{list, patch, projection, resource};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::convert::{self, etag, render_user, user_document, user_spec};
+use crate::error::{ApiError, ApiResult};
+use crate::media::{Scim, ScimJson};
+use crate::params::{ListParams, Precondition, if_match, if_none_match, projection_from_query};
+use crate::state::AppState;
+use crate::{MAX_WRITE_ATTEMPTS, backoff, base_url};
+
+#[derive(Debug, Deserialize)]
+pub struct ResourcePath {
+    pub tenant: String,
+    pub id: String,
+}
+
+fn schema() -> ResourceSchema {
+    ResourceSchema::user()
+}
+
+fn respond(u: &User, base: &str, status: StatusCode, proj: &crate::params::Projection) -> Scim {
+    let rs = schema();
+    let body = projection::project(&render_user(u, base, &rs), &rs, &proj.attributes, &proj.excluded);
+    Scim {
+        status,
+        body: Some(body),
+        etag: Some(etag(u.version)),
+        location: Some(format!("{base}/Users/{}", u.id)),
+    }
+}
+
+async fn fetch(state: &AppState, caller: &Caller, id: &str) -> ApiResult<User> {
+    Ok(state
+        .directory()
+        .get_user(GetUserRequest {
+            tenant_id: caller.tenant_id.clone(),
+            id: id.to_owned(),
+        })
+        .await?
+        .into_inner())
+}
+
+fn check_if_match(pre: &Option<Precondition>, current: &User) -> ApiResult<()> {
+    match pre {
+        Some(p) if !p.matches(current.version) => Err(ApiError::precondition_failed(format!(
+            "user {} is at version {}, not the one in If-Match",
+            current.id,
+            etag(current.version)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// POST /Users (RFC 7644 §3.3)
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let proj = projection_from_query(query.as_deref())?;
+    let doc = resource::normalize(&body, &schema())?;
+    let spec = user_spec(&doc)?;
+    let user = state
+        .directory()
+        .create_user(CreateUserRequest {
+            tenant_id: caller.tenant_id.clone(),
+            user: Some(spec),
+            connection_id: Some(caller.connection_id.clone()),
+        })
+        .await?
+        .into_inner();
+    Ok(respond(
+        &user,
+        &base_url(&state, &headers, &caller.tenant_id),
+        StatusCode::CREATED,
+        &proj,
+    ))
+}
+
+/// GET /Users/{id} (RFC 7644 §3.4.1), with If-None-Match (§3.14).
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ResourcePath>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Scim> {
+    let proj = projection_from_query(query.as_deref())?;
+    let user = fetch(&state, &caller, &path.id).await?;
+    if if_none_match(&headers)?.is_some_and(|p| p.matches(user.version)) {
+        return Ok(Scim {
+            status: StatusCode::NOT_MODIFIED,
+            body: None,
+            etag: Some(etag(user.version)),
+            location: None,
+        });
+    }
+    Ok(respond(
+        &user,
+        &base_url(&state, &headers, &caller.tenant_id),
+        StatusCode::OK,
+        &proj,
+    ))
+}
+
+/// Lists users; shared by GET /Users and POST /Users/.search.
+pub async fn list_users(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    params: ListParams,
+) -> ApiResult<Value> {
+    let rs = schema();
+    let filter = params.filter.as_ref().map(|f| convert::filter(f, &rs)).transpose()?;
+    let sort = params
+        .sort_by
+        .as_deref()
+        .map(|s| convert::sort(s, params.descending, &rs))
+        .transpose()?;
+    let cfg = &state.config;
+    let (start_index, count) = list::normalize_paging(
+        params.start_index,
+        params.count,
+        cfg.default_page_size,
+        cfg.max_page_size,
+    );
+    let resp = state
+        .directory()
+        .list_users(ListUsersRequest {
+            tenant_id: caller.tenant_id.clone(),
+            filter,
+            start_index,
+            count,
+            sort,
+        })
+        .await?
+        .into_inner();
+    let base = base_url(state, headers, &caller.tenant_id);
+    let resources = resp
+        .users
+        .iter()
+        .map(|u| {
+            projection::project(
+                &render_user(u, &base, &rs),
+                &rs,
+                &params.projection.attributes,
+                &params.projection.excluded,
+            )
+        })
+        .collect();
+    Ok(list::list_response(resources, resp.total_results, start_index))
+}
+
+/// GET /Users (RFC 7644 §3.4.2)
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Scim> {
+    let params = ListParams::from_query(query.as_deref())?;
+    Ok(Scim::ok(list_users(&state, &caller, &headers, params).await?))
+}
+
+/// POST /Users/.search (RFC 7644 §3.4.3)
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let params = ListParams::from_search(&body)?;
+    Ok(Scim::ok(list_users(&state, &caller, &headers, params).await?))
+}
+
+/// Writes `next` over `current` unless nothing changed; retries on a concurrent write only
+/// when the client did not pin a version.
+async fn write(state: &AppState, caller: &Caller, current: &User, doc: Value) -> Result<User, tonic::Status> {
+    if doc == user_document(current) {
+        return Ok(current.clone());
+    }
+    let spec = user_spec(&doc).map_err(|e| tonic::Status::invalid_argument(e.0.detail))?;
+    Ok(state
+        .directory()
+        .replace_user(ReplaceUserRequest {
+            tenant_id: caller.tenant_id.clone(),
+            id: current.id.clone(),
+            user: Some(spec),
+            expected_version: Some(current.version),
+            connection_id: Some(caller.connection_id.clone()),
+        })
+        .await?
+        .into_inner())
+}
+
+/// Runs a read-modify-write until it lands: concurrent PATCHes never lose an update, and the
+/// retry happens here, not in the IdP.
+async fn read_modify_write(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    pre: Option<Precondition>,
+    modify: impl Fn(&User) -> ApiResult<Value>,
+) -> ApiResult<User> {
+    for attempt in 0..MAX_WRITE_ATTEMPTS {
+        let current = fetch(state, caller, id).await?;
+        check_if_match(&pre, &current)?;
+        let doc = modify(&current)?;
+        match write(state, caller, &current, doc).await {
+            Ok(u) => return Ok(u),
+            Err(s) if s.code() == tonic::Code::Aborted && pre.is_none() => backoff(attempt).await,
+            Err(s) => return Err(s.into()),
+        }
+    }
+    Err(ApiError::new(
+        409,
+        None,
+        format!("user {id} is being changed concurrently; retry the request"),
+    ))
+}
+
+/// PUT /Users/{id} (RFC 7644 §3.5.1): replaces the resource; read-only attributes are ignored,
+/// immutable ones must not change, and a body without `active` keeps the current state
+/// (Okta sends PUT for everything, scim-notes B2.4).
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ResourcePath>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let proj = projection_from_query(query.as_deref())?;
+    let rs = schema();
+    let doc = resource::normalize(&body, &rs)?;
+    let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, |current| {
+        let old = user_document(current);
+        resource::check_immutable(&old, &doc, &rs)?;
+        let mut next = doc.clone();
+        if let (Some(obj), None) = (next.as_object_mut(), doc.get("active")) {
+            obj.insert("active".into(), Value::Bool(current.active));
+        }
+        Ok(next)
+    })
+    .await?;
+    Ok(respond(
+        &user,
+        &base_url(&state, &headers, &caller.tenant_id),
+        StatusCode::OK,
+        &proj,
+    ))
+}
+
+/// PATCH /Users/{id} (RFC 7644 §3.5.2): all operations apply atomically; answers 200 with the
+/// resource.
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ResourcePath>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ScimJson(body): ScimJson,
+) -> ApiResult<Scim> {
+    let proj = projection_from_query(query.as_deref())?;
+    let rs = schema();
+    let ops = patch::parse_request(&body)?;
+    let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, |current| {
+        let mut doc = user_document(current);
+        patch::apply(&mut doc, &ops, &rs)?;
+        Ok(doc)
+    })
+    .await?;
+    Ok(respond(
+        &user,
+        &base_url(&state, &headers, &caller.tenant_id),
+        StatusCode::OK,
+        &proj,
+    ))
+}
+
+/// DELETE /Users/{id} (RFC 7644 §3.6)
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ResourcePath>,
+    headers: HeaderMap,
+) -> ApiResult<Scim> {
+    let expected_version = match if_match(&headers)? {
+        None | Some(Precondition::Any) => None,
+        Some(p) => {
+            let current = fetch(&state, &caller, &path.id).await?;
+            check_if_match(&Some(p), &current)?;
+            Some(current.version)
+        }
+    };
+    state
+        .directory()
+        .delete_user(DeleteUserRequest {
+            tenant_id: caller.tenant_id.clone(),
+            id: path.id,
+            expected_version,
+            connection_id: Some(caller.connection_id.clone()),
+        })
+        .await?;
+    Ok(Scim::no_content())
+}

@@ -1,0 +1,20 @@
+//! SCIM 2.0 protocol library (RFC 7643 / RFC 7644): schemas, filters, attribute paths,
+//! PATCH, resource normalisation, projection, list responses and discovery documents.
+//! Pure functions over `serde_json::Value`; no I/O, so the SCIM edge owns transport.
+
+mod coerce;
+mod datetime;
+pub mod discovery;
+pub mod error;
+pub mod filter;
+pub mod list;
+pub mod patch;
+pub mod path;
+pub mod projection;
+pub mod resource;
+pub mod schema;
+
+pub use error::{ScimError, ScimType};
+
+#[cfg(test)]
+mod proptests;

@@ -1,0 +1,329 @@
+//! Boots dirsync on ephemeral loopback ports against a real store, and speaks to it like a
+//! client would: SCIM over HTTP, the API over gRPC.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use dirsync_proto::v1::admin_client::AdminClient;
+use dirsync_proto::v1::directory_client::DirectoryClient;
+use dirsync_proto::v1::{CreateConnectionRequest, CreateTenantRequest};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A store for one test: a SQLite file in a fresh directory, or a fresh PostgreSQL database.
+pub struct Store {
+    pub url: String,
+    dir: Option<PathBuf>,
+    pg: Option<(String, String)>,
+}
+
+impl Store {
+    /// `None` when PostgreSQL is not configured outside CI (the test is then skipped).
+    pub async fn new(backend: Backend) -> Option<Store> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("dirsync-e2e-{id}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite://{}/dirsync.db?mode=rwc", dir.display());
+                Some(Store {
+                    url,
+                    dir: Some(dir),
+                    pg: None,
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    assert!(
+                        std::env::var("CI").is_err(),
+                        "TEST_DATABASE_URL is not set: under CI the PostgreSQL tests must run"
+                    );
+                    eprintln!("skipped: set TEST_DATABASE_URL=postgres://… to run on PostgreSQL");
+                    return None;
+                };
+                let name = format!("dirsync_t_{id}");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connecting to TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+                Some(Store {
+                    url: format!("{base}/{name}"),
+                    dir: None,
+                    pg: Some((admin_url, name)),
+                })
+            }
+        }
+    }
+
+    pub async fn cleanup(self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((admin_url, name)) = &self.pg {
+            let admin = Database::connect(admin_url)
+                .await
+                .expect("connecting to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// A running core and edge, and the credentials of a first tenant's SCIM connection.
+pub struct TestApp {
+    pub root: String,
+    pub grpc: String,
+    pub scim: String,
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub token: String,
+    pub http: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+/// A tenant's SCIM coordinates.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: String,
+    pub connection_id: String,
+    pub scim: String,
+    pub token: String,
+}
+
+impl TestApp {
+    async fn start(store: &Store) -> TestApp {
+        let db = dirsync_core::connect(&store.url).await.expect("store");
+        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let scim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = format!("http://{}", grpc_listener.local_addr().unwrap());
+        let root = format!("http://{}", scim_listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (core_stop, core_stopped) = oneshot::channel::<()>();
+        let (edge_stop, edge_stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = stopped.await;
+            let _ = core_stop.send(());
+            let _ = edge_stop.send(());
+        });
+        let clock = dirsync_core::clock::system();
+        tokio::spawn(dirsync_core::serve(db, clock, root.clone(), grpc_listener, async {
+            let _ = core_stopped.await;
+        }));
+        let state = dirsync_edge::AppState::new(
+            dirsync_edge::core_channel(&grpc).unwrap(),
+            dirsync_edge::EdgeConfig {
+                public_url: Some(root.clone()),
+                ..Default::default()
+            },
+        );
+        tokio::spawn(dirsync_edge::serve(scim_listener, state, async {
+            let _ = edge_stopped.await;
+        }));
+        let mut app = TestApp {
+            root,
+            grpc,
+            scim: String::new(),
+            tenant_id: String::new(),
+            connection_id: String::new(),
+            token: String::new(),
+            http: reqwest::Client::new(),
+
+            _stop: stop,
+        };
+        let t = app.new_tenant("acme").await;
+        app.scim = t.scim;
+        app.tenant_id = t.id;
+        app.connection_id = t.connection_id;
+        app.token = t.token;
+        app
+    }
+
+    pub async fn channel(&self) -> Channel {
+        tonic::transport::Endpoint::from_shared(self.grpc.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    pub async fn directory(&self) -> DirectoryClient<Channel> {
+        DirectoryClient::new(self.channel().await)
+    }
+
+    pub async fn admin(&self) -> AdminClient<Channel> {
+        AdminClient::new(self.channel().await)
+    }
+
+    /// Creates a tenant with one connection, through the Admin API.
+    pub async fn new_tenant(&self, name: &str) -> Tenant {
+        let mut admin = self.admin().await;
+        let t = admin
+            .create_tenant(CreateTenantRequest { name: name.into() })
+            .await
+            .unwrap()
+            .into_inner();
+        let c = admin
+            .create_connection(CreateConnectionRequest {
+                tenant_id: t.id.clone(),
+                name: "idp".into(),
+                idp_profile: "generic".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let conn = c.connection.unwrap();
+        Tenant {
+            id: t.id,
+            connection_id: conn.id,
+            scim: conn.scim_base_url,
+            token: c.token,
+        }
+    }
+
+    /// A SCIM request to `path` under this app's tenant, with its bearer token.
+    pub async fn scim(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        self.send(method, &format!("{}{path}", self.scim), Some(&self.token), body, &[])
+            .await
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut req = self.http.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/scim+json").body(b.to_string());
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Response { status, headers, body }
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self
+    }
+
+    /// Asserts a SCIM error response (RFC 7644 §3.12).
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, scim_type: Option<&str>) -> &Self {
+        self.expect(status);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/scim+json"),
+            "{:?}",
+            self.headers
+        );
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status.to_string(), "{}", self.body);
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}",
+            self.body
+        );
+        match scim_type {
+            Some(t) => assert_eq!(self.body["scimType"], t, "{}", self.body),
+            None => assert!(self.body.get("scimType").is_none(), "{}", self.body),
+        }
+        self
+    }
+}
+
+/// Runs `test` against a fresh app on `backend`, then removes its store.
+pub async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    init_logs();
+    let Some(store) = Store::new(backend).await else { return };
+    let app = TestApp::start(&store).await;
+    test(app).await;
+    store.cleanup().await;
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $crate::harness::run($crate::harness::Backend::Sqlite, super::$name).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    $crate::harness::run($crate::harness::Backend::Postgres, super::$name).await;
+                }
+            }
+        )+
+    };
+}
+
+/// Logs of the servers under test go to stderr when `TEST_LOG` is set.
+fn init_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("TEST_LOG").is_some() {
+        INIT.call_once(|| {
+            if let Ok(guard) = dirsync_telemetry::init("dirsync-test") {
+                // Lives for the whole test process.
+                std::mem::forget(guard);
+            }
+        });
+    }
+}
