@@ -10,5 +10,7 @@ mod binary;
 mod groups;
 mod grpc;
 mod harness;
+#[path = "../idp/mod.rs"]
+mod idp;
 mod protocol;
 mod users;
