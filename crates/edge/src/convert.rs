@@ -117,9 +117,10 @@ fn wrap(kind: pb::filter::Kind) -> pb::Filter {
     pb::Filter { kind: Some(kind) }
 }
 
-/// A parsed SCIM filter as the core's typed tree.
+/// A parsed SCIM filter as the core's typed tree, after the filter compatibility rules
+/// (`dirsync_scim::compat`: PingOne's `email`, Entra's `manager eq`).
 pub fn filter(f: &Filter, rs: &ResourceSchema) -> ApiResult<pb::Filter> {
-    convert(f, rs, None)
+    convert(&dirsync_scim::compat::rewrite_filter(f, rs), rs, None)
 }
 
 fn convert(f: &Filter, rs: &ResourceSchema, element_of: Option<Option<&AttributeDef>>) -> ApiResult<pb::Filter> {

@@ -3,6 +3,7 @@
 //! Pure functions over `serde_json::Value`; no I/O, so the SCIM edge owns transport.
 
 mod coerce;
+pub mod compat;
 mod datetime;
 pub mod discovery;
 pub mod error;

@@ -167,15 +167,12 @@ fn apply_object(
             apply_schema_value(root, schema, kind, Some(value), rs)?;
             continue;
         }
-        let mut attr = AttrPath::parse(key).map_err(|_| unknown_path(key))?;
-        if attr.schema.is_none() {
-            attr.schema = schema_hint.map(str::to_string);
+        // Keys are full PATCH paths: Entra's flagged no-path replace sends value-filtered
+        // keys like `emails[type eq "work"].value` beside dotted ones (B1.4, [MS-compat]).
+        let mut path = PatchPath::parse(key).map_err(|_| unknown_path(key))?;
+        if path.attr.schema.is_none() {
+            path.attr.schema = schema_hint.map(str::to_string);
         }
-        let path = PatchPath {
-            attr,
-            filter: None,
-            sub_attr: None,
-        };
         apply_path(root, &path, kind, Some(value), rs, Origin::ValueKey)?;
     }
     Ok(())

@@ -185,6 +185,19 @@ fn applies_user_operations() {
             }),
         ),
         (
+            "Entra flagged no-path replace with value-filtered keys ([MS-compat], B1.4, B1.7)",
+            json!([{"op": "replace", "value": {
+                "emails[type eq \"work\"].value": "flag@example.com",
+                "phoneNumbers[type eq \"work\"].value": "555-0101",
+                "addresses[type eq \"work\"].locality": "Vienna"
+            }}]),
+            Box::new(|d| {
+                d["emails"][0]["value"] = json!("flag@example.com");
+                d["phoneNumbers"] = json!([{"type": "work", "value": "555-0101"}]);
+                d["addresses"] = json!([{"type": "work", "locality": "Vienna"}]);
+            }),
+        ),
+        (
             "Okta sends read-only id inside a no-path value",
             json!([{"op": "replace", "value": {"id": "abc", "meta": {"created": "x"}, "groups": [], "schemas": ["x"], "userName": "babs"}}]),
             Box::new(|d| d["userName"] = json!("babs")),
