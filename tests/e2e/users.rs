@@ -191,7 +191,20 @@ async fn replace_and_patch(app: TestApp) {
     let id = created["id"].as_str().unwrap();
     let path = format!("/Users/{id}");
 
-    // PUT replaces; read-only attributes in the body are ignored; no `active` keeps it.
+    let deactivate = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "Replace", "path": "active", "value": "False"},
+            {"op": "add", "path": "nickName", "value": "Caz"}
+        ]
+    });
+    let r = app.scim(Method::PATCH, &path, Some(deactivate)).await;
+    r.expect(200);
+    assert_eq!(r.body["active"], false);
+    assert_eq!(r.body["nickName"], "Caz");
+
+    // PUT replaces; read-only attributes in the body are ignored; a body without `active`
+    // leaves the user inactive (Okta sends PUT for everything, scim-notes B2.4).
     let mut body = user("carol@example.com");
     body["id"] = json!("ignored");
     body["meta"] = json!({"resourceType": "User"});
@@ -201,20 +214,24 @@ async fn replace_and_patch(app: TestApp) {
     put.expect(200);
     assert_eq!(put.body["id"], id);
     assert_eq!(put.body["title"], "Engineer");
-    assert_eq!(put.body["active"], true);
-    assert_eq!(put.header("etag"), Some("W/\"2\""));
+    assert!(put.body.get("nickName").is_none(), "PUT replaces: {}", put.body);
+    assert_eq!(put.body["active"], false);
+    assert_eq!(put.header("etag"), Some("W/\"3\""));
 
-    let patch = json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [
-            {"op": "Replace", "path": "active", "value": "False"},
-            {"op": "add", "path": "nickName", "value": "Caz"}
-        ]
-    });
-    let r = app.scim(Method::PATCH, &path, Some(patch)).await;
-    r.expect(200);
-    assert_eq!(r.body["active"], false);
-    assert_eq!(r.body["nickName"], "Caz");
+    // Removing `active` from an active user reads back without it and keeps it active.
+    let reactivate = json!({"Operations": [{"op": "replace", "path": "active", "value": true}]});
+    app.scim(Method::PATCH, &path, Some(reactivate)).await.expect(200);
+    let removed = app
+        .scim(
+            Method::PATCH,
+            &path,
+            Some(json!({"Operations": [{"op": "remove", "path": "active"}]})),
+        )
+        .await;
+    removed.expect(200);
+    assert!(removed.body.get("active").is_none(), "{}", removed.body);
+    let active = app.scim(Method::GET, "/Users?filter=active%20eq%20true", None).await;
+    assert_eq!(active.body["totalResults"], 1);
 
     // Deactivated users stay visible to filters (scim-notes B1.19).
     let url = reqwest::Url::parse_with_params(

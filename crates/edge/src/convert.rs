@@ -180,7 +180,7 @@ fn str_at(doc: &Value, path: &str) -> Option<String> {
     resource::get_str(doc, path).map(str::to_owned)
 }
 
-/// The indexed fields of a normalised User document.
+/// The indexed fields of a normalised User document; a user without `active` is active.
 pub fn user_spec(doc: &Value) -> ApiResult<pb::UserSpec> {
     let user_name = str_at(doc, "userName")
         .filter(|s| !s.trim().is_empty())
@@ -280,10 +280,10 @@ fn ensure_schemas(doc: &mut Map<String, Value>, rs: &ResourceSchema) {
 
 /// A stored user as its SCIM representation (RFC 7643 §4.1).
 pub fn render_user(u: &pb::User, base_url: &str, rs: &ResourceSchema) -> Value {
-    let mut doc = document(&u.document);
+    let Value::Object(mut doc) = user_document(u) else {
+        return Value::Null;
+    };
     doc.insert("id".into(), Value::String(u.id.clone()));
-    doc.insert("userName".into(), Value::String(u.user_name.clone()));
-    doc.insert("active".into(), Value::Bool(u.active));
     ensure_schemas(&mut doc, rs);
     let location = format!("{base_url}/Users/{}", u.id);
     doc.insert(
@@ -338,11 +338,15 @@ pub fn render_group(g: &pb::Group, base_url: &str, rs: &ResourceSchema, with_mem
     Value::Object(doc)
 }
 
-/// The stored document of a user, for PATCH to apply to.
+/// The stored document of a user, for PATCH to apply to and for rendering. The indexed
+/// columns are authoritative; `active` appears when it was sent or when the user is inactive
+/// (an absent `active` reads back absent, as sent).
 pub fn user_document(u: &pb::User) -> Value {
     let mut doc = document(&u.document);
     doc.insert("userName".into(), Value::String(u.user_name.clone()));
-    doc.insert("active".into(), Value::Bool(u.active));
+    if doc.contains_key("active") || !u.active {
+        doc.insert("active".into(), Value::Bool(u.active));
+    }
     Value::Object(doc)
 }
 

@@ -71,6 +71,11 @@ pub async fn create(
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
     let doc = resource::normalize(&body, &schema())?;
+    let mut doc = doc;
+    // The server's default, stored so that it reads back (RFC 7643 §4.1.1).
+    if let Some(obj) = doc.as_object_mut() {
+        obj.entry("active").or_insert(Value::Bool(true));
+    }
     let spec = user_spec(&doc)?;
     let user = state
         .directory()
@@ -246,11 +251,11 @@ pub async fn replace(
     let rs = schema();
     let doc = resource::normalize(&body, &rs)?;
     let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, |current| {
-        let old = user_document(current);
-        resource::check_immutable(&old, &doc, &rs)?;
+        resource::check_immutable(&user_document(current), &doc, &rs)?;
         let mut next = doc.clone();
-        if let (Some(obj), None) = (next.as_object_mut(), doc.get("active")) {
-            obj.insert("active".into(), Value::Bool(current.active));
+        // A PUT without `active` never reactivates an inactive user.
+        if let (Some(obj), false) = (next.as_object_mut(), current.active) {
+            obj.entry("active").or_insert(Value::Bool(false));
         }
         Ok(next)
     })
