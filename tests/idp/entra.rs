@@ -572,11 +572,54 @@ async fn entra_groups(app: TestApp) {
     expect_resource(&c.get(&upath).await, 200, "User");
 }
 
+/// Payload oddities from the [MS-tut] samples: the `…enterprise:2.0User` URN typo B1.11, and a
+/// role written through a boolean-filtered path with the boolean quoted and capitalised B1.3.
+async fn entra_sample_oddities(app: TestApp) {
+    let c = entra(&app).await;
+    let r = c
+        .send(
+            Method::POST,
+            "/Users",
+            Some(json!({
+                "schemas": [USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
+                "userName": "typo@testuser.com",
+                "active": true,
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0User": {"department": "Finance"}
+            })),
+        )
+        .await;
+    let id = expect_resource(&r, 201, "User");
+    assert_eq!(r.body[ENTERPRISE]["department"], "Finance");
+    let r = c
+        .send(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(patch(
+                json!([{"op": "Add", "path": "roles[primary eq \"True\"].value", "value": "Admin"}]),
+            )),
+        )
+        .await;
+    expect_resource(&r, 200, "User");
+    assert_eq!(r.body["roles"], json!([{"primary": true, "value": "Admin"}]));
+    // The next cycle finds the same role through the same path: no second entry.
+    let r = c
+        .send(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(patch(
+                json!([{"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "Reader"}]),
+            )),
+        )
+        .await;
+    assert_eq!(r.body["roles"], json!([{"primary": true, "value": "Reader"}]));
+}
+
 on_both_stores!(
     entra_user_lifecycle,
     entra_flag_no_path_replace,
     entra_filtered_paths_on_missing_entries,
     entra_manager,
     entra_null_and_empty_clear,
-    entra_groups
+    entra_groups,
+    entra_sample_oddities
 );
