@@ -88,6 +88,8 @@ impl Store {
 
 /// A running core and edge, and the credentials of a first tenant's SCIM connection.
 pub struct TestApp {
+    /// The store both the app and any extra replica use.
+    pub store_url: String,
     pub root: String,
     pub grpc: String,
     pub scim: String,
@@ -114,6 +116,7 @@ impl TestApp {
         let scim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = format!("http://{}", grpc_listener.local_addr().unwrap());
         let root = format!("http://{}", scim_listener.local_addr().unwrap());
+        let store_url = store.url.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let (core_stop, core_stopped) = oneshot::channel::<()>();
         let (edge_stop, edge_stopped) = oneshot::channel::<()>();
@@ -137,6 +140,7 @@ impl TestApp {
             let _ = edge_stopped.await;
         }));
         let mut app = TestApp {
+            store_url,
             root,
             grpc,
             scim: String::new(),
@@ -153,6 +157,30 @@ impl TestApp {
         app.connection_id = t.connection_id;
         app.token = t.token;
         app
+    }
+
+    /// Another core replica on the same store; returns its gRPC URL. It stops with the test.
+    pub async fn second_core(&self) -> String {
+        let db = dirsync_core::connect(&self.store_url).await.expect("store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(dirsync_core::serve(
+            db,
+            dirsync_core::clock::system(),
+            self.root.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        url
+    }
+
+    /// Another edge in front of this app's core, with its own settings; returns its root URL.
+    pub async fn edge_with(&self, config: dirsync_edge::EdgeConfig) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let root = format!("http://{}", listener.local_addr().unwrap());
+        let state = dirsync_edge::AppState::new(dirsync_edge::core_channel(&self.grpc).unwrap(), config);
+        tokio::spawn(dirsync_edge::serve(listener, state, std::future::pending()));
+        root
     }
 
     pub async fn channel(&self) -> Channel {
@@ -315,15 +343,19 @@ macro_rules! on_both_stores {
     };
 }
 
-/// Logs of the servers under test go to stderr when `TEST_LOG` is set.
+/// Tracing as in production (trace ids, propagation); logs go to stderr only when `TEST_LOG`
+/// is set.
 fn init_logs() {
     static INIT: std::sync::Once = std::sync::Once::new();
-    if std::env::var_os("TEST_LOG").is_some() {
-        INIT.call_once(|| {
-            if let Ok(guard) = dirsync_telemetry::init("dirsync-test") {
-                // Lives for the whole test process.
-                std::mem::forget(guard);
-            }
-        });
-    }
+    INIT.call_once(|| {
+        let logs = if std::env::var_os("TEST_LOG").is_some() {
+            "info"
+        } else {
+            "off"
+        };
+        if let Ok(guard) = dirsync_telemetry::init_with_logs("dirsync-test", logs) {
+            // Lives for the whole test process.
+            std::mem::forget(guard);
+        }
+    });
 }

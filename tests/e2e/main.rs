@@ -7,10 +7,12 @@
 
 mod auth;
 mod binary;
+mod feed;
 mod groups;
 mod grpc;
 mod harness;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod protocol;
+mod synclog;
 mod users;

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod entity;
 pub mod error;
+pub mod journal;
 pub mod service;
 pub mod store;
 pub mod tokens;
@@ -12,6 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use dirsync_proto::v1::admin_server::AdminServer;
+use dirsync_proto::v1::changes_server::ChangesServer;
 use dirsync_proto::v1::directory_server::DirectoryServer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -20,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
 pub use service::admin::{AdminService, scim_base_url};
+pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
 
 #[derive(Debug, thiserror::Error)]
@@ -121,11 +124,14 @@ pub async fn serve(
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<DirectoryServer<DirectoryService>>().await;
     health_reporter.set_serving::<AdminServer<AdminService>>().await;
+    health_reporter.set_serving::<ChangesServer<ChangesService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dirsync_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let directory = DirectoryService::new(db.clone(), clock.clone());
+    let signal = ChangeSignal::default();
+    let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
+    let changes = ChangesService::new(db.clone(), signal);
     let admin = AdminService::new(db, clock, public_url);
     tonic::transport::Server::builder()
         .trace_fn(|req| {
@@ -138,6 +144,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(DirectoryServer::new(directory))
         .add_service(AdminServer::new(admin))
+        .add_service(ChangesServer::new(changes))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

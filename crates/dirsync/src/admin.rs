@@ -4,9 +4,11 @@
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use dirsync_proto::v1::admin_client::AdminClient;
+use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::{
-    Connection, ConnectionCredentials, CreateConnectionRequest, CreateTenantRequest, ListConnectionsRequest,
-    ListTenantsRequest, RevokeTokensRequest, RotateTokenRequest, Tenant,
+    Change, Connection, ConnectionCredentials, ConnectionStatusRequest, CreateConnectionRequest, CreateTenantRequest,
+    ListConnectionsRequest, ListSyncLogRequest, ListTenantsRequest, RevokeTokensRequest, RotateTokenRequest,
+    SyncLogEntry, Tenant, WatchRequest,
 };
 use serde_json::{Value, json};
 
@@ -44,6 +46,34 @@ enum AdminCommand {
     /// Secret tokens of a connection.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
+    Watch {
+        #[arg(long)]
+        tenant: String,
+        /// Start after this cursor (0: from the beginning).
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+    },
+    /// Prints the requests a tenant's IdPs sent, newest first.
+    SyncLog {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        connection: Option<String>,
+        /// Only failed requests.
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Keep printing new requests as they arrive.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// What each connection of a tenant did lately: last request, last success, 24 h counts.
+    Status {
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,12 +163,122 @@ fn print_credentials(c: &ConnectionCredentials) {
     println!("The token is shown only now; store it in your IdP.");
 }
 
+fn change_json(c: &Change) -> Value {
+    json!({
+        "cursor": c.cursor,
+        "type": c.r#type,
+        "event_uri": c.event_uri,
+        "resource_type": c.resource_type,
+        "resource_id": c.resource_id,
+        "connection_id": c.connection_id,
+        "time": time(c.time.as_ref()),
+        "data": serde_json::from_str::<Value>(&c.data).unwrap_or(Value::Null),
+    })
+}
+
+fn entry_json(e: &SyncLogEntry) -> Value {
+    json!({
+        "id": e.id,
+        "connection_id": e.connection_id,
+        "time": time(e.time.as_ref()),
+        "method": e.method,
+        "path": e.path,
+        "status": e.status,
+        "duration_ms": e.duration_ms,
+        "summary": e.summary,
+        "error": e.error,
+        "idp_request_id": e.idp_request_id,
+        "trace_id": e.trace_id,
+    })
+}
+
+fn print_entry(e: &SyncLogEntry, output: Output) {
+    match output {
+        Output::Json => println!("{}", entry_json(e)),
+        Output::Text => println!(
+            "{}  {:>3}  {:>5} ms  {:6} {}  {}",
+            e.time.as_ref().map_or(0, |t| t.seconds),
+            e.status,
+            e.duration_ms,
+            e.method,
+            e.path,
+            e.summary
+        ),
+    }
+}
+
+/// Streams commands that print as they go (one JSON document per line with --output json).
+async fn run_streaming(
+    channel: tonic::transport::Channel,
+    command: &AdminCommand,
+    output: Output,
+) -> anyhow::Result<bool> {
+    match command {
+        AdminCommand::Watch { tenant, after } => {
+            let mut client = ChangesClient::new(channel);
+            let mut stream = client
+                .watch(WatchRequest {
+                    tenant_id: tenant.clone(),
+                    after_cursor: *after,
+                })
+                .await?
+                .into_inner();
+            while let Some(change) = stream.message().await? {
+                match output {
+                    Output::Json => println!("{}", change_json(&change)),
+                    Output::Text => println!(
+                        "{:>8}  {:22} {} {}  {}",
+                        change.cursor, change.r#type, change.resource_type, change.resource_id, change.data
+                    ),
+                }
+            }
+            Ok(true)
+        }
+        AdminCommand::SyncLog {
+            tenant,
+            connection,
+            failed,
+            limit,
+            follow: true,
+        } => {
+            let mut client = AdminClient::new(channel);
+            let mut after: Option<String> = None;
+            loop {
+                let req = ListSyncLogRequest {
+                    tenant_id: tenant.clone(),
+                    connection_id: connection.clone(),
+                    failed_only: *failed,
+                    limit: *limit,
+                    after_id: after.clone(),
+                };
+                let mut entries = client.list_sync_log(req).await?.into_inner().entries;
+                if after.is_none() {
+                    entries.reverse();
+                }
+                for e in &entries {
+                    print_entry(e, output);
+                }
+                if let Some(last) = entries.last() {
+                    after = Some(last.id.clone());
+                } else if after.is_none() {
+                    after = Some(uuid::Uuid::nil().to_string());
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+        _ => Ok(false),
+    }
+}
+
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let channel = tonic::transport::Endpoint::from_shared(args.core_url.clone())
         .context("core URL")?
         .connect()
         .await
         .with_context(|| format!("connecting to the core at {}", args.core_url))?;
+    if run_streaming(channel.clone(), &args.command, args.output).await? {
+        return Ok(());
+    }
     let mut client = AdminClient::new(channel);
     let out: Value = match args.command {
         AdminCommand::Tenant(TenantCommand::Create { name }) => {
@@ -220,6 +360,68 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
             json!({ "revoked": r.revoked })
         }
+        AdminCommand::SyncLog {
+            tenant,
+            connection,
+            failed,
+            limit,
+            ..
+        } => {
+            let entries = client
+                .list_sync_log(ListSyncLogRequest {
+                    tenant_id: tenant,
+                    connection_id: connection,
+                    failed_only: failed,
+                    limit,
+                    after_id: None,
+                })
+                .await?
+                .into_inner()
+                .entries;
+            if args.output == Output::Text {
+                for e in &entries {
+                    print_entry(e, Output::Text);
+                }
+            }
+            json!({ "entries": entries.iter().map(entry_json).collect::<Vec<_>>() })
+        }
+        AdminCommand::Status { tenant } => {
+            let conns = client
+                .connection_status(ConnectionStatusRequest { tenant_id: tenant })
+                .await?
+                .into_inner()
+                .connections;
+            if args.output == Output::Text {
+                for s in &conns {
+                    let c = s.connection.as_ref();
+                    println!(
+                        "{}  {}  last request {}  last success {}  24 h: {} ok, {} failed{}",
+                        c.map_or("", |c| c.id.as_str()),
+                        c.map_or("", |c| c.idp_profile.as_str()),
+                        s.last_request
+                            .as_ref()
+                            .map_or("never".into(), |t| t.seconds.to_string()),
+                        s.last_success
+                            .as_ref()
+                            .map_or("never".into(), |t| t.seconds.to_string()),
+                        s.successes_24h,
+                        s.failures_24h,
+                        s.last_error
+                            .as_ref()
+                            .map_or(String::new(), |e| format!("; last error: {} {}", e.status, e.summary)),
+                    );
+                }
+            }
+            json!({ "connections": conns.iter().map(|s| json!({
+                "connection": s.connection.as_ref().map(connection_json),
+                "last_request": time(s.last_request.as_ref()),
+                "last_success": time(s.last_success.as_ref()),
+                "successes_24h": s.successes_24h,
+                "failures_24h": s.failures_24h,
+                "last_error": s.last_error.as_ref().map(entry_json),
+            })).collect::<Vec<_>>() })
+        }
+        AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&out)?);

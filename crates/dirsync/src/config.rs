@@ -29,6 +29,15 @@ pub struct EdgeFlags {
     /// Largest page a list request returns (advertised as filter.maxResults).
     #[arg(long, env = "DIRSYNC_MAX_PAGE_SIZE", default_value_t = 1000)]
     pub max_page_size: u64,
+    /// Sustained SCIM requests per second per connection (0: unlimited); 429 above it.
+    #[arg(long, env = "DIRSYNC_RATE_LIMIT", default_value_t = 50)]
+    pub rate_limit: u32,
+    /// Requests per connection allowed at once above the sustained rate.
+    #[arg(long, env = "DIRSYNC_RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
+    /// Record every SCIM request in the sync log (turn off only to measure its cost).
+    #[arg(long, env = "DIRSYNC_SYNC_LOG", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sync_log: bool,
 }
 
 impl EdgeFlags {
@@ -38,6 +47,9 @@ impl EdgeFlags {
             max_body_bytes: self.max_body_bytes,
             max_page_size: self.max_page_size,
             default_page_size: 100.min(self.max_page_size),
+            rate_limit_per_second: self.rate_limit,
+            rate_limit_burst: self.rate_limit_burst,
+            record_requests: self.sync_log,
         }
     }
 }

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, Path};
-use axum::http::header;
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 use dirsync_proto::v1::AuthenticateRequest;
 use sha2::{Digest, Sha256};
@@ -100,53 +100,69 @@ fn cache_key(c: &Credentials) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Authenticates a request's credentials for the tenant in its path.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap, path_tenant: &str) -> Result<Caller, ApiError> {
+    let header = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("missing Authorization header; send Bearer <token> or Basic credentials")
+    })?;
+    let creds = header.to_str().ok().and_then(parse_credentials).ok_or_else(|| {
+        ApiError::unauthorized("malformed Authorization header; send Bearer <token> or Basic <tenant id>:<token>")
+    })?;
+    if creds.tenant.as_deref().is_some_and(|t| t != path_tenant) {
+        return Err(ApiError::unauthorized("the credentials are not valid for this tenant"));
+    }
+    let key = cache_key(&creds);
+    let caller = match state.auth_cache.get(&key) {
+        Some(c) => c,
+        None => {
+            let resp = state
+                .admin()
+                .authenticate(AuthenticateRequest {
+                    token: creds.secret.clone(),
+                    tenant_id: creds.tenant.clone(),
+                })
+                .await
+                .map_err(|s| match s.code() {
+                    tonic::Code::Unauthenticated => ApiError::unauthorized("invalid, expired or revoked token"),
+                    _ => ApiError::from(s),
+                })?
+                .into_inner();
+            let caller = Caller {
+                tenant_id: resp.tenant_id,
+                connection_id: resp.connection_id,
+                idp_profile: resp.idp_profile,
+            };
+            state.auth_cache.put(key, caller.clone());
+            caller
+        }
+    };
+    if caller.tenant_id != path_tenant {
+        return Err(ApiError::unauthorized("the credentials are not valid for this tenant"));
+    }
+    tracing::Span::current().record("tenant", caller.tenant_id.as_str());
+    Ok(caller)
+}
+
+/// The tenant id in a `/scim/v2/{tenant}/…` path.
+pub fn path_tenant(path: &str) -> &str {
+    path.strip_prefix("/scim/v2/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("")
+}
+
+/// Handlers get the caller the connection middleware authenticated.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::not_found("no such resource"))?;
-        let path_tenant = params.get("tenant").cloned().unwrap_or_default();
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("missing Authorization header; send Bearer <token> or Basic credentials")
-        })?;
-        let creds = header.to_str().ok().and_then(parse_credentials).ok_or_else(|| {
-            ApiError::unauthorized("malformed Authorization header; send Bearer <token> or Basic <tenant id>:<token>")
-        })?;
-        if creds.tenant.as_deref().is_some_and(|t| t != path_tenant) {
-            return Err(ApiError::unauthorized("the credentials are not valid for this tenant"));
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
         }
-        let key = cache_key(&creds);
-        let caller = match state.auth_cache.get(&key) {
-            Some(c) => c,
-            None => {
-                let resp = state
-                    .admin()
-                    .authenticate(AuthenticateRequest {
-                        token: creds.secret.clone(),
-                        tenant_id: creds.tenant.clone(),
-                    })
-                    .await
-                    .map_err(|s| match s.code() {
-                        tonic::Code::Unauthenticated => ApiError::unauthorized("invalid, expired or revoked token"),
-                        _ => ApiError::from(s),
-                    })?
-                    .into_inner();
-                let caller = Caller {
-                    tenant_id: resp.tenant_id,
-                    connection_id: resp.connection_id,
-                    idp_profile: resp.idp_profile,
-                };
-                state.auth_cache.put(key, caller.clone());
-                caller
-            }
-        };
-        if caller.tenant_id != path_tenant {
-            return Err(ApiError::unauthorized("the credentials are not valid for this tenant"));
-        }
-        tracing::Span::current().record("tenant", caller.tenant_id.as_str());
-        Ok(caller)
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |u| &u.0);
+        authenticate(state, &parts.headers, path_tenant(uri.path())).await
     }
 }
 

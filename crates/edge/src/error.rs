@@ -92,10 +92,15 @@ impl From<tonic::Status> for ApiError {
     }
 }
 
+/// The `detail` of an error response, kept on the response for the sync log.
+#[derive(Debug, Clone)]
+pub struct ErrorDetail(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, self.0.to_json().to_string()).into_response();
+        resp.extensions_mut().insert(ErrorDetail(self.0.detail.clone()));
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
         if status == StatusCode::UNAUTHORIZED {

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod discovery;
 pub mod error;
 pub mod groups;
+pub mod limits;
 pub mod media;
 pub mod params;
 pub mod state;
@@ -137,6 +138,93 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(405, None, "method not allowed on this endpoint")
 }
 
+/// Headers in which IdPs send their own request ids.
+const IDP_REQUEST_ID_HEADERS: &[&str] = &[
+    "client-request-id",
+    "x-ms-client-request-id",
+    "x-okta-request-id",
+    "x-request-id",
+    "request-id",
+];
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn too_many_requests(wait: std::time::Duration, per_second: f64) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut resp = ApiError::new(
+        429,
+        None,
+        format!("this connection is limited to {per_second} requests per second; retry after {secs} s"),
+    )
+    .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// Everything that happens per SCIM request of a connection: authentication, the rate limit,
+/// the request context the core's sync log needs, and recording the outcome. A request is
+/// recorded before its response is sent, so the log is complete when the IdP sees the answer.
+async fn connection(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let started_at_ms = now_ms();
+    // Nested routers see a stripped path; the tenant and the log need the original one.
+    let uri = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().clone(), |u| u.0.clone());
+    let tenant = auth::path_tenant(uri.path()).to_owned();
+    let caller = match auth::authenticate(&state, req.headers(), &tenant).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let idp_request_id = IDP_REQUEST_ID_HEADERS
+        .iter()
+        .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()))
+        .map(|v| v.chars().take(200).collect());
+    let ctx = state::RequestContext {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        method: req.method().to_string(),
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
+        idp_request_id,
+    };
+    let resp = match state.limiter.check(&caller.connection_id) {
+        Err(wait) => too_many_requests(wait, state.limiter.per_second()),
+        Ok(()) => {
+            req.extensions_mut().insert(caller.clone());
+            state::REQUEST.scope(ctx.clone(), next.run(req)).await
+        }
+    };
+    if state.config.record_requests {
+        let record = dirsync_proto::v1::RecordRequestRequest {
+            tenant_id: caller.tenant_id,
+            connection_id: caller.connection_id,
+            request_id: ctx.request_id,
+            method: ctx.method,
+            path: ctx.path,
+            status: u32::from(resp.status().as_u16()),
+            duration_ms: started.elapsed().as_millis() as u64,
+            error: resp.extensions().get::<error::ErrorDetail>().map(|d| d.0.clone()),
+            idp_request_id: ctx.idp_request_id,
+            trace_id: dirsync_telemetry::trace_id(&tracing::Span::current()),
+            body: None,
+            started_at_ms,
+        };
+        if let Err(e) = state.admin().record_request(record).await {
+            tracing::warn!(code = ?e.code(), message = %e.message(), "recording the request in the sync log failed");
+        }
+    }
+    resp
+}
+
 /// Refuses requests whose `Accept` admits no JSON, before any work is done.
 async fn negotiate(req: Request, next: Next) -> Response {
     match media::check_accept(req.headers()) {
@@ -180,6 +268,7 @@ pub fn router(state: AppState) -> Router {
         .route("/Me", any(me))
         .route("/Bulk", post(bulk::bulk))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), connection))
         .layer(middleware::from_fn(negotiate));
     Router::new()
         .nest("/scim/v2/{tenant}", scim)

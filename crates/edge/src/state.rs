@@ -8,6 +8,21 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::auth::{AuthCache, SharedAuthCache};
+use crate::limits::RateLimiter;
+
+/// The SCIM request being answered, for the core's sync log (sent as gRPC metadata).
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub idp_request_id: Option<String>,
+}
+
+tokio::task_local! {
+    /// Set by the connection middleware around each SCIM request.
+    pub static REQUEST: RequestContext;
+}
 
 /// Puts the current span's W3C trace context into outgoing gRPC metadata, so the core's spans
 /// join the trace of the IdP's HTTP request.
@@ -16,7 +31,16 @@ pub struct TracePropagation;
 
 impl tonic::service::Interceptor for TracePropagation {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        for (k, v) in dirsync_telemetry::trace_headers(&tracing::Span::current()) {
+        let mut headers = dirsync_telemetry::trace_headers(&tracing::Span::current());
+        let _ = REQUEST.try_with(|r| {
+            headers.push(("x-dirsync-request-id".into(), r.request_id.clone()));
+            headers.push(("x-dirsync-method".into(), r.method.clone()));
+            headers.push(("x-dirsync-path".into(), r.path.clone()));
+            if let Some(id) = &r.idp_request_id {
+                headers.push(("x-dirsync-idp-request-id".into(), id.clone()));
+            }
+        });
+        for (k, v) in headers {
             if let (Ok(key), Ok(value)) = (
                 tonic::metadata::MetadataKey::from_bytes(k.as_bytes()),
                 tonic::metadata::MetadataValue::try_from(v.as_str()),
@@ -41,6 +65,12 @@ pub struct EdgeConfig {
     pub default_page_size: u64,
     /// Largest page served (advertised as `filter.maxResults`).
     pub max_page_size: u64,
+    /// Sustained requests per second per connection (0: unlimited).
+    pub rate_limit_per_second: u32,
+    /// Requests a connection may send at once above the sustained rate.
+    pub rate_limit_burst: u32,
+    /// Record every request in the sync log (off only to measure its cost).
+    pub record_requests: bool,
 }
 
 impl Default for EdgeConfig {
@@ -50,6 +80,9 @@ impl Default for EdgeConfig {
             max_body_bytes: 1 << 20,
             default_page_size: 100,
             max_page_size: 1000,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 200,
+            record_requests: true,
         }
     }
 }
@@ -59,14 +92,17 @@ pub struct AppState {
     channel: Channel,
     pub config: Arc<EdgeConfig>,
     pub auth_cache: SharedAuthCache,
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
     pub fn new(channel: Channel, config: EdgeConfig) -> Self {
+        let limiter = Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst));
         Self {
             channel,
             config: Arc::new(config),
             auth_cache: Arc::new(AuthCache::default()),
+            limiter,
         }
     }
 

@@ -10,6 +10,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, fmt};
@@ -53,8 +54,14 @@ fn otlp_configured() -> bool {
 /// Installs the global subscriber: logs to stderr filtered by `RUST_LOG` (default `info`),
 /// plus OTLP export when configured. `OTEL_SERVICE_NAME` overrides `service_name`.
 pub fn init(service_name: &str) -> Result<Guard, TelemetryError> {
+    init_with_logs(service_name, "info")
+}
+
+/// Like [`init`], with another log filter when `RUST_LOG` is unset (tests use `off`). The log
+/// filter never hides spans from tracing: traces keep every `info` span.
+pub fn init_with_logs(service_name: &str, default_logs: &str) -> Result<Guard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_logs));
     // The provider is installed even without an exporter, so that trace ids exist for the
     // sync log and `traceparent` still flows from edge to core.
     let name = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| service_name.to_owned());
@@ -65,10 +72,11 @@ pub fn init(service_name: &str) -> Result<Guard, TelemetryError> {
         builder = builder.with_batch_exporter(opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?);
     }
     let provider = builder.build();
-    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("dirsync"));
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("dirsync"))
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(fmt::layer().with_writer(std::io::stderr).with_filter(filter))
         .with(otel)
         .try_init()?;
     opentelemetry::global::set_tracer_provider(provider.clone());

@@ -2,18 +2,21 @@
 
 use dirsync_proto::v1::admin_server::Admin;
 use dirsync_proto::v1::{
-    AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, CreateConnectionRequest,
-    CreateTenantRequest, GetTenantRequest, ListConnectionsRequest, ListConnectionsResponse, ListTenantsRequest,
-    ListTenantsResponse, RevokeTokensRequest, RevokeTokensResponse, RotateTokenRequest, Tenant,
+    AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, ConnectionStats,
+    ConnectionStatusRequest, ConnectionStatusResponse, CreateConnectionRequest, CreateTenantRequest, GetTenantRequest,
+    ListConnectionsRequest, ListConnectionsResponse, ListSyncLogRequest, ListSyncLogResponse, ListTenantsRequest,
+    ListTenantsResponse, RecordRequestRequest, RecordRequestResponse, RevokeTokensRequest, RevokeTokensResponse,
+    RotateTokenRequest, SyncLogEntry, Tenant,
 };
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
-use crate::entity::{connections, tenants};
+use crate::entity::{connections, sync_log, tenants};
 use crate::error::{CoreError, parse_id};
 use crate::store::admin;
+use crate::store::sync_log as log;
 
 #[derive(Debug, Clone)]
 pub struct AdminService {
@@ -47,6 +50,25 @@ impl AdminService {
 /// The SCIM base URL of a tenant ("Tenant URL" in the IdP).
 pub fn scim_base_url(public_url: &str, tenant_id: &str) -> String {
     format!("{}/scim/v2/{tenant_id}", public_url.trim_end_matches('/'))
+}
+
+fn entry_to_proto(e: sync_log::Model) -> SyncLogEntry {
+    SyncLogEntry {
+        id: e.id.to_string(),
+        tenant_id: e.tenant_id.to_string(),
+        connection_id: e.connection_id.to_string(),
+        request_id: e.request_id,
+        time: Some(timestamp(e.at)),
+        method: e.method,
+        path: e.path,
+        status: u32::try_from(e.status).unwrap_or_default(),
+        duration_ms: u64::try_from(e.duration_ms).unwrap_or_default(),
+        summary: e.summary,
+        error: e.error,
+        idp_request_id: e.idp_request_id,
+        trace_id: e.trace_id,
+        body: e.body,
+    }
 }
 
 fn tenant_to_proto(t: tenants::Model) -> Tenant {
@@ -168,5 +190,74 @@ impl Admin for AdminService {
             connection_id: conn.id.to_string(),
             idp_profile: conn.idp_profile,
         }))
+    }
+
+    async fn record_request(
+        &self,
+        request: Request<RecordRequestRequest>,
+    ) -> Result<Response<RecordRequestResponse>, Status> {
+        let r = request.into_inner();
+        let outcome = log::Outcome {
+            tenant_id: tenant(&r.tenant_id)?,
+            connection_id: parse_id("connection", &r.connection_id)?,
+            request_id: r.request_id,
+            method: r.method,
+            path: r.path,
+            status: i32::try_from(r.status).unwrap_or(i32::MAX),
+            duration_ms: i64::try_from(r.duration_ms).unwrap_or(i64::MAX),
+            error: r.error,
+            idp_request_id: r.idp_request_id,
+            trace_id: r.trace_id,
+            body: r.body,
+            started_at: r.started_at_ms,
+        };
+        log::record(&self.db, outcome).await?;
+        Ok(Response::new(RecordRequestResponse {}))
+    }
+
+    async fn list_sync_log(
+        &self,
+        request: Request<ListSyncLogRequest>,
+    ) -> Result<Response<ListSyncLogResponse>, Status> {
+        let r = request.into_inner();
+        let q = log::Query {
+            tenant_id: tenant(&r.tenant_id)?,
+            connection_id: optional_id("connection", r.connection_id.as_deref())?,
+            failed_only: r.failed_only,
+            limit: match r.limit {
+                0 => 50,
+                n => u64::from(n.min(1000)),
+            },
+            after_id: optional_id("sync log entry", r.after_id.as_deref())?,
+        };
+        let entries = log::list(&self.db, q).await?;
+        Ok(Response::new(ListSyncLogResponse {
+            entries: entries.into_iter().map(entry_to_proto).collect(),
+        }))
+    }
+
+    async fn connection_status(
+        &self,
+        request: Request<ConnectionStatusRequest>,
+    ) -> Result<Response<ConnectionStatusResponse>, Status> {
+        let tenant_id = tenant(&request.into_inner().tenant_id)?;
+        let conns = admin::list_connections(&self.db, tenant_id).await?;
+        let ids: Vec<uuid::Uuid> = conns.iter().map(|c| c.id).collect();
+        let mut stats = log::stats(&self.db, &ids, self.clock.now_ms()).await?;
+        let connections = conns
+            .into_iter()
+            .map(|c| {
+                let s = stats.remove(&c.id).unwrap_or_default();
+                ConnectionStats {
+                    connection: Some(self.connection(c)),
+                    last_request: s.last_request.map(timestamp),
+                    last_success: s.last_success.map(timestamp),
+                    successes_24h: s.successes_24h,
+                    failures_24h: s.failures_24h,
+                    last_error: s.last_error.map(entry_to_proto),
+                }
+            })
+            .collect();
+        Ok(Response::new(ConnectionStatusResponse { connections }))
     }
 }

@@ -15,6 +15,8 @@ use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
 use crate::entity::{groups as group_rows, users as user_rows};
 use crate::error::{CoreError, Result, parse_id};
+use crate::journal::{self, Event, RequestContext};
+use crate::service::changes::ChangeSignal;
 use crate::store::groups::{MemberChange, MemberRow};
 use crate::store::users::NewUser;
 use crate::store::{Page, groups, users};
@@ -23,11 +25,12 @@ use crate::store::{Page, groups, users};
 pub struct DirectoryService {
     db: DatabaseConnection,
     clock: SharedClock,
+    signal: ChangeSignal,
 }
 
 impl DirectoryService {
-    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
-        Self { db, clock }
+    pub fn new(db: DatabaseConnection, clock: SharedClock, signal: ChangeSignal) -> Self {
+        Self { db, clock, signal }
     }
 }
 
@@ -110,10 +113,16 @@ fn page(start_index: u64, count: u64) -> Page {
     }
 }
 
+/// The request's SCIM context, taken before the request is consumed.
+fn context<T>(request: &Request<T>) -> RequestContext {
+    RequestContext::from_metadata(request.metadata())
+}
+
 #[tonic::async_trait]
 impl Directory for DirectoryService {
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
     async fn create_user(&self, request: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
+        let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
@@ -123,7 +132,7 @@ impl Directory for DirectoryService {
         let now = self.clock.now_ms();
         let source = if connection_id.is_some() { "scim" } else { "native" };
         let user = in_txn(&self.db, async |txn| {
-            users::create(
+            let u = users::create(
                 txn,
                 NewUser {
                     tenant_id,
@@ -133,9 +142,12 @@ impl Directory for DirectoryService {
                 },
                 now,
             )
-            .await
+            .await?;
+            journal::write(txn, tenant_id, connection_id, &ctx, &[Event::user_created(&u)], now).await?;
+            Ok(u)
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(user_to_proto(user)))
     }
 
@@ -150,29 +162,48 @@ impl Directory for DirectoryService {
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
     async fn replace_user(&self, request: Request<ReplaceUserRequest>) -> Result<Response<User>, Status> {
+        let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let spec = req
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
         let now = self.clock.now_ms();
         let user = in_txn(&self.db, async |txn| {
-            users::replace(txn, tenant_id, id, &spec, req.expected_version, now).await
+            let (before, after) = users::replace(txn, tenant_id, id, &spec, req.expected_version, now).await?;
+            let events = Event::user_changed(&before, &after);
+            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
+            Ok(after)
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(user_to_proto(user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
     async fn delete_user(&self, request: Request<DeleteUserRequest>) -> Result<Response<DeleteUserResponse>, Status> {
+        let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
-            users::delete(txn, tenant_id, id, req.expected_version).await
+            let (gone, groups) = users::delete(txn, tenant_id, id, req.expected_version).await?;
+            journal::write(
+                txn,
+                tenant_id,
+                connection_id,
+                &ctx,
+                &[Event::user_deleted(&gone, &groups)],
+                now,
+            )
+            .await
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(DeleteUserResponse {}))
     }
 
@@ -196,6 +227,7 @@ impl Directory for DirectoryService {
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
     async fn create_group(&self, request: Request<CreateGroupRequest>) -> Result<Response<Group>, Status> {
+        let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
@@ -204,10 +236,14 @@ impl Directory for DirectoryService {
             .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
         let now = self.clock.now_ms();
         let group = in_txn(&self.db, async |txn| {
-            let g = groups::create(txn, tenant_id, connection_id, &spec, &req.member_ids, now).await?;
+            let (g, added) = groups::create(txn, tenant_id, connection_id, &spec, &req.member_ids, now).await?;
+            let mut events = vec![Event::group_created(&g)];
+            events.extend(Event::members(&g, &added, &[]));
+            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
             with_members(txn, tenant_id, g, true).await
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(group))
     }
 
@@ -226,43 +262,50 @@ impl Directory for DirectoryService {
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
     async fn replace_group(&self, request: Request<ReplaceGroupRequest>) -> Result<Response<Group>, Status> {
+        let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let spec = req
             .group
             .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
-        let now = self.clock.now_ms();
         let changes = [MemberChange::Replace(req.member_ids.clone())];
-        let group = in_txn(&self.db, async |txn| {
-            let g = groups::update(txn, tenant_id, id, Some(&spec), &changes, req.expected_version, now).await?;
-            with_members(txn, tenant_id, g, req.include_members).await
-        })
-        .await?;
+        let group = self
+            .update_group(
+                tenant_id,
+                id,
+                connection_id,
+                &ctx,
+                Some(&spec),
+                &changes,
+                req.expected_version,
+                req.include_members,
+            )
+            .await?;
         Ok(Response::new(group))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
     async fn patch_group(&self, request: Request<PatchGroupRequest>) -> Result<Response<Group>, Status> {
+        let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let changes = member_changes(&req.member_changes)?;
-        let now = self.clock.now_ms();
-        let group = in_txn(&self.db, async |txn| {
-            let g = groups::update(
-                txn,
+        let group = self
+            .update_group(
                 tenant_id,
                 id,
+                connection_id,
+                &ctx,
                 req.group.as_ref(),
                 &changes,
                 req.expected_version,
-                now,
+                req.include_members,
             )
             .await?;
-            with_members(txn, tenant_id, g, req.include_members).await
-        })
-        .await?;
         Ok(Response::new(group))
     }
 
@@ -271,13 +314,18 @@ impl Directory for DirectoryService {
         &self,
         request: Request<DeleteGroupRequest>,
     ) -> Result<Response<DeleteGroupResponse>, Status> {
+        let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
-            groups::delete(txn, tenant_id, id, req.expected_version).await
+            let gone = groups::delete(txn, tenant_id, id, req.expected_version).await?;
+            journal::write(txn, tenant_id, connection_id, &ctx, &[Event::group_deleted(&gone)], now).await
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(DeleteGroupResponse {}))
     }
 
@@ -314,5 +362,34 @@ impl Directory for DirectoryService {
         })
         .await?;
         Ok(Response::new(groups))
+    }
+}
+
+impl DirectoryService {
+    /// Attribute and member changes of one group in one transaction, with their events.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_group(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        connection_id: Option<Uuid>,
+        ctx: &RequestContext,
+        spec: Option<&dirsync_proto::v1::GroupSpec>,
+        changes: &[MemberChange],
+        expected_version: Option<i64>,
+        include_members: bool,
+    ) -> Result<Group, Status> {
+        let now = self.clock.now_ms();
+        let group = in_txn(&self.db, async |txn| {
+            let (before, after, delta) =
+                groups::update(txn, tenant_id, id, spec, changes, expected_version, now).await?;
+            let mut events: Vec<Event> = Event::group_changed(&before, &after).into_iter().collect();
+            events.extend(Event::members(&after, &delta.added, &delta.removed));
+            journal::write(txn, tenant_id, connection_id, ctx, &events, now).await?;
+            with_members(txn, tenant_id, after, include_members).await
+        })
+        .await?;
+        self.signal.notify();
+        Ok(group)
     }
 }

@@ -1,6 +1,7 @@
 //! The tonic services: convert, call one store function in one transaction, convert back.
 
 pub mod admin;
+pub mod changes;
 pub mod directory;
 
 use dirsync_proto::Timestamp;

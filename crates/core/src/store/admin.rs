@@ -21,6 +21,7 @@ pub async fn create_tenant(txn: &DatabaseTransaction, name: &str, now: i64) -> R
         id: Set(Uuid::now_v7()),
         name: Set(name.to_owned()),
         created_at: Set(now),
+        change_seq: Set(0),
     }
     .insert(txn)
     .await?)

@@ -117,17 +117,47 @@ async fn member_types(
         .collect()
 }
 
-async fn add_members(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, ids: &[String]) -> Result<()> {
-    let ids = parse_member_ids(ids)?;
-    let typed = member_types(txn, tenant_id, group_id, &ids).await?;
-    for chunk in typed.chunks(CHUNK) {
+/// Which of `ids` are members of the group now (reads only those ids, never the whole list).
+async fn present(txn: &DatabaseTransaction, group_id: Uuid, ids: &[Uuid]) -> Result<HashSet<Uuid>> {
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<Uuid> = group_members::Entity::find()
+            .select_only()
+            .column(group_members::Column::MemberId)
+            .filter(group_members::Column::GroupId.eq(group_id))
+            .filter(group_members::Column::MemberId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+async fn all_members(txn: &DatabaseTransaction, group_id: Uuid) -> Result<Vec<Uuid>> {
+    Ok(group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::MemberId)
+        .filter(group_members::Column::GroupId.eq(group_id))
+        .into_tuple()
+        .all(txn)
+        .await?)
+}
+
+/// Adds members; returns the ids that were not members before.
+async fn add_uuids(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    let typed = member_types(txn, tenant_id, group_id, ids).await?;
+    let already = present(txn, group_id, ids).await?;
+    let new: Vec<(Uuid, &str)> = typed.into_iter().filter(|(id, _)| !already.contains(id)).collect();
+    for chunk in new.chunks(CHUNK) {
         let rows = chunk.iter().map(|(id, kind)| group_members::ActiveModel {
             tenant_id: Set(tenant_id),
             group_id: Set(group_id),
             member_id: Set(*id),
             member_type: Set((*kind).to_owned()),
         });
-        // Adding an existing member succeeds (scim-notes B1.6, B7).
+        // Adding an existing member succeeds (scim-notes B1.6, B7); a concurrent add of the
+        // same member is absorbed the same way.
         group_members::Entity::insert_many(rows)
             .on_conflict(
                 OnConflict::columns([group_members::Column::GroupId, group_members::Column::MemberId])
@@ -137,13 +167,14 @@ async fn add_members(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid,
             .exec_without_returning(txn)
             .await?;
     }
-    Ok(())
+    Ok(new.into_iter().map(|(id, _)| id).collect())
 }
 
-async fn remove_members(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, ids: &[String]) -> Result<()> {
-    // Ids that name nothing cannot be members: removing a non-member succeeds.
-    let ids: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id.trim()).ok()).collect();
-    for chunk in ids.chunks(CHUNK) {
+/// Removes members; returns the ids that were members.
+async fn remove_uuids(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    let was = present(txn, group_id, ids).await?;
+    let gone: Vec<Uuid> = ids.iter().copied().filter(|id| was.contains(id)).collect();
+    for chunk in gone.chunks(CHUNK) {
         group_members::Entity::delete_many()
             .filter(group_members::Column::TenantId.eq(tenant_id))
             .filter(group_members::Column::GroupId.eq(group_id))
@@ -151,16 +182,38 @@ async fn remove_members(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uu
             .exec(txn)
             .await?;
     }
-    Ok(())
+    Ok(gone)
 }
 
-async fn remove_all(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid) -> Result<()> {
-    group_members::Entity::delete_many()
-        .filter(group_members::Column::TenantId.eq(tenant_id))
-        .filter(group_members::Column::GroupId.eq(group_id))
-        .exec(txn)
-        .await?;
-    Ok(())
+/// The net effect of a request's member changes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemberDelta {
+    pub added: Vec<Uuid>,
+    pub removed: Vec<Uuid>,
+}
+
+impl MemberDelta {
+    fn add(&mut self, ids: Vec<Uuid>) {
+        for id in ids {
+            match self.removed.iter().position(|r| *r == id) {
+                Some(i) => {
+                    self.removed.remove(i);
+                }
+                None => self.added.push(id),
+            }
+        }
+    }
+
+    fn remove(&mut self, ids: Vec<Uuid>) {
+        for id in ids {
+            match self.added.iter().position(|a| *a == id) {
+                Some(i) => {
+                    self.added.remove(i);
+                }
+                None => self.removed.push(id),
+            }
+        }
+    }
 }
 
 pub async fn apply_member_changes(
@@ -168,19 +221,37 @@ pub async fn apply_member_changes(
     tenant_id: Uuid,
     group_id: Uuid,
     changes: &[MemberChange],
-) -> Result<()> {
+) -> Result<MemberDelta> {
+    let mut delta = MemberDelta::default();
     for change in changes {
         match change {
-            MemberChange::Add(ids) => add_members(txn, tenant_id, group_id, ids).await?,
-            MemberChange::Remove(ids) => remove_members(txn, tenant_id, group_id, ids).await?,
-            MemberChange::RemoveAll => remove_all(txn, tenant_id, group_id).await?,
+            MemberChange::Add(ids) => {
+                let ids = parse_member_ids(ids)?;
+                delta.add(add_uuids(txn, tenant_id, group_id, &ids).await?);
+            }
+            MemberChange::Remove(ids) => {
+                // Ids that name nothing cannot be members: removing a non-member succeeds.
+                let ids: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id.trim()).ok()).collect();
+                delta.remove(remove_uuids(txn, tenant_id, group_id, &ids).await?);
+            }
+            MemberChange::RemoveAll => {
+                let current = all_members(txn, group_id).await?;
+                delta.remove(remove_uuids(txn, tenant_id, group_id, &current).await?);
+            }
             MemberChange::Replace(ids) => {
-                remove_all(txn, tenant_id, group_id).await?;
-                add_members(txn, tenant_id, group_id, ids).await?;
+                // Only the difference is written: members that stay are untouched.
+                let wanted = parse_member_ids(ids)?;
+                let wanted_set: HashSet<Uuid> = wanted.iter().copied().collect();
+                let current = all_members(txn, group_id).await?;
+                let current_set: HashSet<Uuid> = current.iter().copied().collect();
+                let leave: Vec<Uuid> = current.into_iter().filter(|id| !wanted_set.contains(id)).collect();
+                let join: Vec<Uuid> = wanted.into_iter().filter(|id| !current_set.contains(id)).collect();
+                delta.remove(remove_uuids(txn, tenant_id, group_id, &leave).await?);
+                delta.add(add_uuids(txn, tenant_id, group_id, &join).await?);
             }
         }
     }
-    Ok(())
+    Ok(delta)
 }
 
 pub async fn create(
@@ -190,7 +261,7 @@ pub async fn create(
     spec: &GroupSpec,
     member_ids: &[String],
     now: i64,
-) -> Result<groups::Model> {
+) -> Result<(groups::Model, Vec<Uuid>)> {
     validate(spec)?;
     let model = groups::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -205,10 +276,9 @@ pub async fn create(
     }
     .insert(txn)
     .await?;
-    if !member_ids.is_empty() {
-        add_members(txn, tenant_id, model.id, member_ids).await?;
-    }
-    Ok(model)
+    let ids = parse_member_ids(member_ids)?;
+    let added = add_uuids(txn, tenant_id, model.id, &ids).await?;
+    Ok((model, added))
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<groups::Model> {
@@ -229,7 +299,8 @@ fn check_version(current: &groups::Model, expected: Option<i64>) -> Result<()> {
     }
 }
 
-/// Updates attributes (when `spec` is given) and members, bumping the version once.
+/// Updates attributes (when `spec` is given) and members, bumping the version once; returns
+/// the group before and after, and the net member changes.
 pub async fn update(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
@@ -238,7 +309,7 @@ pub async fn update(
     changes: &[MemberChange],
     expected_version: Option<i64>,
     now: i64,
-) -> Result<groups::Model> {
+) -> Result<(groups::Model, groups::Model, MemberDelta)> {
     let current = get(txn, tenant_id, id).await?;
     check_version(&current, expected_version)?;
     let mut update = groups::Entity::update_many()
@@ -267,8 +338,9 @@ pub async fn update(
     if result.rows_affected == 0 {
         return Err(CoreError::VersionMismatch(format!("group {id} changed concurrently")));
     }
-    apply_member_changes(txn, tenant_id, id, changes).await?;
-    get(txn, tenant_id, id).await
+    let delta = apply_member_changes(txn, tenant_id, id, changes).await?;
+    let after = get(txn, tenant_id, id).await?;
+    Ok((current, after, delta))
 }
 
 pub async fn delete(

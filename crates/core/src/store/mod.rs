@@ -1,8 +1,10 @@
 //! Storage: SeaORM queries, one module per aggregate. Every query is scoped by tenant.
 
 pub mod admin;
+pub mod changes;
 pub mod filter;
 pub mod groups;
+pub mod sync_log;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

@@ -101,7 +101,7 @@ pub async fn replace(
     spec: &UserSpec,
     expected_version: Option<i64>,
     now: i64,
-) -> Result<users::Model> {
+) -> Result<(users::Model, users::Model)> {
     validate(spec)?;
     let current = get(txn, tenant_id, id).await?;
     check_version(&current, expected_version)?;
@@ -135,7 +135,7 @@ pub async fn replace(
     if result.rows_affected == 0 {
         return Err(CoreError::VersionMismatch(format!("user {id} changed concurrently")));
     }
-    get(txn, tenant_id, id).await
+    Ok((current, get(txn, tenant_id, id).await?))
 }
 
 pub async fn delete(
@@ -143,9 +143,17 @@ pub async fn delete(
     tenant_id: Uuid,
     id: Uuid,
     expected_version: Option<i64>,
-) -> Result<users::Model> {
+) -> Result<(users::Model, Vec<Uuid>)> {
     let current = get(txn, tenant_id, id).await?;
     check_version(&current, expected_version)?;
+    let groups: Vec<Uuid> = group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::GroupId)
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .filter(group_members::Column::MemberId.eq(id))
+        .into_tuple()
+        .all(txn)
+        .await?;
     group_members::Entity::delete_many()
         .filter(group_members::Column::TenantId.eq(tenant_id))
         .filter(group_members::Column::MemberId.eq(id))
@@ -156,7 +164,7 @@ pub async fn delete(
         .filter(users::Column::TenantId.eq(tenant_id))
         .exec(txn)
         .await?;
-    Ok(current)
+    Ok((current, groups))
 }
 
 pub async fn list<C: ConnectionTrait>(

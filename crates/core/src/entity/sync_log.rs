@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sync_log")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub connection_id: Uuid,
+    pub request_id: String,
+    pub at: i64,
+    pub method: String,
+    pub path: String,
+    pub status: i32,
+    pub duration_ms: i64,
+    pub summary: String,
+    pub error: Option<String>,
+    pub idp_request_id: Option<String>,
+    pub trace_id: Option<String>,
+    pub body: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,278 @@
+//! The change feed: every change, in commit order, with gapless cursors, resumable, live,
+//! and correct when two core replicas write into one store at once.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use dirsync_proto::v1::changes_client::ChangesClient;
+use dirsync_proto::v1::directory_client::DirectoryClient;
+use dirsync_proto::v1::{Change, CreateUserRequest, ListChangesRequest, UserSpec, WatchRequest};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tonic::transport::Channel;
+
+use crate::harness::TestApp;
+use crate::on_both_stores;
+use crate::users::create;
+
+async fn all_changes(app: &TestApp, after: u64) -> Vec<Change> {
+    let mut client = ChangesClient::new(app.channel().await);
+    let mut out = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page = client
+            .list_changes(ListChangesRequest {
+                tenant_id: app.tenant_id.clone(),
+                after_cursor: cursor,
+                limit: 7,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if page.changes.is_empty() {
+            return out;
+        }
+        cursor = page.next_cursor;
+        out.extend(page.changes);
+    }
+}
+
+fn data(c: &Change) -> Value {
+    serde_json::from_str(&c.data).unwrap()
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+async fn every_change_is_in_the_feed(app: TestApp) {
+    let alice = create(&app, "alice@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = create(&app, "bob@example.com").await["id"].as_str().unwrap().to_owned();
+    let user = format!("/Users/{alice}");
+    app.scim(
+        Method::PATCH,
+        &user,
+        Some(patch(json!([{"op": "replace", "path": "active", "value": false}]))),
+    )
+    .await
+    .expect(200);
+    app.scim(
+        Method::PATCH,
+        &user,
+        Some(patch(json!([{"op": "replace", "path": "active", "value": true}]))),
+    )
+    .await
+    .expect(200);
+    app.scim(
+        Method::PATCH,
+        &user,
+        Some(patch(json!([{"op": "replace", "path": "title", "value": "CTO"}]))),
+    )
+    .await
+    .expect(200);
+    // A PATCH that changes nothing writes nothing.
+    app.scim(
+        Method::PATCH,
+        &user,
+        Some(patch(json!([{"op": "replace", "path": "title", "value": "CTO"}]))),
+    )
+    .await
+    .expect(200);
+    let g = app
+        .scim(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": "Sales", "members": [{"value": alice}]})),
+        )
+        .await;
+    let gid = g.body["id"].as_str().unwrap().to_owned();
+    let group = format!("/Groups/{gid}");
+    app.scim(
+        Method::PATCH,
+        &group,
+        Some(patch(json!([
+            {"op": "add", "path": "members", "value": [{"value": bob}, {"value": alice}]},
+            {"op": "replace", "path": "displayName", "value": "Sales EMEA"}
+        ]))),
+    )
+    .await
+    .expect(204);
+    app.scim(
+        Method::PATCH,
+        &group,
+        Some(patch(
+            json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]),
+        )),
+    )
+    .await
+    .expect(204);
+    app.scim(Method::DELETE, &format!("/Users/{bob}"), None)
+        .await
+        .expect(204);
+    app.scim(Method::DELETE, &group, None).await.expect(204);
+
+    let changes = all_changes(&app, 0).await;
+    let kinds: Vec<&str> = changes.iter().map(|c| c.r#type.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.created",
+            "user.created",
+            "user.deactivated",
+            "user.reactivated",
+            "user.updated",
+            "group.created",
+            "group.members_added",
+            "group.renamed",
+            "group.members_added",
+            "group.members_removed",
+            "user.deleted",
+            "group.deleted",
+        ]
+    );
+    let cursors: Vec<u64> = changes.iter().map(|c| c.cursor).collect();
+    assert_eq!(
+        cursors,
+        (1..=changes.len() as u64).collect::<Vec<_>>(),
+        "gapless, in order"
+    );
+    assert_eq!(changes[0].event_uri, "urn:ietf:params:SCIM:event:prov:create:full");
+    assert_eq!(changes[2].event_uri, "urn:ietf:params:SCIM:event:prov:deactivate");
+    assert_eq!(data(&changes[2])["before"]["active"], true);
+    assert_eq!(data(&changes[2])["after"]["active"], false);
+    assert_eq!(data(&changes[4])["changedAttributes"], json!(["title"]));
+    assert_eq!(
+        data(&changes[8])["members"],
+        json!([bob]),
+        "re-adding alice is not a change"
+    );
+    assert_eq!(data(&changes[9])["members"], json!([alice]));
+    assert_eq!(data(&changes[10])["groups"], json!([gid]));
+    for c in &changes {
+        assert_eq!(c.connection_id.as_deref(), Some(app.connection_id.as_str()));
+        assert_eq!(c.tenant_id, app.tenant_id);
+    }
+    // Another tenant's feed is its own.
+    let other = app.new_tenant("other").await;
+    let mut client = ChangesClient::new(app.channel().await);
+    let theirs = client
+        .list_changes(ListChangesRequest {
+            tenant_id: other.id,
+            after_cursor: 0,
+            limit: 100,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(theirs.changes.is_empty());
+}
+
+async fn next(stream: &mut tonic::Streaming<Change>) -> Change {
+    tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("no change within 10 s")
+        .unwrap()
+        .unwrap()
+}
+
+async fn native_user(dir: &mut DirectoryClient<Channel>, tenant: &str, name: &str) -> String {
+    let spec = UserSpec {
+        user_name: name.into(),
+        active: true,
+        ..Default::default()
+    };
+    dir.create_user(CreateUserRequest {
+        tenant_id: tenant.into(),
+        user: Some(spec),
+        connection_id: None,
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .id
+}
+
+async fn watch_resumes_and_sees_both_replicas(app: TestApp) {
+    let replica = app.second_core().await;
+    let replica_channel = tonic::transport::Endpoint::from_shared(replica)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut watch = ChangesClient::new(replica_channel.clone())
+        .watch(WatchRequest {
+            tenant_id: app.tenant_id.clone(),
+            after_cursor: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Writers on both replicas at once: SCIM through the first, native gRPC through the second.
+    let n = 20;
+    let scim_writes = async {
+        for i in 0..n {
+            create(&app, &format!("scim{i}@example.com")).await;
+        }
+    };
+    let native_writes = async {
+        let mut dir = DirectoryClient::new(replica_channel.clone());
+        for i in 0..n {
+            native_user(&mut dir, &app.tenant_id, &format!("native{i}@example.com")).await;
+        }
+    };
+    tokio::join!(scim_writes, native_writes);
+
+    let mut seen = Vec::new();
+    for _ in 0..2 * n {
+        seen.push(next(&mut watch).await);
+    }
+    let cursors: Vec<u64> = seen.iter().map(|c| c.cursor).collect();
+    assert_eq!(
+        cursors,
+        (1..=2 * n as u64).collect::<Vec<_>>(),
+        "every change once, in order"
+    );
+    let ids: HashSet<&str> = seen.iter().map(|c| c.resource_id.as_str()).collect();
+    assert_eq!(ids.len(), 2 * n);
+    assert_eq!(
+        seen.iter().filter(|c| c.connection_id.is_none()).count(),
+        n,
+        "native writes have no connection"
+    );
+
+    // Live: a change made now arrives on the open stream.
+    let mut dir = DirectoryClient::new(app.channel().await);
+    let live = native_user(&mut dir, &app.tenant_id, "live@example.com").await;
+    let got = next(&mut watch).await;
+    assert_eq!(
+        (got.cursor, got.resource_id.as_str()),
+        (2 * n as u64 + 1, live.as_str())
+    );
+    drop(watch);
+
+    // Resuming from a cursor replays exactly what came after it.
+    let mut resumed = ChangesClient::new(app.channel().await)
+        .watch(WatchRequest {
+            tenant_id: app.tenant_id.clone(),
+            after_cursor: 30,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for want in 31..=41 {
+        assert_eq!(next(&mut resumed).await.cursor, want);
+    }
+    let unknown = ChangesClient::new(app.channel().await)
+        .watch(WatchRequest {
+            tenant_id: uuid::Uuid::now_v7().to_string(),
+            after_cursor: 0,
+        })
+        .await;
+    assert_eq!(unknown.unwrap_err().code(), tonic::Code::NotFound);
+}
+
+on_both_stores!(every_change_is_in_the_feed, watch_resumes_and_sees_both_replicas);
