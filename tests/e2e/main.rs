@@ -14,5 +14,6 @@ mod harness;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod protocol;
+mod queries;
 mod synclog;
 mod users;

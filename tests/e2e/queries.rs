@@ -1,0 +1,1 @@
+//! The product-facing queries: lookups, keyset paging, memberships, login resolution.
