@@ -50,6 +50,7 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
             start_index: 1,
             count: 10,
             sort: None,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -24,6 +24,15 @@ pub enum CoreError {
     Mutability(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// The user exists but is deactivated (login resolution refuses it).
+    #[error("{0}")]
+    UserInactive(String),
+    /// A lookup key that should name one user names several.
+    #[error("{0}")]
+    Ambiguous(String),
+    /// A page token this query did not return (garbage, or from another query).
+    #[error("{0}")]
+    InvalidPageToken(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
 }
@@ -40,6 +49,9 @@ impl CoreError {
             CoreError::InvalidFilter(_) => (ErrorReason::InvalidFilter, Code::InvalidArgument),
             CoreError::Mutability(_) => (ErrorReason::Mutability, Code::InvalidArgument),
             CoreError::Unauthenticated(_) => (ErrorReason::Unauthenticated, Code::Unauthenticated),
+            CoreError::UserInactive(_) => (ErrorReason::UserInactive, Code::FailedPrecondition),
+            CoreError::Ambiguous(_) => (ErrorReason::Ambiguous, Code::FailedPrecondition),
+            CoreError::InvalidPageToken(_) => (ErrorReason::InvalidPageToken, Code::InvalidArgument),
             CoreError::Db(_) => (ErrorReason::Unspecified, Code::Internal),
         }
     }

@@ -185,6 +185,7 @@ pub async fn list_groups(
             count,
             sort,
             include_members: with_members,
+            ..Default::default()
         })
         .await?
         .into_inner();

@@ -149,6 +149,7 @@ pub async fn list_users(
             start_index,
             count,
             sort,
+            ..Default::default()
         })
         .await?
         .into_inner();

@@ -1,14 +1,21 @@
 //! `dirsync.v1.Directory`: users and groups.
 
+use std::pin::Pin;
+
 use dirsync_proto::v1::directory_server::Directory;
 use dirsync_proto::v1::{
     CreateGroupRequest, CreateUserRequest, DeleteGroupRequest, DeleteGroupResponse, DeleteUserRequest,
-    DeleteUserResponse, GetGroupRequest, GetUserRequest, Group, ListGroupsRequest, ListGroupsResponse,
-    ListUsersRequest, ListUsersResponse, Member, PatchGroupRequest, ReplaceGroupRequest, ReplaceUserRequest, User,
-    member_change,
+    DeleteUserResponse, GetGroupRequest, GetUserByRequest, GetUserRequest, Group, ListGroupMembersRequest,
+    ListGroupMembersResponse, ListGroupsRequest, ListGroupsResponse, ListUserGroupsRequest, ListUserGroupsResponse,
+    ListUsersRequest, ListUsersResponse, LoginKey, Member, MemberBatch, PatchGroupRequest, ReplaceGroupRequest,
+    ReplaceUserRequest, ResolveLoginRequest, StreamGroupMembersRequest, User, get_user_by_request, member_change,
 };
 use sea_orm::DatabaseConnection;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{in_txn, optional_id, tenant, timestamp};
@@ -18,7 +25,7 @@ use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, Event, RequestContext};
 use crate::service::changes::ChangeSignal;
 use crate::store::groups::{MemberChange, MemberRow};
-use crate::store::users::NewUser;
+use crate::store::users::{LookupKey, NewUser};
 use crate::store::{Page, groups, users};
 
 #[derive(Debug, Clone)]
@@ -64,17 +71,36 @@ fn group_to_proto(m: group_rows::Model, members: Vec<MemberRow>) -> Group {
         version: m.version,
         created: Some(timestamp(m.created_at)),
         last_modified: Some(timestamp(m.updated_at)),
-        members: members
-            .into_iter()
-            .map(|r| Member {
-                id: r.id.to_string(),
-                r#type: r.member_type,
-                display: r.display,
-            })
-            .collect(),
+        members: members.into_iter().map(member_to_proto).collect(),
         connection_id: m.connection_id.map(|c| c.to_string()),
     }
 }
+
+fn member_to_proto(r: MemberRow) -> Member {
+    Member {
+        id: r.id.to_string(),
+        r#type: r.member_type,
+        display: r.display,
+    }
+}
+
+/// Page size of the membership listings: default 100, at most 1000.
+fn membership_page(count: u32) -> u64 {
+    match count {
+        0 => 100,
+        n => u64::from(n.min(1000)),
+    }
+}
+
+/// Members per StreamGroupMembers batch: default 1000, at most 5000.
+fn stream_batch(size: u32) -> u64 {
+    match size {
+        0 => 1000,
+        n => u64::from(n.min(5000)),
+    }
+}
+
+type MemberStream = Pin<Box<dyn Stream<Item = Result<MemberBatch, Status>> + Send>>;
 
 fn member_changes(changes: &[dirsync_proto::v1::MemberChange]) -> Result<Vec<MemberChange>> {
     changes
@@ -211,17 +237,19 @@ impl Directory for DirectoryService {
     async fn list_users(&self, request: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        let (total, rows) = users::list(
+        let (total, rows, next) = users::list(
             &self.db,
             tenant_id,
             req.filter.as_ref(),
             req.sort.as_ref(),
             page(req.start_index, req.count),
+            req.page_token.as_deref(),
         )
         .await?;
         Ok(Response::new(ListUsersResponse {
             total_results: total,
             users: rows.into_iter().map(user_to_proto).collect(),
+            next_page_token: next.unwrap_or_default(),
         }))
     }
 
@@ -334,12 +362,13 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let groups = in_txn(&self.db, async |txn| {
-            let (total, rows) = groups::list(
+            let (total, rows, next) = groups::list(
                 txn,
                 tenant_id,
                 req.filter.as_ref(),
                 req.sort.as_ref(),
                 page(req.start_index, req.count),
+                req.page_token.as_deref(),
             )
             .await?;
             let mut members = if req.include_members {
@@ -358,10 +387,134 @@ impl Directory for DirectoryService {
             Ok(ListGroupsResponse {
                 total_results: total,
                 groups,
+                next_page_token: next.unwrap_or_default(),
             })
         })
         .await?;
         Ok(Response::new(groups))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
+    async fn get_user_by(&self, request: Request<GetUserByRequest>) -> Result<Response<User>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let key = match &req.key {
+            Some(get_user_by_request::Key::UserName(v)) => LookupKey::UserName(v),
+            Some(get_user_by_request::Key::Email(v)) => LookupKey::Email(v),
+            Some(get_user_by_request::Key::ExternalId(v)) => LookupKey::ExternalId(v),
+            None => {
+                return Err(
+                    CoreError::InvalidValue("a key (user_name, email or external_id) is required".into()).into(),
+                );
+            }
+        };
+        let user = users::get_by(&self.db, tenant_id, key).await?;
+        Ok(Response::new(user_to_proto(user)))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, user = %request.get_ref().user_id))]
+    async fn list_user_groups(
+        &self,
+        request: Request<ListUserGroupsRequest>,
+    ) -> Result<Response<ListUserGroupsResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let user_id = parse_id("user", &req.user_id)?;
+        let (rows, next) = groups::user_groups(
+            &self.db,
+            tenant_id,
+            user_id,
+            req.page_token.as_deref(),
+            membership_page(req.count),
+        )
+        .await?;
+        Ok(Response::new(ListUserGroupsResponse {
+            groups: rows.into_iter().map(|g| group_to_proto(g, Vec::new())).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, group = %request.get_ref().group_id))]
+    async fn list_group_members(
+        &self,
+        request: Request<ListGroupMembersRequest>,
+    ) -> Result<Response<ListGroupMembersResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let group_id = parse_id("group", &req.group_id)?;
+        let (rows, next) = groups::members_page(
+            &self.db,
+            tenant_id,
+            group_id,
+            req.page_token.as_deref(),
+            membership_page(req.count),
+        )
+        .await?;
+        Ok(Response::new(ListGroupMembersResponse {
+            members: rows.into_iter().map(member_to_proto).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    type StreamGroupMembersStream = MemberStream;
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, group = %request.get_ref().group_id))]
+    async fn stream_group_members(
+        &self,
+        request: Request<StreamGroupMembersRequest>,
+    ) -> Result<Response<Self::StreamGroupMembersStream>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let group_id = parse_id("group", &req.group_id)?;
+        groups::get(&self.db, tenant_id, group_id).await?;
+        let batch = stream_batch(req.batch_size);
+        // Two batches in flight at most: a slow reader holds back the queries, not memory.
+        let (tx, rx) = mpsc::channel(2);
+        let db = self.db.clone();
+        tokio::spawn(
+            async move {
+                let mut after = None;
+                loop {
+                    let rows = match groups::members_after(&db, tenant_id, group_id, after, batch).await {
+                        Ok(rows) => rows,
+                        Err(e) => {
+                            let _ = tx.send(Err(e.into())).await;
+                            return;
+                        }
+                    };
+                    let last_batch = (rows.len() as u64) < batch;
+                    after = rows.last().map(|r| r.id);
+                    if !rows.is_empty() {
+                        let members = rows.into_iter().map(member_to_proto).collect();
+                        if tx.send(Ok(MemberBatch { members })).await.is_err() {
+                            return; // the caller went away
+                        }
+                    }
+                    if last_batch {
+                        return;
+                    }
+                }
+            }
+            .in_current_span(),
+        );
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, by = request.get_ref().by))]
+    async fn resolve_login(&self, request: Request<ResolveLoginRequest>) -> Result<Response<User>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let key = match req.by() {
+            LoginKey::ExternalId => LookupKey::ExternalId(&req.subject),
+            LoginKey::UserName => LookupKey::UserName(&req.subject),
+            LoginKey::Unspecified => {
+                return Err(
+                    CoreError::InvalidValue("by must be LOGIN_KEY_EXTERNAL_ID or LOGIN_KEY_USER_NAME".into()).into(),
+                );
+            }
+        };
+        let user = users::resolve_login(&self.db, tenant_id, key).await?;
+        Ok(Response::new(user_to_proto(user)))
     }
 }
 

@@ -4,14 +4,15 @@
 use std::collections::{BTreeMap, HashSet};
 
 use dirsync_proto::v1::{Filter, GroupSpec, Sort};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryResult, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::filter::{self, Target};
+use super::keyset::{self, Cursor, SeekOrder, Start};
 use super::{Page, is_unique_violation};
 use crate::entity::{group_members, groups, users};
 use crate::error::{CoreError, Result};
@@ -369,37 +370,37 @@ pub async fn delete(
     Ok(current)
 }
 
+/// One page of the tenant's groups matching `filter`, by offset or after `page_token`; returns
+/// the total, the page, and the token of the next page when more rows follow.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     filter: Option<&Filter>,
     sort: Option<&Sort>,
     page: Page,
-) -> Result<(u64, Vec<groups::Model>)> {
+    page_token: Option<&str>,
+) -> Result<(u64, Vec<groups::Model>, Option<String>)> {
     let backend = db.get_database_backend();
+    let query_id = keyset::fingerprint(&[&Target::Groups, &tenant_id, &filter, &sort]);
+    let start = match page_token.filter(|t| !t.is_empty()) {
+        Some(t) => Start::After(keyset::decode(t, &query_id)?),
+        None => Start::Offset(page.offset()),
+    };
     let mut query = groups::Entity::find().filter(groups::Column::TenantId.eq(tenant_id));
     if let Some(f) = filter {
         query = query.filter(filter::condition(backend, Target::Groups, f)?);
     }
     let total = query.clone().count(db).await?;
     if page.count == 0 {
-        return Ok((total, Vec::new()));
+        return Ok((total, Vec::new(), None));
     }
-    if let Some(s) = sort {
-        let order = if s.descending {
-            sea_orm::Order::Desc
-        } else {
-            sea_orm::Order::Asc
-        };
-        query = query.order_by(filter::sort_expr(backend, Target::Groups, s)?, order);
-    }
-    let rows = query
-        .order_by_asc(groups::Column::Id)
-        .offset(page.offset())
-        .limit(page.count)
-        .all(db)
-        .await?;
-    Ok((total, rows))
+    let key = sort
+        .map(|s| filter::sort_expr(backend, Target::Groups, s))
+        .transpose()?;
+    let descending = sort.is_some_and(|s| s.descending);
+    let order = SeekOrder::new(backend, key, descending, groups::Column::Id.into_expr());
+    let (rows, next) = keyset::page(db, query, &order, start, page.count).await?;
+    Ok((total, rows, next.map(|c| keyset::encode(&query_id, &c))))
 }
 
 /// Members of the given groups with their display names, in one query.
@@ -412,10 +413,21 @@ pub async fn members_of<C: ConnectionTrait>(
     if group_ids.is_empty() {
         return Ok(out);
     }
+    let select = member_select(tenant_id, group_ids);
+    for row in db.query_all(&select).await? {
+        let group_id: Uuid = row.try_get("", "group_id")?;
+        out.entry(group_id).or_default().push(member_row(&row)?);
+    }
+    Ok(out)
+}
+
+/// Members of `group_ids` with their display names (a user's displayName, else its userName;
+/// a group's displayName), ordered by member id.
+fn member_select(tenant_id: Uuid, group_ids: &[Uuid]) -> SelectStatement {
     let gm = Alias::new("gm");
     let u = Alias::new("u");
     let g = Alias::new("g");
-    let select = Query::select()
+    Query::select()
         .column((gm.clone(), Alias::new("group_id")))
         .column((gm.clone(), Alias::new("member_id")))
         .column((gm.clone(), Alias::new("member_type")))
@@ -439,14 +451,88 @@ pub async fn members_of<C: ConnectionTrait>(
         .and_where(Expr::col((gm.clone(), Alias::new("tenant_id"))).eq(tenant_id))
         .and_where(Expr::col((gm.clone(), Alias::new("group_id"))).is_in(group_ids.iter().copied()))
         .order_by((gm.clone(), Alias::new("member_id")), sea_orm::Order::Asc)
-        .to_owned();
-    for row in db.query_all(&select).await? {
-        let group_id: Uuid = row.try_get("", "group_id")?;
-        out.entry(group_id).or_default().push(MemberRow {
-            id: row.try_get("", "member_id")?,
-            member_type: row.try_get("", "member_type")?,
-            display: row.try_get("", "display")?,
-        });
+        .to_owned()
+}
+
+fn member_row(row: &QueryResult) -> Result<MemberRow> {
+    Ok(MemberRow {
+        id: row.try_get("", "member_id")?,
+        member_type: row.try_get("", "member_type")?,
+        display: row.try_get("", "display")?,
+    })
+}
+
+/// Up to `limit` members of a group after member id `after`, in member-id order: one keyset
+/// query over the membership table's primary key, however large the group.
+pub async fn members_after<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<MemberRow>> {
+    let mut select = member_select(tenant_id, &[group_id]);
+    if let Some(after) = after {
+        select.and_where(Expr::col((Alias::new("gm"), Alias::new("member_id"))).gt(after));
     }
-    Ok(out)
+    select.limit(limit);
+    db.query_all(&select).await?.iter().map(member_row).collect()
+}
+
+/// Tokens of a group's member pages are valid for that group only.
+fn members_query(tenant_id: Uuid, group_id: Uuid) -> String {
+    keyset::fingerprint(&[&"members", &tenant_id, &group_id])
+}
+
+/// One page of a group's members after `page_token`, and the next page's token when more follow.
+pub async fn members_page<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    page_token: Option<&str>,
+    count: u64,
+) -> Result<(Vec<MemberRow>, Option<String>)> {
+    let query_id = members_query(tenant_id, group_id);
+    let after = page_token
+        .filter(|t| !t.is_empty())
+        .map(|t| keyset::decode(t, &query_id))
+        .transpose()?
+        .map(|c| c.id);
+    get(db, tenant_id, group_id).await?;
+    let mut rows = members_after(db, tenant_id, group_id, after, count.saturating_add(1)).await?;
+    let more = rows.len() as u64 > count;
+    rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+    let next = match rows.last() {
+        Some(last) if more => Some(keyset::encode(&query_id, &Cursor { key: None, id: last.id })),
+        _ => None,
+    };
+    Ok((rows, next))
+}
+
+/// One page of the groups `user_id` is a direct member of, by group id, after `page_token`.
+pub async fn user_groups<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    page_token: Option<&str>,
+    count: u64,
+) -> Result<(Vec<groups::Model>, Option<String>)> {
+    let query_id = keyset::fingerprint(&[&"user_groups", &tenant_id, &user_id]);
+    let start = match page_token.filter(|t| !t.is_empty()) {
+        Some(t) => Start::After(keyset::decode(t, &query_id)?),
+        None => Start::Offset(0),
+    };
+    super::users::get(db, tenant_id, user_id).await?;
+    let memberships = Query::select()
+        .column(group_members::Column::GroupId)
+        .from(group_members::Entity)
+        .and_where(group_members::Column::TenantId.eq(tenant_id))
+        .and_where(group_members::Column::MemberId.eq(user_id))
+        .to_owned();
+    let query = groups::Entity::find()
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .filter(groups::Column::Id.in_subquery(memberships));
+    let order = SeekOrder::by_id(groups::Column::Id.into_expr());
+    let (rows, next) = keyset::page(db, query, &order, start, count).await?;
+    Ok((rows, next.map(|c| keyset::encode(&query_id, &c))))
 }

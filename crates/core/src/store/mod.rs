@@ -4,6 +4,7 @@ pub mod admin;
 pub mod changes;
 pub mod filter;
 pub mod groups;
+pub mod keyset;
 pub mod sync_log;
 pub mod users;
 

@@ -1,4 +1,4 @@
-//! Users: create, read, replace, delete, list.
+//! Users: create, read, replace, delete, list, lookups by key and login resolution.
 
 use dirsync_proto::v1::{Filter, Sort, UserSpec};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -9,13 +9,14 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::filter::{self, Target};
+use super::keyset::{self, SeekOrder, Start};
 use super::{Page, ci_key, is_unique_violation};
 use crate::entity::{group_members, users};
 use crate::error::{CoreError, Result};
 
 fn document(spec: &UserSpec) -> Result<serde_json::Value> {
     if spec.document.trim().is_empty() {
-        return Ok(serde_json::json!({}));
+        return Ok(synthesized_document(spec));
     }
     let doc: serde_json::Value = serde_json::from_str(&spec.document)
         .map_err(|e| CoreError::InvalidValue(format!("document is not valid JSON: {e}")))?;
@@ -23,6 +24,35 @@ fn document(spec: &UserSpec) -> Result<serde_json::Value> {
         return Err(CoreError::InvalidValue("document must be a JSON object".into()));
     }
     Ok(doc)
+}
+
+/// The SCIM document of a user written without one (a native client that sets only the
+/// indexed fields): built from those fields, so the SCIM view shows the same userName,
+/// displayName, name and primary e-mail as the gRPC queries (RFC 7643 §4.1).
+pub fn synthesized_document(spec: &UserSpec) -> serde_json::Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("userName".into(), spec.user_name.clone().into());
+    if let Some(v) = &spec.external_id {
+        doc.insert("externalId".into(), v.clone().into());
+    }
+    doc.insert("active".into(), spec.active.into());
+    if let Some(v) = &spec.display_name {
+        doc.insert("displayName".into(), v.clone().into());
+    }
+    let mut name = serde_json::Map::new();
+    if let Some(v) = &spec.given_name {
+        name.insert("givenName".into(), v.clone().into());
+    }
+    if let Some(v) = &spec.family_name {
+        name.insert("familyName".into(), v.clone().into());
+    }
+    if !name.is_empty() {
+        doc.insert("name".into(), name.into());
+    }
+    if let Some(v) = &spec.email {
+        doc.insert("emails".into(), serde_json::json!([{"value": v, "primary": true}]));
+    }
+    doc.into()
 }
 
 fn validate(spec: &UserSpec) -> Result<()> {
@@ -167,36 +197,133 @@ pub async fn delete(
     Ok((current, groups))
 }
 
+/// One page of the tenant's users matching `filter`, by offset or after `page_token`; returns
+/// the total, the page, and the token of the next page when more rows follow.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     filter: Option<&Filter>,
     sort: Option<&Sort>,
     page: Page,
-) -> Result<(u64, Vec<users::Model>)> {
+    page_token: Option<&str>,
+) -> Result<(u64, Vec<users::Model>, Option<String>)> {
     let backend = db.get_database_backend();
+    let query_id = keyset::fingerprint(&[&Target::Users, &tenant_id, &filter, &sort]);
+    let start = match page_token.filter(|t| !t.is_empty()) {
+        Some(t) => Start::After(keyset::decode(t, &query_id)?),
+        None => Start::Offset(page.offset()),
+    };
     let mut query = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
     if let Some(f) = filter {
         query = query.filter(filter::condition(backend, Target::Users, f)?);
     }
     let total = query.clone().count(db).await?;
     if page.count == 0 {
-        return Ok((total, Vec::new()));
+        return Ok((total, Vec::new(), None));
     }
-    if let Some(s) = sort {
-        let order = if s.descending {
-            sea_orm::Order::Desc
-        } else {
-            sea_orm::Order::Asc
-        };
-        query = query.order_by(filter::sort_expr(backend, Target::Users, s)?, order);
+    let key = sort.map(|s| filter::sort_expr(backend, Target::Users, s)).transpose()?;
+    let descending = sort.is_some_and(|s| s.descending);
+    let order = SeekOrder::new(backend, key, descending, users::Column::Id.into_expr());
+    let (rows, next) = keyset::page(db, query, &order, start, page.count).await?;
+    Ok((total, rows, next.map(|c| keyset::encode(&query_id, &c))))
+}
+
+/// A key that names one user of a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupKey<'a> {
+    /// Case-insensitive.
+    UserName(&'a str),
+    /// The primary e-mail, case-insensitive.
+    Email(&'a str),
+    /// Exact.
+    ExternalId(&'a str),
+}
+
+impl std::fmt::Display for LookupKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LookupKey::UserName(v) => write!(f, "userName {v:?}"),
+            LookupKey::Email(v) => write!(f, "e-mail {v:?}"),
+            LookupKey::ExternalId(v) => write!(f, "externalId {v:?}"),
+        }
     }
-    // UUIDv7 ids grow with creation time: a stable order across pages.
-    let rows = query
+}
+
+/// The one user `key` names. userName is unique per tenant; e-mail and externalId are not
+/// (two connections may send the same), so a key that names several users is refused rather
+/// than answered with an arbitrary one.
+pub async fn get_by<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<'_>) -> Result<users::Model> {
+    let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
+    if v.is_empty() {
+        return Err(CoreError::InvalidValue(format!("{key} is empty")));
+    }
+    let cond = match key {
+        LookupKey::UserName(v) => users::Column::UserNameKey.eq(ci_key(v)),
+        LookupKey::Email(v) => users::Column::EmailKey.eq(ci_key(v)),
+        LookupKey::ExternalId(v) => users::Column::ExternalId.eq(v),
+    };
+    let mut found = users::Entity::find()
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(cond)
         .order_by_asc(users::Column::Id)
-        .offset(page.offset())
-        .limit(page.count)
+        .limit(2)
         .all(db)
         .await?;
-    Ok((total, rows))
+    match found.len() {
+        0 => Err(CoreError::NotFound(format!("no user with {key} in this tenant"))),
+        1 => Ok(found.remove(0)),
+        _ => Err(CoreError::Ambiguous(format!("several users have {key} in this tenant"))),
+    }
+}
+
+/// The user a login subject names; a deactivated user may not log in. Deleted users are
+/// gone from the table, so they are "not found" like subjects that never existed.
+pub async fn resolve_login<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<'_>) -> Result<users::Model> {
+    let user = get_by(db, tenant_id, key).await?;
+    if !user.active {
+        return Err(CoreError::UserInactive(format!(
+            "user {} ({key}) is deactivated",
+            user.id
+        )));
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthesized_documents_carry_the_indexed_fields() {
+        let full = UserSpec {
+            user_name: "ada@example.com".into(),
+            external_id: Some("x-1".into()),
+            active: false,
+            display_name: Some("Ada".into()),
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+            email: Some("Ada@Example.com".into()),
+            document: String::new(),
+        };
+        let bare = UserSpec {
+            user_name: "bob".into(),
+            active: true,
+            ..Default::default()
+        };
+        let cases = [
+            (
+                &full,
+                serde_json::json!({
+                    "userName": "ada@example.com", "externalId": "x-1", "active": false,
+                    "displayName": "Ada", "name": {"givenName": "Ada", "familyName": "Lovelace"},
+                    "emails": [{"value": "Ada@Example.com", "primary": true}],
+                }),
+            ),
+            (&bare, serde_json::json!({"userName": "bob", "active": true})),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(synthesized_document(spec), want);
+            assert_eq!(document(spec).unwrap(), want);
+        }
+    }
 }

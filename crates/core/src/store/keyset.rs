@@ -1,0 +1,317 @@
+//! Keyset ("seek") paging. A page token names the last row a caller saw by its sort key and
+//! id, and the next page is "the rows after that one" in the query's order: rows inserted or
+//! deleted meanwhile never make a page repeat or skip one, which offsets cannot promise.
+//!
+//! Tokens are opaque to callers (base64url of a small JSON object) and carry a fingerprint of
+//! their query (resource, tenant, filter, sort), so a token is refused on any other query.
+
+use std::fmt::Debug;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    Select, Value,
+};
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result};
+
+/// Alias of the selected sort key, read back from the last row to build the next token.
+const SORT_KEY: &str = "dirsync_sort_key";
+
+/// A sort key value as the database returned it, typed so it binds back the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    Null,
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Uuid(Uuid),
+}
+
+impl SortKey {
+    fn value(&self) -> Value {
+        match self {
+            SortKey::Null => Value::String(None),
+            SortKey::Text(s) => s.clone().into(),
+            SortKey::Int(i) => (*i).into(),
+            SortKey::Float(f) => (*f).into(),
+            SortKey::Bool(b) => (*b).into(),
+            SortKey::Uuid(u) => (*u).into(),
+        }
+    }
+
+    fn to_json(&self) -> Json {
+        match self {
+            SortKey::Null => json!(["n"]),
+            SortKey::Text(s) => json!(["s", s]),
+            SortKey::Int(i) => json!(["i", i]),
+            SortKey::Float(f) => json!(["f", f]),
+            SortKey::Bool(b) => json!(["b", b]),
+            SortKey::Uuid(u) => json!(["u", u.to_string()]),
+        }
+    }
+
+    fn from_json(v: &Json) -> Option<SortKey> {
+        let a = v.as_array()?;
+        let arg = a.get(1);
+        Some(match (a.first()?.as_str()?, a.len()) {
+            ("n", 1) => SortKey::Null,
+            ("s", 2) => SortKey::Text(arg?.as_str()?.to_owned()),
+            ("i", 2) => SortKey::Int(arg?.as_i64()?),
+            ("f", 2) => SortKey::Float(arg?.as_f64()?),
+            ("b", 2) => SortKey::Bool(arg?.as_bool()?),
+            ("u", 2) => SortKey::Uuid(Uuid::parse_str(arg?.as_str()?).ok()?),
+            _ => return None,
+        })
+    }
+
+    /// The key column of a row. Its SQL type depends on the sort attribute (text, bigint,
+    /// boolean, uuid), so each type is tried in turn; a NULL decodes as any of them.
+    fn read(res: &QueryResult) -> std::result::Result<SortKey, DbErr> {
+        if let Ok(v) = res.try_get::<Option<String>>("", SORT_KEY) {
+            return Ok(v.map_or(SortKey::Null, SortKey::Text));
+        }
+        if let Ok(Some(v)) = res.try_get::<Option<i64>>("", SORT_KEY) {
+            return Ok(SortKey::Int(v));
+        }
+        if let Ok(Some(v)) = res.try_get::<Option<bool>>("", SORT_KEY) {
+            return Ok(SortKey::Bool(v));
+        }
+        if let Ok(Some(v)) = res.try_get::<Option<Uuid>>("", SORT_KEY) {
+            return Ok(SortKey::Uuid(v));
+        }
+        if let Ok(Some(v)) = res.try_get::<Option<f64>>("", SORT_KEY) {
+            return Ok(SortKey::Float(v));
+        }
+        Err(DbErr::Type("sort key of an unsupported type".into()))
+    }
+}
+
+/// The last row of a page: its sort key (none when the query is ordered by id alone) and id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub key: Option<SortKey>,
+    pub id: Uuid,
+}
+
+/// Identifies one query, so its tokens are refused on another (`parts` are hashed, not stored).
+pub fn fingerprint(parts: &[&dyn Debug]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(format!("{p:?}\u{1f}").as_bytes());
+    }
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn encode(query: &str, cursor: &Cursor) -> String {
+    let mut token = json!({"q": query, "id": cursor.id.to_string()});
+    if let (Some(key), Some(obj)) = (&cursor.key, token.as_object_mut()) {
+        obj.insert("k".into(), key.to_json());
+    }
+    URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+/// Decodes a token that `encode` made for the same query; anything else is refused.
+pub fn decode(token: &str, query: &str) -> Result<Cursor> {
+    let invalid = || CoreError::InvalidPageToken("page_token is not a token of this query".into());
+    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| invalid())?;
+    let v: Json = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if v.get("q").and_then(Json::as_str) != Some(query) {
+        return Err(invalid());
+    }
+    let id = v
+        .get("id")
+        .and_then(Json::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(invalid)?;
+    let key = match v.get("k") {
+        None => None,
+        Some(k) => Some(SortKey::from_json(k).ok_or_else(invalid)?),
+    };
+    Ok(Cursor { key, id })
+}
+
+/// A keyset query's order: an optional sort expression, then the id ascending as tiebreak
+/// (UUIDv7, so by creation time when there is no sort). NULL keys sit where the backend puts
+/// them (SQLite: lowest, PostgreSQL: highest), the same order offset paging uses.
+pub struct SeekOrder {
+    key: Option<Expr>,
+    descending: bool,
+    nulls_first: bool,
+    id: Expr,
+}
+
+impl SeekOrder {
+    pub fn new(backend: DbBackend, key: Option<Expr>, descending: bool, id: Expr) -> Self {
+        let nulls_lowest = !matches!(backend, DbBackend::Postgres);
+        SeekOrder {
+            key,
+            descending,
+            nulls_first: nulls_lowest != descending,
+            id,
+        }
+    }
+
+    /// Orders by id alone.
+    pub fn by_id(id: Expr) -> Self {
+        SeekOrder {
+            key: None,
+            descending: false,
+            nulls_first: false,
+            id,
+        }
+    }
+
+    /// The condition "the row comes after `c`" in this order.
+    fn after(&self, c: &Cursor) -> Result<Expr> {
+        let id_after = self.id.clone().gt(Expr::val(c.id));
+        match (&self.key, &c.key) {
+            (None, None) => Ok(id_after),
+            (Some(k), Some(SortKey::Null)) => {
+                let tie = k.clone().is_null().and(id_after);
+                Ok(if self.nulls_first {
+                    tie.or(k.clone().is_not_null())
+                } else {
+                    tie
+                })
+            }
+            (Some(k), Some(v)) => {
+                let v = Expr::val(v.value());
+                let beyond = if self.descending {
+                    k.clone().lt(v.clone())
+                } else {
+                    k.clone().gt(v.clone())
+                };
+                let cond = beyond.or(k.clone().eq(v).and(id_after));
+                Ok(if self.nulls_first {
+                    cond
+                } else {
+                    cond.or(k.clone().is_null())
+                })
+            }
+            _ => Err(CoreError::InvalidPageToken(
+                "page_token does not match the query's sort".into(),
+            )),
+        }
+    }
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    Offset(u64),
+    After(Cursor),
+}
+
+/// A row with the sort key and id it was paged by.
+struct Keyed<M> {
+    model: M,
+    key: SortKey,
+    id: Uuid,
+}
+
+impl<M: FromQueryResult> FromQueryResult for Keyed<M> {
+    fn from_query_result(res: &QueryResult, pre: &str) -> std::result::Result<Self, DbErr> {
+        Ok(Keyed {
+            model: M::from_query_result(res, pre)?,
+            key: SortKey::read(res)?,
+            id: res.try_get(pre, "id")?,
+        })
+    }
+}
+
+/// Reads up to `count` rows of `query` from `start` in `order`, and the cursor of the last one
+/// when more rows follow (one row more is read to know).
+pub async fn page<E, C>(
+    db: &C,
+    query: Select<E>,
+    order: &SeekOrder,
+    start: Start,
+    count: u64,
+) -> Result<(Vec<E::Model>, Option<Cursor>)>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+    C: ConnectionTrait,
+{
+    let mut query = query;
+    if let Some(k) = &order.key {
+        let dir = if order.descending {
+            sea_orm::Order::Desc
+        } else {
+            sea_orm::Order::Asc
+        };
+        query = query.order_by(k.clone(), dir);
+    }
+    query = query.order_by(order.id.clone(), sea_orm::Order::Asc);
+    query = match &start {
+        Start::Offset(n) => query.offset(*n),
+        Start::After(c) => query.filter(order.after(c)?),
+    };
+    let key = order.key.clone().unwrap_or_else(|| Expr::cust("NULL"));
+    let mut rows: Vec<Keyed<E::Model>> = query
+        .expr_as(key, SORT_KEY)
+        .limit(count.saturating_add(1))
+        .into_model::<Keyed<E::Model>>()
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > count;
+    rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+    let next = match rows.last() {
+        Some(last) if more => Some(Cursor {
+            key: order.key.as_ref().map(|_| last.key.clone()),
+            id: last.id,
+        }),
+        _ => None,
+    };
+    Ok((rows.into_iter().map(|r| r.model).collect(), next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_refuse_others() {
+        let id = Uuid::now_v7();
+        let q = fingerprint(&[&"users", &id]);
+        for key in [
+            None,
+            Some(SortKey::Null),
+            Some(SortKey::Text("ädam \"x\"".into())),
+            Some(SortKey::Int(-5)),
+            Some(SortKey::Float(1.5)),
+            Some(SortKey::Bool(true)),
+            Some(SortKey::Uuid(id)),
+        ] {
+            let c = Cursor { key, id };
+            assert_eq!(decode(&encode(&q, &c), &q).unwrap(), c);
+            let other = fingerprint(&[&"groups", &id]);
+            assert!(matches!(
+                decode(&encode(&q, &c), &other),
+                Err(CoreError::InvalidPageToken(_))
+            ));
+        }
+        for garbage in ["", "!!!", "bm90IGpzb24", &URL_SAFE_NO_PAD.encode(r#"{"q":"x"}"#)] {
+            assert!(
+                matches!(decode(garbage, &q), Err(CoreError::InvalidPageToken(_))),
+                "{garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn nulls_sit_where_the_backend_puts_them() {
+        let o = |b, d| SeekOrder::new(b, Some(Expr::cust("k")), d, Expr::cust("id")).nulls_first;
+        assert!(o(DbBackend::Sqlite, false));
+        assert!(!o(DbBackend::Sqlite, true));
+        assert!(!o(DbBackend::Postgres, false));
+        assert!(o(DbBackend::Postgres, true));
+    }
+}
