@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
 mod m20261125_000002_journal;
+mod m20261125_000003_connection_secrets;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_init::Migration),
             Box::new(m20261125_000002_journal::Migration),
+            Box::new(m20261125_000003_connection_secrets::Migration),
         ]
     }
 }

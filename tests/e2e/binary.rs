@@ -84,8 +84,11 @@ fn edge_root(line: &str) -> String {
     line.trim_end_matches("/scim/v2/<tenant id>").to_owned()
 }
 
-async fn admin(grpc: &str, args: &[&str]) -> Value {
+/// `dirsync admin`, with the key file of the data directory `dir`.
+async fn admin(dir: &std::path::Path, grpc: &str, args: &[&str]) -> Value {
     let out = Command::new(BIN)
+        .env("DIRSYNC_DATA_DIR", dir)
+        .env_remove("DIRSYNC_SERVICE_KEY")
         .args(["admin", "--core-url", grpc, "--output", "json"])
         .args(args)
         .output()
@@ -160,9 +163,14 @@ async fn core_and_edge_as_two_processes(backend: Backend) {
     );
     let root = edge_root(&edge.value_after("SCIM edge:").await);
 
-    let tenant = admin(&grpc, &["tenant", "create", "Acme"]).await;
+    let tenant = admin(&dir, &grpc, &["tenant", "create", "Acme"]).await;
     let tenant_id = tenant["id"].as_str().unwrap();
-    let conn = admin(&grpc, &["connection", "create", "--tenant", tenant_id, "--idp", "okta"]).await;
+    let conn = admin(
+        &dir,
+        &grpc,
+        &["connection", "create", "--tenant", tenant_id, "--idp", "okta"],
+    )
+    .await;
     assert_eq!(conn["connection"]["idp_profile"], "okta");
     assert!(
         conn["scim_base_url"]
@@ -191,6 +199,7 @@ async fn core_and_edge_as_two_processes(backend: Backend) {
     assert_eq!(list["totalResults"], 1);
 
     let rotated = admin(
+        &dir,
         &grpc,
         &[
             "token",
@@ -212,7 +221,7 @@ async fn core_and_edge_as_two_processes(backend: Backend) {
         assert!(std::time::Instant::now() < deadline, "the old token still works");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let listed = admin(&grpc, &["connection", "list", "--tenant", tenant_id]).await;
+    let listed = admin(&dir, &grpc, &["connection", "list", "--tenant", tenant_id]).await;
     assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
 
     edge.terminate().await;

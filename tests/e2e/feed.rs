@@ -9,9 +9,8 @@ use dirsync_proto::v1::directory_client::DirectoryClient;
 use dirsync_proto::v1::{Change, CreateUserRequest, ListChangesRequest, UserSpec, WatchRequest};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 
-use crate::harness::TestApp;
+use crate::harness::{Grpc, TestApp};
 use crate::on_both_stores;
 use crate::users::create;
 
@@ -178,7 +177,7 @@ async fn next(stream: &mut tonic::Streaming<Change>) -> Change {
         .unwrap()
 }
 
-async fn native_user(dir: &mut DirectoryClient<Channel>, tenant: &str, name: &str) -> String {
+async fn native_user(dir: &mut DirectoryClient<Grpc>, tenant: &str, name: &str) -> String {
     let spec = UserSpec {
         user_name: name.into(),
         active: true,
@@ -197,11 +196,7 @@ async fn native_user(dir: &mut DirectoryClient<Channel>, tenant: &str, name: &st
 
 async fn watch_resumes_and_sees_both_replicas(app: TestApp) {
     let replica = app.second_core().await;
-    let replica_channel = tonic::transport::Endpoint::from_shared(replica)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let replica_channel = app.connect(&replica).await;
     let mut watch = ChangesClient::new(replica_channel.clone())
         .watch(WatchRequest {
             tenant_id: app.tenant_id.clone(),

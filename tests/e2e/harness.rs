@@ -86,10 +86,68 @@ impl Store {
     }
 }
 
+/// Presents a service key to the core's gRPC API.
+#[derive(Clone)]
+pub struct BearerKey(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl BearerKey {
+    pub fn new(key: &str) -> Self {
+        BearerKey(format!("Bearer {key}").parse().unwrap())
+    }
+}
+
+impl tonic::service::Interceptor for BearerKey {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+/// A gRPC channel that authenticates as a service.
+pub type Grpc = tonic::service::interceptor::InterceptedService<Channel, BearerKey>;
+
+/// The keys of a test deployment: the edge's and the tests' service keys, the server key.
+pub struct Keys {
+    pub edge: String,
+    pub test: String,
+    pub server: String,
+}
+
+impl Keys {
+    fn new() -> Keys {
+        let key = || {
+            format!(
+                "dsk_test_{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            )
+        };
+        Keys {
+            edge: key(),
+            test: key(),
+            server: dirsync_core::sealing::SecretBox::generate_key().unwrap(),
+        }
+    }
+
+    /// Core settings with these keys; every replica of a deployment shares them.
+    pub fn settings(&self, public_url: &str) -> dirsync_core::CoreSettings {
+        dirsync_core::CoreSettings {
+            public_url: public_url.to_owned(),
+            auth: self.auth(),
+            sealing: dirsync_core::sealing::SecretBox::from_base64(&self.server).unwrap(),
+        }
+    }
+
+    pub fn auth(&self) -> dirsync_core::ServiceAuth {
+        dirsync_core::ServiceAuth::new([("edge", self.edge.as_str()), ("test", self.test.as_str())])
+    }
+}
+
 /// A running core and edge, and the credentials of a first tenant's SCIM connection.
 pub struct TestApp {
     /// The store both the app and any extra replica use.
     pub store_url: String,
+    pub keys: Keys,
     pub root: String,
     pub grpc: String,
     pub scim: String,
@@ -117,6 +175,7 @@ impl TestApp {
         let grpc = format!("http://{}", grpc_listener.local_addr().unwrap());
         let root = format!("http://{}", scim_listener.local_addr().unwrap());
         let store_url = store.url.clone();
+        let keys = Keys::new();
         let (stop, stopped) = oneshot::channel::<()>();
         let (core_stop, core_stopped) = oneshot::channel::<()>();
         let (edge_stop, edge_stopped) = oneshot::channel::<()>();
@@ -126,13 +185,22 @@ impl TestApp {
             let _ = edge_stop.send(());
         });
         let clock = dirsync_core::clock::system();
-        tokio::spawn(dirsync_core::serve(db, clock, root.clone(), grpc_listener, async {
-            let _ = core_stopped.await;
-        }));
+        tokio::spawn(dirsync_core::serve(
+            db,
+            clock,
+            keys.settings(&root),
+            grpc_listener,
+            async {
+                let _ = core_stopped.await;
+            },
+        ));
         let state = dirsync_edge::AppState::new(
             dirsync_edge::core_channel(&grpc).unwrap(),
+            // Tests send bursts; the rate limit has a test of its own.
             dirsync_edge::EdgeConfig {
                 public_url: Some(root.clone()),
+                rate_limit_per_second: 0,
+                service_key: Some(dirsync_edge::ServiceKey(keys.edge.clone())),
                 ..Default::default()
             },
         );
@@ -141,6 +209,7 @@ impl TestApp {
         }));
         let mut app = TestApp {
             store_url,
+            keys,
             root,
             grpc,
             scim: String::new(),
@@ -167,15 +236,17 @@ impl TestApp {
         tokio::spawn(dirsync_core::serve(
             db,
             dirsync_core::clock::system(),
-            self.root.clone(),
+            self.keys.settings(&self.root),
             listener,
             std::future::pending(),
         ));
         url
     }
 
-    /// Another edge in front of this app's core, with its own settings; returns its root URL.
-    pub async fn edge_with(&self, config: dirsync_edge::EdgeConfig) -> String {
+    /// Another edge in front of this app's core, with its own settings (and the edge's key);
+    /// returns its root URL.
+    pub async fn edge_with(&self, mut config: dirsync_edge::EdgeConfig) -> String {
+        config.service_key = Some(dirsync_edge::ServiceKey(self.keys.edge.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let root = format!("http://{}", listener.local_addr().unwrap());
         let state = dirsync_edge::AppState::new(dirsync_edge::core_channel(&self.grpc).unwrap(), config);
@@ -183,19 +254,26 @@ impl TestApp {
         root
     }
 
-    pub async fn channel(&self) -> Channel {
-        tonic::transport::Endpoint::from_shared(self.grpc.clone())
+    /// An authenticated channel to this app's core.
+    pub async fn channel(&self) -> Grpc {
+        self.connect(&self.grpc).await
+    }
+
+    /// An authenticated channel to any core replica of this app.
+    pub async fn connect(&self, url: &str) -> Grpc {
+        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
             .unwrap()
             .connect()
             .await
-            .unwrap()
+            .unwrap();
+        tonic::service::interceptor::InterceptedService::new(channel, BearerKey::new(&self.keys.test))
     }
 
-    pub async fn directory(&self) -> DirectoryClient<Channel> {
+    pub async fn directory(&self) -> DirectoryClient<Grpc> {
         DirectoryClient::new(self.channel().await)
     }
 
-    pub async fn admin(&self) -> AdminClient<Channel> {
+    pub async fn admin(&self) -> AdminClient<Grpc> {
         AdminClient::new(self.channel().await)
     }
 

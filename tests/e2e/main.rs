@@ -10,6 +10,7 @@ mod binary;
 mod feed;
 mod groups;
 mod grpc;
+mod grpc_auth;
 mod harness;
 #[path = "../idp/mod.rs"]
 mod idp;

@@ -5,7 +5,9 @@ pub mod clock;
 pub mod entity;
 pub mod error;
 pub mod journal;
+pub mod sealing;
 pub mod service;
+pub mod service_auth;
 pub mod store;
 pub mod tokens;
 
@@ -20,10 +22,12 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, TransactionTrait};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
 
 pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
+pub use service_auth::ServiceAuth;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -89,12 +93,24 @@ pub struct Bootstrapped {
     pub token: String,
 }
 
+/// What a core needs besides its store.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// Where IdPs reach the SCIM edge, for Tenant URLs.
+    pub public_url: String,
+    /// Who may call the gRPC API.
+    pub auth: ServiceAuth,
+    /// The server key that seals connection secrets.
+    pub sealing: sealing::SecretBox,
+}
+
 /// On an empty store, creates a first tenant and SCIM connection; otherwise does nothing.
 pub async fn bootstrap(
     db: &DatabaseConnection,
     clock: &clock::SharedClock,
-    public_url: &str,
+    settings: &CoreSettings,
 ) -> Result<Option<Bootstrapped>, StartError> {
+    let public_url = settings.public_url.as_str();
     let txn = db.begin().await?;
     if !store::admin::list_tenants(&txn).await?.is_empty() {
         txn.rollback().await?;
@@ -103,7 +119,7 @@ pub async fn bootstrap(
     let now = clock.now_ms();
     let tenant = store::admin::create_tenant(&txn, "default", now).await?;
     let conn = store::admin::create_connection(&txn, tenant.id, "default", "generic", now).await?;
-    let (_, token) = store::admin::issue_token(&txn, &conn, now).await?;
+    let (_, token) = store::admin::issue_token(&txn, &conn, &settings.sealing, now).await?;
     txn.commit().await?;
     Ok(Some(Bootstrapped {
         tenant_id: tenant.id.to_string(),
@@ -113,11 +129,12 @@ pub async fn bootstrap(
     }))
 }
 
-/// Serves the core's gRPC API (Directory, Admin, health, reflection) until `shutdown`.
+/// Serves the core's gRPC API (Directory, Admin, Changes, health, reflection) until
+/// `shutdown`. Every service but health and reflection requires a service key.
 pub async fn serve(
     db: DatabaseConnection,
     clock: clock::SharedClock,
-    public_url: String,
+    settings: CoreSettings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
@@ -132,7 +149,12 @@ pub async fn serve(
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let changes = ChangesService::new(db.clone(), signal);
-    let admin = AdminService::new(db, clock, public_url);
+    let CoreSettings {
+        public_url,
+        auth,
+        sealing,
+    } = settings;
+    let admin = AdminService::new(db, clock, public_url, sealing);
     tonic::transport::Server::builder()
         .trace_fn(|req| {
             let span = tracing::info_span!("grpc", otel.name = %req.uri().path(), rpc.method = %req.uri().path());
@@ -142,9 +164,9 @@ pub async fn serve(
         })
         .add_service(health)
         .add_service(reflection)
-        .add_service(DirectoryServer::new(directory))
-        .add_service(AdminServer::new(admin))
-        .add_service(ChangesServer::new(changes))
+        .add_service(InterceptedService::new(DirectoryServer::new(directory), auth.clone()))
+        .add_service(InterceptedService::new(AdminServer::new(admin), auth.clone()))
+        .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

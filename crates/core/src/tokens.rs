@@ -8,12 +8,20 @@ use subtle::ConstantTimeEq;
 /// Prefix that makes a leaked dirsync secret recognisable to secret scanners.
 pub const PREFIX: &str = "dsy_";
 
-/// A new secret: the prefix and 32 random bytes, base64url.
+/// Prefix of service keys for the gRPC API.
+pub const SERVICE_KEY_PREFIX: &str = "dsk_";
+
+/// A new SCIM connection secret: the prefix and 32 random bytes, base64url.
 pub fn generate() -> Result<String, getrandom::Error> {
+    generate_with_prefix(PREFIX)
+}
+
+/// 256 random bits, base64url, behind a prefix that says what the secret is for.
+pub fn generate_with_prefix(prefix: &str) -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
     Ok(format!(
-        "{PREFIX}{}",
+        "{prefix}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     ))
 }

@@ -7,8 +7,8 @@ use dirsync_proto::v1::admin_client::AdminClient;
 use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::{
     Change, Connection, ConnectionCredentials, ConnectionStatusRequest, CreateConnectionRequest, CreateTenantRequest,
-    ListConnectionsRequest, ListSyncLogRequest, ListTenantsRequest, RevokeTokensRequest, RotateTokenRequest,
-    SyncLogEntry, Tenant, WatchRequest,
+    EndConnectionRequest, GetConnectionConfigRequest, ListConnectionsRequest, ListSyncLogRequest, ListTenantsRequest,
+    RevokeTokensRequest, RotateTokenRequest, SyncLogEntry, Tenant, WatchRequest,
 };
 use serde_json::{Value, json};
 
@@ -25,6 +25,12 @@ pub struct AdminArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text, global = true)]
     output: Output,
+    /// Service key for the gRPC API (else the `admin` line of the key file).
+    #[arg(long, env = "DIRSYNC_SERVICE_KEY", hide_env_values = true, global = true)]
+    service_key: Option<String>,
+    /// Key file to read the `admin` key from (default: <DIRSYNC_DATA_DIR or ./data>/service-keys).
+    #[arg(long, env = "DIRSYNC_SERVICE_KEYS_FILE", global = true)]
+    service_keys_file: Option<String>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -104,6 +110,20 @@ enum ConnectionCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Shows a connection's configuration details again: Tenant URL and current secret token.
+    Show {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        connection: String,
+    },
+    /// Ends a connection: its tokens stop working, its users and groups stay (unmanaged).
+    End {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        connection: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +162,7 @@ fn connection_json(c: &Connection) -> Value {
         "idp_profile": c.idp_profile,
         "scim_base_url": c.scim_base_url,
         "created": time(c.created.as_ref()),
+        "ended": time(c.ended.as_ref()),
     })
 }
 
@@ -208,11 +229,7 @@ fn print_entry(e: &SyncLogEntry, output: Output) {
 }
 
 /// Streams commands that print as they go (one JSON document per line with --output json).
-async fn run_streaming(
-    channel: tonic::transport::Channel,
-    command: &AdminCommand,
-    output: Output,
-) -> anyhow::Result<bool> {
+async fn run_streaming(channel: Channel, command: &AdminCommand, output: Output) -> anyhow::Result<bool> {
     match command {
         AdminCommand::Watch { tenant, after } => {
             let mut client = ChangesClient::new(channel);
@@ -270,12 +287,30 @@ async fn run_streaming(
     }
 }
 
+/// Presents the operator's service key on every call.
+#[derive(Clone)]
+struct Key(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Key {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+type Channel = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Key>;
+
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let key = crate::keys::client_key(args.service_key.as_deref(), args.service_keys_file.as_deref(), "admin")?;
+    let key = Key(format!("Bearer {key}")
+        .parse()
+        .context("the service key is not valid in a header")?);
     let channel = tonic::transport::Endpoint::from_shared(args.core_url.clone())
         .context("core URL")?
         .connect()
         .await
         .with_context(|| format!("connecting to the core at {}", args.core_url))?;
+    let channel: Channel = tonic::service::interceptor::InterceptedService::new(channel, key);
     if run_streaming(channel.clone(), &args.command, args.output).await? {
         return Ok(());
     }
@@ -323,6 +358,43 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 }
             }
             json!({ "connections": cs.iter().map(connection_json).collect::<Vec<_>>() })
+        }
+        AdminCommand::Connection(ConnectionCommand::Show { tenant, connection }) => {
+            let c = client
+                .get_connection_config(GetConnectionConfigRequest {
+                    tenant_id: tenant,
+                    connection_id: connection,
+                })
+                .await?
+                .into_inner();
+            if args.output == Output::Text {
+                if let Some(conn) = &c.connection {
+                    println!("Connection {} ({}, profile {})", conn.id, conn.name, conn.idp_profile);
+                    println!("  Tenant URL:   {}", conn.scim_base_url);
+                }
+                println!("  Secret token: {}", c.token);
+            }
+            credentials_json(&c)
+        }
+        AdminCommand::Connection(ConnectionCommand::End { tenant, connection }) => {
+            let e = client
+                .end_connection(EndConnectionRequest {
+                    tenant_id: tenant,
+                    connection_id: connection,
+                })
+                .await?
+                .into_inner();
+            if args.output == Output::Text {
+                println!(
+                    "Ended: {} token(s) revoked; {} user(s) and {} group(s) kept, now unmanaged.",
+                    e.tokens_revoked, e.users_unlinked, e.groups_unlinked
+                );
+            }
+            json!({
+                "tokens_revoked": e.tokens_revoked,
+                "users_unlinked": e.users_unlinked,
+                "groups_unlinked": e.groups_unlinked,
+            })
         }
         AdminCommand::Token(TokenCommand::Rotate {
             tenant,

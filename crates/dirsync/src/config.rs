@@ -11,9 +11,36 @@ pub struct StoreArgs {
     /// Store URL (`sqlite://…` or `postgres://…`); overrides --data-dir.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// File of `name=key` lines: the services allowed to call the gRPC API (created with keys
+    /// for the edge and for `dirsync admin` when missing).
+    #[arg(long, env = "DIRSYNC_SERVICE_KEYS_FILE")]
+    pub service_keys_file: Option<String>,
+    /// Server key (32 bytes, base64) that seals connection secrets; else read from
+    /// --secret-key-file, created there on first start.
+    #[arg(long, env = "DIRSYNC_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// File holding the server key (default <data-dir>/secret.key, mode 0600).
+    #[arg(long, env = "DIRSYNC_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<String>,
 }
 
 impl StoreArgs {
+    /// The server key, and whether it was just created.
+    pub fn sealing(&self) -> anyhow::Result<(dirsync_core::sealing::SecretBox, bool)> {
+        let path = self.secret_key_file.as_ref().map_or_else(
+            || std::path::Path::new(&self.data_dir).join("secret.key"),
+            std::path::PathBuf::from,
+        );
+        crate::keys::server_key(self.secret_key.as_deref(), &path)
+    }
+
+    pub fn keys_path(&self) -> std::path::PathBuf {
+        self.service_keys_file.as_ref().map_or_else(
+            || crate::keys::default_path(Some(&self.data_dir)),
+            std::path::PathBuf::from,
+        )
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
@@ -41,9 +68,10 @@ pub struct EdgeFlags {
 }
 
 impl EdgeFlags {
-    pub fn config(&self, public_url: Option<String>) -> EdgeConfig {
+    pub fn config(&self, public_url: Option<String>, service_key: String) -> EdgeConfig {
         EdgeConfig {
             public_url,
+            service_key: Some(dirsync_edge::ServiceKey(service_key)),
             max_body_bytes: self.max_body_bytes,
             max_page_size: self.max_page_size,
             default_page_size: 100.min(self.max_page_size),
@@ -103,13 +131,20 @@ pub struct EdgeArgs {
     pub scim_addr: String,
     #[arg(long, env = "DIRSYNC_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The edge's key for the core's gRPC API (else the `edge` line of the key file).
+    #[arg(long, env = "DIRSYNC_SERVICE_KEY", hide_env_values = true)]
+    pub service_key: Option<String>,
+    /// Key file to read the `edge` key from (default: <DIRSYNC_DATA_DIR or ./data>/service-keys).
+    #[arg(long, env = "DIRSYNC_SERVICE_KEYS_FILE")]
+    pub service_keys_file: Option<String>,
     #[command(flatten)]
     pub edge: EdgeFlags,
 }
 
 impl EdgeArgs {
-    pub fn config(&self) -> EdgeConfig {
-        self.edge.config(self.public_url.clone())
+    pub fn config(&self) -> anyhow::Result<EdgeConfig> {
+        let key = crate::keys::client_key(self.service_key.as_deref(), self.service_keys_file.as_deref(), "edge")?;
+        Ok(self.edge.config(self.public_url.clone(), key))
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod keys;
 
 use std::net::SocketAddr;
 
@@ -91,27 +92,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
     let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{scim_addr}"));
+    let keys_path = args.store.keys_path();
+    let (keys, new_keys) = keys::KeyFile::load_or_create(&keys_path)?;
+    let edge_key = keys
+        .get("edge")
+        .context("the service key file has no key for \"edge\"")?
+        .to_owned();
+    let (sealing, _) = args.store.sealing()?;
+    let settings = dirsync_core::CoreSettings {
+        public_url: public_url.clone(),
+        auth: keys.auth(),
+        sealing,
+    };
     let clock = dirsync_core::clock::system();
-    let first = dirsync_core::bootstrap(&db, &clock, &public_url).await?;
+    let first = dirsync_core::bootstrap(&db, &clock, &settings).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let core = tokio::spawn(dirsync_core::serve(
-        db,
-        clock,
-        public_url.clone(),
-        grpc,
-        stopped(stop_rx.clone()),
-    ));
+    let core = tokio::spawn(dirsync_core::serve(db, clock, settings, grpc, stopped(stop_rx.clone())));
     let channel = dirsync_edge::core_channel(&format!("http://{grpc_addr}"))?;
-    let state = dirsync_edge::AppState::new(channel, args.edge.config(Some(public_url.clone())));
+    let state = dirsync_edge::AppState::new(channel, args.edge.config(Some(public_url.clone()), edge_key));
     let edge = tokio::spawn(dirsync_edge::serve(scim, state, stopped(stop_rx)));
 
     println!("dirsync is running (store: {})", config::redact_url(&database_url));
     println!("  SCIM edge:  http://{scim_addr}/scim/v2/<tenant id>");
     println!("  gRPC core:  http://{grpc_addr}");
+    print_keys(&keys_path, new_keys);
     if let Some(b) = first {
         println!();
         println!("A first tenant and SCIM connection were created. Paste these into your IdP:");
@@ -135,6 +143,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Tells where the gRPC service keys are (never the keys themselves).
+fn print_keys(path: &std::path::Path, created: bool) {
+    let verb = if created { "written to" } else { "read from" };
+    println!(
+        "  gRPC service keys {verb} {} (one name=key line per calling service;",
+        path.display()
+    );
+    println!("  the edge uses \"edge\", dirsync admin uses \"admin\")");
+}
+
 async fn core(args: CoreArgs) -> anyhow::Result<()> {
     let _telemetry = dirsync_telemetry::init("dirsync-core")?;
     let database_url = args.database_url();
@@ -143,9 +161,18 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
         .context("opening the store")?;
     let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
     let public_url = args.public_url.clone();
+    let keys_path = args.store.keys_path();
+    let (keys, new_keys) = keys::KeyFile::load_or_create(&keys_path)?;
     println!("dirsync core is running (store: {})", config::redact_url(&database_url));
     println!("  gRPC core:  http://{grpc_addr}");
-    dirsync_core::serve(db, dirsync_core::clock::system(), public_url, grpc, shutdown_signal()).await?;
+    print_keys(&keys_path, new_keys);
+    let (sealing, _) = args.store.sealing()?;
+    let settings = dirsync_core::CoreSettings {
+        public_url,
+        auth: keys.auth(),
+        sealing,
+    };
+    dirsync_core::serve(db, dirsync_core::clock::system(), settings, grpc, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -153,7 +180,7 @@ async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
     let _telemetry = dirsync_telemetry::init("dirsync-edge")?;
     let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
     let channel = dirsync_edge::core_channel(&args.core_url).context("core URL")?;
-    let state = dirsync_edge::AppState::new(channel, args.config());
+    let state = dirsync_edge::AppState::new(channel, args.config()?);
     println!("dirsync edge is running, core at {}", args.core_url);
     println!("  SCIM edge:  http://{scim_addr}/scim/v2/<tenant id>");
     dirsync_edge::serve(scim, state, shutdown_signal()).await?;

@@ -28,7 +28,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::media::{BodyLimit, Scim, ScimJson};
 use crate::params::ListParams;
-pub use crate::state::{AppState, EdgeConfig};
+pub use crate::state::{AppState, EdgeConfig, ServiceKey};
 
 /// How often a read-modify-write is retried when another writer got there first: each round
 /// lets at least one writer through, so this bounds the concurrency a resource absorbs.

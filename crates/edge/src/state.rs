@@ -24,13 +24,31 @@ tokio::task_local! {
     pub static REQUEST: RequestContext;
 }
 
-/// Puts the current span's W3C trace context into outgoing gRPC metadata, so the core's spans
-/// join the trace of the IdP's HTTP request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TracePropagation;
+/// The edge's key for the core's gRPC API; never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ServiceKey(pub String);
+
+impl std::fmt::Debug for ServiceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceKey(***)")
+    }
+}
+
+/// Adds to every call to the core: the edge's service key, the current span's W3C trace
+/// context (so the core's spans join the IdP request's trace), and the SCIM request context.
+#[derive(Debug, Clone, Default)]
+pub struct TracePropagation {
+    key: Option<Arc<str>>,
+}
 
 impl tonic::service::Interceptor for TracePropagation {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(key) = &self.key {
+            let value = format!("Bearer {key}")
+                .parse()
+                .map_err(|_| tonic::Status::internal("the service key is not valid in a header"))?;
+            req.metadata_mut().insert("authorization", value);
+        }
         let mut headers = dirsync_telemetry::trace_headers(&tracing::Span::current());
         let _ = REQUEST.try_with(|r| {
             headers.push(("x-dirsync-request-id".into(), r.request_id.clone()));
@@ -71,6 +89,8 @@ pub struct EdgeConfig {
     pub rate_limit_burst: u32,
     /// Record every request in the sync log (off only to measure its cost).
     pub record_requests: bool,
+    /// The edge's key for the core's gRPC API.
+    pub service_key: Option<ServiceKey>,
 }
 
 impl Default for EdgeConfig {
@@ -83,6 +103,7 @@ impl Default for EdgeConfig {
             rate_limit_per_second: 50,
             rate_limit_burst: 200,
             record_requests: true,
+            service_key: None,
         }
     }
 }
@@ -90,6 +111,7 @@ impl Default for EdgeConfig {
 #[derive(Clone)]
 pub struct AppState {
     channel: Channel,
+    calls: TracePropagation,
     pub config: Arc<EdgeConfig>,
     pub auth_cache: SharedAuthCache,
     pub limiter: Arc<RateLimiter>,
@@ -98,8 +120,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(channel: Channel, config: EdgeConfig) -> Self {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst));
+        let calls = TracePropagation {
+            key: config.service_key.as_ref().map(|k| Arc::from(k.0.as_str())),
+        };
         Self {
             channel,
+            calls,
             config: Arc::new(config),
             auth_cache: Arc::new(AuthCache::default()),
             limiter,
@@ -107,10 +133,10 @@ impl AppState {
     }
 
     pub fn directory(&self) -> DirectoryClient<CoreChannel> {
-        DirectoryClient::with_interceptor(self.channel.clone(), TracePropagation)
+        DirectoryClient::with_interceptor(self.channel.clone(), self.calls.clone())
     }
 
     pub fn admin(&self) -> AdminClient<CoreChannel> {
-        AdminClient::with_interceptor(self.channel.clone(), TracePropagation)
+        AdminClient::with_interceptor(self.channel.clone(), self.calls.clone())
     }
 }

@@ -12,6 +12,8 @@ pub struct Model {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The secret sealed with the server key (see `sealing`).
+    pub secret_sealed: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

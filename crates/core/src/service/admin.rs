@@ -3,10 +3,11 @@
 use dirsync_proto::v1::admin_server::Admin;
 use dirsync_proto::v1::{
     AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, ConnectionStats,
-    ConnectionStatusRequest, ConnectionStatusResponse, CreateConnectionRequest, CreateTenantRequest, GetTenantRequest,
-    ListConnectionsRequest, ListConnectionsResponse, ListSyncLogRequest, ListSyncLogResponse, ListTenantsRequest,
-    ListTenantsResponse, RecordRequestRequest, RecordRequestResponse, RevokeTokensRequest, RevokeTokensResponse,
-    RotateTokenRequest, SyncLogEntry, Tenant,
+    ConnectionStatusRequest, ConnectionStatusResponse, CreateConnectionRequest, CreateTenantRequest,
+    EndConnectionRequest, EndConnectionResponse, GetConnectionConfigRequest, GetTenantRequest, ListConnectionsRequest,
+    ListConnectionsResponse, ListSyncLogRequest, ListSyncLogResponse, ListTenantsRequest, ListTenantsResponse,
+    RecordRequestRequest, RecordRequestResponse, RevokeTokensRequest, RevokeTokensResponse, RotateTokenRequest,
+    SyncLogEntry, Tenant,
 };
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
@@ -15,6 +16,7 @@ use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
 use crate::entity::{connections, sync_log, tenants};
 use crate::error::{CoreError, parse_id};
+use crate::sealing::SecretBox;
 use crate::store::admin;
 use crate::store::sync_log as log;
 
@@ -24,14 +26,16 @@ pub struct AdminService {
     clock: SharedClock,
     /// Where IdPs reach the SCIM edge, e.g. `https://scim.example.com`.
     public_url: String,
+    sealing: SecretBox,
 }
 
 impl AdminService {
-    pub fn new(db: DatabaseConnection, clock: SharedClock, public_url: String) -> Self {
+    pub fn new(db: DatabaseConnection, clock: SharedClock, public_url: String, sealing: SecretBox) -> Self {
         Self {
             db,
             clock,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            sealing,
         }
     }
 
@@ -43,6 +47,7 @@ impl AdminService {
             name: c.name,
             idp_profile: c.idp_profile,
             created: Some(timestamp(c.created_at)),
+            ended: c.ended_at.map(timestamp),
         }
     }
 }
@@ -112,7 +117,7 @@ impl Admin for AdminService {
         let now = self.clock.now_ms();
         let (conn, token, secret) = in_txn(&self.db, async |txn| {
             let conn = admin::create_connection(txn, tenant_id, &req.name, &req.idp_profile, now).await?;
-            let (token, secret) = admin::issue_token(txn, &conn, now).await?;
+            let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
             Ok((conn, token, secret))
         })
         .await?;
@@ -148,7 +153,7 @@ impl Admin for AdminService {
             if conn.ended_at.is_some() {
                 return Err(CoreError::InvalidValue(format!("connection {connection_id} has ended")));
             }
-            let (token, secret) = admin::issue_token(txn, &conn, now).await?;
+            let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
             admin::expire_tokens(txn, conn.id, Some(token.id), now.saturating_add(grace_ms)).await?;
             Ok((conn, token, secret))
         })
@@ -259,5 +264,44 @@ impl Admin for AdminService {
             })
             .collect();
         Ok(Response::new(ConnectionStatusResponse { connections }))
+    }
+
+    async fn get_connection_config(
+        &self,
+        request: Request<GetConnectionConfigRequest>,
+    ) -> Result<Response<ConnectionCredentials>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let connection_id = parse_id("connection", &req.connection_id)?;
+        let conn = admin::get_connection(&self.db, tenant_id, connection_id).await?;
+        if conn.ended_at.is_some() {
+            return Err(CoreError::InvalidValue(format!("connection {connection_id} has ended")).into());
+        }
+        let (token, secret) = admin::current_secret(&self.db, &conn, &self.sealing, self.clock.now_ms()).await?;
+        Ok(Response::new(ConnectionCredentials {
+            connection: Some(self.connection(conn)),
+            token: secret,
+            token_id: token.id.to_string(),
+        }))
+    }
+
+    async fn end_connection(
+        &self,
+        request: Request<EndConnectionRequest>,
+    ) -> Result<Response<EndConnectionResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let connection_id = parse_id("connection", &req.connection_id)?;
+        let now = self.clock.now_ms();
+        let ended = in_txn(&self.db, async |txn| {
+            let conn = admin::get_connection(txn, tenant_id, connection_id).await?;
+            admin::end_connection(txn, &conn, now).await
+        })
+        .await?;
+        Ok(Response::new(EndConnectionResponse {
+            tokens_revoked: ended.tokens_revoked,
+            users_unlinked: ended.users_unlinked,
+            groups_unlinked: ended.groups_unlinked,
+        }))
     }
 }

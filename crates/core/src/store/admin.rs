@@ -6,8 +6,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entity::{connections, tenants, tokens};
+use crate::entity::{connections, groups, tenants, tokens, users};
 use crate::error::{CoreError, Result};
+use crate::sealing::SecretBox;
 use crate::tokens as secrets;
 
 /// The IdP profiles a connection can have (see docs/idp/).
@@ -90,16 +91,23 @@ pub async fn list_connections<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Re
         .await?)
 }
 
-/// Issues a new secret for a connection; returns the token row and the secret (shown once).
+/// Issues a new secret for a connection: stored as a hash (to verify) and sealed with the
+/// server key (to show again); returns the token row and the secret.
 pub async fn issue_token(
     txn: &DatabaseTransaction,
     connection: &connections::Model,
+    sealing: &SecretBox,
     now: i64,
 ) -> Result<(tokens::Model, String)> {
     let secret = secrets::generate()
         .map_err(|e| CoreError::Db(sea_orm::DbErr::Custom(format!("no randomness available: {e}"))))?;
+    let id = Uuid::now_v7();
+    let sealed = sealing
+        .seal(&secret, id.as_bytes())
+        .map_err(|e| CoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
     let row = tokens::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        secret_sealed: Set(Some(sealed)),
+        id: Set(id),
         tenant_id: Set(connection.tenant_id),
         connection_id: Set(connection.id),
         secret_hash: Set(secrets::hash(&secret)),
@@ -161,4 +169,79 @@ pub async fn authenticate<C: ConnectionTrait>(
         return Err(denied());
     }
     Ok(connection)
+}
+
+/// The newest live secret of a connection, opened with the server key.
+pub async fn current_secret<C: ConnectionTrait>(
+    db: &C,
+    connection: &connections::Model,
+    sealing: &SecretBox,
+    now: i64,
+) -> Result<(tokens::Model, String)> {
+    let token = tokens::Entity::find()
+        .filter(tokens::Column::ConnectionId.eq(connection.id))
+        .filter(tokens::Column::RevokedAt.is_null())
+        .filter(
+            tokens::Column::ExpiresAt
+                .is_null()
+                .or(tokens::Column::ExpiresAt.gt(now)),
+        )
+        .order_by_desc(tokens::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            CoreError::NotFound(format!(
+                "connection {} has no live secret; rotate to issue one",
+                connection.id
+            ))
+        })?;
+    let sealed = token
+        .secret_sealed
+        .as_deref()
+        .ok_or_else(|| CoreError::NotFound("this secret was issued before secrets were kept; rotate it".into()))?;
+    let secret = sealing.open(sealed, token.id.as_bytes()).map_err(|e| {
+        tracing::error!(error = %e, connection = %connection.id, "opening a sealed secret failed");
+        CoreError::Db(sea_orm::DbErr::Custom(
+            "the server key does not open this secret".into(),
+        ))
+    })?;
+    Ok((token, secret))
+}
+
+/// What ending a connection did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ended {
+    pub tokens_revoked: u64,
+    pub users_unlinked: u64,
+    pub groups_unlinked: u64,
+}
+
+/// Ends a connection: revokes its tokens and unlinks its users and groups (kept unchanged).
+pub async fn end_connection(txn: &DatabaseTransaction, connection: &connections::Model, now: i64) -> Result<Ended> {
+    let tokens_revoked = revoke_tokens(txn, connection.id, now).await?;
+    connections::Entity::update_many()
+        .col_expr(connections::Column::EndedAt, Expr::val(now))
+        .filter(connections::Column::Id.eq(connection.id))
+        .filter(connections::Column::EndedAt.is_null())
+        .exec(txn)
+        .await?;
+    let users_unlinked = users::Entity::update_many()
+        .col_expr(users::Column::ConnectionId, Expr::val(Option::<Uuid>::None))
+        .filter(users::Column::TenantId.eq(connection.tenant_id))
+        .filter(users::Column::ConnectionId.eq(connection.id))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    let groups_unlinked = groups::Entity::update_many()
+        .col_expr(groups::Column::ConnectionId, Expr::val(Option::<Uuid>::None))
+        .filter(groups::Column::TenantId.eq(connection.tenant_id))
+        .filter(groups::Column::ConnectionId.eq(connection.id))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(Ended {
+        tokens_revoked,
+        users_unlinked,
+        groups_unlinked,
+    })
 }
