@@ -20,6 +20,9 @@ use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
 
+/// Largest LIMIT / OFFSET bound: PostgreSQL takes them as signed 64-bit values.
+const MAX_BOUND: u64 = i64::MAX as u64 - 1;
+
 /// Alias of the selected sort key, read back from the last row to build the next token.
 const SORT_KEY: &str = "dirsync_sort_key";
 
@@ -240,6 +243,7 @@ where
     E::Model: FromQueryResult + Send + Sync,
     C: ConnectionTrait,
 {
+    let count = std::cmp::min(count, MAX_BOUND);
     let mut query = query;
     if let Some(k) = &order.key {
         let dir = if order.descending {
@@ -251,7 +255,7 @@ where
     }
     query = query.order_by(order.id.clone(), sea_orm::Order::Asc);
     query = match &start {
-        Start::Offset(n) => query.offset(*n),
+        Start::Offset(n) => query.offset(std::cmp::min(*n, MAX_BOUND)),
         Start::After(c) => query.filter(order.after(c)?),
     };
     let key = order.key.clone().unwrap_or_else(|| Expr::cust("NULL"));
