@@ -5,6 +5,9 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_init;
 mod m20261125_000002_journal;
 mod m20261125_000003_connection_secrets;
+mod m20261125_000005_roles;
+mod m20261125_000006_leases;
+mod m20261125_000007_connection_settings;
 
 pub struct Migrator;
 
@@ -15,6 +18,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_init::Migration),
             Box::new(m20261125_000002_journal::Migration),
             Box::new(m20261125_000003_connection_secrets::Migration),
+            Box::new(m20261125_000006_leases::Migration),
+            Box::new(m20261125_000007_connection_settings::Migration),
+            Box::new(m20261125_000005_roles::Migration),
         ]
     }
 }

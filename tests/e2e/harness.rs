@@ -135,6 +135,7 @@ impl Keys {
             public_url: public_url.to_owned(),
             auth: self.auth(),
             sealing: dirsync_core::sealing::SecretBox::from_base64(&self.server).unwrap(),
+            retention: Default::default(),
         }
     }
 

@@ -16,5 +16,6 @@ mod harness;
 mod idp;
 mod protocol;
 mod queries;
+mod roles;
 mod synclog;
 mod users;

@@ -133,4 +133,75 @@ async fn over_the_rate_limit_is_429(app: TestApp) {
     assert_eq!(failed[0].status, 429, "the rejection is in the sync log");
 }
 
-on_both_stores!(requests_are_logged_with_their_outcome, over_the_rate_limit_is_429);
+/// A clock pinned at a given time, to step past a lease's expiry.
+#[derive(Debug)]
+struct At(i64);
+
+impl dirsync_core::clock::Clock for At {
+    fn now_ms(&self) -> i64 {
+        self.0
+    }
+}
+
+async fn retention_runs_on_one_replica_and_keeps_the_newest(app: TestApp) {
+    use dirsync_core::jobs::{Retention, prune_sync_log};
+    for _ in 0..6 {
+        app.scim(Method::GET, "/Users", None).await.expect(200);
+    }
+    let newest: Vec<String> = log(&app, false).await.iter().take(2).map(|e| e.id.clone()).collect();
+    let db = dirsync_core::connect(&app.store_url).await.unwrap();
+    let keep_two = Retention { max_entries: 2, ..Default::default() };
+    // The app's core took the job's lease when it started: another replica skips the job.
+    let now: dirsync_core::clock::SharedClock = dirsync_core::clock::system();
+    assert_eq!(prune_sync_log(&db, &now, "replica-b", &keep_two).await.unwrap(), None);
+    assert_eq!(log(&app, false).await.len(), 6);
+    // Once that lease has expired (no renewal for two intervals), replica-b takes over.
+    let later: dirsync_core::clock::SharedClock = std::sync::Arc::new(At(now.now_ms() + 10 * 60_000));
+    assert_eq!(prune_sync_log(&db, &later, "replica-b", &keep_two).await.unwrap(), Some(4));
+    let kept: Vec<String> = log(&app, false).await.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(kept, newest);
+    // By age: everything is older than ten minutes from now.
+    let by_age = Retention { max_age: std::time::Duration::from_secs(60), ..Default::default() };
+    assert_eq!(prune_sync_log(&db, &later, "replica-b", &by_age).await.unwrap(), Some(2));
+}
+
+async fn bodies_are_captured_only_when_asked_and_redacted(app: TestApp) {
+    let body = json!({"userName": "pat@example.com", "password": "hunter2-secret", "title": "Ops"});
+    app.scim(Method::POST, "/Users", Some(body.clone())).await.expect(201);
+    assert!(log(&app, false).await[0].body.is_none(), "off by default");
+    app.admin()
+        .await
+        .update_connection(dirsync_proto::v1::UpdateConnectionRequest {
+            tenant_id: app.tenant_id.clone(),
+            connection_id: app.connection_id.clone(),
+            capture_bodies: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // The edge caches the connection for up to 2 s: wait until the switch is seen.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let captured = loop {
+        let mut b = body.clone();
+        b["userName"] = json!(format!("pat{}@example.com", uuid::Uuid::new_v4().simple()));
+        app.scim(Method::POST, "/Users", Some(b)).await.expect(201);
+        if let Some(c) = log(&app, false).await[0].body.clone() {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "body capture never switched on");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    let captured: serde_json::Value = serde_json::from_str(&captured).unwrap();
+    assert_eq!(captured["password"], "***");
+    assert_eq!(captured["title"], "Ops");
+    let dump = format!("{:?}", log(&app, false).await);
+    assert!(!dump.contains("hunter2"));
+    assert!(!dump.contains(&app.token));
+}
+
+on_both_stores!(
+    bodies_are_captured_only_when_asked_and_redacted,
+    requests_are_logged_with_their_outcome,
+    over_the_rate_limit_is_429,
+    retention_runs_on_one_replica_and_keeps_the_newest
+);

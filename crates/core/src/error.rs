@@ -33,6 +33,12 @@ pub enum CoreError {
     /// A page token this query did not return (garbage, or from another query).
     #[error("{0}")]
     InvalidPageToken(String),
+    /// The change would leave a tenant that has an active admin without one.
+    #[error("{0}")]
+    LastAdmin(String),
+    /// A role that users still hold cannot be deleted.
+    #[error("{0}")]
+    RoleInUse(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
 }
@@ -52,6 +58,8 @@ impl CoreError {
             CoreError::UserInactive(_) => (ErrorReason::UserInactive, Code::FailedPrecondition),
             CoreError::Ambiguous(_) => (ErrorReason::Ambiguous, Code::FailedPrecondition),
             CoreError::InvalidPageToken(_) => (ErrorReason::InvalidPageToken, Code::InvalidArgument),
+            CoreError::LastAdmin(_) => (ErrorReason::LastAdmin, Code::FailedPrecondition),
+            CoreError::RoleInUse(_) => (ErrorReason::RoleInUse, Code::FailedPrecondition),
             CoreError::Db(_) => (ErrorReason::Unspecified, Code::Internal),
         }
     }

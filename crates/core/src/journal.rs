@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tonic::metadata::MetadataMap;
 use uuid::Uuid;
 
-use crate::entity::{changes, groups, sync_log, tenants, users};
+use crate::entity::{changes, groups, roles, sync_log, tenants, users};
 use crate::error::{CoreError, Result};
 
 /// gRPC metadata the edge sends with each call it makes for a SCIM request.
@@ -27,6 +27,7 @@ pub mod uri {
     pub const DEACTIVATE: &str = "urn:ietf:params:SCIM:event:prov:deactivate";
     pub const MEMBERS_ADDED: &str = "urn:dirsync:event:group:members:added";
     pub const MEMBERS_REMOVED: &str = "urn:dirsync:event:group:members:removed";
+    pub const ROLE_ASSIGNED: &str = "urn:dirsync:event:role:assigned";
 }
 
 /// The SCIM request a mutation answers, as the edge described it in gRPC metadata.
@@ -204,6 +205,36 @@ impl Event {
             resource_id: g.id,
             data: json!({ "before": group_view(g) }),
             summary: format!("deleted group {}", g.display_name),
+        }
+    }
+
+    /// A user's role changed (`before` is unset for a first assignment, `after` when the
+    /// tenant has no role left to give).
+    pub fn role_assigned(
+        user_id: Uuid,
+        user_name: &str,
+        before: Option<&roles::Model>,
+        after: Option<&roles::Model>,
+    ) -> Event {
+        let view = |r: Option<&roles::Model>| {
+            r.map_or(
+                Value::Null,
+                |r| json!({"id": r.id, "name": r.name, "isAdmin": r.is_admin, "isGuest": r.is_guest}),
+            )
+        };
+        let name = |r: Option<&roles::Model>| r.map_or("no role".to_owned(), |r| format!("role {}", r.name));
+        Event {
+            kind: "role.assigned",
+            uri: uri::ROLE_ASSIGNED,
+            resource_type: "User",
+            resource_id: user_id,
+            data: json!({
+                "userId": user_id,
+                "userName": user_name,
+                "before": view(before),
+                "after": view(after),
+            }),
+            summary: format!("assigned {} to {user_name} (was {})", name(after), name(before)),
         }
     }
 

@@ -4,7 +4,9 @@
 pub mod clock;
 pub mod entity;
 pub mod error;
+pub mod jobs;
 pub mod journal;
+pub mod roles;
 pub mod sealing;
 pub mod service;
 pub mod service_auth;
@@ -102,6 +104,8 @@ pub struct CoreSettings {
     pub auth: ServiceAuth,
     /// The server key that seals connection secrets.
     pub sealing: sealing::SecretBox,
+    /// How long the sync log is kept.
+    pub retention: jobs::Retention,
 }
 
 /// On an empty store, creates a first tenant and SCIM connection; otherwise does nothing.
@@ -129,6 +133,18 @@ pub async fn bootstrap(
     }))
 }
 
+/// Accepted connections with Nagle's algorithm off: small gRPC frames must not wait for the
+/// peer's delayed ACK (measured: ~40 ms on every reused connection).
+fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |conn| {
+        conn.inspect(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        })
+    })
+}
+
 /// Serves the core's gRPC API (Directory, Admin, Changes, health, reflection) until
 /// `shutdown`. Every service but health and reflection requires a service key.
 pub async fn serve(
@@ -149,11 +165,8 @@ pub async fn serve(
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let changes = ChangesService::new(db.clone(), signal);
-    let CoreSettings {
-        public_url,
-        auth,
-        sealing,
-    } = settings;
+    let CoreSettings { public_url, auth, sealing, retention } = settings;
+    jobs::spawn(db.clone(), clock.clone(), retention);
     let admin = AdminService::new(db, clock, public_url, sealing);
     tonic::transport::Server::builder()
         .trace_fn(|req| {
@@ -167,7 +180,7 @@ pub async fn serve(
         .add_service(InterceptedService::new(DirectoryServer::new(directory), auth.clone()))
         .add_service(InterceptedService::new(AdminServer::new(admin), auth.clone()))
         .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;
     Ok(())
 }

@@ -8,7 +8,11 @@ use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::{
     Change, Connection, ConnectionCredentials, ConnectionStatusRequest, CreateConnectionRequest, CreateTenantRequest,
     EndConnectionRequest, GetConnectionConfigRequest, ListConnectionsRequest, ListSyncLogRequest, ListTenantsRequest,
-    RevokeTokensRequest, RotateTokenRequest, SyncLogEntry, Tenant, WatchRequest,
+    RevokeTokensRequest, RotateTokenRequest, SyncLogEntry, Tenant, WatchRequest, UpdateConnectionRequest,
+};
+use dirsync_proto::v1::{
+    CreateRoleRequest, DeleteRoleRequest, ListRolesRequest, MapGroupToRoleRequest, Role, RoleSource,
+    SetRoleSourceRequest, UnmapGroupRequest, UpdateRoleRequest,
 };
 use serde_json::{Value, json};
 
@@ -52,6 +56,9 @@ enum AdminCommand {
     /// Secret tokens of a connection.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Roles of a tenant, the groups mapped to them and where roles come from.
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         #[arg(long)]
@@ -117,6 +124,20 @@ enum ConnectionCommand {
         #[arg(long)]
         connection: String,
     },
+    /// Changes a connection: name, IdP profile, body capture in the sync log.
+    Update {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        connection: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        idp: Option<String>,
+        /// Keep request bodies (passwords and secrets redacted) in the sync log.
+        #[arg(long)]
+        capture_bodies: Option<bool>,
+    },
     /// Ends a connection: its tokens stop working, its users and groups stay (unmanaged).
     End {
         #[arg(long)]
@@ -146,6 +167,267 @@ enum TokenCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum RoleCommand {
+    /// Creates a role; users are reassigned at once (e.g. the first role becomes everyone's).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// Case-sensitive, unique in the tenant.
+        name: String,
+        /// Privilege: higher is more privileged.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        rank: i32,
+        #[arg(long)]
+        admin: bool,
+        /// Never assigned through SCIM.
+        #[arg(long)]
+        guest: bool,
+        /// Held by users without a mapping.
+        #[arg(long)]
+        default: bool,
+    },
+    /// Lists a tenant's roles (most privileged first), its role source and group mappings.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Renames a role or changes its rank or flags (a rename keeps assignments).
+    Update {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, allow_negative_numbers = true)]
+        rank: Option<i32>,
+        #[arg(long)]
+        admin: Option<bool>,
+        #[arg(long)]
+        guest: Option<bool>,
+        #[arg(long)]
+        default: Option<bool>,
+    },
+    /// Deletes a role nobody holds.
+    Delete {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Maps an IdP group to a role (replacing the group's mapping).
+    Map {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Removes a group's mapping.
+    Unmap {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        group: String,
+    },
+    /// Where roles come from: `groups` (group mappings) or `attribute` (the userRole attribute).
+    Source {
+        #[arg(long)]
+        tenant: String,
+        #[arg(value_enum)]
+        source: SourceArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SourceArg {
+    Groups,
+    Attribute,
+}
+
+fn role_json(r: &Role) -> Value {
+    json!({
+        "id": r.id,
+        "tenant_id": r.tenant_id,
+        "name": r.name,
+        "rank": r.rank,
+        "is_admin": r.is_admin,
+        "is_guest": r.is_guest,
+        "is_default": r.is_default,
+        "created": time(r.created.as_ref()),
+        "assigned_users": r.assigned_users,
+    })
+}
+
+fn source_name(s: i32) -> &'static str {
+    match RoleSource::try_from(s) {
+        Ok(RoleSource::Attribute) => "attribute",
+        _ => "groups",
+    }
+}
+
+fn print_role(r: &Role) {
+    let flags: Vec<&str> = [(r.is_admin, "admin"), (r.is_guest, "guest"), (r.is_default, "default")]
+        .into_iter()
+        .filter_map(|(on, f)| on.then_some(f))
+        .collect();
+    println!(
+        "{}  rank {:>4}  {:>5} user(s)  {}{}",
+        r.id,
+        r.rank,
+        r.assigned_users,
+        r.name,
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", flags.join(", "))
+        }
+    );
+}
+
+/// `dirsync admin role ...`: one call each; returns the JSON document to print.
+async fn run_role(client: &mut AdminClient<Channel>, command: RoleCommand, output: Output) -> anyhow::Result<Value> {
+    let text = output == Output::Text;
+    Ok(match command {
+        RoleCommand::Create {
+            tenant,
+            name,
+            rank,
+            admin,
+            guest,
+            default,
+        } => {
+            let r = client
+                .create_role(CreateRoleRequest {
+                    tenant_id: tenant,
+                    name,
+                    rank,
+                    is_admin: admin,
+                    is_guest: guest,
+                    is_default: default,
+                })
+                .await?
+                .into_inner();
+            if text {
+                print_role(&r);
+            }
+            role_json(&r)
+        }
+        RoleCommand::List { tenant } => {
+            let l = client
+                .list_roles(ListRolesRequest { tenant_id: tenant })
+                .await?
+                .into_inner();
+            if text {
+                println!("Roles come from: {}", source_name(l.source));
+                for r in &l.roles {
+                    print_role(r);
+                }
+                for m in &l.mappings {
+                    let role = l
+                        .roles
+                        .iter()
+                        .find(|r| r.id == m.role_id)
+                        .map_or("?", |r| r.name.as_str());
+                    println!("group {} ({}) -> {role}", m.group_id, m.group_display_name);
+                }
+            }
+            json!({
+                "source": source_name(l.source),
+                "roles": l.roles.iter().map(role_json).collect::<Vec<_>>(),
+                "mappings": l.mappings.iter().map(|m| json!({
+                    "group_id": m.group_id,
+                    "group_display_name": m.group_display_name,
+                    "role_id": m.role_id,
+                })).collect::<Vec<_>>(),
+            })
+        }
+        RoleCommand::Update {
+            tenant,
+            role,
+            name,
+            rank,
+            admin,
+            guest,
+            default,
+        } => {
+            let r = client
+                .update_role(UpdateRoleRequest {
+                    tenant_id: tenant,
+                    id: role,
+                    name,
+                    rank,
+                    is_admin: admin,
+                    is_guest: guest,
+                    is_default: default,
+                })
+                .await?
+                .into_inner();
+            if text {
+                print_role(&r);
+            }
+            role_json(&r)
+        }
+        RoleCommand::Delete { tenant, role } => {
+            client
+                .delete_role(DeleteRoleRequest {
+                    tenant_id: tenant,
+                    id: role.clone(),
+                })
+                .await?;
+            if text {
+                println!("Deleted role {role}.");
+            }
+            json!({ "deleted": role })
+        }
+        RoleCommand::Map { tenant, group, role } => {
+            let m = client
+                .map_group_to_role(MapGroupToRoleRequest {
+                    tenant_id: tenant,
+                    group_id: group,
+                    role_id: role,
+                })
+                .await?
+                .into_inner();
+            if text {
+                println!("group {} ({}) -> role {}", m.group_id, m.group_display_name, m.role_id);
+            }
+            json!({ "group_id": m.group_id, "group_display_name": m.group_display_name, "role_id": m.role_id })
+        }
+        RoleCommand::Unmap { tenant, group } => {
+            client
+                .unmap_group(UnmapGroupRequest {
+                    tenant_id: tenant,
+                    group_id: group.clone(),
+                })
+                .await?;
+            if text {
+                println!("group {group} is no longer mapped to a role.");
+            }
+            json!({ "unmapped": group })
+        }
+        RoleCommand::Source { tenant, source } => {
+            let source = match source {
+                SourceArg::Groups => RoleSource::Groups,
+                SourceArg::Attribute => RoleSource::Attribute,
+            };
+            let r = client
+                .set_role_source(SetRoleSourceRequest {
+                    tenant_id: tenant,
+                    source: source as i32,
+                })
+                .await?
+                .into_inner();
+            if text {
+                println!("Roles now come from: {}", source_name(r.source));
+            }
+            json!({ "source": source_name(r.source) })
+        }
+    })
+}
+
 fn time(ts: Option<&prost_types::Timestamp>) -> Value {
     ts.map_or(Value::Null, |t| json!(t.seconds))
 }
@@ -163,6 +445,7 @@ fn connection_json(c: &Connection) -> Value {
         "scim_base_url": c.scim_base_url,
         "created": time(c.created.as_ref()),
         "ended": time(c.ended.as_ref()),
+        "capture_bodies": c.capture_bodies,
     })
 }
 
@@ -376,6 +659,28 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
             credentials_json(&c)
         }
+        AdminCommand::Connection(ConnectionCommand::Update { tenant, connection, name, idp, capture_bodies }) => {
+            let c = client
+                .update_connection(UpdateConnectionRequest {
+                    tenant_id: tenant,
+                    connection_id: connection,
+                    name,
+                    idp_profile: idp,
+                    capture_bodies,
+                })
+                .await?
+                .into_inner();
+            if args.output == Output::Text {
+                println!(
+                    "Connection {} ({}, profile {}, bodies {})",
+                    c.id,
+                    c.name,
+                    c.idp_profile,
+                    if c.capture_bodies { "captured" } else { "not captured" }
+                );
+            }
+            connection_json(&c)
+        }
         AdminCommand::Connection(ConnectionCommand::End { tenant, connection }) => {
             let e = client
                 .end_connection(EndConnectionRequest {
@@ -493,6 +798,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 "last_error": s.last_error.as_ref().map(entry_json),
             })).collect::<Vec<_>>() })
         }
+        AdminCommand::Role(command) => run_role(&mut client, command, args.output).await?,
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {

@@ -22,9 +22,23 @@ pub struct StoreArgs {
     /// File holding the server key (default <data-dir>/secret.key, mode 0600).
     #[arg(long, env = "DIRSYNC_SECRET_KEY_FILE")]
     pub secret_key_file: Option<String>,
+    /// Sync-log entries older than this many days are deleted.
+    #[arg(long, env = "DIRSYNC_SYNC_LOG_MAX_AGE_DAYS", default_value_t = 30)]
+    pub sync_log_max_age_days: u64,
+    /// Per tenant, only the newest this many sync-log entries are kept.
+    #[arg(long, env = "DIRSYNC_SYNC_LOG_MAX_ENTRIES", default_value_t = 100_000)]
+    pub sync_log_max_entries: u64,
 }
 
 impl StoreArgs {
+    pub fn retention(&self) -> dirsync_core::jobs::Retention {
+        dirsync_core::jobs::Retention {
+            max_age: std::time::Duration::from_secs(self.sync_log_max_age_days.saturating_mul(24 * 3600)),
+            max_entries: self.sync_log_max_entries,
+            ..Default::default()
+        }
+    }
+
     /// The server key, and whether it was just created.
     pub fn sealing(&self) -> anyhow::Result<(dirsync_core::sealing::SecretBox, bool)> {
         let path = self.secret_key_file.as_ref().map_or_else(

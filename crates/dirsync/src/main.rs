@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod config_file;
 mod keys;
 
 use std::net::SocketAddr;
@@ -19,6 +20,10 @@ use crate::config::{CoreArgs, EdgeArgs, ServeArgs};
     about = "SCIM 2.0 directory sync: IdPs push users and groups, your services read them over gRPC"
 )]
 struct Cli {
+    /// A file of NAME=value settings, named as the environment variables (flags and the
+    /// environment take precedence over it).
+    #[arg(long, global = true, env = "DIRSYNC_CONFIG")]
+    config: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -36,7 +41,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let argv = config_file::apply(&<Cli as clap::CommandFactory>::command(), std::env::args_os().collect())?;
+    let cli = Cli::parse_from(argv);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // No subcommand means `serve`, with its defaults and environment variables.
     let Some(command) = cli.command.or_else(|| Cli::parse_from(["dirsync", "serve"]).command) else {
@@ -103,6 +109,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_url: public_url.clone(),
         auth: keys.auth(),
         sealing,
+        retention: args.store.retention(),
     };
     let clock = dirsync_core::clock::system();
     let first = dirsync_core::bootstrap(&db, &clock, &settings).await?;
@@ -171,6 +178,7 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
         public_url,
         auth: keys.auth(),
         sealing,
+        retention: args.store.retention(),
     };
     dirsync_core::serve(db, dirsync_core::clock::system(), settings, grpc, shutdown_signal()).await?;
     Ok(())

@@ -27,6 +27,8 @@ pub struct Caller {
     pub tenant_id: String,
     pub connection_id: String,
     pub idp_profile: String,
+    /// The connection keeps (redacted) request bodies in the sync log.
+    pub capture_bodies: bool,
 }
 
 #[derive(Debug, Default)]
@@ -131,6 +133,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, path_tenant: &s
                 tenant_id: resp.tenant_id,
                 connection_id: resp.connection_id,
                 idp_profile: resp.idp_profile,
+                capture_bodies: resp.capture_bodies,
             };
             state.auth_cache.put(key, caller.clone());
             caller

@@ -77,6 +77,10 @@ impl From<tonic::Status> for ApiError {
                 };
                 Self::bad_request(t, detail)
             }
+            // The core refused to remove a tenant's last active admin; nothing changed.
+            Code::FailedPrecondition if reason(&status).as_deref() == Some("LAST_ADMIN") => {
+                Self::new(409, None, detail)
+            }
             Code::Unauthenticated => Self::unauthorized(detail),
             Code::PermissionDenied => Self::new(403, None, detail),
             Code::ResourceExhausted => Self::new(429, None, detail),

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod capture;
 pub mod convert;
 pub mod discovery;
 pub mod error;
@@ -196,6 +197,25 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             .map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
         idp_request_id,
     };
+    // Bodies are read here only for connections that capture them; the limit still holds.
+    let mut body = None;
+    if caller.capture_bodies {
+        let (parts, raw) = req.into_parts();
+        match axum::body::to_bytes(raw, state.config.max_body_bytes).await {
+            Ok(bytes) => {
+                body = Some(capture::redacted(&bytes));
+                req = Request::from_parts(parts, axum::body::Body::from(bytes));
+            }
+            Err(_) => {
+                return ApiError::new(
+                    413,
+                    Some(dirsync_scim::ScimType::TooLarge),
+                    format!("request body is larger than {} bytes", state.config.max_body_bytes),
+                )
+                .into_response();
+            }
+        }
+    }
     let resp = match state.limiter.check(&caller.connection_id) {
         Err(wait) => too_many_requests(wait, state.limiter.per_second()),
         Ok(()) => {
@@ -215,7 +235,7 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             error: resp.extensions().get::<error::ErrorDetail>().map(|d| d.0.clone()),
             idp_request_id: ctx.idp_request_id,
             trace_id: dirsync_telemetry::trace_id(&tracing::Span::current()),
-            body: None,
+            body: body.filter(|b| !b.is_empty()),
             started_at_ms,
         };
         if let Err(e) = state.admin().record_request(record).await {
@@ -295,9 +315,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Nagle's algorithm off: responses must not wait for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 
 /// A lazily connected channel to the core at `url` (`http://host:port`).

@@ -10,6 +10,8 @@ pub struct Model {
     pub idp_profile: String,
     pub created_at: i64,
     pub ended_at: Option<i64>,
+    /// Keep (redacted) request bodies in the sync log.
+    pub capture_bodies: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,23 +1,32 @@
-//! `dirsync.v1.Admin`: tenants, connections and tokens.
+//! `dirsync.v1.Admin`: tenants, connections and tokens, and the tenants' roles.
 
 use dirsync_proto::v1::admin_server::Admin;
 use dirsync_proto::v1::{
     AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, ConnectionStats,
     ConnectionStatusRequest, ConnectionStatusResponse, CreateConnectionRequest, CreateTenantRequest,
-    EndConnectionRequest, EndConnectionResponse, GetConnectionConfigRequest, GetTenantRequest, ListConnectionsRequest,
+    EndConnectionRequest, EndConnectionResponse, GetConnectionConfigRequest, UpdateConnectionRequest, GetTenantRequest, ListConnectionsRequest,
     ListConnectionsResponse, ListSyncLogRequest, ListSyncLogResponse, ListTenantsRequest, ListTenantsResponse,
     RecordRequestRequest, RecordRequestResponse, RevokeTokensRequest, RevokeTokensResponse, RotateTokenRequest,
     SyncLogEntry, Tenant,
+};
+use dirsync_proto::v1::{
+    CreateRoleRequest, DeleteRoleRequest, DeleteRoleResponse, ListRolesRequest, ListRolesResponse,
+    MapGroupToRoleRequest, Role, RoleMapping, RoleSource as PbRoleSource, SetRoleSourceRequest, SetRoleSourceResponse,
+    UnmapGroupRequest, UnmapGroupResponse, UpdateRoleRequest,
 };
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
+use crate::entity::roles as role_rows;
 use crate::entity::{connections, sync_log, tenants};
 use crate::error::{CoreError, parse_id};
+use crate::journal::{self, RequestContext};
+use crate::roles::RoleSource;
 use crate::sealing::SecretBox;
 use crate::store::admin;
+use crate::store::roles::{self, RoleSpec, Scope};
 use crate::store::sync_log as log;
 
 #[derive(Debug, Clone)]
@@ -48,6 +57,7 @@ impl AdminService {
             idp_profile: c.idp_profile,
             created: Some(timestamp(c.created_at)),
             ended: c.ended_at.map(timestamp),
+            capture_bodies: c.capture_bodies,
         }
     }
 }
@@ -82,6 +92,48 @@ fn tenant_to_proto(t: tenants::Model) -> Tenant {
         name: t.name,
         created: Some(timestamp(t.created_at)),
     }
+}
+
+fn role_to_proto(r: role_rows::Model, assigned_users: u64) -> Role {
+    Role {
+        id: r.id.to_string(),
+        tenant_id: r.tenant_id.to_string(),
+        name: r.name,
+        rank: r.rank,
+        is_admin: r.is_admin,
+        is_guest: r.is_guest,
+        is_default: r.is_default,
+        created: Some(timestamp(r.created_at)),
+        assigned_users,
+    }
+}
+
+fn mapping_to_proto(m: roles::Mapping) -> RoleMapping {
+    RoleMapping {
+        group_id: m.group_id.to_string(),
+        role_id: m.role_id.to_string(),
+        group_display_name: m.group_display_name,
+    }
+}
+
+fn source_to_proto(s: RoleSource) -> PbRoleSource {
+    match s {
+        RoleSource::Groups => PbRoleSource::Groups,
+        RoleSource::Attribute => PbRoleSource::Attribute,
+    }
+}
+
+/// After a role configuration change: recomputes the assignments in `scope`, keeps an admin,
+/// and writes the role.assigned events to the feed, all in the change's transaction.
+async fn settle(
+    txn: &sea_orm::DatabaseTransaction,
+    tenant_id: uuid::Uuid,
+    scope: Scope,
+    had_admins: bool,
+    now: i64,
+) -> crate::error::Result<()> {
+    let events = roles::reassign_after_config(txn, tenant_id, scope, had_admins, now).await?;
+    journal::write(txn, tenant_id, None, &RequestContext::default(), &events, now).await
 }
 
 #[tonic::async_trait]
@@ -194,6 +246,7 @@ impl Admin for AdminService {
             tenant_id: conn.tenant_id.to_string(),
             connection_id: conn.id.to_string(),
             idp_profile: conn.idp_profile,
+            capture_bodies: conn.capture_bodies,
         }))
     }
 
@@ -303,5 +356,171 @@ impl Admin for AdminService {
             users_unlinked: ended.users_unlinked,
             groups_unlinked: ended.groups_unlinked,
         }))
+    }
+
+    async fn create_role(&self, request: Request<CreateRoleRequest>) -> Result<Response<Role>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let now = self.clock.now_ms();
+        let spec = RoleSpec {
+            name: req.name,
+            rank: req.rank,
+            is_admin: req.is_admin,
+            is_guest: req.is_guest,
+            is_default: req.is_default,
+        };
+        let role = in_txn(&self.db, async |txn| {
+            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+            let role = roles::create(txn, tenant_id, &spec, now).await?;
+            settle(txn, tenant_id, Scope::Tenant, had_admins, now).await?;
+            Ok(role)
+        })
+        .await?;
+        Ok(Response::new(role_to_proto(role, 0)))
+    }
+
+    async fn update_role(&self, request: Request<UpdateRoleRequest>) -> Result<Response<Role>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("role", &req.id)?;
+        let now = self.clock.now_ms();
+        let role = in_txn(&self.db, async |txn| {
+            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+            let current = roles::get(txn, tenant_id, id).await?;
+            let spec = RoleSpec {
+                name: req.name.clone().unwrap_or_else(|| current.name.clone()),
+                rank: req.rank.unwrap_or(current.rank),
+                is_admin: req.is_admin.unwrap_or(current.is_admin),
+                is_guest: req.is_guest.unwrap_or(current.is_guest),
+                is_default: req.is_default.unwrap_or(current.is_default),
+            };
+            let (before, after) = roles::update(txn, tenant_id, id, &spec).await?;
+            // Assignments refer to ids: a rename alone moves nobody.
+            let flags = |r: &role_rows::Model| (r.rank, r.is_admin, r.is_guest, r.is_default);
+            if flags(&before) != flags(&after) {
+                settle(txn, tenant_id, Scope::Tenant, had_admins, now).await?;
+            }
+            let held = roles::holders(txn, tenant_id).await?;
+            Ok((after, held))
+        })
+        .await?;
+        let (role, held) = role;
+        let n = held.get(&role.id).copied().unwrap_or_default();
+        Ok(Response::new(role_to_proto(role, n)))
+    }
+
+    async fn list_roles(&self, request: Request<ListRolesRequest>) -> Result<Response<ListRolesResponse>, Status> {
+        let tenant_id = tenant(&request.into_inner().tenant_id)?;
+        let resp = in_txn(&self.db, async |txn| {
+            let source = roles::source(txn, tenant_id).await?;
+            let list = roles::list(txn, tenant_id).await?;
+            let held = roles::holders(txn, tenant_id).await?;
+            let mappings = roles::mappings(txn, tenant_id).await?;
+            Ok(ListRolesResponse {
+                roles: list
+                    .into_iter()
+                    .map(|r| {
+                        let n = held.get(&r.id).copied().unwrap_or_default();
+                        role_to_proto(r, n)
+                    })
+                    .collect(),
+                source: source_to_proto(source) as i32,
+                mappings: mappings.into_iter().map(mapping_to_proto).collect(),
+            })
+        })
+        .await?;
+        Ok(Response::new(resp))
+    }
+
+    async fn delete_role(&self, request: Request<DeleteRoleRequest>) -> Result<Response<DeleteRoleResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("role", &req.id)?;
+        // Nobody holds a deletable role, so no assignment moves.
+        in_txn(&self.db, async |txn| roles::delete(txn, tenant_id, id).await).await?;
+        Ok(Response::new(DeleteRoleResponse {}))
+    }
+
+    async fn map_group_to_role(
+        &self,
+        request: Request<MapGroupToRoleRequest>,
+    ) -> Result<Response<RoleMapping>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let group_id = parse_id("group", &req.group_id)?;
+        let role_id = parse_id("role", &req.role_id)?;
+        let now = self.clock.now_ms();
+        let mapping = in_txn(&self.db, async |txn| {
+            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+            let mapping = roles::map_group(txn, tenant_id, group_id, role_id).await?;
+            settle(txn, tenant_id, Scope::Group(group_id), had_admins, now).await?;
+            Ok(mapping)
+        })
+        .await?;
+        Ok(Response::new(mapping_to_proto(mapping)))
+    }
+
+    async fn unmap_group(&self, request: Request<UnmapGroupRequest>) -> Result<Response<UnmapGroupResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let group_id = parse_id("group", &req.group_id)?;
+        let now = self.clock.now_ms();
+        in_txn(&self.db, async |txn| {
+            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+            if roles::unmap_group(txn, tenant_id, group_id).await? {
+                settle(txn, tenant_id, Scope::Group(group_id), had_admins, now).await?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(Response::new(UnmapGroupResponse {}))
+    }
+
+    async fn set_role_source(
+        &self,
+        request: Request<SetRoleSourceRequest>,
+    ) -> Result<Response<SetRoleSourceResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let source = match req.source() {
+            PbRoleSource::Groups => RoleSource::Groups,
+            PbRoleSource::Attribute => RoleSource::Attribute,
+            PbRoleSource::Unspecified => {
+                return Err(CoreError::InvalidValue(
+                    "source must be ROLE_SOURCE_GROUPS or ROLE_SOURCE_ATTRIBUTE".into(),
+                )
+                .into());
+            }
+        };
+        let now = self.clock.now_ms();
+        in_txn(&self.db, async |txn| {
+            admin::get_tenant(txn, tenant_id).await?;
+            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+            roles::set_source(txn, tenant_id, source).await?;
+            settle(txn, tenant_id, Scope::Tenant, had_admins, now).await
+        })
+        .await?;
+        Ok(Response::new(SetRoleSourceResponse {
+            source: source_to_proto(source) as i32,
+        }))
+    }
+
+    async fn update_connection(&self, request: Request<UpdateConnectionRequest>) -> Result<Response<Connection>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("connection", &req.connection_id)?;
+        let conn = in_txn(&self.db, async |txn| {
+            admin::update_connection(
+                txn,
+                tenant_id,
+                id,
+                req.name.as_deref(),
+                req.idp_profile.as_deref(),
+                req.capture_bodies,
+            )
+            .await
+        })
+        .await?;
+        Ok(Response::new(self.connection(conn)))
     }
 }

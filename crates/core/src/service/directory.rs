@@ -4,11 +4,13 @@ use std::pin::Pin;
 
 use dirsync_proto::v1::directory_server::Directory;
 use dirsync_proto::v1::{
-    CreateGroupRequest, CreateUserRequest, DeleteGroupRequest, DeleteGroupResponse, DeleteUserRequest,
-    DeleteUserResponse, GetGroupRequest, GetUserByRequest, GetUserRequest, Group, ListGroupMembersRequest,
-    ListGroupMembersResponse, ListGroupsRequest, ListGroupsResponse, ListUserGroupsRequest, ListUserGroupsResponse,
-    ListUsersRequest, ListUsersResponse, LoginKey, Member, MemberBatch, PatchGroupRequest, ReplaceGroupRequest,
-    ReplaceUserRequest, ResolveLoginRequest, StreamGroupMembersRequest, User, get_user_by_request, member_change,
+    BatchGetEntitlementsRequest, BatchGetEntitlementsResponse, CreateGroupRequest, CreateUserRequest,
+    DeleteGroupRequest, DeleteGroupResponse, DeleteUserRequest, DeleteUserResponse, Entitlements,
+    GetEntitlementsRequest, GetGroupRequest, GetUserByRequest, GetUserRequest, Group, License, LicenseState,
+    ListGroupMembersRequest, ListGroupMembersResponse, ListGroupsRequest, ListGroupsResponse, ListUserGroupsRequest,
+    ListUserGroupsResponse, ListUsersRequest, ListUsersResponse, LoginKey, Member, MemberBatch, PatchGroupRequest,
+    ReplaceGroupRequest, ReplaceUserRequest, ResolveLoginRequest, RoleRef, StreamGroupMembersRequest, User,
+    get_user_by_request, member_change,
 };
 use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
@@ -23,10 +25,11 @@ use crate::clock::SharedClock;
 use crate::entity::{groups as group_rows, users as user_rows};
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, Event, RequestContext};
+use crate::roles::Trigger;
 use crate::service::changes::ChangeSignal;
 use crate::store::groups::{MemberChange, MemberRow};
 use crate::store::users::{LookupKey, NewUser};
-use crate::store::{Page, groups, users};
+use crate::store::{Page, groups, roles, users};
 
 #[derive(Debug, Clone)]
 pub struct DirectoryService {
@@ -139,6 +142,36 @@ fn page(start_index: u64, count: u64) -> Page {
     }
 }
 
+/// Who is writing, for the role rules: a call with a connection comes from an IdP over SCIM.
+fn trigger(connection_id: Option<Uuid>) -> Trigger {
+    if connection_id.is_some() {
+        Trigger::Scim
+    } else {
+        Trigger::Native
+    }
+}
+
+fn entitlements_to_proto(e: roles::Entitlement) -> Entitlements {
+    Entitlements {
+        user_id: e.user_id.to_string(),
+        active: e.active,
+        role: e.role.map(|r| RoleRef {
+            id: r.id.to_string(),
+            name: r.name,
+            is_admin: r.is_admin,
+            is_guest: r.is_guest,
+        }),
+        // License tiers are not built yet: every user holds none.
+        license: Some(License {
+            state: LicenseState::None as i32,
+            tier: None,
+        }),
+    }
+}
+
+/// Most ids one BatchGetEntitlements call takes.
+const MAX_ENTITLEMENT_BATCH: usize = 1000;
+
 /// The request's SCIM context, taken before the request is consumed.
 fn context<T>(request: &Request<T>) -> RequestContext {
     RequestContext::from_metadata(request.metadata())
@@ -169,7 +202,9 @@ impl Directory for DirectoryService {
                 now,
             )
             .await?;
-            journal::write(txn, tenant_id, connection_id, &ctx, &[Event::user_created(&u)], now).await?;
+            let mut events = vec![Event::user_created(&u)];
+            events.extend(roles::after_user_write(txn, tenant_id, None, &u, trigger(connection_id), now).await?);
+            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
             Ok(u)
         })
         .await?;
@@ -199,7 +234,10 @@ impl Directory for DirectoryService {
         let now = self.clock.now_ms();
         let user = in_txn(&self.db, async |txn| {
             let (before, after) = users::replace(txn, tenant_id, id, &spec, req.expected_version, now).await?;
-            let events = Event::user_changed(&before, &after);
+            let mut events = Event::user_changed(&before, &after);
+            events.extend(
+                roles::after_user_write(txn, tenant_id, Some(&before), &after, trigger(connection_id), now).await?,
+            );
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
             Ok(after)
         })
@@ -217,6 +255,7 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
+            roles::before_user_delete(txn, tenant_id, id).await?;
             let (gone, groups) = users::delete(txn, tenant_id, id, req.expected_version).await?;
             journal::write(
                 txn,
@@ -349,8 +388,11 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
+            let members = roles::before_group_delete(txn, tenant_id, id).await?;
             let gone = groups::delete(txn, tenant_id, id, req.expected_version).await?;
-            journal::write(txn, tenant_id, connection_id, &ctx, &[Event::group_deleted(&gone)], now).await
+            let mut events = vec![Event::group_deleted(&gone)];
+            events.extend(roles::after_group_deleted(txn, tenant_id, &members, trigger(connection_id), now).await?);
+            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await
         })
         .await?;
         self.signal.notify();
@@ -516,6 +558,54 @@ impl Directory for DirectoryService {
         let user = users::resolve_login(&self.db, tenant_id, key).await?;
         Ok(Response::new(user_to_proto(user)))
     }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, user = %request.get_ref().user_id))]
+    async fn get_entitlements(
+        &self,
+        request: Request<GetEntitlementsRequest>,
+    ) -> Result<Response<Entitlements>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let user_id = parse_id("user", &req.user_id)?;
+        let found = in_txn(&self.db, async |txn| {
+            roles::entitlements(txn, tenant_id, &[user_id]).await
+        })
+        .await?;
+        let e = found
+            .into_iter()
+            .next()
+            .ok_or_else(|| CoreError::NotFound(format!("user {user_id} not found")))?;
+        Ok(Response::new(entitlements_to_proto(e)))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, n = request.get_ref().user_ids.len()))]
+    async fn batch_get_entitlements(
+        &self,
+        request: Request<BatchGetEntitlementsRequest>,
+    ) -> Result<Response<BatchGetEntitlementsResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        if req.user_ids.len() > MAX_ENTITLEMENT_BATCH {
+            return Err(CoreError::InvalidValue(format!(
+                "at most {MAX_ENTITLEMENT_BATCH} user ids per call, not {}",
+                req.user_ids.len()
+            ))
+            .into());
+        }
+        // Malformed ids name no user: they are missing, like unknown ones.
+        let ids: Vec<Uuid> = req.user_ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
+        let found = in_txn(&self.db, async |txn| roles::entitlements(txn, tenant_id, &ids).await).await?;
+        let present: std::collections::HashSet<Uuid> = found.iter().map(|e| e.user_id).collect();
+        let missing_user_ids = req
+            .user_ids
+            .into_iter()
+            .filter(|id| !Uuid::parse_str(id).is_ok_and(|u| present.contains(&u)))
+            .collect();
+        Ok(Response::new(BatchGetEntitlementsResponse {
+            entitlements: found.into_iter().map(entitlements_to_proto).collect(),
+            missing_user_ids,
+        }))
+    }
 }
 
 impl DirectoryService {
@@ -538,6 +628,7 @@ impl DirectoryService {
                 groups::update(txn, tenant_id, id, spec, changes, expected_version, now).await?;
             let mut events: Vec<Event> = Event::group_changed(&before, &after).into_iter().collect();
             events.extend(Event::members(&after, &delta.added, &delta.removed));
+            events.extend(roles::after_members_changed(txn, tenant_id, id, &delta, trigger(connection_id), now).await?);
             journal::write(txn, tenant_id, connection_id, ctx, &events, now).await?;
             with_members(txn, tenant_id, after, include_members).await
         })

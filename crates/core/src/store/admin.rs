@@ -70,6 +70,7 @@ pub async fn create_connection(
         idp_profile: Set(profile),
         created_at: Set(now),
         ended_at: Set(None),
+        capture_bodies: Set(false),
     }
     .insert(txn)
     .await?)
@@ -244,4 +245,33 @@ pub async fn end_connection(txn: &DatabaseTransaction, connection: &connections:
         users_unlinked,
         groups_unlinked,
     })
+}
+
+/// Changes a connection's name, IdP profile or body capture.
+pub async fn update_connection(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    name: Option<&str>,
+    idp_profile: Option<&str>,
+    capture_bodies: Option<bool>,
+) -> Result<connections::Model> {
+    let mut conn: connections::ActiveModel = get_connection(txn, tenant_id, id).await?.into();
+    if let Some(n) = name.filter(|n| !n.trim().is_empty()) {
+        conn.name = Set(n.to_owned());
+    }
+    if let Some(p) = idp_profile {
+        let p = p.to_ascii_lowercase();
+        if !IDP_PROFILES.contains(&p.as_str()) {
+            return Err(CoreError::InvalidValue(format!(
+                "unknown IdP profile {p:?}; expected one of {}",
+                IDP_PROFILES.join(", ")
+            )));
+        }
+        conn.idp_profile = Set(p);
+    }
+    if let Some(c) = capture_bodies {
+        conn.capture_bodies = Set(c);
+    }
+    Ok(conn.update(txn).await?)
 }

@@ -4,7 +4,9 @@ pub mod admin;
 pub mod changes;
 pub mod filter;
 pub mod groups;
+pub mod leases;
 pub mod keyset;
+pub mod roles;
 pub mod sync_log;
 pub mod users;
 

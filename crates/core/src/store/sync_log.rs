@@ -168,6 +168,38 @@ pub async fn stats<C: ConnectionTrait>(db: &C, connection_ids: &[Uuid], now: i64
     Ok(out)
 }
 
+
+/// Deletes a tenant's entries older than `before` (epoch ms) and all but its newest `keep`;
+/// returns how many went.
+pub async fn prune<C: ConnectionTrait>(db: &C, tenant_id: Uuid, before: i64, keep: u64) -> Result<u64> {
+    let mut gone = sync_log::Entity::delete_many()
+        .filter(sync_log::Column::TenantId.eq(tenant_id))
+        .filter(sync_log::Column::At.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected;
+    // The oldest entry that stays; ids are UUIDv7, so they order by time.
+    let boundary: Option<Uuid> = sync_log::Entity::find()
+        .select_only()
+        .column(sync_log::Column::Id)
+        .filter(sync_log::Column::TenantId.eq(tenant_id))
+        .order_by_desc(sync_log::Column::Id)
+        .offset(keep.saturating_sub(1))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    if let (Some(oldest_kept), true) = (boundary, keep > 0) {
+        gone += sync_log::Entity::delete_many()
+            .filter(sync_log::Column::TenantId.eq(tenant_id))
+            .filter(sync_log::Column::Id.lt(oldest_kept))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(gone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::describe;

@@ -1,0 +1,68 @@
+//! Periodic jobs. Each takes a database lease first, so that with several core replicas
+//! exactly one runs it at a time.
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::clock::SharedClock;
+use crate::error::Result;
+use crate::store;
+
+/// How long the sync log is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Entries older than this go.
+    pub max_age: Duration,
+    /// Per tenant, only the newest this many stay.
+    pub max_entries: u64,
+    /// How often the job runs.
+    pub interval: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self { max_age: Duration::from_secs(30 * 24 * 3600), max_entries: 100_000, interval: Duration::from_secs(60) }
+    }
+}
+
+const SYNC_LOG_RETENTION: &str = "sync-log-retention";
+
+/// One run of the sync-log retention job, if this replica holds the lease; returns the
+/// number of entries removed, or `None` when another replica holds the lease.
+pub async fn prune_sync_log(
+    db: &DatabaseConnection,
+    clock: &SharedClock,
+    holder: &str,
+    retention: &Retention,
+) -> Result<Option<u64>> {
+    let now = clock.now_ms();
+    let ttl = i64::try_from(retention.interval.as_millis().saturating_mul(2)).unwrap_or(i64::MAX);
+    if !store::leases::acquire(db, SYNC_LOG_RETENTION, holder, now, ttl).await? {
+        return Ok(None);
+    }
+    let before = now - i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);
+    let mut removed = 0;
+    for tenant in store::admin::list_tenants(db).await? {
+        removed += store::sync_log::prune(db, tenant.id, before, retention.max_entries).await?;
+    }
+    Ok(Some(removed))
+}
+
+/// Runs the periodic jobs until the process stops.
+pub fn spawn(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
+    let holder = Uuid::now_v7().to_string();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(retention.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match prune_sync_log(&db, &clock, &holder, &retention).await {
+                Ok(Some(n)) if n > 0 => tracing::info!(removed = n, "sync log retention"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sync log retention failed; retrying next interval"),
+            }
+        }
+    });
+}
