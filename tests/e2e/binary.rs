@@ -21,15 +21,24 @@ struct Proc {
 
 impl Proc {
     fn spawn(args: &[&str], store: &Store, dir: &std::path::Path) -> Proc {
+        Self::spawn_logging(args, store, dir, None)
+    }
+
+    /// Like `spawn`; with `log`, stderr goes to that file at debug level.
+    fn spawn_logging(args: &[&str], store: &Store, dir: &std::path::Path, log: Option<&std::path::Path>) -> Proc {
         let mut cmd = Command::new(BIN);
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+            None => Stdio::inherit(),
+        };
         cmd.args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", if log.is_some() { "debug" } else { "warn" })
             .env("DIRSYNC_DATA_DIR", dir)
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true);
         if store.url.starts_with("postgres") {
             cmd.env("DATABASE_URL", &store.url);
@@ -117,7 +126,9 @@ async fn serve_bootstraps_and_survives_restart(backend: Backend) {
     let Some(store) = Store::new(backend).await else { return };
     let dir = std::env::temp_dir().join(format!("dirsync-bin-{}", uuid::Uuid::new_v4().simple()));
     let args = ["serve", "--scim-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"];
-    let mut p = Proc::spawn(&args, &store, &dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("stderr.log");
+    let mut p = Proc::spawn_logging(&args, &store, &dir, Some(&log));
     let tenant_url = p.value_after("Tenant URL:").await;
     let token = p.value_after("Secret token:").await;
     assert!(token.starts_with("dsy_") && token.len() >= 40, "{token}");
@@ -147,6 +158,26 @@ async fn serve_bootstraps_and_survives_restart(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(again["userName"], "ivan@example.com");
     p.terminate().await;
+
+    // Debug logs of a whole run hold no secret: not the SCIM token, not the service keys.
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.lines().count() > 10, "the run logged at debug level");
+    let keys = std::fs::read_to_string(dir.join("service-keys")).unwrap();
+    let mut secrets = vec![token.clone()];
+    secrets.extend(
+        keys.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(_, k)| k.to_owned()),
+    );
+    secrets.push(
+        std::fs::read_to_string(dir.join("secret.key"))
+            .unwrap()
+            .trim()
+            .to_owned(),
+    );
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret is in the logs");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     store.cleanup().await;
 }
