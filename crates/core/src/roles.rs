@@ -312,7 +312,15 @@ mod tests {
     #[test]
     fn attribute_source_takes_the_exact_name() {
         let cat = catalog(RoleSource::Attribute, true);
-        let cases: [(Option<&str>, bool, Option<u128>, Trigger, Result<Option<u128>, &str>); 9] = [
+        // (userRole, changed, current role, trigger, wanted role or a part of the error)
+        type Case<'a> = (
+            Option<&'a str>,
+            bool,
+            Option<u128>,
+            Trigger,
+            Result<Option<u128>, &'a str>,
+        );
+        let cases: [Case; 9] = [
             (Some("Admin"), true, None, Trigger::Scim, Ok(Some(ADMIN))),
             (None, true, None, Trigger::Scim, Ok(Some(MEMBER))),
             (Some(""), true, None, Trigger::Scim, Ok(Some(MEMBER))),
