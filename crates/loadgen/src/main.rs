@@ -4,6 +4,7 @@
 //! request loop is bounded in count (`--requests`, `--users`, `--rounds`) and in time
 //! (`--max-seconds`), and talks only to the loopback URLs it is given.
 
+mod feed_delay;
 mod group_patch;
 mod output;
 mod scim_filter;
@@ -35,6 +36,8 @@ enum Command {
     ScimFilter(scim_filter::FilterArgs),
     /// Time one SCIM PATCH adding N members to a fresh group, for R rounds.
     GroupPatch(group_patch::GroupPatchArgs),
+    /// Time from an acknowledged SCIM write to its change on a Watch stream.
+    FeedDelay(feed_delay::FeedArgs),
 }
 
 /// How to reach the core over gRPC.
@@ -70,6 +73,7 @@ fn main() -> anyhow::Result<()> {
             Command::Seed(args) => seed::run(args).await,
             Command::ScimFilter(args) => scim_filter::run(args).await,
             Command::GroupPatch(args) => group_patch::run(args).await,
+            Command::FeedDelay(args) => feed_delay::run(args).await,
         }
     })?;
     report.print(cli.json);

@@ -92,7 +92,11 @@ impl Interceptor for ServiceKey {
 
 pub type Directory = DirectoryClient<InterceptedService<Channel, ServiceKey>>;
 
-pub async fn directory(args: &GrpcArgs, timeout: Duration) -> anyhow::Result<Directory> {
+/// An authenticated channel to the core (loopback only).
+pub async fn channel(
+    args: &GrpcArgs,
+    timeout: Option<Duration>,
+) -> anyhow::Result<InterceptedService<Channel, ServiceKey>> {
     let url = loopback_url(&args.core_url, "--core-url")?;
     let key = match &args.service_key {
         Some(k) if !k.is_empty() => Some(
@@ -102,14 +106,21 @@ pub async fn directory(args: &GrpcArgs, timeout: Duration) -> anyhow::Result<Dir
         ),
         _ => None,
     };
-    let channel = Endpoint::from_shared(url.as_str().trim_end_matches('/').to_owned())?
+    let mut endpoint = Endpoint::from_shared(url.as_str().trim_end_matches('/').to_owned())?
         .connect_timeout(Duration::from_secs(5))
-        .timeout(timeout)
-        .tcp_nodelay(true)
+        .tcp_nodelay(true);
+    if let Some(t) = timeout {
+        endpoint = endpoint.timeout(t);
+    }
+    let channel = endpoint
         .connect()
         .await
         .with_context(|| format!("connecting to the core at {url}"))?;
-    Ok(DirectoryClient::with_interceptor(channel, ServiceKey(key))
+    Ok(InterceptedService::new(channel, ServiceKey(key)))
+}
+
+pub async fn directory(args: &GrpcArgs, timeout: Duration) -> anyhow::Result<Directory> {
+    Ok(DirectoryClient::new(channel(args, Some(timeout)).await?)
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20))
 }
