@@ -10,7 +10,9 @@
 #
 # Options: --postgres | --sqlite, --users N (100000), --seed-concurrency C (16),
 #   --requests R (5000), --concurrency C (8), --members M (10000), --rounds R (3),
-#   --no-build (use the binaries already built), --out FILE (also write the JSON lines there).
+#   --no-build (use the binaries already built), --out FILE (also write the JSON lines there),
+#   --feed-events N (200; 0 skips the change-feed delay), --members 0 (skips the group PATCH),
+#   --server-arg ARG (repeatable; e.g. --server-arg --sync-log=false to measure without the sync log).
 # Environment: CARGO_TARGET_DIR (where the binaries are; default ./target),
 #   BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432, trust auth, may CREATE DATABASE).
 #   DIRSYNC_SERVICE_KEY (sent to the core as gRPC `authorization: Bearer …`; default: the
@@ -22,6 +24,8 @@ cd "$(dirname "$0")/.."
 store=postgres
 users=100000
 seed_concurrency=16
+feed_events=200
+server_args=()
 requests=5000
 concurrency=8
 members=10000
@@ -39,6 +43,8 @@ while [ $# -gt 0 ]; do
     --members) members=$2; shift ;;
     --rounds) rounds=$2; shift ;;
     --no-build) build=0 ;;
+    --feed-events) feed_events=$2; shift ;;
+    --server-arg) server_args+=("$2"); shift ;;
     --out) out=$2; shift ;;
     -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
@@ -96,7 +102,7 @@ esac
 extra=()
 if "$bin" serve --help 2>/dev/null | grep -q -- '--rate-limit '; then extra+=(--rate-limit 0); fi
 "$bin" serve --data-dir "$work" --database-url "$database_url" --scim-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 \
-  --max-body-bytes 8388608 "${extra[@]}" >"$work/serve.out" 2>"$work/serve.err" &
+  --max-body-bytes 8388608 "${extra[@]}" "${server_args[@]}" >"$work/serve.out" 2>"$work/serve.err" &
 pid=$!
 for _ in $(seq 1 300); do
   grep -q 'Secret token:' "$work/serve.out" 2>/dev/null && break
@@ -116,6 +122,7 @@ fi
 
 echo "== dirsync bench: store $store, $users users, $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), server PID $pid, SCIM $url, gRPC $core"
+echo "== server flags: ${server_args[*]:-(defaults)}"
 echo
 
 results="$work/results.jsonl"
@@ -131,7 +138,12 @@ run() {
 export DIRSYNC_SCIM_TOKEN="$token"
 run seed --core-url "$core" --tenant "$tenant" --users "$users" --concurrency "$seed_concurrency"
 run scim-filter --base "$url" --users "$users" --requests "$requests" --concurrency "$concurrency"
-run group-patch --base "$url" --core-url "$core" --tenant "$tenant" --members "$members" --rounds "$rounds"
+if [ "$members" -gt 0 ]; then
+  run group-patch --base "$url" --core-url "$core" --tenant "$tenant" --members "$members" --rounds "$rounds"
+fi
+if [ "$feed_events" -gt 0 ]; then
+  run feed-delay --base "$url" --core-url "$core" --tenant "$tenant" --events "$feed_events"
+fi
 
 echo "== server: peak RSS $(sed -n 's/^VmHWM:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null || echo '?')"
 echo "== JSON results"

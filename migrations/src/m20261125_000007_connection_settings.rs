@@ -26,7 +26,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table(Connections::Table).drop_column(Connections::CaptureBodies).to_owned())
+            .alter_table(
+                Table::alter()
+                    .table(Connections::Table)
+                    .drop_column(Connections::CaptureBodies)
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -24,6 +24,22 @@ async fn log(app: &TestApp, failed_only: bool) -> Vec<SyncLogEntry> {
         .entries
 }
 
+/// The log once `n` answered entries are in: the edge sends outcomes in batches.
+async fn settled(app: &TestApp, failed_only: bool, n: usize) -> Vec<SyncLogEntry> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let entries = log(app, failed_only).await;
+        if entries.len() >= n && entries.iter().all(|e| e.status != 0) {
+            return entries;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected {n} answered entries, the log has {entries:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn requests_are_logged_with_their_outcome(app: TestApp) {
     let alice = create(&app, "alice@example.com").await["id"]
         .as_str()
@@ -58,7 +74,7 @@ async fn requests_are_logged_with_their_outcome(app: TestApp) {
     .await
     .expect(200);
 
-    let entries = log(&app, false).await;
+    let entries = settled(&app, false, 5).await;
     let lines: Vec<(u32, &str, &str)> = entries
         .iter()
         .rev()
@@ -81,7 +97,7 @@ async fn requests_are_logged_with_their_outcome(app: TestApp) {
     );
     assert!(entries[0].path.contains("filter=userName"));
 
-    let failed = log(&app, true).await;
+    let failed = settled(&app, true, 1).await;
     assert_eq!(failed.len(), 1);
 
     // The secret never appears in the log.
@@ -129,7 +145,7 @@ async fn over_the_rate_limit_is_429(app: TestApp) {
     app.send(Method::GET, &other_url, Some(&other.token), None, &[])
         .await
         .expect(200);
-    let failed = log(&app, true).await;
+    let failed = settled(&app, true, 1).await;
     assert_eq!(failed[0].status, 429, "the rejection is in the sync log");
 }
 
@@ -148,21 +164,38 @@ async fn retention_runs_on_one_replica_and_keeps_the_newest(app: TestApp) {
     for _ in 0..6 {
         app.scim(Method::GET, "/Users", None).await.expect(200);
     }
-    let newest: Vec<String> = log(&app, false).await.iter().take(2).map(|e| e.id.clone()).collect();
+    let newest: Vec<String> = settled(&app, false, 6)
+        .await
+        .iter()
+        .take(2)
+        .map(|e| e.id.clone())
+        .collect();
     let db = dirsync_core::connect(&app.store_url).await.unwrap();
-    let keep_two = Retention { max_entries: 2, ..Default::default() };
+    let keep_two = Retention {
+        max_entries: 2,
+        ..Default::default()
+    };
     // The app's core took the job's lease when it started: another replica skips the job.
     let now: dirsync_core::clock::SharedClock = dirsync_core::clock::system();
     assert_eq!(prune_sync_log(&db, &now, "replica-b", &keep_two).await.unwrap(), None);
     assert_eq!(log(&app, false).await.len(), 6);
     // Once that lease has expired (no renewal for two intervals), replica-b takes over.
     let later: dirsync_core::clock::SharedClock = std::sync::Arc::new(At(now.now_ms() + 10 * 60_000));
-    assert_eq!(prune_sync_log(&db, &later, "replica-b", &keep_two).await.unwrap(), Some(4));
+    assert_eq!(
+        prune_sync_log(&db, &later, "replica-b", &keep_two).await.unwrap(),
+        Some(4)
+    );
     let kept: Vec<String> = log(&app, false).await.iter().map(|e| e.id.clone()).collect();
     assert_eq!(kept, newest);
     // By age: everything is older than ten minutes from now.
-    let by_age = Retention { max_age: std::time::Duration::from_secs(60), ..Default::default() };
-    assert_eq!(prune_sync_log(&db, &later, "replica-b", &by_age).await.unwrap(), Some(2));
+    let by_age = Retention {
+        max_age: std::time::Duration::from_secs(60),
+        ..Default::default()
+    };
+    assert_eq!(
+        prune_sync_log(&db, &later, "replica-b", &by_age).await.unwrap(),
+        Some(2)
+    );
 }
 
 async fn bodies_are_captured_only_when_asked_and_redacted(app: TestApp) {
@@ -185,7 +218,7 @@ async fn bodies_are_captured_only_when_asked_and_redacted(app: TestApp) {
         let mut b = body.clone();
         b["userName"] = json!(format!("pat{}@example.com", uuid::Uuid::new_v4().simple()));
         app.scim(Method::POST, "/Users", Some(b)).await.expect(201);
-        if let Some(c) = log(&app, false).await[0].body.clone() {
+        if let Some(c) = log(&app, false).await.iter().find_map(|e| e.body.clone()) {
             break c;
         }
         assert!(std::time::Instant::now() < deadline, "body capture never switched on");

@@ -23,7 +23,11 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Self { max_age: Duration::from_secs(30 * 24 * 3600), max_entries: 100_000, interval: Duration::from_secs(60) }
+        Self {
+            max_age: Duration::from_secs(30 * 24 * 3600),
+            max_entries: 100_000,
+            interval: Duration::from_secs(60),
+        }
     }
 }
 

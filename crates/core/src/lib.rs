@@ -165,7 +165,12 @@ pub async fn serve(
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let changes = ChangesService::new(db.clone(), signal);
-    let CoreSettings { public_url, auth, sealing, retention } = settings;
+    let CoreSettings {
+        public_url,
+        auth,
+        sealing,
+        retention,
+    } = settings;
     jobs::spawn(db.clone(), clock.clone(), retention);
     let admin = AdminService::new(db, clock, public_url, sealing);
     tonic::transport::Server::builder()

@@ -8,7 +8,7 @@ use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::{
     Change, Connection, ConnectionCredentials, ConnectionStatusRequest, CreateConnectionRequest, CreateTenantRequest,
     EndConnectionRequest, GetConnectionConfigRequest, ListConnectionsRequest, ListSyncLogRequest, ListTenantsRequest,
-    RevokeTokensRequest, RotateTokenRequest, SyncLogEntry, Tenant, WatchRequest, UpdateConnectionRequest,
+    RevokeTokensRequest, RotateTokenRequest, SyncLogEntry, Tenant, UpdateConnectionRequest, WatchRequest,
 };
 use dirsync_proto::v1::{
     CreateRoleRequest, DeleteRoleRequest, ListRolesRequest, MapGroupToRoleRequest, Role, RoleSource,
@@ -659,7 +659,13 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
             credentials_json(&c)
         }
-        AdminCommand::Connection(ConnectionCommand::Update { tenant, connection, name, idp, capture_bodies }) => {
+        AdminCommand::Connection(ConnectionCommand::Update {
+            tenant,
+            connection,
+            name,
+            idp,
+            capture_bodies,
+        }) => {
             let c = client
                 .update_connection(UpdateConnectionRequest {
                     tenant_id: tenant,

@@ -43,14 +43,20 @@ pub fn apply(cmd: &Command, argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>
         path = Some(argv.remove(i));
     } else if let Some(i) = argv.iter().position(|a| a.to_string_lossy().starts_with("--config=")) {
         let a = argv.remove(i);
-        path = Some(OsString::from(a.to_string_lossy().trim_start_matches("--config=").to_owned()));
+        path = Some(OsString::from(
+            a.to_string_lossy().trim_start_matches("--config=").to_owned(),
+        ));
     }
     let Some(path) = path else { return Ok(argv) };
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.to_string_lossy()))?;
     let settings = parse(&text).with_context(|| format!("in {}", path.to_string_lossy()))?;
 
     // The subcommand the settings go to (no subcommand means `serve`).
-    let sub_at = argv.iter().skip(1).position(|a| !a.to_string_lossy().starts_with('-')).map(|i| i + 1);
+    let sub_at = argv
+        .iter()
+        .skip(1)
+        .position(|a| !a.to_string_lossy().starts_with('-'))
+        .map(|i| i + 1);
     let sub_name = match sub_at {
         Some(i) => argv[i].to_string_lossy().into_owned(),
         None => {
@@ -58,12 +64,18 @@ pub fn apply(cmd: &Command, argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>
             "serve".to_owned()
         }
     };
-    let insert_at = argv.iter().position(|a| a.to_string_lossy() == sub_name).map_or(argv.len(), |i| i + 1);
-    let Some(sub) = cmd.find_subcommand(&sub_name) else { return Ok(argv) };
+    let insert_at = argv
+        .iter()
+        .position(|a| a.to_string_lossy() == sub_name)
+        .map_or(argv.len(), |i| i + 1);
+    let Some(sub) = cmd.find_subcommand(&sub_name) else {
+        return Ok(argv);
+    };
     let known = |name: &str| {
         cmd.get_subcommands().any(|s| {
             s.get_arguments().any(|a| a.get_env().is_some_and(|e| e == name))
-                || s.get_subcommands().any(|ss| ss.get_arguments().any(|a| a.get_env().is_some_and(|e| e == name)))
+                || s.get_subcommands()
+                    .any(|ss| ss.get_arguments().any(|a| a.get_env().is_some_and(|e| e == name)))
         })
     };
     let mut added = Vec::new();
@@ -71,7 +83,10 @@ pub fn apply(cmd: &Command, argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>
         if name == "DIRSYNC_CONFIG" {
             continue;
         }
-        let Some(arg) = sub.get_arguments().find(|a| a.get_env().is_some_and(|e| e == name.as_str())) else {
+        let Some(arg) = sub
+            .get_arguments()
+            .find(|a| a.get_env().is_some_and(|e| e == name.as_str()))
+        else {
             if known(&name) || matches!(name.as_str(), "RUST_LOG") || name.starts_with("OTEL_") {
                 continue;
             }
@@ -124,11 +139,22 @@ mod tests {
         let file = "# comment\nDIRSYNC_TEST_SCIM_ADDR=\"0.0.0.0:8080\"\nDIRSYNC_TEST_GRPC_ADDR=0.0.0.0:50051\nDIRSYNC_TEST_CORE_URL=x\n";
         assert_eq!(
             run(file, &["dirsync", "serve", "--grpc-addr", "127.0.0.1:1"]).unwrap(),
-            ["dirsync", "serve", "--scim-addr=0.0.0.0:8080", "--grpc-addr", "127.0.0.1:1"]
+            [
+                "dirsync",
+                "serve",
+                "--scim-addr=0.0.0.0:8080",
+                "--grpc-addr",
+                "127.0.0.1:1"
+            ]
         );
         // No subcommand means serve.
         assert_eq!(run(file, &["dirsync"]).unwrap()[1], "serve");
-        assert!(run("DIRSYNC_NOPE=1\n", &["dirsync", "serve"]).unwrap_err().to_string().contains("DIRSYNC_NOPE"));
+        assert!(
+            run("DIRSYNC_NOPE=1\n", &["dirsync", "serve"])
+                .unwrap_err()
+                .to_string()
+                .contains("DIRSYNC_NOPE")
+        );
         assert!(parse("no equals sign").is_err());
     }
 }

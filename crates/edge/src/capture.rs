@@ -9,7 +9,9 @@ const REDACTED: &str = "***";
 
 fn is_secret_name(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["password", "secret", "token", "credential"].iter().any(|s| k.contains(s))
+    ["password", "secret", "token", "credential"]
+        .iter()
+        .any(|s| k.contains(s))
 }
 
 fn redact_value(v: &mut Value) {
@@ -64,7 +66,10 @@ mod tests {
     #[test]
     fn secrets_never_reach_the_log() {
         let cases = [
-            (json!({"userName": "a", "password": "hunter2"}), json!({"userName": "a", "password": "***"})),
+            (
+                json!({"userName": "a", "password": "hunter2"}),
+                json!({"userName": "a", "password": "***"}),
+            ),
             (
                 json!({"Operations": [{"op": "replace", "path": "password", "value": "hunter2"}]}),
                 json!({"Operations": [{"op": "replace", "path": "password", "value": "***"}]}),
@@ -73,7 +78,10 @@ mod tests {
                 json!({"Operations": [{"op": "replace", "value": {"Password": "x", "title": "CTO"}}]}),
                 json!({"Operations": [{"op": "replace", "value": {"Password": "***", "title": "CTO"}}]}),
             ),
-            (json!({"x": {"apiToken": "t", "clientSecret": "s"}}), json!({"x": {"apiToken": "***", "clientSecret": "***"}})),
+            (
+                json!({"x": {"apiToken": "t", "clientSecret": "s"}}),
+                json!({"x": {"apiToken": "***", "clientSecret": "***"}}),
+            ),
         ];
         for (input, want) in cases {
             let got: Value = serde_json::from_str(&redacted(input.to_string().as_bytes())).unwrap();

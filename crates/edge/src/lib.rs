@@ -11,6 +11,7 @@ pub mod groups;
 pub mod limits;
 pub mod media;
 pub mod params;
+pub mod recorder;
 pub mod state;
 pub mod users;
 
@@ -238,9 +239,7 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             body: body.filter(|b| !b.is_empty()),
             started_at_ms,
         };
-        if let Err(e) = state.admin().record_request(record).await {
-            tracing::warn!(code = ?e.code(), message = %e.message(), "recording the request in the sync log failed");
-        }
+        state.recorder.record(record);
     }
     resp
 }
@@ -321,7 +320,13 @@ pub async fn serve(
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let recorder = state.recorder.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    // The last request outcomes reach the sync log before the edge exits.
+    recorder.flush().await;
+    Ok(())
 }
 
 /// A lazily connected channel to the core at `url` (`http://host:port`).

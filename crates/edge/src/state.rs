@@ -115,6 +115,7 @@ pub struct AppState {
     pub config: Arc<EdgeConfig>,
     pub auth_cache: SharedAuthCache,
     pub limiter: Arc<RateLimiter>,
+    pub recorder: crate::recorder::Recorder,
 }
 
 impl AppState {
@@ -123,7 +124,10 @@ impl AppState {
         let calls = TracePropagation {
             key: config.service_key.as_ref().map(|k| Arc::from(k.0.as_str())),
         };
+        // Started here so that every edge, in `serve` or in a test, records what it answers.
+        let recorder = crate::recorder::Recorder::spawn(AdminClient::with_interceptor(channel.clone(), calls.clone()));
         Self {
+            recorder,
             channel,
             calls,
             config: Arc::new(config),

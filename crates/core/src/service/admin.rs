@@ -4,10 +4,10 @@ use dirsync_proto::v1::admin_server::Admin;
 use dirsync_proto::v1::{
     AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, ConnectionStats,
     ConnectionStatusRequest, ConnectionStatusResponse, CreateConnectionRequest, CreateTenantRequest,
-    EndConnectionRequest, EndConnectionResponse, GetConnectionConfigRequest, UpdateConnectionRequest, GetTenantRequest, ListConnectionsRequest,
+    EndConnectionRequest, EndConnectionResponse, GetConnectionConfigRequest, GetTenantRequest, ListConnectionsRequest,
     ListConnectionsResponse, ListSyncLogRequest, ListSyncLogResponse, ListTenantsRequest, ListTenantsResponse,
-    RecordRequestRequest, RecordRequestResponse, RevokeTokensRequest, RevokeTokensResponse, RotateTokenRequest,
-    SyncLogEntry, Tenant,
+    RecordRequestRequest, RecordRequestResponse, RecordRequestsRequest, RevokeTokensRequest, RevokeTokensResponse,
+    RotateTokenRequest, SyncLogEntry, Tenant, UpdateConnectionRequest,
 };
 use dirsync_proto::v1::{
     CreateRoleRequest, DeleteRoleRequest, DeleteRoleResponse, ListRolesRequest, ListRolesResponse,
@@ -84,6 +84,23 @@ fn entry_to_proto(e: sync_log::Model) -> SyncLogEntry {
         trace_id: e.trace_id,
         body: e.body,
     }
+}
+
+fn outcome(r: RecordRequestRequest) -> Result<log::Outcome, CoreError> {
+    Ok(log::Outcome {
+        tenant_id: tenant(&r.tenant_id)?,
+        connection_id: parse_id("connection", &r.connection_id)?,
+        request_id: r.request_id,
+        method: r.method,
+        path: r.path,
+        status: i32::try_from(r.status).unwrap_or(i32::MAX),
+        duration_ms: i64::try_from(r.duration_ms).unwrap_or(i64::MAX),
+        error: r.error,
+        idp_request_id: r.idp_request_id,
+        trace_id: r.trace_id,
+        body: r.body,
+        started_at: r.started_at_ms,
+    })
 }
 
 fn tenant_to_proto(t: tenants::Model) -> Tenant {
@@ -254,22 +271,28 @@ impl Admin for AdminService {
         &self,
         request: Request<RecordRequestRequest>,
     ) -> Result<Response<RecordRequestResponse>, Status> {
-        let r = request.into_inner();
-        let outcome = log::Outcome {
-            tenant_id: tenant(&r.tenant_id)?,
-            connection_id: parse_id("connection", &r.connection_id)?,
-            request_id: r.request_id,
-            method: r.method,
-            path: r.path,
-            status: i32::try_from(r.status).unwrap_or(i32::MAX),
-            duration_ms: i64::try_from(r.duration_ms).unwrap_or(i64::MAX),
-            error: r.error,
-            idp_request_id: r.idp_request_id,
-            trace_id: r.trace_id,
-            body: r.body,
-            started_at: r.started_at_ms,
-        };
-        log::record(&self.db, outcome).await?;
+        log::record(&self.db, outcome(request.into_inner())?).await?;
+        Ok(Response::new(RecordRequestResponse {}))
+    }
+
+    async fn record_requests(
+        &self,
+        request: Request<RecordRequestsRequest>,
+    ) -> Result<Response<RecordRequestResponse>, Status> {
+        let outcomes = request
+            .into_inner()
+            .records
+            .into_iter()
+            .map(outcome)
+            .collect::<Result<Vec<_>, _>>()?;
+        // One transaction, one commit: the cost of logging is paid once per batch.
+        in_txn(&self.db, async |txn| {
+            for o in outcomes {
+                log::record(txn, o).await?;
+            }
+            Ok(())
+        })
+        .await?;
         Ok(Response::new(RecordRequestResponse {}))
     }
 
@@ -505,7 +528,10 @@ impl Admin for AdminService {
         }))
     }
 
-    async fn update_connection(&self, request: Request<UpdateConnectionRequest>) -> Result<Response<Connection>, Status> {
+    async fn update_connection(
+        &self,
+        request: Request<UpdateConnectionRequest>,
+    ) -> Result<Response<Connection>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("connection", &req.connection_id)?;

@@ -74,6 +74,8 @@ pub async fn record<C: ConnectionTrait>(db: &C, o: Outcome) -> Result<()> {
         .on_conflict(
             OnConflict::columns([sync_log::Column::ConnectionId, sync_log::Column::RequestId])
                 .update_columns([
+                    // The edge's arrival time, so entries sort by when the IdP asked.
+                    sync_log::Column::At,
                     sync_log::Column::Status,
                     sync_log::Column::DurationMs,
                     sync_log::Column::Error,
@@ -108,7 +110,11 @@ pub async fn list<C: ConnectionTrait>(db: &C, q: Query) -> Result<Vec<sync_log::
         Some(after) => find
             .filter(sync_log::Column::Id.gt(after))
             .order_by_asc(sync_log::Column::Id),
-        None => find.order_by_desc(sync_log::Column::Id),
+        // Newest request first. (Following uses insertion order, so that an outcome recorded
+        // late is still seen.)
+        None => find
+            .order_by_desc(sync_log::Column::At)
+            .order_by_desc(sync_log::Column::Id),
     };
     Ok(find.limit(q.limit).all(db).await?)
 }
@@ -167,7 +173,6 @@ pub async fn stats<C: ConnectionTrait>(db: &C, connection_ids: &[Uuid], now: i64
     }
     Ok(out)
 }
-
 
 /// Deletes a tenant's entries older than `before` (epoch ms) and all but its newest `keep`;
 /// returns how many went.
