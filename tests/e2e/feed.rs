@@ -270,4 +270,88 @@ async fn watch_resumes_and_sees_both_replicas(app: TestApp) {
     assert_eq!(unknown.unwrap_err().code(), tonic::Code::NotFound);
 }
 
-on_both_stores!(every_change_is_in_the_feed, watch_resumes_and_sees_both_replicas);
+/// The example consumer, built by `cargo test` next to this test binary.
+fn example_consumer() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = dir.join("examples").join("feed_consumer");
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test --workspace` builds the examples",
+        path.display()
+    );
+    path
+}
+
+fn consume(app: &TestApp, cursor_file: &std::path::Path, n: u64) -> Vec<String> {
+    let out = std::process::Command::new(example_consumer())
+        .env("DIRSYNC_SERVICE_KEY", &app.keys.test)
+        .args([
+            "--core-url",
+            &app.grpc,
+            "--tenant",
+            &app.tenant_id,
+            "--max-events",
+            &n.to_string(),
+        ])
+        .args(["--idle-timeout-secs", "20", "--cursor-file"])
+        .arg(cursor_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn the_example_consumer_resumes_from_its_cursor(app: TestApp) {
+    let dir = std::env::temp_dir().join(format!("dirsync-consumer-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cursor_file = dir.join("feed.cursor");
+    let ann = create(&app, "ann@example.com").await["id"].as_str().unwrap().to_owned();
+    create(&app, "ben@example.com").await;
+    let deactivate = patch(json!([{"op": "replace", "path": "active", "value": false}]));
+    app.scim(Method::PATCH, &format!("/Users/{ann}"), Some(deactivate))
+        .await
+        .expect(200);
+
+    let first_ann = ann.clone();
+    let (app, cursor) = tokio::task::spawn_blocking(move || {
+        let lines = consume(&app, &cursor_file, 3);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with("cursor=1 change=user.created"), "{lines:?}");
+        assert!(
+            lines[2].starts_with(&format!(
+                "cursor=3 change=user.deactivated user={first_ann} active=false"
+            )),
+            "{lines:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&cursor_file).unwrap(), "3");
+        (app, cursor_file)
+    })
+    .await
+    .unwrap();
+
+    // A later run starts after the stored cursor: only what is new.
+    app.scim(Method::DELETE, &format!("/Users/{ann}"), None)
+        .await
+        .expect(204);
+    let lines = tokio::task::spawn_blocking(move || consume(&app, &cursor, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        lines,
+        [format!(
+            "cursor=4 change=user.deleted user={ann} entitlements=none (deleted)"
+        )]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+on_both_stores!(
+    every_change_is_in_the_feed,
+    watch_resumes_and_sees_both_replicas,
+    the_example_consumer_resumes_from_its_cursor
+);
