@@ -8,11 +8,11 @@ use dirsync_proto::v1::{
 };
 use dirsync_scim::patch::{self, MemberChange};
 use dirsync_scim::schema::ResourceSchema;
-use dirsync_scim::{ScimType, list, projection, resource};
+use dirsync_scim::{ScimType, projection, resource};
 use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::convert::{self, etag, group_document, group_spec, render_group};
+use crate::convert::{etag, group_document, group_spec, render_group};
 use crate::error::{ApiError, ApiResult};
 use crate::media::{Scim, ScimJson};
 use crate::params::{ListParams, Precondition, Projection, if_match, if_none_match, projection_from_query};
@@ -162,47 +162,24 @@ pub async fn list_groups(
     params: ListParams,
 ) -> ApiResult<Value> {
     let rs = schema();
-    let filter = params.filter.as_ref().map(|f| convert::filter(f, &rs)).transpose()?;
-    let sort = params
-        .sort_by
-        .as_deref()
-        .map(|s| convert::sort(s, params.descending, &rs))
-        .transpose()?;
-    let cfg = &state.config;
-    let (start_index, count) = list::normalize_paging(
-        params.start_index,
-        params.count,
-        cfg.default_page_size,
-        cfg.max_page_size,
-    );
+    let q = params.core_query(&rs, &state.config)?;
     let with_members = params.projection.wants("members");
     let resp = state
         .directory()
         .list_groups(ListGroupsRequest {
             tenant_id: caller.tenant_id.clone(),
-            filter,
-            start_index,
-            count,
-            sort,
+            filter: q.filter,
+            start_index: q.start_index,
+            count: q.count,
+            sort: q.sort,
             include_members: with_members,
             ..Default::default()
         })
         .await?
         .into_inner();
     let base = base_url(state, headers, &caller.tenant_id);
-    let resources = resp
-        .groups
-        .iter()
-        .map(|g| {
-            projection::project(
-                &render_group(g, &base, &rs, with_members),
-                &rs,
-                &params.projection.attributes,
-                &params.projection.excluded,
-            )
-        })
-        .collect();
-    Ok(list::list_response(resources, resp.total_results, start_index))
+    let rendered = resp.groups.iter().map(|g| render_group(g, &base, &rs, with_members));
+    Ok(params.list_of(&rs, rendered, resp.total_results, q.start_index))
 }
 
 /// GET /Groups (RFC 7644 §3.4.2)

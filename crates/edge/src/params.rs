@@ -5,8 +5,11 @@ use axum::http::{HeaderMap, header};
 use dirsync_scim::list::SearchRequest;
 use dirsync_scim::path::AttrPath;
 use dirsync_scim::projection::parse_attr_list;
+use dirsync_scim::schema::ResourceSchema;
 use dirsync_scim::{ScimType, filter};
 use serde_json::Value;
+
+use crate::state::EdgeConfig;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -116,6 +119,58 @@ impl ListParams {
                 excluded: list(req.excluded_attributes)?,
             },
         })
+    }
+}
+
+/// A list request as the core takes it: typed filter and sort, normalised paging.
+#[derive(Debug, Clone)]
+pub struct CoreQuery {
+    pub filter: Option<dirsync_proto::v1::Filter>,
+    pub sort: Option<dirsync_proto::v1::Sort>,
+    pub start_index: u64,
+    pub count: u64,
+}
+
+impl ListParams {
+    /// Resolves the filter and sort against `rs` and normalises paging (RFC 7644 §3.4.2.4).
+    pub fn core_query(&self, rs: &ResourceSchema, cfg: &EdgeConfig) -> ApiResult<CoreQuery> {
+        let filter = self
+            .filter
+            .as_ref()
+            .map(|f| crate::convert::filter(f, rs))
+            .transpose()?;
+        let sort = self
+            .sort_by
+            .as_deref()
+            .map(|s| crate::convert::sort(s, self.descending, rs))
+            .transpose()?;
+        let (start_index, count) = dirsync_scim::list::normalize_paging(
+            self.start_index,
+            self.count,
+            cfg.default_page_size,
+            cfg.max_page_size,
+        );
+        Ok(CoreQuery {
+            filter,
+            sort,
+            start_index,
+            count,
+        })
+    }
+
+    /// A ListResponse of rendered resources, with this request's projection applied.
+    pub fn list_of(
+        &self,
+        rs: &ResourceSchema,
+        rendered: impl Iterator<Item = Value>,
+        total: u64,
+        start_index: u64,
+    ) -> Value {
+        let p = &self.projection;
+        let resources = rendered
+            .map(|r| dirsync_scim::projection::project(&r, rs, &p.attributes, &p.excluded))
+            .collect();
+        dirsync_scim::list::list_response(resources, total, start_index)
     }
 }
 

@@ -6,12 +6,12 @@ use dirsync_proto::v1::{
     CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, ReplaceUserRequest, User,
 };
 use dirsync_scim::schema::ResourceSchema;
-use dirsync_scim::{list, patch, projection, resource};
+use dirsync_scim::{patch, projection, resource};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::convert::{self, etag, render_user, user_document, user_spec};
+use crate::convert::{etag, render_user, user_document, user_spec};
 use crate::error::{ApiError, ApiResult};
 use crate::media::{Scim, ScimJson};
 use crate::params::{ListParams, Precondition, if_match, if_none_match, projection_from_query};
@@ -128,45 +128,26 @@ pub async fn list_users(
     params: ListParams,
 ) -> ApiResult<Value> {
     let rs = schema();
-    let filter = params.filter.as_ref().map(|f| convert::filter(f, &rs)).transpose()?;
-    let sort = params
-        .sort_by
-        .as_deref()
-        .map(|s| convert::sort(s, params.descending, &rs))
-        .transpose()?;
-    let cfg = &state.config;
-    let (start_index, count) = list::normalize_paging(
-        params.start_index,
-        params.count,
-        cfg.default_page_size,
-        cfg.max_page_size,
-    );
+    let q = params.core_query(&rs, &state.config)?;
     let resp = state
         .directory()
         .list_users(ListUsersRequest {
             tenant_id: caller.tenant_id.clone(),
-            filter,
-            start_index,
-            count,
-            sort,
+            filter: q.filter,
+            start_index: q.start_index,
+            count: q.count,
+            sort: q.sort,
             ..Default::default()
         })
         .await?
         .into_inner();
     let base = base_url(state, headers, &caller.tenant_id);
-    let resources = resp
-        .users
-        .iter()
-        .map(|u| {
-            projection::project(
-                &render_user(u, &base, &rs),
-                &rs,
-                &params.projection.attributes,
-                &params.projection.excluded,
-            )
-        })
-        .collect();
-    Ok(list::list_response(resources, resp.total_results, start_index))
+    Ok(params.list_of(
+        &rs,
+        resp.users.iter().map(|u| render_user(u, &base, &rs)),
+        resp.total_results,
+        q.start_index,
+    ))
 }
 
 /// GET /Users (RFC 7644 §3.4.2)
