@@ -15,7 +15,10 @@ use crate::auth::Caller;
 use crate::convert::{etag, group_document, group_spec, render_group};
 use crate::error::{ApiError, ApiResult};
 use crate::media::{Scim, ScimJson};
-use crate::params::{ListParams, Precondition, Projection, if_match, if_none_match, projection_from_query};
+use crate::params::{
+    ListParams, Precondition, Projection, check_if_match, delete_version, if_match, if_none_match,
+    projection_from_query,
+};
 use crate::state::AppState;
 use crate::users::ResourcePath;
 use crate::{MAX_WRITE_ATTEMPTS, backoff, base_url};
@@ -93,17 +96,6 @@ async fn fetch(state: &AppState, caller: &Caller, id: &str, include_members: boo
         })
         .await?
         .into_inner())
-}
-
-fn check_if_match(pre: &Option<Precondition>, current: &Group) -> ApiResult<()> {
-    match pre {
-        Some(p) if !p.matches(current.version) => Err(ApiError::precondition_failed(format!(
-            "group {} is at version {}, not the one in If-Match",
-            current.id,
-            etag(current.version)
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// POST /Groups (RFC 7644 §3.3)
@@ -223,7 +215,7 @@ async fn update(
             (None, None) => (None, None),
             _ => {
                 let current = fetch(state, caller, id, false).await?;
-                check_if_match(&pre, &current)?;
+                check_if_match(pre.as_ref(), &format!("group {}", current.id), current.version)?;
                 let spec = match modify {
                     Some(f) => {
                         let doc = f(&current)?;
@@ -349,14 +341,11 @@ pub async fn delete(
     Path(path): Path<ResourcePath>,
     headers: HeaderMap,
 ) -> ApiResult<Scim> {
-    let expected_version = match if_match(&headers)? {
-        None | Some(Precondition::Any) => None,
-        Some(p) => {
-            let current = fetch(&state, &caller, &path.id, false).await?;
-            check_if_match(&Some(p), &current)?;
-            Some(current.version)
-        }
-    };
+    let what = format!("group {}", path.id);
+    let expected_version = delete_version(if_match(&headers)?, &what, async {
+        Ok(fetch(&state, &caller, &path.id, false).await?.version)
+    })
+    .await?;
     state
         .directory()
         .delete_group(DeleteGroupRequest {

@@ -215,6 +215,33 @@ fn precondition(headers: &HeaderMap, name: header::HeaderName) -> ApiResult<Opti
     Ok(Some(Precondition::Versions(versions)))
 }
 
+/// 412 unless `pre` (an `If-Match`) names `version`; `what` names the resource, e.g. "user 42".
+pub fn check_if_match(pre: Option<&Precondition>, what: &str, version: i64) -> ApiResult<()> {
+    match pre {
+        Some(p) if !p.matches(version) => Err(ApiError::precondition_failed(format!(
+            "{what} is at version W/\"{version}\", not the one in If-Match"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The version a conditional DELETE must find: none without `If-Match` (or with `*`), else
+/// the current version, once it is one the header names.
+pub async fn delete_version(
+    pre: Option<Precondition>,
+    what: &str,
+    current: impl std::future::Future<Output = ApiResult<i64>>,
+) -> ApiResult<Option<i64>> {
+    match pre {
+        None | Some(Precondition::Any) => Ok(None),
+        Some(p) => {
+            let version = current.await?;
+            check_if_match(Some(&p), what, version)?;
+            Ok(Some(version))
+        }
+    }
+}
+
 pub fn if_match(headers: &HeaderMap) -> ApiResult<Option<Precondition>> {
     precondition(headers, header::IF_MATCH)
 }

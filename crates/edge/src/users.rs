@@ -14,7 +14,9 @@ use crate::auth::Caller;
 use crate::convert::{etag, render_user, user_document, user_spec};
 use crate::error::{ApiError, ApiResult};
 use crate::media::{Scim, ScimJson};
-use crate::params::{ListParams, Precondition, if_match, if_none_match, projection_from_query};
+use crate::params::{
+    ListParams, Precondition, check_if_match, delete_version, if_match, if_none_match, projection_from_query,
+};
 use crate::state::AppState;
 use crate::{MAX_WRITE_ATTEMPTS, backoff, base_url};
 
@@ -50,17 +52,6 @@ async fn fetch(state: &AppState, caller: &Caller, id: &str) -> ApiResult<User> {
         .into_inner())
 }
 
-fn check_if_match(pre: &Option<Precondition>, current: &User) -> ApiResult<()> {
-    match pre {
-        Some(p) if !p.matches(current.version) => Err(ApiError::precondition_failed(format!(
-            "user {} is at version {}, not the one in If-Match",
-            current.id,
-            etag(current.version)
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// POST /Users (RFC 7644 §3.3)
 pub async fn create(
     State(state): State<AppState>,
@@ -70,8 +61,7 @@ pub async fn create(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
-    let doc = resource::normalize(&body, &schema())?;
-    let mut doc = doc;
+    let mut doc = resource::normalize(&body, &schema())?;
     // The server's default, stored so that it reads back (RFC 7643 §4.1.1).
     if let Some(obj) = doc.as_object_mut() {
         obj.entry("active").or_insert(Value::Bool(true));
@@ -203,7 +193,7 @@ async fn read_modify_write(
 ) -> ApiResult<User> {
     for attempt in 0..MAX_WRITE_ATTEMPTS {
         let current = fetch(state, caller, id).await?;
-        check_if_match(&pre, &current)?;
+        check_if_match(pre.as_ref(), &format!("user {}", current.id), current.version)?;
         let doc = modify(&current)?;
         match write(state, caller, &current, doc).await {
             Ok(u) => return Ok(u),
@@ -284,14 +274,11 @@ pub async fn delete(
     Path(path): Path<ResourcePath>,
     headers: HeaderMap,
 ) -> ApiResult<Scim> {
-    let expected_version = match if_match(&headers)? {
-        None | Some(Precondition::Any) => None,
-        Some(p) => {
-            let current = fetch(&state, &caller, &path.id).await?;
-            check_if_match(&Some(p), &current)?;
-            Some(current.version)
-        }
-    };
+    let what = format!("user {}", path.id);
+    let expected_version = delete_version(if_match(&headers)?, &what, async {
+        Ok(fetch(&state, &caller, &path.id).await?.version)
+    })
+    .await?;
     state
         .directory()
         .delete_user(DeleteUserRequest {
