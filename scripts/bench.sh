@@ -2,7 +2,9 @@
 # Reproducible benchmark of a fresh `dirsync serve` (release build) with dirsync-loadgen:
 #   1. seed N users over gRPC (Directory/CreateUser),
 #   2. GET /Users?filter=userName eq "<random user>" (throughput, p50/p90/p99/max),
-#   3. one SCIM PATCH adding M members to a fresh group, R rounds, verified by GET.
+#   3. one SCIM PATCH adding M members to a fresh group, R rounds, verified by GET,
+#   4. Directory/GetEntitlements for random users while W SCIM writers PATCH users,
+#   5. the change feed's delay after an acknowledged SCIM write.
 #
 #   scripts/bench.sh                 # PostgreSQL: a fresh database on $BENCH_PG_URL, dropped at the end
 #   scripts/bench.sh --sqlite        # SQLite file in a temporary directory
@@ -11,6 +13,7 @@
 # Options: --postgres | --sqlite, --users N (100000), --seed-concurrency C (16),
 #   --requests R (5000), --concurrency C (8), --members M (10000), --rounds R (3),
 #   --no-build (use the binaries already built), --out FILE (also write the JSON lines there),
+#   --entitlements N (5000; 0 skips), --writers W (2; SCIM writers during the entitlement reads),
 #   --feed-events N (200; 0 skips the change-feed delay), --members 0 (skips the group PATCH),
 #   --server-arg ARG (repeatable; e.g. --server-arg --sync-log=false to measure without the sync log).
 # Environment: CARGO_TARGET_DIR (where the binaries are; default ./target),
@@ -25,6 +28,8 @@ store=postgres
 users=100000
 seed_concurrency=16
 feed_events=200
+entitlement_requests=5000
+writers=2
 server_args=()
 requests=5000
 concurrency=8
@@ -44,9 +49,11 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --no-build) build=0 ;;
     --feed-events) feed_events=$2; shift ;;
+    --entitlements) entitlement_requests=$2; shift ;;
+    --writers) writers=$2; shift ;;
     --server-arg) server_args+=("$2"); shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -140,6 +147,10 @@ run seed --core-url "$core" --tenant "$tenant" --users "$users" --concurrency "$
 run scim-filter --base "$url" --users "$users" --requests "$requests" --concurrency "$concurrency"
 if [ "$members" -gt 0 ]; then
   run group-patch --base "$url" --core-url "$core" --tenant "$tenant" --members "$members" --rounds "$rounds"
+fi
+if [ "$entitlement_requests" -gt 0 ]; then
+  run entitlements --base "$url" --core-url "$core" --tenant "$tenant" --users "$users" \
+    --requests "$entitlement_requests" --concurrency "$concurrency" --writers "$writers"
 fi
 if [ "$feed_events" -gt 0 ]; then
   run feed-delay --base "$url" --core-url "$core" --tenant "$tenant" --events "$feed_events"

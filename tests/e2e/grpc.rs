@@ -130,4 +130,69 @@ async fn health_and_reflection_answer(app: TestApp) {
     );
 }
 
-on_both_stores!(scim_and_grpc_see_the_same_users, health_and_reflection_answer);
+/// A call whose deadline passes while it waits for the store is cut off with a gRPC status,
+/// and its transaction is rolled back: nothing of it is written, and the core goes on.
+async fn deadlines_are_honoured_and_roll_back(app: TestApp) {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+    let mut dir = app.directory().await;
+    // Another client holds the store's write lock: the tenant row on PostgreSQL (every write
+    // of a tenant takes it), the whole database on SQLite (one writer at a time).
+    let other = Database::connect(&app.store_url).await.unwrap();
+    let blocker = other.begin().await.unwrap();
+    let lock = if app.store_url.starts_with("sqlite:") {
+        "UPDATE tenants SET change_seq = change_seq".to_owned()
+    } else {
+        format!(
+            "UPDATE tenants SET change_seq = change_seq WHERE id = '{}'",
+            app.tenant_id
+        )
+    };
+    blocker.execute_unprepared(&lock).await.unwrap();
+    let spec = UserSpec {
+        user_name: "late@example.com".into(),
+        active: true,
+        ..Default::default()
+    };
+    let mut late = tonic::Request::new(CreateUserRequest {
+        tenant_id: app.tenant_id.clone(),
+        user: Some(spec.clone()),
+        connection_id: None,
+    });
+    late.set_timeout(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = dir.create_user(late).await.unwrap_err();
+    // tonic's server answers an expired `grpc-timeout` with CANCELLED; clients that enforce
+    // the deadline themselves report DEADLINE_EXCEEDED.
+    assert!(
+        matches!(err.code(), Code::Cancelled | Code::DeadlineExceeded),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the deadline was not honoured"
+    );
+    blocker.rollback().await.unwrap();
+    other.close().await.unwrap();
+
+    let by_name = |name: &str| pb::GetUserByRequest {
+        tenant_id: app.tenant_id.clone(),
+        key: Some(pb::get_user_by_request::Key::UserName(name.into())),
+    };
+    let missing = dir.get_user_by(by_name("late@example.com")).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "the timed-out create was written");
+    // The core serves the next call, and the same user can now be created once.
+    dir.create_user(CreateUserRequest {
+        tenant_id: app.tenant_id.clone(),
+        user: Some(spec),
+        connection_id: None,
+    })
+    .await
+    .unwrap();
+    dir.get_user_by(by_name("late@example.com")).await.unwrap();
+}
+
+on_both_stores!(
+    scim_and_grpc_see_the_same_users,
+    health_and_reflection_answer,
+    deadlines_are_honoured_and_roll_back
+);

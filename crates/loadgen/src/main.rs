@@ -4,6 +4,7 @@
 //! request loop is bounded in count (`--requests`, `--users`, `--rounds`) and in time
 //! (`--max-seconds`), and talks only to the loopback URLs it is given.
 
+mod entitlements;
 mod feed_delay;
 mod group_patch;
 mod output;
@@ -38,6 +39,8 @@ enum Command {
     GroupPatch(group_patch::GroupPatchArgs),
     /// Time from an acknowledged SCIM write to its change on a Watch stream.
     FeedDelay(feed_delay::FeedArgs),
+    /// Time `Directory/GetEntitlements` (or the batch form) while SCIM writers PATCH users.
+    Entitlements(entitlements::EntitlementArgs),
 }
 
 /// How to reach the core over gRPC.
@@ -74,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             Command::ScimFilter(args) => scim_filter::run(args).await,
             Command::GroupPatch(args) => group_patch::run(args).await,
             Command::FeedDelay(args) => feed_delay::run(args).await,
+            Command::Entitlements(args) => entitlements::run(args).await,
         }
     })?;
     report.print(cli.json);
