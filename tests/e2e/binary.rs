@@ -255,6 +255,45 @@ async fn core_and_edge_as_two_processes(backend: Backend) {
     let listed = admin(&dir, &grpc, &["connection", "list", "--tenant", tenant_id]).await;
     assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
 
+    // License tiers from the CLI: a tier, a license group, the settings.
+    let tier = admin(
+        &dir,
+        &grpc,
+        &[
+            "license", "tier", "create", "--tenant", tenant_id, "Team", "--rank", "20", "--seats", "1",
+        ],
+    )
+    .await;
+    let (status, group) = request(
+        Method::POST,
+        &format!("{base}/Groups"),
+        new_token,
+        Some(json!({"displayName": "Team", "members": [{"value": user["id"]}]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    let group_id = group["id"].as_str().unwrap();
+    let tier_id = tier["id"].as_str().unwrap();
+    admin(
+        &dir,
+        &grpc,
+        &[
+            "license", "map", "--tenant", tenant_id, "--group", group_id, "--tier", tier_id,
+        ],
+    )
+    .await;
+    let tiers = admin(&dir, &grpc, &["license", "tier", "list", "--tenant", tenant_id]).await;
+    assert_eq!(tiers["tiers"][0]["assigned"], 1, "{tiers}");
+    assert_eq!(tiers["mappings"][0]["group_id"], group_id);
+    let settings = admin(
+        &dir,
+        &grpc,
+        &["license", "settings", "--tenant", tenant_id, "--auto-purchase", "true"],
+    )
+    .await;
+    assert_eq!(settings["auto_purchase"], true);
+    assert_eq!(settings["billing_window_seconds"], 1800);
+
     edge.terminate().await;
     core.terminate().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -14,6 +14,7 @@ mod grpc_auth;
 mod harness;
 #[path = "../idp/mod.rs"]
 mod idp;
+mod licenses;
 mod protocol;
 mod queries;
 mod roles;

@@ -39,6 +39,9 @@ pub enum CoreError {
     /// A role that users still hold cannot be deleted.
     #[error("{0}")]
     RoleInUse(String),
+    /// A license tier's seats are held or awaited: it cannot shrink below them or be deleted.
+    #[error("{0}")]
+    LicenseInUse(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
 }
@@ -60,6 +63,7 @@ impl CoreError {
             CoreError::InvalidPageToken(_) => (ErrorReason::InvalidPageToken, Code::InvalidArgument),
             CoreError::LastAdmin(_) => (ErrorReason::LastAdmin, Code::FailedPrecondition),
             CoreError::RoleInUse(_) => (ErrorReason::RoleInUse, Code::FailedPrecondition),
+            CoreError::LicenseInUse(_) => (ErrorReason::LicenseInUse, Code::FailedPrecondition),
             CoreError::Db(_) => (ErrorReason::Unspecified, Code::Internal),
         }
     }

@@ -57,6 +57,7 @@ pub async fn prune_sync_log(
 /// Runs the periodic jobs until the process stops.
 pub fn spawn(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
     let holder = Uuid::now_v7().to_string();
+    crate::billing::spawn(db.clone(), clock.clone(), holder.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(retention.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

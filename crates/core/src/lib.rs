@@ -1,11 +1,13 @@
 //! dirsync's core: the directory service. It owns the data and every domain rule, answers
 //! over gRPC, and knows no HTTP, SCIM JSON or IdP quirks.
 
+pub mod billing;
 pub mod clock;
 pub mod entity;
 pub mod error;
 pub mod jobs;
 pub mod journal;
+pub mod licenses;
 pub mod roles;
 pub mod sealing;
 pub mod service;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use dirsync_proto::v1::admin_server::AdminServer;
 use dirsync_proto::v1::changes_server::ChangesServer;
 use dirsync_proto::v1::directory_server::DirectoryServer;
+use dirsync_proto::v1::licenses_server::LicensesServer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, TransactionTrait};
@@ -29,6 +32,7 @@ use tonic::service::interceptor::InterceptedService;
 pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
+pub use service::licenses::LicensesService;
 pub use service_auth::ServiceAuth;
 
 #[derive(Debug, thiserror::Error)]
@@ -158,12 +162,14 @@ pub async fn serve(
     health_reporter.set_serving::<DirectoryServer<DirectoryService>>().await;
     health_reporter.set_serving::<AdminServer<AdminService>>().await;
     health_reporter.set_serving::<ChangesServer<ChangesService>>().await;
+    health_reporter.set_serving::<LicensesServer<LicensesService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dirsync_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
+    let licenses = LicensesService::new(db.clone(), clock.clone(), signal.clone());
     let changes = ChangesService::new(db.clone(), signal);
     let CoreSettings {
         public_url,
@@ -184,6 +190,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(InterceptedService::new(DirectoryServer::new(directory), auth.clone()))
         .add_service(InterceptedService::new(AdminServer::new(admin), auth.clone()))
+        .add_service(InterceptedService::new(LicensesServer::new(licenses), auth.clone()))
         .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;

@@ -16,6 +16,8 @@ use dirsync_proto::v1::{
 };
 use serde_json::{Value, json};
 
+mod licenses;
+
 #[derive(Debug, Args)]
 pub struct AdminArgs {
     /// gRPC URL of the core.
@@ -59,6 +61,9 @@ enum AdminCommand {
     /// Roles of a tenant, the groups mapped to them and where roles come from.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// License tiers, their groups and seats, auto-purchase and billing.
+    #[command(subcommand)]
+    License(licenses::LicenseCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         #[arg(long)]
@@ -597,6 +602,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     if run_streaming(channel.clone(), &args.command, args.output).await? {
         return Ok(());
     }
+    let licenses_channel = channel.clone();
     let mut client = AdminClient::new(channel);
     let out: Value = match args.command {
         AdminCommand::Tenant(TenantCommand::Create { name }) => {
@@ -805,6 +811,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             })).collect::<Vec<_>>() })
         }
         AdminCommand::Role(command) => run_role(&mut client, command, args.output).await?,
+        AdminCommand::License(command) => licenses::run(licenses_channel, command, args.output == Output::Text).await?,
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {

@@ -29,7 +29,7 @@ use crate::roles::Trigger;
 use crate::service::changes::ChangeSignal;
 use crate::store::groups::{MemberChange, MemberRow};
 use crate::store::users::{LookupKey, NewUser};
-use crate::store::{Page, groups, roles, users};
+use crate::store::{Page, groups, licenses, roles, users};
 
 #[derive(Debug, Clone)]
 pub struct DirectoryService {
@@ -151,7 +151,7 @@ fn trigger(connection_id: Option<Uuid>) -> Trigger {
     }
 }
 
-fn entitlements_to_proto(e: roles::Entitlement) -> Entitlements {
+fn entitlements_to_proto(e: roles::Entitlement, license: Option<&licenses::Held>) -> Entitlements {
     Entitlements {
         user_id: e.user_id.to_string(),
         active: e.active,
@@ -161,10 +161,18 @@ fn entitlements_to_proto(e: roles::Entitlement) -> Entitlements {
             is_admin: r.is_admin,
             is_guest: r.is_guest,
         }),
-        // License tiers are not built yet: every user holds none.
-        license: Some(License {
-            state: LicenseState::None as i32,
-            tier: None,
+        license: Some(match license {
+            Some(held) => License {
+                state: match held.state {
+                    crate::licenses::State::Assigned => LicenseState::Assigned,
+                    crate::licenses::State::Pending => LicenseState::Pending,
+                } as i32,
+                tier: Some(held.tier.clone()),
+            },
+            None => License {
+                state: LicenseState::None as i32,
+                tier: None,
+            },
         }),
     }
 }
@@ -204,6 +212,7 @@ impl Directory for DirectoryService {
             .await?;
             let mut events = vec![Event::user_created(&u)];
             events.extend(roles::after_user_write(txn, tenant_id, None, &u, trigger(connection_id), now).await?);
+            events.extend(licenses::after_user_write(txn, tenant_id, None, &u, now).await?);
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
             Ok(u)
         })
@@ -238,6 +247,7 @@ impl Directory for DirectoryService {
             events.extend(
                 roles::after_user_write(txn, tenant_id, Some(&before), &after, trigger(connection_id), now).await?,
             );
+            events.extend(licenses::after_user_write(txn, tenant_id, Some(&before), &after, now).await?);
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
             Ok(after)
         })
@@ -256,16 +266,11 @@ impl Directory for DirectoryService {
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
             roles::before_user_delete(txn, tenant_id, id).await?;
+            let license = licenses::before_user_delete(txn, tenant_id, id).await?;
             let (gone, groups) = users::delete(txn, tenant_id, id, req.expected_version).await?;
-            journal::write(
-                txn,
-                tenant_id,
-                connection_id,
-                &ctx,
-                &[Event::user_deleted(&gone, &groups)],
-                now,
-            )
-            .await
+            let mut events = vec![Event::user_deleted(&gone, &groups)];
+            events.extend(licenses::after_user_deleted(txn, tenant_id, license, now).await?);
+            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await
         })
         .await?;
         self.signal.notify();
@@ -389,9 +394,11 @@ impl Directory for DirectoryService {
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
             let members = roles::before_group_delete(txn, tenant_id, id).await?;
+            let licensed = licenses::before_group_delete(txn, tenant_id, id).await?;
             let gone = groups::delete(txn, tenant_id, id, req.expected_version).await?;
             let mut events = vec![Event::group_deleted(&gone)];
             events.extend(roles::after_group_deleted(txn, tenant_id, &members, trigger(connection_id), now).await?);
+            events.extend(licenses::after_group_deleted(txn, tenant_id, &licensed, now).await?);
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await
         })
         .await?;
@@ -567,15 +574,17 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let user_id = parse_id("user", &req.user_id)?;
-        let found = in_txn(&self.db, async |txn| {
-            roles::entitlements(txn, tenant_id, &[user_id]).await
+        let (found, held) = in_txn(&self.db, async |txn| {
+            let found = roles::entitlements(txn, tenant_id, &[user_id]).await?;
+            Ok((found, licenses::held(txn, tenant_id, &[user_id]).await?))
         })
         .await?;
         let e = found
             .into_iter()
             .next()
             .ok_or_else(|| CoreError::NotFound(format!("user {user_id} not found")))?;
-        Ok(Response::new(entitlements_to_proto(e)))
+        let license = held.get(&e.user_id);
+        Ok(Response::new(entitlements_to_proto(e, license)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, n = request.get_ref().user_ids.len()))]
@@ -594,7 +603,11 @@ impl Directory for DirectoryService {
         }
         // Malformed ids name no user: they are missing, like unknown ones.
         let ids: Vec<Uuid> = req.user_ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
-        let found = in_txn(&self.db, async |txn| roles::entitlements(txn, tenant_id, &ids).await).await?;
+        let (found, held) = in_txn(&self.db, async |txn| {
+            let found = roles::entitlements(txn, tenant_id, &ids).await?;
+            Ok((found, licenses::held(txn, tenant_id, &ids).await?))
+        })
+        .await?;
         let present: std::collections::HashSet<Uuid> = found.iter().map(|e| e.user_id).collect();
         let missing_user_ids = req
             .user_ids
@@ -602,7 +615,13 @@ impl Directory for DirectoryService {
             .filter(|id| !Uuid::parse_str(id).is_ok_and(|u| present.contains(&u)))
             .collect();
         Ok(Response::new(BatchGetEntitlementsResponse {
-            entitlements: found.into_iter().map(entitlements_to_proto).collect(),
+            entitlements: found
+                .into_iter()
+                .map(|e| {
+                    let license = held.get(&e.user_id);
+                    entitlements_to_proto(e, license)
+                })
+                .collect(),
             missing_user_ids,
         }))
     }
@@ -629,6 +648,7 @@ impl DirectoryService {
             let mut events: Vec<Event> = Event::group_changed(&before, &after).into_iter().collect();
             events.extend(Event::members(&after, &delta.added, &delta.removed));
             events.extend(roles::after_members_changed(txn, tenant_id, id, &delta, trigger(connection_id), now).await?);
+            events.extend(licenses::after_members_changed(txn, tenant_id, id, &delta, now).await?);
             journal::write(txn, tenant_id, connection_id, ctx, &events, now).await?;
             with_members(txn, tenant_id, after, include_members).await
         })

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod groups;
 pub mod keyset;
 pub mod leases;
+pub mod licenses;
 pub mod roles;
 pub mod sync_log;
 pub mod users;

@@ -1,0 +1,56 @@
+//! The seat-billing job: bills each tenant's auto-purchased seats as one `billing.due` change
+//! once its billing window has passed. One replica runs it at a time (a database lease).
+
+use std::time::Duration;
+
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::clock::SharedClock;
+use crate::error::Result;
+use crate::journal::{self, RequestContext};
+use crate::store;
+
+const LEASE: &str = "license-billing";
+/// How often the job looks for due windows.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+/// The lease outlives a few missed runs, so a stalled replica is replaced within seconds.
+const LEASE_TTL_MS: i64 = 5_000;
+
+/// One run of the billing job, if this replica holds the lease: returns the number of
+/// `billing.due` changes written, or `None` when another replica holds the lease.
+pub async fn bill_purchases(db: &DatabaseConnection, clock: &SharedClock, holder: &str) -> Result<Option<u64>> {
+    let now = clock.now_ms();
+    if !store::leases::acquire(db, LEASE, holder, now, LEASE_TTL_MS).await? {
+        return Ok(None);
+    }
+    let mut billed = 0;
+    for (tenant_id, _first) in store::licenses::unbilled_tenants(db).await? {
+        // One transaction per tenant: a failing tenant does not hold back the others' bills.
+        let txn = db.begin().await?;
+        match store::licenses::bill(&txn, tenant_id, now).await? {
+            Some(event) => {
+                journal::write(&txn, tenant_id, None, &RequestContext::default(), &[event], now).await?;
+                billed += 1;
+            }
+            None => {}
+        }
+        txn.commit().await?;
+    }
+    Ok(Some(billed))
+}
+
+/// Runs the billing job every [`INTERVAL`] until the process stops.
+pub fn spawn(db: DatabaseConnection, clock: SharedClock, holder: String) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match bill_purchases(&db, &clock, &holder).await {
+                Ok(Some(n)) if n > 0 => tracing::info!(bills = n, "seat billing"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "seat billing failed; retrying next interval"),
+            }
+        }
+    });
+}

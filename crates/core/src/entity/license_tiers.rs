@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+/// A license tier of a tenant (see `crate::licenses`).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "license_tiers")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Case-sensitive, unique per tenant.
+    pub name: String,
+    /// Lower is the cheaper tier: a user in several license groups gets the lowest.
+    pub rank: i32,
+    /// Capacity: the operator's seat count plus the seats bought since.
+    pub seats: i64,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,623 @@
+//! Licenses: which tier each user is licensed for, and whether it holds a seat, waits for one
+//! or has one bought. The decisions are made here, on counts the store reads under the tenant
+//! row's lock (`store::licenses`), so they can be tested without a database.
+//!
+//! - A tenant defines tiers (a rank and a seat capacity each) and maps IdP groups to them. An
+//!   active user in several license groups is licensed for the lowest-ranked tier; in none, or
+//!   deactivated, for none (a deactivated user keeps its memberships but releases its seat).
+//! - A user takes a free seat of its tier unless others wait for one (first come, first
+//!   served). With no free seat, auto-purchase buys one (capacity +1, a purchase row); without
+//!   it, the user's license is pending until a seat frees up.
+//! - A freed seat goes to the tier's first pending user; with nobody waiting, an unbilled
+//!   purchase of the tier is cancelled instead (capacity -1): a user created and deleted within
+//!   the billing window costs nothing.
+//! - Purchases are billed per tenant, as one `billing.due` event, a window after the first
+//!   unbilled one.
+//! - The IdP's facts are always stored: seats never make a SCIM request fail.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::entity::license_tiers::Model as Tier;
+use crate::error::{CoreError, Result};
+use crate::journal::Event;
+
+/// Change-feed event URIs of licenses.
+pub mod uri {
+    pub const LICENSE_ASSIGNED: &str = "urn:dirsync:event:license:assigned";
+    pub const LICENSE_PENDING: &str = "urn:dirsync:event:license:pending";
+    pub const LICENSE_RELEASED: &str = "urn:dirsync:event:license:released";
+    pub const SEATS_PURCHASED: &str = "urn:dirsync:event:seats:purchased";
+    pub const SEATS_CANCELLED: &str = "urn:dirsync:event:seats:cancelled";
+    pub const BILLING_DUE: &str = "urn:dirsync:event:billing:due";
+}
+
+/// The billing window when a tenant sets none: 30 minutes.
+pub const DEFAULT_BILLING_WINDOW_SECONDS: i64 = 30 * 60;
+/// The longest billing window: 31 days.
+pub const MAX_BILLING_WINDOW_SECONDS: i64 = 31 * 24 * 3600;
+
+/// Whether a user's license holds a seat or waits for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Assigned,
+    Pending,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Assigned => "assigned",
+            State::Pending => "pending",
+        }
+    }
+
+    /// The stored value; anything unknown reads as pending (it holds no seat).
+    pub fn parse(s: &str) -> State {
+        match s {
+            "assigned" => State::Assigned,
+            _ => State::Pending,
+        }
+    }
+}
+
+/// A tenant's license settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Buy a seat when a tier is full, instead of queueing the user.
+    pub auto_purchase: bool,
+    /// How long after the first unbilled purchase the tenant's purchases are billed.
+    pub billing_window_seconds: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            auto_purchase: false,
+            billing_window_seconds: DEFAULT_BILLING_WINDOW_SECONDS,
+        }
+    }
+}
+
+/// Lowest rank first, then the older tier.
+fn by_rank(a: &Tier, b: &Tier) -> std::cmp::Ordering {
+    a.rank.cmp(&b.rank).then(a.id.cmp(&b.id))
+}
+
+/// A tenant's tiers, mappings and settings, read once per transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub settings: Settings,
+    /// Lowest rank first.
+    tiers: Vec<Tier>,
+    /// Group id -> tier id.
+    mappings: HashMap<Uuid, Uuid>,
+}
+
+impl Catalog {
+    pub fn new(settings: Settings, mut tiers: Vec<Tier>, mappings: HashMap<Uuid, Uuid>) -> Self {
+        tiers.sort_by(by_rank);
+        Catalog {
+            settings,
+            tiers,
+            mappings,
+        }
+    }
+
+    /// A tenant without tiers licenses nobody: every rule here is then a no-op.
+    pub fn is_empty(&self) -> bool {
+        self.tiers.is_empty()
+    }
+
+    pub fn tiers(&self) -> &[Tier] {
+        &self.tiers
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<&Tier> {
+        self.tiers.iter().find(|t| t.id == id)
+    }
+
+    pub fn is_mapped(&self, group_id: Uuid) -> bool {
+        self.mappings.contains_key(&group_id)
+    }
+
+    pub fn mapped_tier(&self, group_id: Uuid) -> Option<Uuid> {
+        self.mappings.get(&group_id).copied()
+    }
+
+    /// The tier a user is licensed for: the lowest-ranked tier among its mapped groups' tiers,
+    /// none when it is deactivated or in no license group.
+    pub fn wanted(&self, active: bool, mapped: &[Uuid]) -> Option<&Tier> {
+        if !active {
+            return None;
+        }
+        self.tiers.iter().find(|t| mapped.contains(&t.id))
+    }
+}
+
+/// A tier's seats as counted under the tenant's lock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seats {
+    pub capacity: i64,
+    pub assigned: i64,
+    pub pending: i64,
+}
+
+impl Seats {
+    pub fn free(&self) -> i64 {
+        (self.capacity - self.assigned).max(0)
+    }
+}
+
+/// What happens to a user who newly wants a tier's seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// A free seat, and nobody waiting before the user.
+    Assign,
+    /// Full (or others wait) and auto-purchase is on: a seat is bought for the user.
+    Buy,
+    /// Full (or others wait) and auto-purchase is off: the user queues.
+    Pend,
+}
+
+pub fn decide(seats: &Seats, auto_purchase: bool) -> Decision {
+    if seats.free() > 0 && seats.pending == 0 {
+        Decision::Assign
+    } else if auto_purchase {
+        Decision::Buy
+    } else {
+        Decision::Pend
+    }
+}
+
+/// After seats changed: how many pending users take a free seat, and how many more get one
+/// bought (all the rest, with auto-purchase on).
+pub fn fill(seats: &Seats, auto_purchase: bool) -> (i64, i64) {
+    let promote = seats.free().min(seats.pending);
+    let buy = if auto_purchase { seats.pending - promote } else { 0 };
+    (promote, buy)
+}
+
+/// How many unbilled purchases of a tier to cancel after `freed` of its seats were released
+/// and the queue was served: the seats that stay free, up to what was bought and not billed.
+pub fn to_cancel(free_after_fill: i64, freed: i64, unbilled: i64) -> i64 {
+    free_after_fill.min(freed).min(unbilled).max(0)
+}
+
+/// When a tenant's purchases are billed: `window` seconds after the first unbilled one.
+pub fn billing_window_end(first_unbilled_at: i64, window_seconds: i64) -> i64 {
+    first_unbilled_at.saturating_add(window_seconds.saturating_mul(1000))
+}
+
+/// A tier as a caller asks for it.
+pub fn validate_tier(name: &str, seats: i64) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(CoreError::InvalidValue("a license tier name must not be empty".into()));
+    }
+    if seats < 0 {
+        return Err(CoreError::InvalidValue(format!(
+            "tier {name:?}: seats must be 0 or more, not {seats}"
+        )));
+    }
+    Ok(())
+}
+
+pub fn validate_window(seconds: i64) -> Result<()> {
+    if !(1..=MAX_BILLING_WINDOW_SECONDS).contains(&seconds) {
+        return Err(CoreError::InvalidValue(format!(
+            "the billing window must be between 1 and {MAX_BILLING_WINDOW_SECONDS} seconds, not {seconds}"
+        )));
+    }
+    Ok(())
+}
+
+fn users(n: i64) -> String {
+    format!("{n} user{}", if n == 1 { "" } else { "s" })
+}
+
+/// The refusal of a seat count below the seats held.
+pub fn seats_in_use(tier: &str, seats: i64, assigned: i64) -> CoreError {
+    CoreError::LicenseInUse(format!(
+        "tier {tier:?} cannot have {seats} seats: {} hold one; release seats first (nothing was changed)",
+        users(assigned)
+    ))
+}
+
+/// The refusal to delete a tier someone holds or waits for.
+pub fn tier_in_use(tier: &str, assigned: i64, pending: i64) -> CoreError {
+    CoreError::LicenseInUse(format!(
+        "tier {tier:?} is held by {} and awaited by {}; unmap its groups or move those users first \
+         (nothing was changed)",
+        users(assigned),
+        users(pending)
+    ))
+}
+
+fn tier_view(t: &Tier) -> Value {
+    json!({"id": t.id, "name": t.name, "rank": t.rank})
+}
+
+/// A user's license as events show it.
+fn license_view(tier: Option<&Tier>, state: Option<State>) -> Value {
+    match (tier, state) {
+        (Some(t), Some(s)) => json!({"tier": tier_view(t), "state": s.as_str()}),
+        _ => Value::Null,
+    }
+}
+
+fn license_name(tier: Option<&Tier>, state: Option<State>) -> String {
+    match (tier, state) {
+        (Some(t), Some(State::Assigned)) => format!("tier {}", t.name),
+        (Some(t), Some(State::Pending)) => format!("pending tier {}", t.name),
+        _ => "no license".into(),
+    }
+}
+
+/// A user's license before a change: its tier and state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Before<'a> {
+    pub tier: Option<&'a Tier>,
+    pub state: Option<State>,
+}
+
+impl Event {
+    /// A user took a seat (first license, a move, or its turn in the queue).
+    pub fn license_assigned(user_id: Uuid, user_name: &str, before: Before<'_>, after: &Tier) -> Event {
+        Event {
+            kind: "license.assigned",
+            uri: uri::LICENSE_ASSIGNED,
+            resource_type: "User",
+            resource_id: user_id,
+            data: json!({
+                "userId": user_id,
+                "userName": user_name,
+                "before": license_view(before.tier, before.state),
+                "after": license_view(Some(after), Some(State::Assigned)),
+            }),
+            summary: format!(
+                "assigned license tier {} to {user_name} (was {})",
+                after.name,
+                license_name(before.tier, before.state)
+            ),
+        }
+    }
+
+    /// A user waits for a seat of a full tier.
+    pub fn license_pending(user_id: Uuid, user_name: &str, before: Before<'_>, after: &Tier) -> Event {
+        Event {
+            kind: "license.pending",
+            uri: uri::LICENSE_PENDING,
+            resource_type: "User",
+            resource_id: user_id,
+            data: json!({
+                "userId": user_id,
+                "userName": user_name,
+                "before": license_view(before.tier, before.state),
+                "after": license_view(Some(after), Some(State::Pending)),
+            }),
+            summary: format!(
+                "license tier {} pending for {user_name}: no free seat (was {})",
+                after.name,
+                license_name(before.tier, before.state)
+            ),
+        }
+    }
+
+    /// A user holds no license any more (deactivated, out of every license group, deleted).
+    pub fn license_released(user_id: Uuid, user_name: &str, before: Before<'_>) -> Event {
+        Event {
+            kind: "license.released",
+            uri: uri::LICENSE_RELEASED,
+            resource_type: "User",
+            resource_id: user_id,
+            data: json!({
+                "userId": user_id,
+                "userName": user_name,
+                "before": license_view(before.tier, before.state),
+                "after": Value::Null,
+            }),
+            summary: format!(
+                "released {user_name}'s license (was {})",
+                license_name(before.tier, before.state)
+            ),
+        }
+    }
+
+    /// Auto-purchase bought a seat for a user.
+    pub fn seats_purchased(
+        tier: &Tier,
+        capacity_before: i64,
+        purchase_id: Uuid,
+        user_id: Uuid,
+        user_name: &str,
+    ) -> Event {
+        Event {
+            kind: "seats.purchased",
+            uri: uri::SEATS_PURCHASED,
+            resource_type: "LicenseTier",
+            resource_id: tier.id,
+            data: json!({
+                "tier": tier_view(tier),
+                "purchaseId": purchase_id,
+                "userId": user_id,
+                "userName": user_name,
+                "seats": {"before": capacity_before, "after": capacity_before + 1},
+            }),
+            summary: format!(
+                "bought 1 {} seat for {user_name} (capacity {capacity_before} -> {})",
+                tier.name,
+                capacity_before + 1
+            ),
+        }
+    }
+
+    /// An unbilled purchase was netted out: its seat was freed again within the window.
+    pub fn seats_cancelled(tier: &Tier, capacity_before: i64, purchase_id: Uuid, user_name: &str) -> Event {
+        Event {
+            kind: "seats.cancelled",
+            uri: uri::SEATS_CANCELLED,
+            resource_type: "LicenseTier",
+            resource_id: tier.id,
+            data: json!({
+                "tier": tier_view(tier),
+                "purchaseId": purchase_id,
+                "userName": user_name,
+                "seats": {"before": capacity_before, "after": capacity_before - 1},
+            }),
+            summary: format!(
+                "cancelled the unbilled {} seat bought for {user_name} (capacity {capacity_before} -> {})",
+                tier.name,
+                capacity_before - 1
+            ),
+        }
+    }
+}
+
+/// One tier's line of a bill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillLine {
+    pub tier_id: Uuid,
+    pub tier_name: String,
+    /// (user id, user name) of each seat bought and not cancelled.
+    pub users: Vec<(Option<Uuid>, String)>,
+}
+
+/// The lines of a bill from its purchases (tier id, tier name, user id, user name, cancelled):
+/// cancelled purchases are netted out, tiers without a seat left are left out.
+pub fn bill_lines(purchases: &[(Uuid, String, Option<Uuid>, String, bool)]) -> Vec<BillLine> {
+    let mut lines: Vec<BillLine> = Vec::new();
+    for (tier_id, tier_name, user_id, user_name, cancelled) in purchases {
+        if *cancelled {
+            continue;
+        }
+        match lines.iter_mut().find(|l| l.tier_id == *tier_id) {
+            Some(line) => line.users.push((*user_id, user_name.clone())),
+            None => lines.push(BillLine {
+                tier_id: *tier_id,
+                tier_name: tier_name.clone(),
+                users: vec![(*user_id, user_name.clone())],
+            }),
+        }
+    }
+    lines
+}
+
+impl Event {
+    /// A tenant's purchases of one billing window are due.
+    pub fn billing_due(
+        billing_id: Uuid,
+        window_start: i64,
+        window_end: i64,
+        lines: &[BillLine],
+        cancelled: u64,
+    ) -> Event {
+        let tiers: Vec<Value> = lines
+            .iter()
+            .map(|l| {
+                json!({
+                    "tierId": l.tier_id,
+                    "tierName": l.tier_name,
+                    "seats": l.users.len(),
+                    "users": l.users.iter().map(|(id, name)| json!({"id": id, "userName": name})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let parts: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {} seat{}",
+                    l.users.len(),
+                    l.tier_name,
+                    if l.users.len() == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        Event {
+            kind: "billing.due",
+            uri: uri::BILLING_DUE,
+            resource_type: "Billing",
+            resource_id: billing_id,
+            data: json!({
+                "billingId": billing_id,
+                "windowStart": window_start,
+                "windowEnd": window_end,
+                "tiers": tiers,
+                "cancelledPurchases": cancelled,
+            }),
+            summary: format!("billing due: {}", parts.join(", ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tier(n: u128, name: &str, rank: i32) -> Tier {
+        Tier {
+            id: Uuid::from_u128(n),
+            tenant_id: Uuid::nil(),
+            name: name.into(),
+            rank,
+            seats: 1,
+            created_at: 0,
+        }
+    }
+
+    const STARTER: u128 = 1;
+    const TEAM: u128 = 2;
+    const ENTERPRISE: u128 = 3;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn the_lowest_tier_of_an_active_user_wins() {
+        let cat = Catalog::new(
+            Settings::default(),
+            vec![
+                tier(ENTERPRISE, "Enterprise", 30),
+                tier(STARTER, "Starter", 10),
+                tier(TEAM, "Team", 20),
+            ],
+            HashMap::new(),
+        );
+        let cases: [(bool, &[Uuid], Option<&str>); 6] = [
+            (true, &[id(ENTERPRISE), id(TEAM)], Some("Team")),
+            (true, &[id(TEAM), id(STARTER), id(ENTERPRISE)], Some("Starter")),
+            (true, &[id(ENTERPRISE)], Some("Enterprise")),
+            (true, &[], None),
+            // Deactivated users keep memberships but hold no license.
+            (false, &[id(STARTER)], None),
+            // An id that names no tier (a tier deleted meanwhile) licenses nothing.
+            (true, &[id(99)], None),
+        ];
+        for (active, mapped, want) in cases {
+            assert_eq!(
+                cat.wanted(active, mapped).map(|t| t.name.as_str()),
+                want,
+                "{active} {mapped:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn equal_ranks_go_to_the_older_tier() {
+        let cat = Catalog::new(
+            Settings::default(),
+            vec![tier(9, "B", 5), tier(7, "A", 5)],
+            HashMap::new(),
+        );
+        assert_eq!(cat.wanted(true, &[id(9), id(7)]).map(|t| t.name.as_str()), Some("A"));
+    }
+
+    #[test]
+    fn a_free_seat_is_taken_unless_others_wait_else_bought_or_queued() {
+        let seats = |capacity, assigned, pending| Seats {
+            capacity,
+            assigned,
+            pending,
+        };
+        let cases = [
+            (seats(2, 1, 0), false, Decision::Assign),
+            (seats(2, 1, 0), true, Decision::Assign),
+            (seats(2, 2, 0), false, Decision::Pend),
+            (seats(2, 2, 0), true, Decision::Buy),
+            // A freed seat belongs to the first in the queue, not to a newcomer.
+            (seats(2, 1, 1), false, Decision::Pend),
+            (seats(0, 0, 0), false, Decision::Pend),
+            (seats(0, 0, 0), true, Decision::Buy),
+            // Over capacity (never written, but counted defensively): no seat is free.
+            (seats(1, 3, 0), false, Decision::Pend),
+        ];
+        for (s, auto, want) in cases {
+            assert_eq!(decide(&s, auto), want, "{s:?} auto={auto}");
+        }
+    }
+
+    #[test]
+    fn freed_seats_serve_the_queue_first_then_cancel_unbilled_purchases() {
+        let cases = [
+            // (capacity, assigned, pending, auto) -> (promote, buy)
+            ((3, 1, 5, false), (2, 0)),
+            ((3, 1, 1, false), (1, 0)),
+            ((3, 3, 2, false), (0, 0)),
+            ((3, 3, 2, true), (0, 2)),
+            ((3, 2, 4, true), (1, 3)),
+            ((3, 1, 0, true), (0, 0)),
+        ];
+        for ((capacity, assigned, pending, auto), want) in cases {
+            let s = Seats {
+                capacity,
+                assigned,
+                pending,
+            };
+            assert_eq!(fill(&s, auto), want, "{s:?} auto={auto}");
+        }
+        // (free after fill, seats freed by the change, unbilled purchases) -> cancelled
+        for ((free, freed, unbilled), want) in [
+            ((1, 1, 1), 1),
+            ((0, 1, 1), 0),
+            ((3, 1, 2), 1),
+            ((3, 2, 1), 1),
+            ((2, 0, 2), 0),
+        ] {
+            assert_eq!(to_cancel(free, freed, unbilled), want, "{free} {freed} {unbilled}");
+        }
+    }
+
+    #[test]
+    fn bills_net_out_cancelled_purchases() {
+        let (team, ent) = (id(TEAM), id(ENTERPRISE));
+        let u = |n: u128| Some(Uuid::from_u128(100 + n));
+        let purchases = vec![
+            (team, "Team".to_owned(), u(1), "a".to_owned(), false),
+            (ent, "Enterprise".to_owned(), u(2), "b".to_owned(), true),
+            (team, "Team".to_owned(), u(3), "c".to_owned(), false),
+            (ent, "Enterprise".to_owned(), None, "d".to_owned(), false),
+        ];
+        let lines = bill_lines(&purchases);
+        let got: Vec<(&str, Vec<&str>)> = lines
+            .iter()
+            .map(|l| (l.tier_name.as_str(), l.users.iter().map(|(_, n)| n.as_str()).collect()))
+            .collect();
+        assert_eq!(got, [("Team", vec!["a", "c"]), ("Enterprise", vec!["d"])]);
+        assert!(
+            bill_lines(&purchases[1..2]).is_empty(),
+            "a fully netted window bills nothing"
+        );
+        let e = Event::billing_due(Uuid::nil(), 1_000, 1_801_000, &lines, 1);
+        assert_eq!(e.summary, "billing due: 2 Team seats, 1 Enterprise seat");
+        assert_eq!(e.data["tiers"][0]["seats"], 2);
+        assert_eq!(billing_window_end(1_000, 1800), 1_801_000);
+    }
+
+    #[test]
+    fn bad_tiers_and_windows_are_refused() {
+        for (name, seats, ok) in [
+            ("Team", 0, true),
+            ("Team", 5, true),
+            (" ", 5, false),
+            ("Team", -1, false),
+        ] {
+            assert_eq!(validate_tier(name, seats).is_ok(), ok, "{name:?} {seats}");
+        }
+        for (window, ok) in [
+            (1, true),
+            (1800, true),
+            (0, false),
+            (-5, false),
+            (MAX_BILLING_WINDOW_SECONDS + 1, false),
+        ] {
+            assert_eq!(validate_window(window).is_ok(), ok, "{window}");
+        }
+        let CoreError::LicenseInUse(msg) = seats_in_use("Team", 1, 3) else {
+            panic!("wrong error")
+        };
+        assert!(msg.contains("3 users hold one"), "{msg}");
+    }
+}

@@ -1,0 +1,276 @@
+//! `dirsync.v1.Licenses`: a tenant's license tiers, their group mappings, auto-purchase and
+//! billing settings, and the seats bought.
+
+use dirsync_proto::v1::licenses_server::Licenses;
+use dirsync_proto::v1::{
+    CreateTierRequest, DeleteTierRequest, DeleteTierResponse, GetLicenseSettingsRequest, LicenseSettings,
+    ListPurchasesRequest, ListPurchasesResponse, ListTiersRequest, ListTiersResponse, MapGroupToTierRequest, Purchase,
+    PurchaseFilter as PbFilter, SetLicenseSettingsRequest, Tier, TierMapping, UnmapGroupFromTierRequest,
+    UnmapGroupFromTierResponse, UpdateTierRequest,
+};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::{in_txn, tenant, timestamp};
+use crate::clock::SharedClock;
+use crate::entity::{license_purchases, license_tiers};
+use crate::error::{CoreError, Result, parse_id};
+use crate::journal::{self, RequestContext};
+use crate::licenses::Seats;
+use crate::service::changes::ChangeSignal;
+use crate::store::licenses::{self, PurchaseFilter, Scope, TierSpec};
+
+#[derive(Debug, Clone)]
+pub struct LicensesService {
+    db: DatabaseConnection,
+    clock: SharedClock,
+    signal: ChangeSignal,
+}
+
+impl LicensesService {
+    pub fn new(db: DatabaseConnection, clock: SharedClock, signal: ChangeSignal) -> Self {
+        Self { db, clock, signal }
+    }
+}
+
+fn tier_to_proto(t: license_tiers::Model, seats: Seats) -> Tier {
+    Tier {
+        id: t.id.to_string(),
+        tenant_id: t.tenant_id.to_string(),
+        name: t.name,
+        rank: t.rank,
+        seats: t.seats,
+        assigned: seats.assigned,
+        pending: seats.pending,
+        created: Some(timestamp(t.created_at)),
+    }
+}
+
+fn mapping_to_proto(m: licenses::Mapping) -> TierMapping {
+    TierMapping {
+        group_id: m.group_id.to_string(),
+        tier_id: m.tier_id.to_string(),
+        group_display_name: m.group_display_name,
+    }
+}
+
+fn purchase_to_proto(p: license_purchases::Model) -> Purchase {
+    Purchase {
+        id: p.id.to_string(),
+        tier_id: p.tier_id.to_string(),
+        tier_name: p.tier_name,
+        user_id: p.user_id.map(|u| u.to_string()),
+        user_name: p.user_name,
+        purchased: Some(timestamp(p.purchased_at)),
+        cancelled: p.cancelled_at.map(timestamp),
+        billed: p.billed_at.map(timestamp),
+        billing_id: p.billing_id.map(|b| b.to_string()),
+    }
+}
+
+/// After a configuration change: recomputes the licenses in `scope` and writes their events to
+/// the feed, all in the change's transaction.
+async fn settle(txn: &DatabaseTransaction, tenant_id: Uuid, scope: Scope, now: i64) -> Result<()> {
+    let events = licenses::reassign_after_config(txn, tenant_id, scope, now).await?;
+    journal::write(txn, tenant_id, None, &RequestContext::default(), &events, now).await
+}
+
+/// A tier with its counts, read in the caller's transaction.
+async fn with_counts(txn: &DatabaseTransaction, tier: license_tiers::Model) -> Result<Tier> {
+    let seats = licenses::seats(txn, tier.tenant_id)
+        .await?
+        .get(&tier.id)
+        .copied()
+        .unwrap_or_default();
+    // Purchases and cancellations may have moved the capacity since `tier` was read.
+    let current = licenses::get(txn, tier.tenant_id, tier.id).await?;
+    Ok(tier_to_proto(current, seats))
+}
+
+#[tonic::async_trait]
+impl Licenses for LicensesService {
+    async fn create_tier(&self, request: Request<CreateTierRequest>) -> Result<Response<Tier>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let spec = TierSpec {
+            name: req.name,
+            rank: req.rank,
+            seats: req.seats,
+        };
+        let now = self.clock.now_ms();
+        // No group is mapped to a new tier yet: nobody moves.
+        let tier = in_txn(&self.db, async |txn| licenses::create(txn, tenant_id, &spec, now).await).await?;
+        Ok(Response::new(tier_to_proto(tier, Seats::default())))
+    }
+
+    async fn update_tier(&self, request: Request<UpdateTierRequest>) -> Result<Response<Tier>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("license tier", &req.id)?;
+        let now = self.clock.now_ms();
+        let tier = in_txn(&self.db, async |txn| {
+            let current = licenses::get(txn, tenant_id, id).await?;
+            let spec = TierSpec {
+                name: req.name.clone().unwrap_or_else(|| current.name.clone()),
+                rank: req.rank.unwrap_or(current.rank),
+                seats: req.seats.unwrap_or(current.seats),
+            };
+            let (before, after) = licenses::update(txn, tenant_id, id, &spec).await?;
+            // Licenses refer to ids: a rename alone moves nobody.
+            if (before.rank, before.seats) != (after.rank, after.seats) {
+                settle(txn, tenant_id, Scope::Tenant, now).await?;
+            }
+            with_counts(txn, after).await
+        })
+        .await?;
+        self.signal.notify();
+        Ok(Response::new(tier))
+    }
+
+    async fn delete_tier(&self, request: Request<DeleteTierRequest>) -> Result<Response<DeleteTierResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("license tier", &req.id)?;
+        // Nobody holds or awaits a deletable tier, so no license moves.
+        in_txn(&self.db, async |txn| licenses::delete(txn, tenant_id, id).await).await?;
+        Ok(Response::new(DeleteTierResponse {}))
+    }
+
+    async fn list_tiers(&self, request: Request<ListTiersRequest>) -> Result<Response<ListTiersResponse>, Status> {
+        let tenant_id = tenant(&request.into_inner().tenant_id)?;
+        let resp = in_txn(&self.db, async |txn| {
+            crate::store::admin::get_tenant(txn, tenant_id).await?;
+            let seats = licenses::seats(txn, tenant_id).await?;
+            let tiers = licenses::list(txn, tenant_id).await?;
+            let mappings = licenses::mappings(txn, tenant_id).await?;
+            Ok(ListTiersResponse {
+                tiers: tiers
+                    .into_iter()
+                    .map(|t| {
+                        let s = seats.get(&t.id).copied().unwrap_or_default();
+                        tier_to_proto(t, s)
+                    })
+                    .collect(),
+                mappings: mappings.into_iter().map(mapping_to_proto).collect(),
+            })
+        })
+        .await?;
+        Ok(Response::new(resp))
+    }
+
+    async fn map_group_to_tier(
+        &self,
+        request: Request<MapGroupToTierRequest>,
+    ) -> Result<Response<TierMapping>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let group_id = parse_id("group", &req.group_id)?;
+        let tier_id = parse_id("license tier", &req.tier_id)?;
+        let now = self.clock.now_ms();
+        let mapping = in_txn(&self.db, async |txn| {
+            let mapping = licenses::map_group(txn, tenant_id, group_id, tier_id).await?;
+            settle(txn, tenant_id, Scope::Group(group_id), now).await?;
+            Ok(mapping)
+        })
+        .await?;
+        self.signal.notify();
+        Ok(Response::new(mapping_to_proto(mapping)))
+    }
+
+    async fn unmap_group_from_tier(
+        &self,
+        request: Request<UnmapGroupFromTierRequest>,
+    ) -> Result<Response<UnmapGroupFromTierResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let group_id = parse_id("group", &req.group_id)?;
+        let now = self.clock.now_ms();
+        in_txn(&self.db, async |txn| {
+            if licenses::unmap_group(txn, tenant_id, group_id).await? {
+                settle(txn, tenant_id, Scope::Group(group_id), now).await?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.signal.notify();
+        Ok(Response::new(UnmapGroupFromTierResponse {}))
+    }
+
+    async fn get_license_settings(
+        &self,
+        request: Request<GetLicenseSettingsRequest>,
+    ) -> Result<Response<LicenseSettings>, Status> {
+        let tenant_id = tenant(&request.into_inner().tenant_id)?;
+        crate::store::admin::get_tenant(&self.db, tenant_id).await?;
+        let s = licenses::settings(&self.db, tenant_id).await?;
+        Ok(Response::new(LicenseSettings {
+            tenant_id: tenant_id.to_string(),
+            auto_purchase: s.auto_purchase,
+            billing_window_seconds: s.billing_window_seconds,
+        }))
+    }
+
+    async fn set_license_settings(
+        &self,
+        request: Request<SetLicenseSettingsRequest>,
+    ) -> Result<Response<LicenseSettings>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let now = self.clock.now_ms();
+        let s = in_txn(&self.db, async |txn| {
+            crate::store::admin::get_tenant(txn, tenant_id).await?;
+            licenses::lock_tenant(txn, tenant_id).await?;
+            let before = licenses::settings(txn, tenant_id).await?;
+            let mut after = before;
+            if let Some(on) = req.auto_purchase {
+                after.auto_purchase = on;
+            }
+            if let Some(w) = req.billing_window_seconds {
+                after.billing_window_seconds = w;
+            }
+            licenses::set_settings(txn, tenant_id, after).await?;
+            // Turning auto-purchase on buys seats for everyone waiting.
+            if after.auto_purchase && !before.auto_purchase {
+                settle(txn, tenant_id, Scope::Tenant, now).await?;
+            }
+            Ok(after)
+        })
+        .await?;
+        self.signal.notify();
+        Ok(Response::new(LicenseSettings {
+            tenant_id: tenant_id.to_string(),
+            auto_purchase: s.auto_purchase,
+            billing_window_seconds: s.billing_window_seconds,
+        }))
+    }
+
+    async fn list_purchases(
+        &self,
+        request: Request<ListPurchasesRequest>,
+    ) -> Result<Response<ListPurchasesResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let filter = match PbFilter::try_from(req.filter) {
+            Ok(PbFilter::All) => PurchaseFilter::All,
+            Ok(PbFilter::Unbilled) => PurchaseFilter::Unbilled,
+            Ok(PbFilter::Billed) => PurchaseFilter::Billed,
+            Err(_) => {
+                return Err(CoreError::InvalidValue(format!(
+                    "filter {} is not a PurchaseFilter (ALL, UNBILLED or BILLED)",
+                    req.filter
+                ))
+                .into());
+            }
+        };
+        let limit = match req.limit {
+            0 => 100,
+            n => u64::from(n.min(1000)),
+        };
+        crate::store::admin::get_tenant(&self.db, tenant_id).await?;
+        let rows = licenses::purchases(&self.db, tenant_id, filter, limit).await?;
+        Ok(Response::new(ListPurchasesResponse {
+            purchases: rows.into_iter().map(purchase_to_proto).collect(),
+        }))
+    }
+}
