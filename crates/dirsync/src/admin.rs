@@ -16,6 +16,8 @@ use dirsync_proto::v1::{
 };
 use serde_json::{Value, json};
 
+mod schemas;
+
 #[derive(Debug, Args)]
 pub struct AdminArgs {
     /// gRPC URL of the core.
@@ -59,6 +61,9 @@ enum AdminCommand {
     /// Roles of a tenant, the groups mapped to them and where roles come from.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// A tenant's own SCIM extension schemas (attributes, types, canonical values).
+    #[command(subcommand)]
+    Schema(schemas::SchemaCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         #[arg(long)]
@@ -541,7 +546,7 @@ async fn run_streaming(channel: Channel, command: &AdminCommand, output: Output)
             limit,
             follow: true,
         } => {
-            let mut client = AdminClient::new(channel);
+            let mut client = AdminClient::new(channel.clone());
             let mut after: Option<String> = None;
             loop {
                 let req = ListSyncLogRequest {
@@ -597,7 +602,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     if run_streaming(channel.clone(), &args.command, args.output).await? {
         return Ok(());
     }
-    let mut client = AdminClient::new(channel);
+    let mut client = AdminClient::new(channel.clone());
     let out: Value = match args.command {
         AdminCommand::Tenant(TenantCommand::Create { name }) => {
             let t = client.create_tenant(CreateTenantRequest { name }).await?.into_inner();
@@ -805,6 +810,10 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             })).collect::<Vec<_>>() })
         }
         AdminCommand::Role(command) => run_role(&mut client, command, args.output).await?,
+        AdminCommand::Schema(command) => {
+            let client = dirsync_proto::v1::schemas_client::SchemasClient::new(channel);
+            schemas::run(client, command, args.output == Output::Text).await?
+        }
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {
