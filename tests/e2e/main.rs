@@ -17,5 +17,6 @@ mod idp;
 mod protocol;
 mod queries;
 mod roles;
+mod schemas;
 mod synclog;
 mod users;
