@@ -9,6 +9,7 @@ mod m20261125_000005_roles;
 mod m20261125_000006_leases;
 mod m20261125_000007_connection_settings;
 mod m20261125_000008_licenses;
+mod m20261125_000009_schemas;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_connection_settings::Migration),
             Box::new(m20261125_000005_roles::Migration),
             Box::new(m20261125_000008_licenses::Migration),
+            Box::new(m20261125_000009_schemas::Migration),
         ]
     }
 }

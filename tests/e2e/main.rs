@@ -18,5 +18,6 @@ mod licenses;
 mod protocol;
 mod queries;
 mod roles;
+mod schemas;
 mod synclog;
 mod users;

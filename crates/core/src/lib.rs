@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod journal;
 pub mod licenses;
 pub mod roles;
+pub mod schemas;
 pub mod sealing;
 pub mod service;
 pub mod service_auth;
@@ -22,6 +23,7 @@ use dirsync_proto::v1::admin_server::AdminServer;
 use dirsync_proto::v1::changes_server::ChangesServer;
 use dirsync_proto::v1::directory_server::DirectoryServer;
 use dirsync_proto::v1::licenses_server::LicensesServer;
+use dirsync_proto::v1::schemas_server::SchemasServer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, TransactionTrait};
@@ -33,6 +35,7 @@ pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
 pub use service::licenses::LicensesService;
+pub use service::schemas::SchemasService;
 pub use service_auth::ServiceAuth;
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +166,7 @@ pub async fn serve(
     health_reporter.set_serving::<AdminServer<AdminService>>().await;
     health_reporter.set_serving::<ChangesServer<ChangesService>>().await;
     health_reporter.set_serving::<LicensesServer<LicensesService>>().await;
+    health_reporter.set_serving::<SchemasServer<SchemasService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dirsync_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -178,6 +182,7 @@ pub async fn serve(
         retention,
     } = settings;
     jobs::spawn(db.clone(), clock.clone(), retention);
+    let schemas = SchemasService::new(db.clone(), clock.clone());
     let admin = AdminService::new(db, clock, public_url, sealing);
     tonic::transport::Server::builder()
         .trace_fn(|req| {
@@ -191,6 +196,7 @@ pub async fn serve(
         .add_service(InterceptedService::new(DirectoryServer::new(directory), auth.clone()))
         .add_service(InterceptedService::new(AdminServer::new(admin), auth.clone()))
         .add_service(InterceptedService::new(LicensesServer::new(licenses), auth.clone()))
+        .add_service(InterceptedService::new(SchemasServer::new(schemas), auth.clone()))
         .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;

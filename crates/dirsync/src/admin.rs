@@ -17,6 +17,7 @@ use dirsync_proto::v1::{
 use serde_json::{Value, json};
 
 mod licenses;
+mod schemas;
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -64,6 +65,9 @@ enum AdminCommand {
     /// License tiers, their groups and seats, auto-purchase and billing.
     #[command(subcommand)]
     License(licenses::LicenseCommand),
+    /// A tenant's own SCIM extension schemas (attributes, types, canonical values).
+    #[command(subcommand)]
+    Schema(schemas::SchemaCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         #[arg(long)]
@@ -546,7 +550,7 @@ async fn run_streaming(channel: Channel, command: &AdminCommand, output: Output)
             limit,
             follow: true,
         } => {
-            let mut client = AdminClient::new(channel);
+            let mut client = AdminClient::new(channel.clone());
             let mut after: Option<String> = None;
             loop {
                 let req = ListSyncLogRequest {
@@ -603,7 +607,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let licenses_channel = channel.clone();
-    let mut client = AdminClient::new(channel);
+    let mut client = AdminClient::new(channel.clone());
     let out: Value = match args.command {
         AdminCommand::Tenant(TenantCommand::Create { name }) => {
             let t = client.create_tenant(CreateTenantRequest { name }).await?.into_inner();
@@ -812,6 +816,10 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         }
         AdminCommand::Role(command) => run_role(&mut client, command, args.output).await?,
         AdminCommand::License(command) => licenses::run(licenses_channel, command, args.output == Output::Text).await?,
+        AdminCommand::Schema(command) => {
+            let client = dirsync_proto::v1::schemas_client::SchemasClient::new(channel);
+            schemas::run(client, command, args.output == Output::Text).await?
+        }
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {

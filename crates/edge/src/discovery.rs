@@ -4,7 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use dirsync_scim::discovery::{AuthScheme, ServiceProviderConfig, resource_type_json};
 use dirsync_scim::list::list_response;
-use dirsync_scim::schema::ResourceSchema;
+use std::sync::Arc;
+
+use crate::tenant_schemas::TenantSchemas;
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -20,8 +22,9 @@ pub struct NamePath {
     name: String,
 }
 
-fn resource_schemas() -> [ResourceSchema; 2] {
-    [ResourceSchema::user(), ResourceSchema::group()]
+/// The caller's tenant's resource types: built-in schemas plus its registered extensions.
+async fn resource_schemas(state: &AppState, caller: &Caller) -> ApiResult<Arc<TenantSchemas>> {
+    crate::tenant_schemas::for_caller(state, caller).await
 }
 
 /// GET /ServiceProviderConfig (RFC 7643 §5)
@@ -60,7 +63,9 @@ pub async fn service_provider_config(
 /// GET /ResourceTypes (RFC 7643 §6)
 pub async fn resource_types(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<Scim> {
     let base = base_url(&state, &headers, &caller.tenant_id);
-    let items: Vec<_> = resource_schemas()
+    let items: Vec<_> = resource_schemas(&state, &caller)
+        .await?
+        .all()
         .iter()
         .map(|rs| resource_type_json(rs, &base))
         .collect();
@@ -76,29 +81,35 @@ pub async fn resource_type(
     headers: HeaderMap,
 ) -> ApiResult<Scim> {
     let base = base_url(&state, &headers, &caller.tenant_id);
-    resource_schemas()
+    resource_schemas(&state, &caller)
+        .await?
+        .all()
         .iter()
         .find(|rs| rs.name.eq_ignore_ascii_case(&path.name))
         .map(|rs| Scim::ok(resource_type_json(rs, &base)))
         .ok_or_else(|| ApiError::not_found(format!("resource type {} not found", path.name)))
 }
 
-fn all_schemas() -> Vec<dirsync_scim::schema::Schema> {
+async fn all_schemas(state: &AppState, caller: &Caller) -> ApiResult<Vec<dirsync_scim::schema::Schema>> {
     let mut out: Vec<dirsync_scim::schema::Schema> = Vec::new();
-    for rs in resource_schemas() {
+    for rs in resource_schemas(state, caller).await?.all() {
         for s in rs.schemas() {
             if !out.iter().any(|o| o.id == s.id) {
                 out.push(s.clone());
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// GET /Schemas (RFC 7643 §7)
 pub async fn schemas(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<Scim> {
     let base = base_url(&state, &headers, &caller.tenant_id);
-    let items: Vec<_> = all_schemas().iter().map(|s| s.to_json(&base)).collect();
+    let items: Vec<_> = all_schemas(&state, &caller)
+        .await?
+        .iter()
+        .map(|s| s.to_json(&base))
+        .collect();
     let n = items.len() as u64;
     Ok(Scim::ok(list_response(items, n, 1)))
 }
@@ -111,7 +122,8 @@ pub async fn schema(
     headers: HeaderMap,
 ) -> ApiResult<Scim> {
     let base = base_url(&state, &headers, &caller.tenant_id);
-    all_schemas()
+    all_schemas(&state, &caller)
+        .await?
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(&path.name))
         .map(|s| Scim::ok(s.to_json(&base)))

@@ -23,15 +23,22 @@ use crate::state::AppState;
 use crate::users::ResourcePath;
 use crate::{MAX_WRITE_ATTEMPTS, backoff, base_url};
 
-fn schema() -> ResourceSchema {
-    ResourceSchema::group()
+/// The caller's tenant's Group schema: built-in plus the tenant's extensions.
+async fn schema(state: &AppState, caller: &Caller) -> ApiResult<ResourceSchema> {
+    Ok(crate::tenant_schemas::for_caller(state, caller).await?.group.clone())
 }
 
-fn respond(g: &Group, base: &str, status: StatusCode, proj: &Projection, with_members: bool) -> Scim {
-    let rs = schema();
+fn respond(
+    g: &Group,
+    base: &str,
+    status: StatusCode,
+    proj: &Projection,
+    with_members: bool,
+    rs: &ResourceSchema,
+) -> Scim {
     let body = projection::project(
-        &render_group(g, base, &rs, with_members),
-        &rs,
+        &render_group(g, base, rs, with_members),
+        rs,
         &proj.attributes,
         &proj.excluded,
     );
@@ -108,7 +115,8 @@ pub async fn create(
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
     let (body, members) = take_members(&body)?;
-    let doc = resource::normalize(&body, &schema())?;
+    let rs = schema(&state, &caller).await?;
+    let doc = resource::normalize(&body, &rs)?;
     let group = state
         .directory()
         .create_group(CreateGroupRequest {
@@ -120,7 +128,7 @@ pub async fn create(
         .await?
         .into_inner();
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::CREATED, &proj, true))
+    Ok(respond(&group, &base, StatusCode::CREATED, &proj, true, &rs))
 }
 
 /// GET /Groups/{id} (RFC 7644 §3.4.1); `excludedAttributes=members` never loads members.
@@ -133,6 +141,7 @@ pub async fn get(
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
     let with_members = proj.wants("members");
+    let rs = schema(&state, &caller).await?;
     let group = fetch(&state, &caller, &path.id, with_members).await?;
     if if_none_match(&headers)?.is_some_and(|p| p.matches(group.version)) {
         return Ok(Scim {
@@ -143,7 +152,7 @@ pub async fn get(
         });
     }
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members))
+    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
 }
 
 /// Lists groups; shared by GET /Groups and POST /Groups/.search.
@@ -153,7 +162,7 @@ pub async fn list_groups(
     headers: &HeaderMap,
     params: ListParams,
 ) -> ApiResult<Value> {
-    let rs = schema();
+    let rs = schema(state, caller).await?;
     let q = params.core_query(&rs, &state.config)?;
     let with_members = params.projection.wants("members");
     let resp = state
@@ -264,7 +273,7 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
-    let rs = schema();
+    let rs = schema(&state, &caller).await?;
     let (body, members) = take_members(&body)?;
     let doc = resource::normalize(&body, &rs)?;
     let modify = |current: &Group| -> ApiResult<Value> {
@@ -287,7 +296,7 @@ pub async fn replace(
     )
     .await?;
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members))
+    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
 }
 
 /// PATCH /Groups/{id} (RFC 7644 §3.5.2). Answers 204 (what Entra expects, scim-notes B1.20)
@@ -301,7 +310,7 @@ pub async fn patch(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
-    let rs = schema();
+    let rs = schema(&state, &caller).await?;
     let ops = patch::parse_request(&body)?;
     let (doc_ops, member_ops) = patch::split_member_ops(ops)?;
     let changes: Vec<pb::MemberChange> = member_ops.into_iter().map(member_change).collect();
@@ -331,7 +340,7 @@ pub async fn patch(
         });
     }
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members))
+    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
 }
 
 /// DELETE /Groups/{id} (RFC 7644 §3.6)

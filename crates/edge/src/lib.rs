@@ -13,6 +13,7 @@ pub mod media;
 pub mod params;
 pub mod recorder;
 pub mod state;
+pub mod tenant_schemas;
 pub mod users;
 
 use std::future::Future;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use dirsync_proto::v1::admin_client::AdminClient;
 use dirsync_proto::v1::directory_client::DirectoryClient;
+use dirsync_proto::v1::schemas_client::SchemasClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -116,6 +117,7 @@ pub struct AppState {
     pub auth_cache: SharedAuthCache,
     pub limiter: Arc<RateLimiter>,
     pub recorder: crate::recorder::Recorder,
+    pub schema_cache: Arc<crate::tenant_schemas::SchemaCache>,
 }
 
 impl AppState {
@@ -133,6 +135,7 @@ impl AppState {
             config: Arc::new(config),
             auth_cache: Arc::new(AuthCache::default()),
             limiter,
+            schema_cache: Arc::default(),
         }
     }
 
@@ -142,5 +145,9 @@ impl AppState {
 
     pub fn admin(&self) -> AdminClient<CoreChannel> {
         AdminClient::with_interceptor(self.channel.clone(), self.calls.clone())
+    }
+
+    pub fn schemas(&self) -> SchemasClient<CoreChannel> {
+        SchemasClient::with_interceptor(self.channel.clone(), self.calls.clone())
     }
 }

@@ -26,13 +26,13 @@ pub struct ResourcePath {
     pub id: String,
 }
 
-fn schema() -> ResourceSchema {
-    ResourceSchema::user()
+/// The caller's tenant's User schema: built-in plus the tenant's extensions.
+async fn schema(state: &AppState, caller: &Caller) -> ApiResult<ResourceSchema> {
+    Ok(crate::tenant_schemas::for_caller(state, caller).await?.user.clone())
 }
 
-fn respond(u: &User, base: &str, status: StatusCode, proj: &crate::params::Projection) -> Scim {
-    let rs = schema();
-    let body = projection::project(&render_user(u, base, &rs), &rs, &proj.attributes, &proj.excluded);
+fn respond(u: &User, base: &str, status: StatusCode, proj: &crate::params::Projection, rs: &ResourceSchema) -> Scim {
+    let body = projection::project(&render_user(u, base, rs), rs, &proj.attributes, &proj.excluded);
     Scim {
         status,
         body: Some(body),
@@ -61,7 +61,8 @@ pub async fn create(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
-    let mut doc = resource::normalize(&body, &schema())?;
+    let rs = schema(&state, &caller).await?;
+    let mut doc = resource::normalize(&body, &rs)?;
     // The server's default, stored so that it reads back (RFC 7643 §4.1.1).
     if let Some(obj) = doc.as_object_mut() {
         obj.entry("active").or_insert(Value::Bool(true));
@@ -81,6 +82,7 @@ pub async fn create(
         &base_url(&state, &headers, &caller.tenant_id),
         StatusCode::CREATED,
         &proj,
+        &rs,
     ))
 }
 
@@ -93,6 +95,7 @@ pub async fn get(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
+    let rs = schema(&state, &caller).await?;
     let user = fetch(&state, &caller, &path.id).await?;
     if if_none_match(&headers)?.is_some_and(|p| p.matches(user.version)) {
         return Ok(Scim {
@@ -107,6 +110,7 @@ pub async fn get(
         &base_url(&state, &headers, &caller.tenant_id),
         StatusCode::OK,
         &proj,
+        &rs,
     ))
 }
 
@@ -117,7 +121,7 @@ pub async fn list_users(
     headers: &HeaderMap,
     params: ListParams,
 ) -> ApiResult<Value> {
-    let rs = schema();
+    let rs = schema(state, caller).await?;
     let q = params.core_query(&rs, &state.config)?;
     let resp = state
         .directory()
@@ -220,7 +224,7 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
-    let rs = schema();
+    let rs = schema(&state, &caller).await?;
     let doc = resource::normalize(&body, &rs)?;
     let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, |current| {
         resource::check_immutable(&user_document(current), &doc, &rs)?;
@@ -237,6 +241,7 @@ pub async fn replace(
         &base_url(&state, &headers, &caller.tenant_id),
         StatusCode::OK,
         &proj,
+        &rs,
     ))
 }
 
@@ -251,7 +256,7 @@ pub async fn patch(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
-    let rs = schema();
+    let rs = schema(&state, &caller).await?;
     let ops = patch::parse_request(&body)?;
     let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, |current| {
         let mut doc = user_document(current);
@@ -264,6 +269,7 @@ pub async fn patch(
         &base_url(&state, &headers, &caller.tenant_id),
         StatusCode::OK,
         &proj,
+        &rs,
     ))
 }
 

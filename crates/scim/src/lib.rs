@@ -7,6 +7,7 @@ pub mod compat;
 mod datetime;
 pub mod discovery;
 pub mod error;
+pub mod extension;
 pub mod filter;
 pub mod list;
 pub mod patch;

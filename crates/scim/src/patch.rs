@@ -118,6 +118,7 @@ pub fn apply(doc: &mut Value, ops: &[PatchOperation], schema: &ResourceSchema) -
         apply_one(root, op, schema)?;
     }
     check_required(root, schema)?;
+    crate::extension::check_root(doc.as_object(), root, schema)?;
     if root.contains_key("schemas") {
         sync_schemas(root, schema);
     }

@@ -24,6 +24,7 @@ pub fn normalize(body: &Value, schema: &ResourceSchema) -> Result<Value, ScimErr
         place_top(&mut out, key, value, schema)?;
     }
     check_required(&out, schema)?;
+    crate::extension::check_root(None, &out, schema)?;
     sync_schemas(&mut out, schema);
     Ok(Value::Object(out))
 }

@@ -38,6 +38,14 @@ impl AttrType {
             AttrType::Complex => "complex",
         }
     }
+
+    /// Reads an RFC 7643 §7 type name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        use AttrType::*;
+        [String, Boolean, Decimal, Integer, DateTime, Binary, Reference, Complex]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+    }
 }
 
 /// RFC 7643 §7 `mutability`.
@@ -113,6 +121,9 @@ pub struct AttributeDef {
     pub canonical_values: Vec<String>,
     pub reference_types: Vec<String>,
     pub sub_attributes: Vec<AttributeDef>,
+    /// dirsync's addition for tenant schemas: a string holding a list ("Blue,Red") whose
+    /// trimmed items are each checked against `canonical_values`.
+    pub separator: Option<String>,
 }
 
 impl AttributeDef {
@@ -132,6 +143,7 @@ impl AttributeDef {
             canonical_values: Vec::new(),
             reference_types: Vec::new(),
             sub_attributes: Vec::new(),
+            separator: None,
         }
     }
 
@@ -223,6 +235,9 @@ impl AttributeDef {
             let subs: Vec<Value> = self.sub_attributes.iter().map(|s| s.to_json()).collect();
             m.insert("subAttributes".into(), Value::Array(subs));
         }
+        if let Some(sep) = &self.separator {
+            m.insert("separator".into(), json!(sep));
+        }
         Value::Object(m)
     }
 }
@@ -234,6 +249,9 @@ pub struct Schema {
     pub name: String,
     pub description: String,
     pub attributes: Vec<AttributeDef>,
+    /// A tenant-defined extension: documents are validated against it strictly (unknown
+    /// attributes and values outside `canonicalValues` are refused; see `crate::extension`).
+    pub strict: bool,
 }
 
 /// RFC 7643 §3.1 common attributes: they belong to every resource, not to a schema, so the
@@ -453,6 +471,7 @@ pub fn user_schema() -> Schema {
         name: "User".into(),
         description: "User Account".into(),
         attributes,
+        strict: false,
     }
 }
 
@@ -485,6 +504,7 @@ pub fn group_schema() -> Schema {
         name: "Group".into(),
         description: "Group".into(),
         attributes,
+        strict: false,
     }
 }
 
@@ -517,6 +537,7 @@ pub fn enterprise_user_schema() -> Schema {
                 ],
             ),
         ],
+        strict: false,
     }
 }
 

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod changes;
 pub mod directory;
 pub mod licenses;
+pub mod schemas;
 
 use dirsync_proto::Timestamp;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};

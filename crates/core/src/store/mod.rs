@@ -8,6 +8,7 @@ pub mod keyset;
 pub mod leases;
 pub mod licenses;
 pub mod roles;
+pub mod schemas;
 pub mod sync_log;
 pub mod users;
 

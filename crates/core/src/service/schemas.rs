@@ -1,0 +1,124 @@
+//! `dirsync.v1.Schemas`: a tenant's extension schemas.
+
+use dirsync_proto::v1::schemas_server::Schemas;
+use dirsync_proto::v1::{
+    DeleteSchemaRequest, DeleteSchemaResponse, ExtensionSchema, GetSchemaRequest, ListSchemasRequest,
+    ListSchemasResponse, RegisterSchemaRequest, SchemaAttribute,
+};
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status};
+
+use super::{in_txn, tenant, timestamp};
+use crate::clock::SharedClock;
+use crate::entity::tenant_schemas;
+use crate::error::CoreError;
+use crate::schemas::{Attribute, Definition, attributes_from_json};
+use crate::store::schemas as store;
+
+#[derive(Debug, Clone)]
+pub struct SchemasService {
+    db: DatabaseConnection,
+    clock: SharedClock,
+}
+
+impl SchemasService {
+    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
+        Self { db, clock }
+    }
+}
+
+fn to_proto(m: tenant_schemas::Model) -> ExtensionSchema {
+    ExtensionSchema {
+        attributes: attributes_from_json(&m.attributes)
+            .into_iter()
+            .map(|a| SchemaAttribute {
+                name: a.name,
+                r#type: a.attr_type,
+                multi_valued: a.multi_valued,
+                required: a.required,
+                case_exact: a.case_exact,
+                canonical_values: a.canonical_values,
+                description: a.description,
+                separator: a.separator,
+            })
+            .collect(),
+        urn: m.urn,
+        name: m.name,
+        description: m.description,
+        resource_type: m.resource_type,
+        tenant_id: m.tenant_id.to_string(),
+        created: Some(timestamp(m.created_at)),
+        updated: Some(timestamp(m.updated_at)),
+    }
+}
+
+fn from_proto(s: ExtensionSchema) -> Definition {
+    Definition {
+        urn: s.urn,
+        name: s.name,
+        description: s.description,
+        resource_type: s.resource_type,
+        attributes: s
+            .attributes
+            .into_iter()
+            .map(|a| Attribute {
+                name: a.name,
+                attr_type: a.r#type,
+                multi_valued: a.multi_valued,
+                required: a.required,
+                case_exact: a.case_exact,
+                canonical_values: a.canonical_values,
+                description: a.description,
+                separator: a.separator,
+            })
+            .collect(),
+    }
+}
+
+#[tonic::async_trait]
+impl Schemas for SchemasService {
+    async fn register_schema(
+        &self,
+        request: Request<RegisterSchemaRequest>,
+    ) -> Result<Response<ExtensionSchema>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let def = from_proto(
+            req.schema
+                .ok_or_else(|| CoreError::InvalidValue("RegisterSchema needs a schema".into()))?,
+        );
+        let now = self.clock.now_ms();
+        let row = in_txn(&self.db, async |txn| store::register(txn, tenant_id, def, now).await).await?;
+        Ok(Response::new(to_proto(row)))
+    }
+
+    async fn list_schemas(
+        &self,
+        request: Request<ListSchemasRequest>,
+    ) -> Result<Response<ListSchemasResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let rows = store::list(&self.db, tenant_id, req.resource_type.as_deref()).await?;
+        Ok(Response::new(ListSchemasResponse {
+            schemas: rows.into_iter().map(to_proto).collect(),
+        }))
+    }
+
+    async fn get_schema(&self, request: Request<GetSchemaRequest>) -> Result<Response<ExtensionSchema>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        Ok(Response::new(to_proto(
+            store::get(&self.db, tenant_id, &req.urn).await?,
+        )))
+    }
+
+    async fn delete_schema(
+        &self,
+        request: Request<DeleteSchemaRequest>,
+    ) -> Result<Response<DeleteSchemaResponse>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        in_txn(&self.db, async |txn| store::delete(txn, tenant_id, &req.urn).await).await?;
+        Ok(Response::new(DeleteSchemaResponse {}))
+    }
+}

@@ -1,0 +1,221 @@
+use serde_json::json;
+
+use super::*;
+use crate::patch::{apply, parse_request};
+use crate::resource::normalize;
+
+const ACME: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+
+fn acme() -> ExtensionDefinition {
+    let attr = |name: &str, ty: &str| ExtensionAttribute {
+        name: name.into(),
+        attr_type: ty.into(),
+        ..Default::default()
+    };
+    ExtensionDefinition {
+        urn: ACME.into(),
+        name: "AcmeUser".into(),
+        description: "Acme".into(),
+        resource_type: "User".into(),
+        attributes: vec![
+            ExtensionAttribute {
+                canonical_values: vec!["Blue".into(), "Red".into(), "Green Team".into()],
+                separator: ",".into(),
+                ..attr("teams", "string")
+            },
+            ExtensionAttribute {
+                canonical_values: vec!["EU".into(), "US".into()],
+                ..attr("absenceRegion", "string")
+            },
+            attr("userRole", "string"),
+            ExtensionAttribute {
+                multi_valued: true,
+                canonical_values: vec!["a".into(), "b".into()],
+                ..attr("tags", "string")
+            },
+            attr("level", "integer"),
+            attr("since", "dateTime"),
+            ExtensionAttribute {
+                required: true,
+                ..attr("badge", "string")
+            },
+            attr("broken", "complex"),
+        ],
+    }
+}
+
+fn rs() -> ResourceSchema {
+    ResourceSchema::user().with_extensions([acme().to_schema()])
+}
+
+fn user(ext: serde_json::Value) -> serde_json::Value {
+    json!({"userName": "bjensen", ACME: ext})
+}
+
+#[test]
+fn builds_the_schema() {
+    let s = acme().to_schema();
+    assert!(s.strict);
+    assert_eq!(s.attributes.len(), 7, "the complex attribute is left out");
+    let teams = s.attribute("TEAMS").unwrap();
+    assert_eq!(teams.separator.as_deref(), Some(","));
+    assert_eq!(teams.to_json()["separator"], ",");
+    assert!(s.attribute("tags").unwrap().multi_valued);
+    let r = rs();
+    assert_eq!(r.schema_ids().len(), 3);
+    // Registering a built-in URN again does not shadow it.
+    let mut dup = acme();
+    dup.urn = crate::schema::ENTERPRISE_USER_SCHEMA.into();
+    assert_eq!(
+        ResourceSchema::user()
+            .with_extensions([dup.to_schema()])
+            .extensions
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn accepts_valid_documents() {
+    let cases = [
+        json!({"badge": "x", "teams": "Blue,Red", "absenceRegion": "EU", "userRole": "anything"}),
+        json!({"badge": "x", "teams": " Blue , Green Team ,", "tags": ["a", "b"], "level": 3}),
+        json!({"badge": "x", "tags": "a", "since": "2026-01-01T00:00:00Z"}),
+        json!({"Badge": "x", "TEAMS": "Red"}),
+    ];
+    for ext in cases {
+        let doc = normalize(&user(ext.clone()), &rs()).unwrap_or_else(|e| panic!("{ext}: {e}"));
+        assert_eq!(doc["schemas"], json!([crate::schema::USER_SCHEMA, ACME]), "{ext}");
+        validate(&doc, &rs()).unwrap();
+    }
+}
+
+#[test]
+fn refuses_invalid_documents() {
+    let cases = [
+        (
+            json!({"badge": "x", "absenceRegion": "eu"}),
+            "has value \"eu\", which is not one of \"EU\", \"US\"",
+        ),
+        (
+            json!({"badge": "x", "absenceRegion": "APAC"}),
+            "absenceRegion' has value \"APAC\"",
+        ),
+        (
+            json!({"badge": "x", "teams": "Blue,Purple"}),
+            "teams' has value \"Purple\"",
+        ),
+        (json!({"badge": "x", "teams": "blue"}), "teams' has value \"blue\""),
+        (json!({"badge": "x", "tags": ["a", "c"]}), "tags' has value \"c\""),
+        (json!({"badge": "x", "level": "high"}), "must be an integer"),
+        (json!({"badge": "x", "level": 1.5}), "must be an integer"),
+        (
+            json!({"badge": "x", "since": "yesterday"}),
+            "must be an RFC 3339 date-time",
+        ),
+        (
+            json!({"badge": "x", "teems": "Blue"}),
+            "attribute 'teems' is not defined in schema",
+        ),
+        (json!({"teams": "Blue"}), "required attribute 'badge' is missing"),
+        (json!({"badge": "x", "absenceRegion": ["EU", "US"]}), "must be a string"),
+    ];
+    for (ext, want) in cases {
+        let e = normalize(&user(ext.clone()), &rs()).unwrap_err();
+        assert_eq!((e.status, e.scim_type), (400, Some(ScimType::InvalidValue)), "{ext}");
+        assert!(e.detail.contains(want), "{ext}: {}", e.detail);
+    }
+}
+
+#[test]
+fn validate_checks_stored_shapes() {
+    let cases = [
+        (json!({"absenceRegion": ["EU"]}), "is single-valued"),
+        (json!({"tags": "a"}), "must be a list"),
+        (json!({"level": true}), "must be of type integer"),
+        (json!("x"), "must be an object"),
+    ];
+    for (ext, want) in cases {
+        let e = validate(&user(ext.clone()), &rs()).unwrap_err();
+        assert!(e.detail.contains(want), "{ext}: {}", e.detail);
+    }
+    // Built-in schemas are not strict: unknown enterprise attributes stay as sent.
+    let doc = json!({"userName": "b", crate::schema::ENTERPRISE_USER_SCHEMA: {"nope": 1}});
+    validate(&doc, &rs()).unwrap();
+}
+
+#[test]
+fn patch_validates_only_what_changed() {
+    let stored = json!({"userName": "b", ACME: {"badge": "x", "absenceRegion": "OLD"}});
+    let patch = |ops: serde_json::Value| {
+        let ops = parse_request(&json!({"Operations": ops})).unwrap();
+        let mut doc = stored.clone();
+        apply(&mut doc, &ops, &rs()).map(|()| doc)
+    };
+    // An unrelated change goes through although a stored value is no longer canonical.
+    let doc = patch(json!([{"op": "replace", "path": format!("{ACME}:teams"), "value": "Blue"}])).unwrap();
+    assert_eq!(doc[ACME]["teams"], "Blue");
+    let doc = patch(json!([{"op": "replace", "value": {ACME: {"absenceRegion": "US"}}}])).unwrap();
+    assert_eq!(doc[ACME]["absenceRegion"], "US");
+    let doc = patch(json!([{"op": "remove", "path": format!("{ACME}:absenceRegion")}])).unwrap();
+    assert!(doc[ACME].get("absenceRegion").is_none());
+    let bad = [
+        (
+            json!([{"op": "replace", "path": format!("{ACME}:absenceRegion"), "value": "us"}]),
+            ScimType::InvalidValue,
+        ),
+        (
+            json!([{"op": "add", "value": {ACME: {"teams": "Red,Nope"}}}]),
+            ScimType::InvalidValue,
+        ),
+        (
+            json!([{"op": "add", "path": format!("{ACME}:nope"), "value": "x"}]),
+            ScimType::InvalidPath,
+        ),
+        (
+            json!([{"op": "remove", "path": format!("{ACME}:badge")}]),
+            ScimType::InvalidValue,
+        ),
+    ];
+    for (ops, t) in bad {
+        let e = patch(ops.clone()).unwrap_err();
+        assert_eq!(e.scim_type, Some(t), "{ops}: {}", e.detail);
+    }
+}
+
+#[test]
+fn reads_the_schema_representation_back() {
+    let def = acme();
+    let mut expected = def.clone();
+    expected.attributes.retain(|a| a.attr_type != "complex");
+    for a in &mut expected.attributes {
+        a.attr_type = AttrType::parse(&a.attr_type).unwrap().as_str().into();
+    }
+    assert_eq!(ExtensionDefinition::from_json(&def.to_json()).unwrap(), expected);
+    let served = def.to_schema().to_json("https://x.test");
+    let read = ExtensionDefinition::from_json(&served).unwrap();
+    assert_eq!(read.resource_type, "User");
+    assert_eq!(read.attributes, expected.attributes);
+    let bad = [
+        (json!([]), "must be a JSON object"),
+        (json!({"attributes": []}), "needs an 'id'"),
+        (json!({"id": ACME}), "needs an 'attributes' list"),
+        (json!({"id": ACME, "attributes": ["x"]}), "must be an object"),
+        (
+            json!({"id": ACME, "attributes": [{"name": "a", "multiValued": "yes"}]}),
+            "'multiValued' must be true or false",
+        ),
+        (
+            json!({"id": ACME, "attributes": [{"name": "a", "canonicalValues": [1]}]}),
+            "must be strings",
+        ),
+        (
+            json!({"id": ACME, "attributes": [{"name": "a", "subAttributes": [{"name": "b"}]}]}),
+            "not supported",
+        ),
+    ];
+    for (doc, want) in bad {
+        let e = ExtensionDefinition::from_json(&doc).unwrap_err();
+        assert!(e.detail.contains(want), "{doc}: {}", e.detail);
+    }
+}

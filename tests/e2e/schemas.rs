@@ -1,0 +1,656 @@
+//! Tenant-defined extension schemas end to end: registered over gRPC (and the CLI), served by
+//! the SCIM edge per tenant, enforced on POST/PUT/PATCH, filterable, projected, and driving
+//! roles through `userRole`.
+
+use dirsync_proto::v1::schemas_client::SchemasClient;
+use dirsync_proto::v1::{
+    CreateRoleRequest, DeleteSchemaRequest, ExtensionSchema, GetEntitlementsRequest, GetSchemaRequest,
+    ListSchemasRequest, RegisterSchemaRequest, RoleSource, SchemaAttribute, SetRoleSourceRequest,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tonic::Code;
+
+use crate::harness::{Grpc, TestApp};
+use crate::on_both_stores;
+use crate::users::user;
+
+const ACME: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/schemas/acme-user.json");
+
+fn attr(name: &str, canonical: &[&str], separator: &str) -> SchemaAttribute {
+    SchemaAttribute {
+        name: name.into(),
+        r#type: "string".into(),
+        case_exact: true,
+        canonical_values: canonical.iter().map(|s| (*s).to_string()).collect(),
+        separator: separator.into(),
+        ..Default::default()
+    }
+}
+
+/// The example: teams (a comma list of team names), absenceRegion, userRole.
+fn acme_schema() -> ExtensionSchema {
+    ExtensionSchema {
+        urn: ACME.into(),
+        name: "AcmeUser".into(),
+        description: "Acme's user attributes".into(),
+        resource_type: "User".into(),
+        attributes: vec![
+            attr("teams", &["Blue", "Red", "Green", "Platform Team"], ","),
+            attr("absenceRegion", &["EU", "US", "APAC"], ""),
+            attr("userRole", &["Admin", "Member", "Viewer"], ""),
+        ],
+        ..Default::default()
+    }
+}
+
+async fn schemas(app: &TestApp) -> SchemasClient<Grpc> {
+    SchemasClient::new(app.channel().await)
+}
+
+async fn register(app: &TestApp, tenant: &str, schema: ExtensionSchema) -> ExtensionSchema {
+    schemas(app)
+        .await
+        .register_schema(RegisterSchemaRequest {
+            tenant_id: tenant.into(),
+            schema: Some(schema),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+fn acme_user(name: &str, ext: Value) -> Value {
+    let mut body = user(name);
+    body[ACME] = ext;
+    body["schemas"].as_array_mut().unwrap().push(json!(ACME));
+    body
+}
+
+async fn count(app: &TestApp, filter: &str) -> u64 {
+    let url = format!("/Users?filter={}", urlencode(filter));
+    let r = app.scim(Method::GET, &url, None).await;
+    r.expect(200);
+    r.body["totalResults"].as_u64().unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The edge caches a tenant's schemas for 2 s.
+async fn schema_cache_expires() {
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+}
+
+async fn discovery_and_isolation(app: TestApp) {
+    register(&app, &app.tenant_id, acme_schema()).await;
+    let other = app.new_tenant("other").await;
+    // /Schemas, /Schemas/{urn} and /ResourceTypes, per tenant.
+    let listed = app.scim(Method::GET, "/Schemas", None).await;
+    listed.expect(200);
+    let acme = listed.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == ACME)
+        .cloned()
+        .unwrap_or_else(|| panic!("{ACME} missing: {}", listed.body));
+    let teams = acme["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "teams")
+        .unwrap();
+    assert_eq!(
+        teams["canonicalValues"],
+        json!(["Blue", "Red", "Green", "Platform Team"])
+    );
+    assert_eq!(teams["separator"], ",");
+    assert_eq!(teams["caseExact"], true);
+    let one = app.scim(Method::GET, &format!("/Schemas/{ACME}"), None).await;
+    one.expect(200);
+    assert_eq!(one.body["id"], ACME);
+    let rt = app.scim(Method::GET, "/ResourceTypes/User", None).await;
+    rt.expect(200);
+    assert!(
+        rt.body["schemaExtensions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"schema": ACME, "required": false})),
+        "{}",
+        rt.body
+    );
+    let other_get = |path: String| {
+        let (app, other) = (&app, &other);
+        async move {
+            app.send(
+                Method::GET,
+                &format!("{}{path}", other.scim),
+                Some(&other.token),
+                None,
+                &[],
+            )
+            .await
+        }
+    };
+    let theirs = other_get("/Schemas".into()).await;
+    theirs.expect(200);
+    assert!(!theirs.body.to_string().contains(ACME), "{}", theirs.body);
+    other_get(format!("/Schemas/{ACME}")).await.expect_error(404, None);
+    let rt = other_get("/ResourceTypes".into()).await;
+    assert!(!rt.body.to_string().contains(ACME), "{}", rt.body);
+    // The other tenant cannot address the attributes.
+    let created = app
+        .send(
+            Method::POST,
+            &format!("{}/Users", other.scim),
+            Some(&other.token),
+            Some(user("o@x.test")),
+            &[],
+        )
+        .await;
+    created.expect(201);
+    let id = created.body["id"].as_str().unwrap();
+    app.send(
+        Method::PATCH,
+        &format!("{}/Users/{id}", other.scim),
+        Some(&other.token),
+        Some(patch(
+            json!([{"op": "replace", "path": format!("{ACME}:teams"), "value": "Blue"}]),
+        )),
+        &[],
+    )
+    .await
+    .expect_error(400, Some("invalidPath"));
+}
+
+async fn writes_are_validated(app: TestApp) {
+    register(&app, &app.tenant_id, acme_schema()).await;
+    // POST: valid values round-trip; invalid ones are 400 invalidValue and store nothing.
+    let valid = json!({"teams": "Blue, Platform Team", "absenceRegion": "EU", "userRole": "Member"});
+    let r = app
+        .scim(Method::POST, "/Users", Some(acme_user("ok@x.test", valid.clone())))
+        .await;
+    r.expect(201);
+    assert_eq!(r.body[ACME], valid);
+    assert!(
+        r.body["schemas"].as_array().unwrap().contains(&json!(ACME)),
+        "{}",
+        r.body
+    );
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let got = app.scim(Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(got.body[ACME], valid);
+
+    let invalid = [
+        (
+            json!({"absenceRegion": "eu"}),
+            "\"eu\", which is not one of \"EU\", \"US\", \"APAC\"",
+        ),
+        (json!({"absenceRegion": "Mars"}), "\"Mars\""),
+        (json!({"teams": "Blue,Purple"}), "\"Purple\""),
+        (json!({"teams": "blue"}), "\"blue\""),
+        (json!({"userRole": "admin"}), "userRole"),
+        (json!({"teem": "Blue"}), "'teem' is not defined"),
+        (json!({"teams": 5}), "teams"),
+    ];
+    for (i, (ext, detail)) in invalid.iter().enumerate() {
+        let name = format!("bad{i}@x.test");
+        let r = app
+            .scim(Method::POST, "/Users", Some(acme_user(&name, ext.clone())))
+            .await;
+        r.expect_error(400, Some("invalidValue"));
+        assert!(r.body["detail"].as_str().unwrap().contains(detail), "{ext}: {}", r.body);
+        assert_eq!(count(&app, &format!("userName eq \"{name}\"")).await, 0, "{ext}");
+    }
+    // teams 5 is coerced to "5", which is not a team.
+
+    // PUT: valid replaces, invalid changes nothing.
+    let next = json!({"teams": "Red", "absenceRegion": "APAC"});
+    let r = app
+        .scim(
+            Method::PUT,
+            &format!("/Users/{id}"),
+            Some(acme_user("ok@x.test", next.clone())),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body[ACME], next);
+    let bad = acme_user("ok@x.test", json!({"teams": "Red,Nope"}));
+    app.scim(Method::PUT, &format!("/Users/{id}"), Some(bad))
+        .await
+        .expect_error(400, Some("invalidValue"));
+    let got = app.scim(Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(got.body[ACME], next);
+
+    // PATCH: by path, by URN-keyed value, remove; invalid values and unknown paths refused.
+    let path = |a: &str| format!("{ACME}:{a}");
+    let cases = [
+        (
+            json!([{"op": "replace", "path": path("absenceRegion"), "value": "US"}]),
+            json!({"teams": "Red", "absenceRegion": "US"}),
+        ),
+        (
+            json!([{"op": "add", "value": {ACME: {"teams": "Green,Blue"}}}]),
+            json!({"teams": "Green,Blue", "absenceRegion": "US"}),
+        ),
+        (
+            json!([{"op": "replace", "value": {path("userRole"): "Viewer"}}]),
+            json!({"teams": "Green,Blue", "absenceRegion": "US", "userRole": "Viewer"}),
+        ),
+        (
+            json!([{"op": "remove", "path": path("teams")}]),
+            json!({"absenceRegion": "US", "userRole": "Viewer"}),
+        ),
+    ];
+    for (ops, want) in cases {
+        let r = app
+            .scim(Method::PATCH, &format!("/Users/{id}"), Some(patch(ops.clone())))
+            .await;
+        r.expect(200);
+        assert_eq!(r.body[ACME], want, "{ops}");
+    }
+    let refused = [
+        (
+            json!([{"op": "replace", "path": path("absenceRegion"), "value": "us"}]),
+            "invalidValue",
+        ),
+        (
+            json!([{"op": "add", "value": {ACME: {"teams": "Blue,Nope"}}}]),
+            "invalidValue",
+        ),
+        (
+            json!([{"op": "add", "path": path("nope"), "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:unregistered:2.0:User:x", "value": "x"}]),
+            "invalidPath",
+        ),
+    ];
+    for (ops, scim_type) in refused {
+        app.scim(Method::PATCH, &format!("/Users/{id}"), Some(patch(ops)))
+            .await
+            .expect_error(400, Some(scim_type));
+    }
+    let got = app.scim(Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(got.body[ACME], json!({"absenceRegion": "US", "userRole": "Viewer"}));
+}
+
+async fn filters_and_projection(app: TestApp) {
+    register(&app, &app.tenant_id, acme_schema()).await;
+    for (name, ext) in [
+        ("a@x.test", json!({"teams": "Blue,Red", "absenceRegion": "EU"})),
+        ("b@x.test", json!({"teams": "Red", "absenceRegion": "US"})),
+        ("c@x.test", json!({"absenceRegion": "EU"})),
+    ] {
+        app.scim(Method::POST, "/Users", Some(acme_user(name, ext)))
+            .await
+            .expect(201);
+    }
+    let cases = [
+        (format!("{ACME}:absenceRegion eq \"EU\""), 2),
+        ("absenceRegion eq \"US\"".to_owned(), 1),
+        (format!("{ACME}:teams co \"Blue\""), 1),
+        (format!("{ACME}:teams co \"Red\""), 2),
+        (format!("{ACME}:teams pr"), 2),
+        (format!("{ACME}:absenceRegion eq \"EU\" and {ACME}:teams co \"Red\""), 1),
+        (format!("not ({ACME}:teams pr)"), 1),
+    ];
+    for (filter, want) in cases {
+        assert_eq!(count(&app, &filter).await, want, "{filter}");
+    }
+    let url = format!(
+        "/Users?filter={}&attributes={}",
+        urlencode("userName eq \"a@x.test\""),
+        urlencode(&format!("{ACME}:teams"))
+    );
+    let r = app.scim(Method::GET, &url, None).await;
+    r.expect(200);
+    let u = &r.body["Resources"][0];
+    assert_eq!(u[ACME], json!({"teams": "Blue,Red"}), "{u}");
+    assert!(u.get("emails").is_none(), "{u}");
+    let url = format!(
+        "/Users?filter={}&excludedAttributes={}",
+        urlencode("userName eq \"a@x.test\""),
+        urlencode(&format!("{ACME}:teams"))
+    );
+    let r = app.scim(Method::GET, &url, None).await;
+    assert_eq!(
+        r.body["Resources"][0][ACME],
+        json!({"absenceRegion": "EU"}),
+        "{}",
+        r.body
+    );
+}
+
+async fn deleting_a_schema(app: TestApp) {
+    register(&app, &app.tenant_id, acme_schema()).await;
+    let r = app
+        .scim(
+            Method::POST,
+            "/Users",
+            Some(acme_user("d@x.test", json!({"teams": "Blue"}))),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    schemas(&app)
+        .await
+        .delete_schema(DeleteSchemaRequest {
+            tenant_id: app.tenant_id.clone(),
+            urn: ACME.to_uppercase(),
+        })
+        .await
+        .unwrap();
+    schema_cache_expires().await;
+    let listed = app.scim(Method::GET, "/Schemas", None).await;
+    assert!(!listed.body.to_string().contains(ACME), "{}", listed.body);
+    app.scim(Method::GET, &format!("/Schemas/{ACME}"), None)
+        .await
+        .expect_error(404, None);
+    // Stored values stay; the URN is no longer a PATCH target.
+    let got = app.scim(Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(got.body[ACME], json!({"teams": "Blue"}));
+    app.scim(
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(patch(
+            json!([{"op": "replace", "path": format!("{ACME}:teams"), "value": "Red"}]),
+        )),
+    )
+    .await
+    .expect_error(400, Some("invalidPath"));
+}
+
+async fn role_of(app: &TestApp, id: &str) -> Option<String> {
+    app.directory()
+        .await
+        .get_entitlements(GetEntitlementsRequest {
+            tenant_id: app.tenant_id.clone(),
+            user_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .map(|r| r.name)
+}
+
+async fn user_role_drives_roles(app: TestApp) {
+    register(&app, &app.tenant_id, acme_schema()).await;
+    let mut admin = app.admin().await;
+    for (name, rank, is_admin) in [("Admin", 100, true), ("Member", 10, false)] {
+        admin
+            .create_role(CreateRoleRequest {
+                tenant_id: app.tenant_id.clone(),
+                name: name.into(),
+                rank,
+                is_admin,
+                is_guest: false,
+                is_default: false,
+            })
+            .await
+            .unwrap();
+    }
+    admin
+        .set_role_source(SetRoleSourceRequest {
+            tenant_id: app.tenant_id.clone(),
+            source: RoleSource::Attribute as i32,
+        })
+        .await
+        .unwrap();
+    let r = app
+        .scim(
+            Method::POST,
+            "/Users",
+            Some(acme_user("r@x.test", json!({"userRole": "Member"}))),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(role_of(&app, &id).await.as_deref(), Some("Member"));
+    let set = |v: &str| patch(json!([{"op": "replace", "path": format!("{ACME}:userRole"), "value": v}]));
+    app.scim(Method::PATCH, &format!("/Users/{id}"), Some(set("Admin")))
+        .await
+        .expect(200);
+    assert_eq!(role_of(&app, &id).await.as_deref(), Some("Admin"));
+    // A wrong-case role is refused by the schema, so the role stays.
+    app.scim(Method::PATCH, &format!("/Users/{id}"), Some(set("member")))
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert_eq!(role_of(&app, &id).await.as_deref(), Some("Admin"));
+}
+
+async fn schema_rpcs(app: TestApp) {
+    let mut client = schemas(&app).await;
+    let other = app.new_tenant("other").await;
+    // Invalid definitions: INVALID_ARGUMENT with a message naming the problem.
+    let with = |f: fn(&mut ExtensionSchema)| {
+        let mut s = acme_schema();
+        f(&mut s);
+        s
+    };
+    let invalid = [
+        (with(|s| s.urn = "acme:User".into()), "must start with \"urn:\""),
+        (
+            with(|s| s.urn = "urn:ietf:params:scim:schemas:core:2.0:User".into()),
+            "built in",
+        ),
+        (with(|s| s.resource_type = "Device".into()), "not one of User, Group"),
+        (
+            with(|s| s.attributes[0].name = "2teams".into()),
+            "must start with a letter",
+        ),
+        (with(|s| s.attributes[1].name = "TEAMS".into()), "defined twice"),
+        (with(|s| s.attributes[0].r#type = "complex".into()), "use one of"),
+        (
+            with(|s| s.attributes[0].r#type = "integer".into()),
+            "only allowed on string",
+        ),
+        (with(|s| s.attributes.clear()), "no attributes"),
+    ];
+    for (schema, want) in invalid {
+        let e = client
+            .register_schema(RegisterSchemaRequest {
+                tenant_id: app.tenant_id.clone(),
+                schema: Some(schema),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{want}: {e:?}");
+        assert!(e.message().contains(want), "{want}: {}", e.message());
+    }
+    let lister = client.clone();
+    let list = |tenant: String, rt: Option<&str>| {
+        let mut client = lister.clone();
+        let rt = rt.map(str::to_owned);
+        async move {
+            client
+                .list_schemas(ListSchemasRequest {
+                    tenant_id: tenant,
+                    resource_type: rt,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .schemas
+        }
+    };
+    assert!(list(app.tenant_id.clone(), None).await.is_empty(), "nothing stored");
+    // Register, then replace by URN (case-insensitively).
+    let first = register(&app, &app.tenant_id, acme_schema()).await;
+    assert_eq!(first.attributes.len(), 3);
+    let mut replaced = acme_schema();
+    replaced.urn = ACME.to_uppercase();
+    replaced.attributes.truncate(1);
+    register(&app, &app.tenant_id, replaced).await;
+    let mine = list(app.tenant_id.clone(), None).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].attributes.len(), 1);
+    assert_eq!(mine[0].attributes[0].separator, ",");
+    let group_ext = ExtensionSchema {
+        urn: "urn:example:acme:Group".into(),
+        resource_type: "group".into(),
+        attributes: vec![attr("costCode", &["A1", "B2"], "")],
+        ..Default::default()
+    };
+    let g = register(&app, &app.tenant_id, group_ext).await;
+    assert_eq!((g.resource_type.as_str(), g.name.as_str()), ("Group", "Group"));
+    assert_eq!(list(app.tenant_id.clone(), Some("Group")).await.len(), 1);
+    assert_eq!(list(app.tenant_id.clone(), Some("user")).await.len(), 1);
+    assert_eq!(list(app.tenant_id.clone(), None).await.len(), 2);
+    // Group extensions are enforced on /Groups.
+    app.scim(
+        Method::POST,
+        "/Groups",
+        Some(json!({"displayName": "g1", "urn:example:acme:Group": {"costCode": "a1"}})),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+    let g = app
+        .scim(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": "g2", "urn:example:acme:Group": {"costCode": "A1"}})),
+        )
+        .await;
+    g.expect(201);
+    assert!(
+        g.body["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("urn:example:acme:Group")),
+        "{}",
+        g.body
+    );
+
+    // Cross-tenant: the other tenant sees, gets and deletes nothing of ours.
+    assert!(list(other.id.clone(), None).await.is_empty());
+    let e = client
+        .get_schema(GetSchemaRequest {
+            tenant_id: other.id.clone(),
+            urn: ACME.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let e = client
+        .delete_schema(DeleteSchemaRequest {
+            tenant_id: other.id.clone(),
+            urn: ACME.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    register(&app, &other.id, acme_schema()).await;
+    assert_eq!(list(other.id.clone(), None).await[0].attributes.len(), 3);
+    assert_eq!(list(app.tenant_id.clone(), Some("User")).await[0].attributes.len(), 1);
+    let got = client
+        .get_schema(GetSchemaRequest {
+            tenant_id: app.tenant_id.clone(),
+            urn: ACME.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.tenant_id, app.tenant_id);
+    // Unknown tenant.
+    let e = client
+        .register_schema(RegisterSchemaRequest {
+            tenant_id: uuid::Uuid::now_v7().to_string(),
+            schema: Some(acme_schema()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+}
+
+/// `dirsync admin schema register --file` with the example file, then show/list/delete.
+async fn cli_round_trip(app: TestApp) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dirsync"))
+            .args([
+                "admin",
+                "--core-url",
+                &app.grpc,
+                "--service-key",
+                &app.keys.test,
+                "--output",
+                "json",
+                "schema",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let t = app.tenant_id.as_str();
+    let (ok, out, err) = run(&["register", "--tenant", t, "--file", EXAMPLE]);
+    assert!(ok, "{err}");
+    let registered: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(registered["id"], ACME);
+    let (_, out, _) = run(&["show", "--tenant", t, "--urn", ACME]);
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    let example: Value = serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
+    for key in ["id", "name", "description", "resourceType"] {
+        assert_eq!(shown[key], example[key], "{key}");
+    }
+    let names = |v: &Value| -> Vec<Value> {
+        v["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| json!([a["name"], a["canonicalValues"], a.get("separator")]))
+            .collect()
+    };
+    assert_eq!(names(&shown), names(&example));
+    let (_, out, _) = run(&["list", "--tenant", t]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["schemas"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The served form registers too (what /Schemas returns).
+    let served = app.scim(Method::GET, &format!("/Schemas/{ACME}"), None).await;
+    let file = std::env::temp_dir().join(format!("dirsync-schema-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, served.body.to_string()).unwrap();
+    let (ok, _, err) = run(&["register", "--tenant", t, "--file", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert!(ok, "{err}");
+    // A bad file names the problem; nothing changes.
+    let (ok, _, err) = run(&["register", "--tenant", t, "--file", "/nonexistent.json"]);
+    assert!(!ok && err.contains("/nonexistent.json"), "{err}");
+    let (ok, out, err) = run(&["delete", "--tenant", t, "--urn", ACME]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["deleted"], ACME);
+    let (ok, _, err) = run(&["show", "--tenant", t, "--urn", ACME]);
+    assert!(!ok && err.contains("not found"), "{err}");
+}
+
+on_both_stores!(
+    discovery_and_isolation,
+    writes_are_validated,
+    filters_and_projection,
+    deleting_a_schema,
+    user_role_drives_roles,
+    schema_rpcs,
+    cli_round_trip,
+);
