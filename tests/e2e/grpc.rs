@@ -34,6 +34,7 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
         .get_user(GetUserRequest {
             tenant_id: app.tenant_id.clone(),
             id: id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -85,6 +86,7 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
         .get_user(GetUserRequest {
             tenant_id: app.tenant_id.clone(),
             id: uuid::Uuid::now_v7().to_string(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -108,6 +110,7 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
         .get_user(GetUserRequest {
             tenant_id: other.id,
             id,
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -159,6 +159,7 @@ async fn lookups_by_key(app: TestApp) {
             .get_user_by(GetUserByRequest {
                 tenant_id: tenant_id.to_owned(),
                 key,
+                connection_id: None,
             })
             .await;
         check(name, got, want);

@@ -8,6 +8,7 @@ pub mod leases;
 pub mod role_mappings;
 pub mod roles;
 pub mod sync_log;
+pub mod tenant_domains;
 pub mod tenants;
 pub mod tokens;
 pub mod user_roles;

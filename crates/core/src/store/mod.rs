@@ -1,5 +1,6 @@
 //! Storage: SeaORM queries, one module per aggregate. Every query is scoped by tenant.
 
+pub mod adoption;
 pub mod admin;
 pub mod changes;
 pub mod filter;
