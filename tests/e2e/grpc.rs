@@ -76,6 +76,10 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
         .unwrap()
         .into_inner();
     assert_eq!(native.source, "native");
+    // Invisible to SCIM until the connection may adopt it (tests/e2e/adoption.rs).
+    let r = app.scim(Method::GET, &format!("/Users/{}", native.id), None).await;
+    r.expect(404);
+    crate::adoption::enable(&app, "example.com").await;
     let r = app.scim(Method::GET, &format!("/Users/{}", native.id), None).await;
     r.expect(200);
     assert_eq!(r.body["userName"], "heidi@example.com");

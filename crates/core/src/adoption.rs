@@ -46,7 +46,10 @@ pub fn validate_domain(input: &str) -> Result<String> {
         if l.is_empty() || l.len() > 63 {
             return Err(bad("each label between dots has 1 to 63 characters"));
         }
-        if !l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        if !l
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
             return Err(bad(
                 "only letters, digits and hyphens between dots (IDNs in their xn-- form)",
             ));
@@ -76,7 +79,10 @@ pub struct Match {
 
 /// How `user` matches the verified `domains` (userName first, then the primary e-mail).
 pub fn matching(user: &users::Model, domains: &[String]) -> Option<Match> {
-    let candidates = [("userName", Some(user.user_name.as_str())), ("email", user.email.as_deref())];
+    let candidates = [
+        ("userName", Some(user.user_name.as_str())),
+        ("email", user.email.as_deref()),
+    ];
     candidates.into_iter().find_map(|(on, v)| {
         let d = domain_of(v?)?;
         domains.contains(&d).then_some(Match { on, domain: d })
@@ -195,10 +201,7 @@ mod tests {
             let got = matching(&u, &domains);
             assert_eq!(
                 got,
-                want.map(|(on, d)| Match {
-                    on,
-                    domain: d.into()
-                }),
+                want.map(|(on, d)| Match { on, domain: d.into() }),
                 "{}",
                 u.user_name
             );
@@ -209,9 +212,17 @@ mod tests {
     fn refusals_say_why() {
         let cases = [
             (user("ann@acme.com", None), false, "enable allow_adoption"),
-            (user("ann@acme.com", None), true, "its domain \"acme.com\" is not a verified"),
+            (
+                user("ann@acme.com", None),
+                true,
+                "its domain \"acme.com\" is not a verified",
+            ),
             (user("ann", None), true, "no e-mail domain"),
-            (user("ann@a.com", Some("ann@b.com")), true, "none of its domains (\"a.com\", \"b.com\")"),
+            (
+                user("ann@a.com", Some("ann@b.com")),
+                true,
+                "none of its domains (\"a.com\", \"b.com\")",
+            ),
         ];
         for (u, allow, want) in cases {
             let got = refusal(&u, allow);

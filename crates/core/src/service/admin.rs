@@ -2,6 +2,10 @@
 
 use dirsync_proto::v1::admin_server::Admin;
 use dirsync_proto::v1::{
+    AddVerifiedDomainRequest, ListVerifiedDomainsRequest, ListVerifiedDomainsResponse, RemoveVerifiedDomainRequest,
+    RemoveVerifiedDomainResponse, VerifiedDomain,
+};
+use dirsync_proto::v1::{
     AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, ConnectionStats,
     ConnectionStatusRequest, ConnectionStatusResponse, CreateConnectionRequest, CreateTenantRequest,
     EndConnectionRequest, EndConnectionResponse, GetConnectionConfigRequest, GetTenantRequest, ListConnectionsRequest,
@@ -14,10 +18,6 @@ use dirsync_proto::v1::{
     MapGroupToRoleRequest, Role, RoleMapping, RoleSource as PbRoleSource, SetRoleSourceRequest, SetRoleSourceResponse,
     UnmapGroupRequest, UnmapGroupResponse, UpdateRoleRequest,
 };
-use dirsync_proto::v1::{
-    AddVerifiedDomainRequest, ListVerifiedDomainsRequest, ListVerifiedDomainsResponse, RemoveVerifiedDomainRequest,
-    RemoveVerifiedDomainResponse, VerifiedDomain,
-};
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
@@ -29,9 +29,9 @@ use crate::error::{CoreError, parse_id};
 use crate::journal::{self, RequestContext};
 use crate::roles::RoleSource;
 use crate::sealing::SecretBox;
-use crate::store::{admin, adoption};
 use crate::store::roles::{self, RoleSpec, Scope};
 use crate::store::sync_log as log;
+use crate::store::{admin, adoption};
 
 #[derive(Debug, Clone)]
 pub struct AdminService {
@@ -574,13 +574,17 @@ impl Admin for AdminService {
         &self,
         request: Request<ListVerifiedDomainsRequest>,
     ) -> Result<Response<ListVerifiedDomainsResponse>, Status> {
-        Ok(Response::new(super::adoption::list_domains(&self.db, request.into_inner()).await?))
+        Ok(Response::new(
+            super::adoption::list_domains(&self.db, request.into_inner()).await?,
+        ))
     }
 
     async fn remove_verified_domain(
         &self,
         request: Request<RemoveVerifiedDomainRequest>,
     ) -> Result<Response<RemoveVerifiedDomainResponse>, Status> {
-        Ok(Response::new(super::adoption::remove_domain(&self.db, request.into_inner()).await?))
+        Ok(Response::new(
+            super::adoption::remove_domain(&self.db, request.into_inner()).await?,
+        ))
     }
 }

@@ -32,7 +32,10 @@ pub(crate) async fn add_domain(
     now: i64,
 ) -> Result<VerifiedDomain, Status> {
     let tenant_id = tenant(&req.tenant_id)?;
-    let d = in_txn(db, async |txn| store::add_domain(txn, tenant_id, &req.domain, now).await).await?;
+    let d = in_txn(db, async |txn| {
+        store::add_domain(txn, tenant_id, &req.domain, now).await
+    })
+    .await?;
     Ok(domain_to_proto(d))
 }
 
@@ -58,7 +61,11 @@ pub(crate) async fn remove_domain(
 }
 
 /// The adoption event of a write that took over `after` (first in its change list).
-pub(crate) fn adopted(found: Option<&(users::Model, Match)>, after: &users::Model, connection_id: Uuid) -> Option<Event> {
+pub(crate) fn adopted(
+    found: Option<&(users::Model, Match)>,
+    after: &users::Model,
+    connection_id: Uuid,
+) -> Option<Event> {
     found.map(|(_, m)| adoption::adopted_event(after, connection_id, m))
 }
 

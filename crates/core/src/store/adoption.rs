@@ -36,7 +36,11 @@ impl Visibility {
 }
 
 /// The visibility of a caller: a connection of another tenant is NOT_FOUND.
-pub async fn visibility<C: ConnectionTrait>(db: &C, tenant_id: Uuid, connection_id: Option<Uuid>) -> Result<Visibility> {
+pub async fn visibility<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    connection_id: Option<Uuid>,
+) -> Result<Visibility> {
     let Some(id) = connection_id else {
         return Ok(Visibility::All);
     };
@@ -90,7 +94,12 @@ async fn domain_names<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec
     Ok(domains(db, tenant_id).await?.into_iter().map(|d| d.domain).collect())
 }
 
-pub async fn add_domain(txn: &DatabaseTransaction, tenant_id: Uuid, domain: &str, now: i64) -> Result<tenant_domains::Model> {
+pub async fn add_domain(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    domain: &str,
+    now: i64,
+) -> Result<tenant_domains::Model> {
     let domain = adoption::validate_domain(domain)?;
     admin::get_tenant(txn, tenant_id).await?;
     tenant_domains::ActiveModel {

@@ -279,11 +279,7 @@ pub async fn get_by<C: ConnectionTrait>(
     if let Some(c) = adoption::condition(visible) {
         query = query.filter(c);
     }
-    let mut found = query
-        .order_by_asc(users::Column::Id)
-        .limit(2)
-        .all(db)
-        .await?;
+    let mut found = query.order_by_asc(users::Column::Id).limit(2).all(db).await?;
     match found.len() {
         0 => Err(CoreError::NotFound(format!("no user with {key} in this tenant"))),
         1 => Ok(found.remove(0)),
