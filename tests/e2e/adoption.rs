@@ -166,12 +166,20 @@ fn post_body(user_name: &str, email: &str) -> Value {
         "emails": [{"value": email, "type": "work", "primary": true}], "active": true})
 }
 
+/// (case, allow_adoption, domains verified here, domains verified in another tenant, reason)
+type Hidden = (
+    &'static str,
+    bool,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static str,
+);
+
 /// Without adoption, or without the user's domain verified in this tenant, a native user is
 /// invisible to SCIM: not found by id, by filter or in lists, not writable, and a create with
 /// its userName is a 409 that says why. The product still sees it, unchanged.
 async fn native_users_are_invisible_unless_adoptable(app: TestApp) {
-    // (case, allow_adoption, domains verified here, domains verified in another tenant, reason)
-    let cases: [(&str, bool, &[&str], &[&str], &str); 4] = [
+    let cases: [Hidden; 4] = [
         (
             "no adoption, no domain",
             false,
@@ -266,6 +274,18 @@ async fn native_users_are_invisible_unless_adoptable(app: TestApp) {
     }
 }
 
+/// (case, native userName, native e-mail, IdP filter, write, matched on, status)
+type Takeover = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    Method,
+    Value,
+    &'static str,
+    u16,
+);
+
 /// With a verified domain and adoption on, the IdP's filter finds the native user whatever
 /// the case, and its first write (PATCH, PUT, or a colliding POST) takes it over: source scim,
 /// the connection set, one user.adopted change and a sync-log line, the same id.
@@ -275,8 +295,7 @@ async fn adoptable_users_are_found_and_taken_over(app: TestApp) {
     // A PATCH that changes nothing still adopts.
     let noop = json!({"schemas": [PATCH_OP],
         "Operations": [{"op": "replace", "path": "displayName", "value": "Ann Native"}]});
-    // (case, native userName, native e-mail, IdP filter, write, matched on, status)
-    let cases: Vec<(&str, &str, Option<&str>, &str, Method, Value, &str, u16)> = vec![
+    let cases: Vec<Takeover> = vec![
         (
             "PATCH",
             "Ann@Acme.com",
