@@ -34,6 +34,7 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
         .get_user(GetUserRequest {
             tenant_id: app.tenant_id.clone(),
             id: id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -75,6 +76,10 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
         .unwrap()
         .into_inner();
     assert_eq!(native.source, "native");
+    // Invisible to SCIM until the connection may adopt it (tests/e2e/adoption.rs).
+    let r = app.scim(Method::GET, &format!("/Users/{}", native.id), None).await;
+    r.expect(404);
+    crate::adoption::enable(&app, "example.com").await;
     let r = app.scim(Method::GET, &format!("/Users/{}", native.id), None).await;
     r.expect(200);
     assert_eq!(r.body["userName"], "heidi@example.com");
@@ -85,6 +90,7 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
         .get_user(GetUserRequest {
             tenant_id: app.tenant_id.clone(),
             id: uuid::Uuid::now_v7().to_string(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -108,6 +114,7 @@ async fn scim_and_grpc_see_the_same_users(app: TestApp) {
         .get_user(GetUserRequest {
             tenant_id: other.id,
             id,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -177,6 +184,7 @@ async fn deadlines_are_honoured_and_roll_back(app: TestApp) {
     let by_name = |name: &str| pb::GetUserByRequest {
         tenant_id: app.tenant_id.clone(),
         key: Some(pb::get_user_by_request::Key::UserName(name.into())),
+        connection_id: None,
     };
     let missing = dir.get_user_by(by_name("late@example.com")).await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound, "the timed-out create was written");

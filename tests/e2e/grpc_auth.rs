@@ -151,6 +151,7 @@ async fn tenants_are_isolated_on_every_grpc_call(app: TestApp) {
             dir.get_user(GetUserRequest {
                 tenant_id: a.clone(),
                 id: victim_user.clone(),
+                ..Default::default()
             })
             .await
             .map(|_| ()),
@@ -436,6 +437,7 @@ async fn connections_show_their_secret_and_end_cleanly(app: TestApp) {
         .get_user(GetUserRequest {
             tenant_id: app.tenant_id.clone(),
             id: id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -468,6 +470,7 @@ async fn connections_show_their_secret_and_end_cleanly(app: TestApp) {
             tenant_id: app.tenant_id.clone(),
             name: "okta".into(),
             idp_profile: "okta".into(),
+            allow_adoption: None,
         })
         .await
         .unwrap()

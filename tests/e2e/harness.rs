@@ -291,6 +291,7 @@ impl TestApp {
                 tenant_id: t.id.clone(),
                 name: "idp".into(),
                 idp_profile: "generic".into(),
+                allow_adoption: None,
             })
             .await
             .unwrap()

@@ -159,6 +159,7 @@ async fn lookups_by_key(app: TestApp) {
             .get_user_by(GetUserByRequest {
                 tenant_id: tenant_id.to_owned(),
                 key,
+                connection_id: None,
             })
             .await;
         check(name, got, want);
@@ -793,6 +794,8 @@ async fn native_users_stay_native_and_show_over_scim(app: TestApp) {
         .unwrap()
         .into_inner();
     assert_eq!(created.source, "native");
+    // SCIM sees a native user only when its connection may adopt it (tests/e2e/adoption.rs).
+    crate::adoption::enable(&app, "example.com").await;
     let r = app.scim(Method::GET, &format!("/Users/{}", created.id), None).await;
     r.expect(200);
     assert_eq!(r.body["userName"], "nat@example.com");
@@ -801,12 +804,9 @@ async fn native_users_stay_native_and_show_over_scim(app: TestApp) {
     assert_eq!(r.body["emails"], json!([{"value": "nat@example.com", "primary": true}]));
     assert_eq!(r.body["active"], true);
 
-    // Replaced natively, and with a connection named as the actor: still native, and the SCIM
-    // view follows the new indexed fields.
-    let replacements = [
-        (None, "Nat Renamed", "nat2@example.com"),
-        (Some(app.connection_id.clone()), "Nat Again", "nat3@example.com"),
-    ];
+    // Replaced natively: still native, and the SCIM view follows the new indexed fields (a
+    // replace naming a connection is a SCIM write: it adopts, see tests/e2e/adoption.rs).
+    let replacements = [(None, "Nat Renamed", "nat2@example.com")];
     for (connection_id, display, email) in replacements {
         let after = dir
             .replace_user(ReplaceUserRequest {

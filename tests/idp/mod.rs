@@ -61,6 +61,7 @@ impl<'a> IdpClient<'a> {
                 tenant_id: app.tenant_id.clone(),
                 name: profile.into(),
                 idp_profile: profile.into(),
+                allow_adoption: None,
             })
             .await
             .unwrap()

@@ -1,6 +1,7 @@
 //! dirsync's core: the directory service. It owns the data and every domain rule, answers
 //! over gRPC, and knows no HTTP, SCIM JSON or IdP quirks.
 
+pub mod adoption;
 pub mod billing;
 pub mod clock;
 pub mod entity;

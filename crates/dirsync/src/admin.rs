@@ -16,6 +16,7 @@ use dirsync_proto::v1::{
 };
 use serde_json::{Value, json};
 
+mod domains;
 mod licenses;
 mod schemas;
 
@@ -68,6 +69,9 @@ enum AdminCommand {
     /// A tenant's own SCIM extension schemas (attributes, types, canonical values).
     #[command(subcommand)]
     Schema(schemas::SchemaCommand),
+    /// Verified e-mail domains of a tenant (adoption of native accounts).
+    #[command(subcommand)]
+    Domain(domains::DomainCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         #[arg(long)]
@@ -120,6 +124,9 @@ enum ConnectionCommand {
         /// IdP profile: generic, entra, okta, onelogin, google, pingone, jumpcloud.
         #[arg(long, default_value = "generic")]
         idp: String,
+        /// Take over native users of the tenant's verified domains (see `domain add`).
+        #[arg(long)]
+        allow_adoption: bool,
     },
     /// Lists a tenant's connections.
     List {
@@ -146,6 +153,9 @@ enum ConnectionCommand {
         /// Keep request bodies (passwords and secrets redacted) in the sync log.
         #[arg(long)]
         capture_bodies: Option<bool>,
+        /// Take over native users of the tenant's verified domains.
+        #[arg(long)]
+        allow_adoption: Option<bool>,
     },
     /// Ends a connection: its tokens stop working, its users and groups stay (unmanaged).
     End {
@@ -455,6 +465,7 @@ fn connection_json(c: &Connection) -> Value {
         "created": time(c.created.as_ref()),
         "ended": time(c.ended.as_ref()),
         "capture_bodies": c.capture_bodies,
+        "allow_adoption": c.allow_adoption,
     })
 }
 
@@ -625,12 +636,18 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
             json!({ "tenants": ts.iter().map(tenant_json).collect::<Vec<_>>() })
         }
-        AdminCommand::Connection(ConnectionCommand::Create { tenant, name, idp }) => {
+        AdminCommand::Connection(ConnectionCommand::Create {
+            tenant,
+            name,
+            idp,
+            allow_adoption,
+        }) => {
             let c = client
                 .create_connection(CreateConnectionRequest {
                     tenant_id: tenant,
                     name,
                     idp_profile: idp,
+                    allow_adoption: Some(allow_adoption),
                 })
                 .await?
                 .into_inner();
@@ -675,6 +692,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             name,
             idp,
             capture_bodies,
+            allow_adoption,
         }) => {
             let c = client
                 .update_connection(UpdateConnectionRequest {
@@ -683,16 +701,22 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                     name,
                     idp_profile: idp,
                     capture_bodies,
+                    allow_adoption,
                 })
                 .await?
                 .into_inner();
             if args.output == Output::Text {
                 println!(
-                    "Connection {} ({}, profile {}, bodies {})",
+                    "Connection {} ({}, profile {}, bodies {}, {})",
                     c.id,
                     c.name,
                     c.idp_profile,
-                    if c.capture_bodies { "captured" } else { "not captured" }
+                    if c.capture_bodies { "captured" } else { "not captured" },
+                    if c.allow_adoption {
+                        "adopts native users of verified domains"
+                    } else {
+                        "does not adopt native users"
+                    }
                 );
             }
             connection_json(&c)
@@ -820,6 +844,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             let client = dirsync_proto::v1::schemas_client::SchemasClient::new(channel);
             schemas::run(client, command, args.output == Output::Text).await?
         }
+        AdminCommand::Domain(command) => domains::run(&mut client, command, args.output).await?,
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {

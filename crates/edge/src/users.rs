@@ -47,6 +47,7 @@ async fn fetch(state: &AppState, caller: &Caller, id: &str) -> ApiResult<User> {
         .get_user(GetUserRequest {
             tenant_id: caller.tenant_id.clone(),
             id: id.to_owned(),
+            connection_id: Some(caller.connection_id.clone()),
         })
         .await?
         .into_inner())
@@ -131,6 +132,7 @@ pub async fn list_users(
             start_index: q.start_index,
             count: q.count,
             sort: q.sort,
+            connection_id: Some(caller.connection_id.clone()),
             ..Default::default()
         })
         .await?
@@ -166,10 +168,10 @@ pub async fn search(
     Ok(Scim::ok(list_users(&state, &caller, &headers, params).await?))
 }
 
-/// Writes `next` over `current` unless nothing changed; retries on a concurrent write only
-/// when the client did not pin a version.
+/// Writes `next` over `current` unless nothing changed (a native user is written anyway: the
+/// write adopts it); retries on a concurrent write only when the client did not pin a version.
 async fn write(state: &AppState, caller: &Caller, current: &User, doc: Value) -> Result<User, tonic::Status> {
-    if doc == user_document(current) {
+    if doc == user_document(current) && current.source != "native" {
         return Ok(current.clone());
     }
     let spec = user_spec(&doc).map_err(|e| tonic::Status::invalid_argument(e.0.detail))?;

@@ -33,6 +33,40 @@ pub struct SeedArgs {
     /// Timeout of one call, in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout_seconds: u64,
+    /// Create the users as this SCIM connection's (default: the tenant's first live
+    /// connection), so that the SCIM edge sees them.
+    #[arg(long, conflicts_with = "native")]
+    pub connection: Option<String>,
+    /// Create native users instead: SCIM sees them only when a connection adopts them.
+    #[arg(long)]
+    pub native: bool,
+}
+
+/// The connection the users are created for: the one given, else the tenant's first live one.
+async fn seed_connection(args: &SeedArgs) -> anyhow::Result<Option<String>> {
+    if args.native {
+        return Ok(None);
+    }
+    if let Some(c) = &args.connection {
+        return Ok(Some(c.clone()));
+    }
+    let mut admin = dirsync_proto::v1::admin_client::AdminClient::new(
+        crate::target::channel(&args.grpc, Some(Duration::from_secs(args.timeout_seconds))).await?,
+    );
+    let conns = admin
+        .list_connections(dirsync_proto::v1::ListConnectionsRequest {
+            tenant_id: args.grpc.tenant.clone(),
+        })
+        .await?
+        .into_inner()
+        .connections;
+    let live = conns.into_iter().find(|c| c.ended.is_none());
+    anyhow::ensure!(
+        live.is_some(),
+        "tenant {} has no live connection; pass --connection or --native",
+        args.grpc.tenant
+    );
+    Ok(live.map(|c| c.id))
 }
 
 const GIVEN: [&str; 16] = [
@@ -108,6 +142,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.users <= MAX_USERS, "--users is at most {MAX_USERS}");
     anyhow::ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
     let client = directory(&args.grpc, Duration::from_secs(args.timeout_seconds)).await?;
+    let connection_id = seed_connection(&args).await?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.max_seconds);
     let tenant = args.grpc.tenant.clone();
@@ -118,7 +153,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<Report> {
             let req = CreateUserRequest {
                 tenant_id: tenant.clone(),
                 user: Some(user_spec(&prefix, i)),
-                connection_id: None,
+                connection_id: connection_id.clone(),
             };
             async move {
                 if Instant::now() >= deadline {

@@ -12,6 +12,8 @@ pub struct Model {
     pub ended_at: Option<i64>,
     /// Keep (redacted) request bodies in the sync log.
     pub capture_bodies: bool,
+    /// Takes over native users of the tenant's verified domains.
+    pub allow_adoption: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ pub mod license_tiers;
 pub mod role_mappings;
 pub mod roles;
 pub mod sync_log;
+pub mod tenant_domains;
 pub mod tenant_schemas;
 pub mod tenants;
 pub mod tokens;

@@ -2,6 +2,10 @@
 
 use dirsync_proto::v1::admin_server::Admin;
 use dirsync_proto::v1::{
+    AddVerifiedDomainRequest, ListVerifiedDomainsRequest, ListVerifiedDomainsResponse, RemoveVerifiedDomainRequest,
+    RemoveVerifiedDomainResponse, VerifiedDomain,
+};
+use dirsync_proto::v1::{
     AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, ConnectionStats,
     ConnectionStatusRequest, ConnectionStatusResponse, CreateConnectionRequest, CreateTenantRequest,
     EndConnectionRequest, EndConnectionResponse, GetConnectionConfigRequest, GetTenantRequest, ListConnectionsRequest,
@@ -25,9 +29,9 @@ use crate::error::{CoreError, parse_id};
 use crate::journal::{self, RequestContext};
 use crate::roles::RoleSource;
 use crate::sealing::SecretBox;
-use crate::store::admin;
 use crate::store::roles::{self, RoleSpec, Scope};
 use crate::store::sync_log as log;
+use crate::store::{admin, adoption};
 
 #[derive(Debug, Clone)]
 pub struct AdminService {
@@ -58,6 +62,7 @@ impl AdminService {
             created: Some(timestamp(c.created_at)),
             ended: c.ended_at.map(timestamp),
             capture_bodies: c.capture_bodies,
+            allow_adoption: c.allow_adoption,
         }
     }
 }
@@ -185,7 +190,10 @@ impl Admin for AdminService {
         let tenant_id = tenant(&req.tenant_id)?;
         let now = self.clock.now_ms();
         let (conn, token, secret) = in_txn(&self.db, async |txn| {
-            let conn = admin::create_connection(txn, tenant_id, &req.name, &req.idp_profile, now).await?;
+            let mut conn = admin::create_connection(txn, tenant_id, &req.name, &req.idp_profile, now).await?;
+            if let Some(allow) = req.allow_adoption {
+                conn = adoption::set_allow_adoption(txn, tenant_id, conn.id, allow).await?;
+            }
             let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
             Ok((conn, token, secret))
         })
@@ -544,9 +552,39 @@ impl Admin for AdminService {
                 req.idp_profile.as_deref(),
                 req.capture_bodies,
             )
-            .await
+            .await?;
+            match req.allow_adoption {
+                Some(allow) => adoption::set_allow_adoption(txn, tenant_id, id, allow).await,
+                None => admin::get_connection(txn, tenant_id, id).await,
+            }
         })
         .await?;
         Ok(Response::new(self.connection(conn)))
+    }
+
+    async fn add_verified_domain(
+        &self,
+        request: Request<AddVerifiedDomainRequest>,
+    ) -> Result<Response<VerifiedDomain>, Status> {
+        let d = super::adoption::add_domain(&self.db, request.into_inner(), self.clock.now_ms()).await?;
+        Ok(Response::new(d))
+    }
+
+    async fn list_verified_domains(
+        &self,
+        request: Request<ListVerifiedDomainsRequest>,
+    ) -> Result<Response<ListVerifiedDomainsResponse>, Status> {
+        Ok(Response::new(
+            super::adoption::list_domains(&self.db, request.into_inner()).await?,
+        ))
+    }
+
+    async fn remove_verified_domain(
+        &self,
+        request: Request<RemoveVerifiedDomainRequest>,
+    ) -> Result<Response<RemoveVerifiedDomainResponse>, Status> {
+        Ok(Response::new(
+            super::adoption::remove_domain(&self.db, request.into_inner()).await?,
+        ))
     }
 }

@@ -29,7 +29,7 @@ use crate::roles::Trigger;
 use crate::service::changes::ChangeSignal;
 use crate::store::groups::{MemberChange, MemberRow};
 use crate::store::users::{LookupKey, NewUser};
-use crate::store::{Page, groups, licenses, roles, users};
+use crate::store::{Page, adoption, groups, licenses, roles, users};
 
 #[derive(Debug, Clone)]
 pub struct DirectoryService {
@@ -199,6 +199,16 @@ impl Directory for DirectoryService {
         let now = self.clock.now_ms();
         let source = if connection_id.is_some() { "scim" } else { "native" };
         let user = in_txn(&self.db, async |txn| {
+            // A SCIM create over a native user the connection may adopt takes it over.
+            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
+            if let (Some(found), Some(c)) = (
+                adoption::before_create(txn, tenant_id, visible, &spec).await?,
+                connection_id,
+            ) {
+                let (u, events) = super::adoption::create_over(txn, tenant_id, c, found, &spec, now).await?;
+                journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
+                return Ok(u);
+            }
             let u = users::create(
                 txn,
                 NewUser {
@@ -226,7 +236,9 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
-        let user = users::get(&self.db, tenant_id, id).await?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let visible = adoption::visibility(&self.db, tenant_id, connection_id).await?;
+        let user = adoption::get_visible(&self.db, tenant_id, id, visible).await?;
         Ok(Response::new(user_to_proto(user)))
     }
 
@@ -242,8 +254,15 @@ impl Directory for DirectoryService {
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
         let now = self.clock.now_ms();
         let user = in_txn(&self.db, async |txn| {
+            // A SCIM write sees only what its connection sees, and adopts a native user it may.
+            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
+            let adopted = adoption::before_write(txn, tenant_id, id, visible, true).await?;
             let (before, after) = users::replace(txn, tenant_id, id, &spec, req.expected_version, now).await?;
-            let mut events = Event::user_changed(&before, &after);
+            let mut events: Vec<Event> = connection_id
+                .and_then(|c| super::adoption::adopted(adopted.as_ref(), &after, c))
+                .into_iter()
+                .collect();
+            events.extend(Event::user_changed(&before, &after));
             events.extend(
                 roles::after_user_write(txn, tenant_id, Some(&before), &after, trigger(connection_id), now).await?,
             );
@@ -265,6 +284,8 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
+            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
+            adoption::before_write(txn, tenant_id, id, visible, false).await?;
             roles::before_user_delete(txn, tenant_id, id).await?;
             let license = licenses::before_user_delete(txn, tenant_id, id).await?;
             let (gone, groups) = users::delete(txn, tenant_id, id, req.expected_version).await?;
@@ -281,9 +302,12 @@ impl Directory for DirectoryService {
     async fn list_users(&self, request: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let visible = adoption::visibility(&self.db, tenant_id, connection_id).await?;
         let (total, rows, next) = users::list(
             &self.db,
             tenant_id,
+            visible,
             req.filter.as_ref(),
             req.sort.as_ref(),
             page(req.start_index, req.count),
@@ -457,7 +481,9 @@ impl Directory for DirectoryService {
                 );
             }
         };
-        let user = users::get_by(&self.db, tenant_id, key).await?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let visible = adoption::visibility(&self.db, tenant_id, connection_id).await?;
+        let user = users::get_by(&self.db, tenant_id, key, visible).await?;
         Ok(Response::new(user_to_proto(user)))
     }
 

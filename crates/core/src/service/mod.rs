@@ -1,6 +1,7 @@
 //! The tonic services: convert, call one store function in one transaction, convert back.
 
 pub mod admin;
+pub(crate) mod adoption;
 pub mod changes;
 pub mod directory;
 pub mod licenses;

@@ -71,6 +71,7 @@ pub async fn create_connection(
         created_at: Set(now),
         ended_at: Set(None),
         capture_bodies: Set(false),
+        allow_adoption: Set(false),
     }
     .insert(txn)
     .await?)

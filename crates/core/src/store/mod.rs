@@ -1,6 +1,7 @@
 //! Storage: SeaORM queries, one module per aggregate. Every query is scoped by tenant.
 
 pub mod admin;
+pub mod adoption;
 pub mod changes;
 pub mod filter;
 pub mod groups;

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::adoption::{self, Visibility};
 use super::filter::{self, Target};
 use super::keyset::{self, SeekOrder, Start};
 use super::{Page, ci_key, is_unique_violation};
@@ -198,22 +199,27 @@ pub async fn delete(
 }
 
 /// One page of the tenant's users matching `filter`, by offset or after `page_token`; returns
-/// the total, the page, and the token of the next page when more rows follow.
+/// the total, the page, and the token of the next page when more rows follow. `visible` is
+/// what the caller may see (see `store::adoption`).
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
+    visible: Visibility,
     filter: Option<&Filter>,
     sort: Option<&Sort>,
     page: Page,
     page_token: Option<&str>,
 ) -> Result<(u64, Vec<users::Model>, Option<String>)> {
     let backend = db.get_database_backend();
-    let query_id = keyset::fingerprint(&[&Target::Users, &tenant_id, &filter, &sort]);
+    let query_id = keyset::fingerprint(&[&Target::Users, &tenant_id, &filter, &sort, &visible.connection_id()]);
     let start = match page_token.filter(|t| !t.is_empty()) {
         Some(t) => Start::After(keyset::decode(t, &query_id)?),
         None => Start::Offset(page.offset()),
     };
     let mut query = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
+    if let Some(c) = adoption::condition(visible) {
+        query = query.filter(c);
+    }
     if let Some(f) = filter {
         query = query.filter(filter::condition(backend, Target::Users, f)?);
     }
@@ -252,7 +258,12 @@ impl std::fmt::Display for LookupKey<'_> {
 /// The one user `key` names. userName is unique per tenant; e-mail and externalId are not
 /// (two connections may send the same), so a key that names several users is refused rather
 /// than answered with an arbitrary one.
-pub async fn get_by<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<'_>) -> Result<users::Model> {
+pub async fn get_by<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    key: LookupKey<'_>,
+    visible: Visibility,
+) -> Result<users::Model> {
     let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
     if v.is_empty() {
         return Err(CoreError::InvalidValue(format!("{key} is empty")));
@@ -262,13 +273,13 @@ pub async fn get_by<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<
         LookupKey::Email(v) => users::Column::EmailKey.eq(ci_key(v)),
         LookupKey::ExternalId(v) => users::Column::ExternalId.eq(v),
     };
-    let mut found = users::Entity::find()
+    let mut query = users::Entity::find()
         .filter(users::Column::TenantId.eq(tenant_id))
-        .filter(cond)
-        .order_by_asc(users::Column::Id)
-        .limit(2)
-        .all(db)
-        .await?;
+        .filter(cond);
+    if let Some(c) = adoption::condition(visible) {
+        query = query.filter(c);
+    }
+    let mut found = query.order_by_asc(users::Column::Id).limit(2).all(db).await?;
     match found.len() {
         0 => Err(CoreError::NotFound(format!("no user with {key} in this tenant"))),
         1 => Ok(found.remove(0)),
@@ -279,7 +290,7 @@ pub async fn get_by<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<
 /// The user a login subject names; a deactivated user may not log in. Deleted users are
 /// gone from the table, so they are "not found" like subjects that never existed.
 pub async fn resolve_login<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<'_>) -> Result<users::Model> {
-    let user = get_by(db, tenant_id, key).await?;
+    let user = get_by(db, tenant_id, key, Visibility::All).await?;
     if !user.active {
         return Err(CoreError::UserInactive(format!(
             "user {} ({key}) is deactivated",
