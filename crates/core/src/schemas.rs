@@ -5,11 +5,17 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{CoreError, Result};
 
-/// URNs a tenant may not take: the schemas dirsync defines itself.
-const RESERVED_URNS: [&str; 3] = [
+/// URNs a tenant may not take: the schemas dirsync defines itself, and the non-standard
+/// spellings of them the SCIM edge accepts from IdPs (they already name a built-in schema).
+const RESERVED_URNS: [&str; 8] = [
     "urn:ietf:params:scim:schemas:core:2.0:User",
     "urn:ietf:params:scim:schemas:core:2.0:Group",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    "urn:scim:schemas:core:2.0",
+    "urn:scim:schemas:core:1.0",
+    "urn:scim:schemas:extension:enterprise:2.0",
+    "urn:scim:schemas:extension:enterprise:1.0",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0User",
 ];
 
 /// RFC 7643 §2.3 simple types an extension attribute may have (no complex, no binary).
@@ -283,6 +289,10 @@ mod tests {
                     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
                     vec![attr("a", "string")],
                 ),
+                "built in",
+            ),
+            (
+                def("urn:scim:schemas:extension:enterprise:2.0", vec![attr("a", "string")]),
                 "built in",
             ),
             (def(URN, vec![]), "no attributes"),

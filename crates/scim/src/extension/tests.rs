@@ -219,3 +219,37 @@ fn reads_the_schema_representation_back() {
         assert!(e.detail.contains(want), "{doc}: {}", e.detail);
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::{ACME, rs, user};
+    use crate::resource::normalize;
+
+    const TEAMS: [&str; 3] = ["Blue", "Red", "Green Team"];
+
+    proptest! {
+        /// Any separator list of canonical team names, with any spacing and empty items, is valid.
+        #[test]
+        fn canonical_lists_pass(items in prop::collection::vec((prop::sample::select(TEAMS.to_vec()), " {0,2}", " {0,2}"), 0..6)) {
+            let list: Vec<String> = items.iter().map(|(t, a, b)| format!("{a}{t}{b}")).collect();
+            let doc = user(json!({"badge": "x", "teams": list.join(",")}));
+            prop_assert!(normalize(&doc, &rs()).is_ok());
+        }
+
+        /// One item that is not exactly a canonical value (any other case or spelling) fails,
+        /// and the detail names it.
+        #[test]
+        fn one_bad_item_fails(good in prop::collection::vec(prop::sample::select(TEAMS.to_vec()), 0..4), bad in "[A-Za-z][A-Za-z ]{0,10}[A-Za-z]", at in 0usize..5) {
+            prop_assume!(!TEAMS.contains(&bad.as_str()));
+            let mut list: Vec<String> = good.iter().map(|s| (*s).to_string()).collect();
+            list.insert(at.min(list.len()), bad.clone());
+            let doc = user(json!({"badge": "x", "teams": list.join(",")}));
+            let e = normalize(&doc, &rs()).unwrap_err();
+            prop_assert_eq!(e.status, 400);
+            prop_assert!(e.detail.contains(&format!("{bad:?}")), "{}", e.detail);
+            prop_assert!(e.detail.contains(&format!("{ACME}:teams")), "{}", e.detail);
+        }
+    }
+}
