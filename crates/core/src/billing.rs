@@ -27,12 +27,9 @@ pub async fn bill_purchases(db: &DatabaseConnection, clock: &SharedClock, holder
     for (tenant_id, _first) in store::licenses::unbilled_tenants(db).await? {
         // One transaction per tenant: a failing tenant does not hold back the others' bills.
         let txn = db.begin().await?;
-        match store::licenses::bill(&txn, tenant_id, now).await? {
-            Some(event) => {
-                journal::write(&txn, tenant_id, None, &RequestContext::default(), &[event], now).await?;
-                billed += 1;
-            }
-            None => {}
+        if let Some(event) = store::licenses::bill(&txn, tenant_id, now).await? {
+            journal::write(&txn, tenant_id, None, &RequestContext::default(), &[event], now).await?;
+            billed += 1;
         }
         txn.commit().await?;
     }
