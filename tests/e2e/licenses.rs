@@ -386,6 +386,21 @@ async fn the_lowest_tier_wins_and_moves_free_seats(app: TestApp) {
     assert_eq!(license_of(&app, &x).await, assigned("Enterprise"));
     add_member(&app, &s.groups["Team"], &x).await;
     assert_eq!(license_of(&app, &x).await, assigned("Team"));
+    // Re-ranking is an operator change: x moves at once to what is now the lowest tier, and
+    // back again.
+    for (rank, want) in [(5, "Enterprise"), (30, "Team")] {
+        licenses(&app)
+            .await
+            .update_tier(UpdateTierRequest {
+                tenant_id: app.tenant_id.clone(),
+                id: s.tiers["Enterprise"].clone(),
+                rank: Some(rank),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(license_of(&app, &x).await, assigned(want), "rank {rank}");
+    }
     add_member(&app, &s.groups["Team"], &y).await;
     assert_eq!(license_of(&app, &y).await, pending("Team"));
     assert_eq!(
