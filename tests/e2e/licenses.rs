@@ -386,6 +386,21 @@ async fn the_lowest_tier_wins_and_moves_free_seats(app: TestApp) {
     assert_eq!(license_of(&app, &x).await, assigned("Enterprise"));
     add_member(&app, &s.groups["Team"], &x).await;
     assert_eq!(license_of(&app, &x).await, assigned("Team"));
+    // Re-ranking is an operator change: x moves at once to what is now the lowest tier, and
+    // back again.
+    for (rank, want) in [(5, "Enterprise"), (30, "Team")] {
+        licenses(&app)
+            .await
+            .update_tier(UpdateTierRequest {
+                tenant_id: app.tenant_id.clone(),
+                id: s.tiers["Enterprise"].clone(),
+                rank: Some(rank),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(license_of(&app, &x).await, assigned(want), "rank {rank}");
+    }
     add_member(&app, &s.groups["Team"], &y).await;
     assert_eq!(license_of(&app, &y).await, pending("Team"));
     assert_eq!(
@@ -425,9 +440,14 @@ async fn the_lowest_tier_wins_and_moves_free_seats(app: TestApp) {
     // Reactivation takes a seat again: none is free now, so y waits.
     set_active(&app, &y, true).await;
     assert_eq!(license_of(&app, &y).await, pending("Team"));
-    // Deleting the holder hands its seat on.
+    // Deleting the holder hands its one seat on to the first in the queue, only.
+    let w = scim_user(&app, "w@example.com").await;
+    add_member(&app, &s.groups["Team"], &w).await;
     app.scim(Method::DELETE, &format!("/Users/{z}"), None).await.expect(204);
     assert_eq!(license_of(&app, &y).await, assigned("Team"));
+    assert_eq!(license_of(&app, &w).await, pending("Team"));
+    assert_eq!(counts(&app).await[1], row("Team", 1, 1, 1));
+    app.scim(Method::DELETE, &format!("/Users/{w}"), None).await.expect(204);
 
     // Unmapping a group (an operator change) recomputes its members in the same call.
     licenses(&app)

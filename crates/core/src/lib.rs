@@ -123,7 +123,7 @@ pub async fn bootstrap(
     settings: &CoreSettings,
 ) -> Result<Option<Bootstrapped>, StartError> {
     let public_url = settings.public_url.as_str();
-    let txn = db.begin().await?;
+    let txn = store::begin(db).await?;
     if !store::admin::list_tenants(&txn).await?.is_empty() {
         txn.rollback().await?;
         return Ok(None);

@@ -9,7 +9,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub tier_id: Uuid,
     pub tier_name: String,
-    /// The user the seat was bought for (unset once that user is deleted).
+    /// The user the seat was bought for (kept after that user is deleted).
     pub user_id: Option<Uuid>,
     pub user_name: String,
     pub purchased_at: i64,

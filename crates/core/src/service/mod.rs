@@ -34,7 +34,7 @@ pub(crate) async fn in_txn<T, F>(db: &DatabaseConnection, f: F) -> Result<T, Sta
 where
     F: AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
 {
-    let txn = db.begin().await.map_err(CoreError::from)?;
+    let txn = crate::store::begin(db).await.map_err(CoreError::from)?;
     match f(&txn).await {
         Ok(v) => {
             txn.commit().await.map_err(CoreError::from)?;

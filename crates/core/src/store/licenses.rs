@@ -340,11 +340,16 @@ impl<'a> Work<'a> {
         match state {
             State::Assigned => {
                 s.assigned -= 1;
-                *self.freed.entry(tier).or_default() += 1;
-                self.released.entry(tier).or_default().push(user_id);
+                self.freed_by(user_id, tier);
             }
             State::Pending => s.pending -= 1,
         }
+    }
+
+    /// Notes a seat freed by a user whose license row is already gone from the counts.
+    fn freed_by(&mut self, user_id: Uuid, tier: Uuid) {
+        *self.freed.entry(tier).or_default() += 1;
+        self.released.entry(tier).or_default().push(user_id);
     }
 
     /// Records a purchase of one seat of `tier` for a user; returns its row.
@@ -715,14 +720,17 @@ pub async fn after_user_deleted(
 ) -> Result<Vec<Event>> {
     let Some(gone) = gone else { return Ok(Vec::new()) };
     let catalog = catalog(txn, tenant_id).await?;
-    let mut work = Work::start(txn, tenant_id, &catalog, now).await?;
-    // The row goes with the user (foreign key); deleting it here keeps the count exact anyway.
+    // The row went with the user (foreign key); deleting it here too keeps the counts exact
+    // whatever the store did, and the counts below no longer include it.
     user_licenses::Entity::delete_many()
         .filter(user_licenses::Column::TenantId.eq(tenant_id))
         .filter(user_licenses::Column::UserId.eq(gone.user_id))
         .exec(txn)
         .await?;
-    work.release(gone.user_id, gone.tier, gone.state);
+    let mut work = Work::start(txn, tenant_id, &catalog, now).await?;
+    if gone.state == State::Assigned {
+        work.freed_by(gone.user_id, gone.tier);
+    }
     let before = Before {
         tier: catalog.get(gone.tier),
         state: Some(gone.state),

@@ -13,7 +13,19 @@ pub mod schemas;
 pub mod sync_log;
 pub mod users;
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions};
+
+/// Starts a transaction that may write. On SQLite it takes the write lock at `BEGIN`
+/// (`IMMEDIATE`): a deferred transaction that read first and then writes fails at once with
+/// SQLITE_BUSY when another connection (a second core on the same file) wrote meanwhile,
+/// whereas `BEGIN IMMEDIATE` waits for the lock within the busy timeout.
+pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
 
 pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
