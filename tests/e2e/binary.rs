@@ -293,6 +293,32 @@ async fn core_and_edge_as_two_processes(backend: Backend) {
     .await;
     assert_eq!(settings["auto_purchase"], true);
     assert_eq!(settings["billing_window_seconds"], 1800);
+    // Adoption of existing accounts: verified domains and the connection switch.
+    let conn_id = conn["connection"]["id"].as_str().unwrap();
+    assert_eq!(conn["connection"]["allow_adoption"], false);
+    let added = admin(&dir, &grpc, &["domain", "add", "--tenant", tenant_id, "Acme.COM"]).await;
+    assert_eq!(added["domain"], "acme.com");
+    let domains = admin(&dir, &grpc, &["domain", "list", "--tenant", tenant_id]).await;
+    assert_eq!(domains["domains"][0]["domain"], "acme.com");
+    let updated = admin(
+        &dir,
+        &grpc,
+        &[
+            "connection",
+            "update",
+            "--tenant",
+            tenant_id,
+            "--connection",
+            conn_id,
+            "--allow-adoption",
+            "true",
+        ],
+    )
+    .await;
+    assert_eq!(updated["allow_adoption"], true);
+    admin(&dir, &grpc, &["domain", "remove", "--tenant", tenant_id, "acme.com"]).await;
+    let domains = admin(&dir, &grpc, &["domain", "list", "--tenant", tenant_id]).await;
+    assert_eq!(domains["domains"], json!([]));
 
     edge.terminate().await;
     core.terminate().await;

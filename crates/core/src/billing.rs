@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::clock::SharedClock;
 use crate::error::Result;

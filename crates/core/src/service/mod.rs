@@ -8,7 +8,7 @@ pub mod licenses;
 pub mod schemas;
 
 use dirsync_proto::Timestamp;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::Status;
 use uuid::Uuid;
 

@@ -13,7 +13,9 @@ pub mod schemas;
 pub mod sync_log;
 pub mod users;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Starts a transaction that may write. On SQLite it takes the write lock at `BEGIN`
 /// (`IMMEDIATE`): a deferred transaction that read first and then writes fails at once with
