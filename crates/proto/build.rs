@@ -6,7 +6,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = tonic_prost_build::Config::new();
     // protoc comes from a crate so a fresh machine builds with cargo alone.
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
-    let files = ["directory.proto", "admin.proto", "changes.proto"].map(|f| root.join("dirsync/v1").join(f));
+    let files =
+        ["directory.proto", "admin.proto", "changes.proto", "settings.proto"].map(|f| root.join("dirsync/v1").join(f));
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("dirsync_descriptor.bin"))
         .compile_with_config(config, &files, &[root.clone(), protoc_bin_vendored::include_path()?])?;

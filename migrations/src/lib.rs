@@ -8,6 +8,7 @@ mod m20261125_000003_connection_secrets;
 mod m20261125_000005_roles;
 mod m20261125_000006_leases;
 mod m20261125_000007_connection_settings;
+mod m20261125_000010_tenant_settings;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_leases::Migration),
             Box::new(m20261125_000007_connection_settings::Migration),
             Box::new(m20261125_000005_roles::Migration),
+            Box::new(m20261125_000010_tenant_settings::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod roles;
 pub mod sealing;
 pub mod service;
 pub mod service_auth;
+pub mod settings;
 pub mod store;
 pub mod tokens;
 
@@ -19,6 +20,7 @@ use std::time::Duration;
 use dirsync_proto::v1::admin_server::AdminServer;
 use dirsync_proto::v1::changes_server::ChangesServer;
 use dirsync_proto::v1::directory_server::DirectoryServer;
+use dirsync_proto::v1::tenant_settings_server::TenantSettingsServer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, TransactionTrait};
@@ -29,6 +31,7 @@ use tonic::service::interceptor::InterceptedService;
 pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
+pub use service::settings::TenantSettingsService;
 pub use service_auth::ServiceAuth;
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +161,9 @@ pub async fn serve(
     health_reporter.set_serving::<DirectoryServer<DirectoryService>>().await;
     health_reporter.set_serving::<AdminServer<AdminService>>().await;
     health_reporter.set_serving::<ChangesServer<ChangesService>>().await;
+    health_reporter
+        .set_serving::<TenantSettingsServer<TenantSettingsService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dirsync_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -165,6 +171,7 @@ pub async fn serve(
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let changes = ChangesService::new(db.clone(), signal);
+    let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
     let CoreSettings {
         public_url,
         auth,
@@ -184,6 +191,10 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(InterceptedService::new(DirectoryServer::new(directory), auth.clone()))
         .add_service(InterceptedService::new(AdminServer::new(admin), auth.clone()))
+        .add_service(InterceptedService::new(
+            TenantSettingsServer::new(tenant_settings),
+            auth.clone(),
+        ))
         .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;

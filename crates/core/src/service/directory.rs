@@ -27,6 +27,7 @@ use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, Event, RequestContext};
 use crate::roles::Trigger;
 use crate::service::changes::ChangeSignal;
+use crate::settings::{self as tenant_settings, timezone};
 use crate::store::groups::{MemberChange, MemberRow};
 use crate::store::users::{LookupKey, NewUser};
 use crate::store::{Page, groups, roles, users};
@@ -61,6 +62,8 @@ pub(crate) fn user_to_proto(m: user_rows::Model) -> User {
         last_modified: Some(timestamp(m.updated_at)),
         connection_id: m.connection_id.map(|c| c.to_string()),
         source: m.source,
+        // Needs the tenant's languages: filled by `settings::user_out`.
+        language: String::new(),
     }
 }
 
@@ -188,9 +191,10 @@ impl Directory for DirectoryService {
         let spec = req
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
+        timezone::check_spec(&spec)?;
         let now = self.clock.now_ms();
         let source = if connection_id.is_some() { "scim" } else { "native" };
-        let user = in_txn(&self.db, async |txn| {
+        let (user, langs) = in_txn(&self.db, async |txn| {
             let u = users::create(
                 txn,
                 NewUser {
@@ -203,13 +207,15 @@ impl Directory for DirectoryService {
             )
             .await?;
             let mut events = vec![Event::user_created(&u)];
+            let langs =
+                tenant_settings::after_user_created(txn, tenant_id, connection_id, &u, &mut events, now).await?;
             events.extend(roles::after_user_write(txn, tenant_id, None, &u, trigger(connection_id), now).await?);
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            Ok(u)
+            Ok((u, langs))
         })
         .await?;
         self.signal.notify();
-        Ok(Response::new(user_to_proto(user)))
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -218,7 +224,8 @@ impl Directory for DirectoryService {
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
         let user = users::get(&self.db, tenant_id, id).await?;
-        Ok(Response::new(user_to_proto(user)))
+        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -231,19 +238,21 @@ impl Directory for DirectoryService {
         let spec = req
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
+        timezone::check_spec(&spec)?;
         let now = self.clock.now_ms();
-        let user = in_txn(&self.db, async |txn| {
+        let (user, langs) = in_txn(&self.db, async |txn| {
             let (before, after) = users::replace(txn, tenant_id, id, &spec, req.expected_version, now).await?;
             let mut events = Event::user_changed(&before, &after);
+            let langs = tenant_settings::after_user_replaced(txn, tenant_id, &after, &mut events).await?;
             events.extend(
                 roles::after_user_write(txn, tenant_id, Some(&before), &after, trigger(connection_id), now).await?,
             );
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            Ok(after)
+            Ok((after, langs))
         })
         .await?;
         self.signal.notify();
-        Ok(Response::new(user_to_proto(user)))
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -285,9 +294,10 @@ impl Directory for DirectoryService {
             req.page_token.as_deref(),
         )
         .await?;
+        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(ListUsersResponse {
             total_results: total,
-            users: rows.into_iter().map(user_to_proto).collect(),
+            users: rows.into_iter().map(|u| tenant_settings::user_out(&langs, u)).collect(),
             next_page_token: next.unwrap_or_default(),
         }))
     }
@@ -451,7 +461,8 @@ impl Directory for DirectoryService {
             }
         };
         let user = users::get_by(&self.db, tenant_id, key).await?;
-        Ok(Response::new(user_to_proto(user)))
+        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, user = %request.get_ref().user_id))]
@@ -556,7 +567,8 @@ impl Directory for DirectoryService {
             }
         };
         let user = users::resolve_login(&self.db, tenant_id, key).await?;
-        Ok(Response::new(user_to_proto(user)))
+        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, user = %request.get_ref().user_id))]

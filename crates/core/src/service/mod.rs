@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod changes;
 pub mod directory;
+pub mod settings;
 
 use dirsync_proto::Timestamp;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};

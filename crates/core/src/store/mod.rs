@@ -7,6 +7,7 @@ pub mod groups;
 pub mod keyset;
 pub mod leases;
 pub mod roles;
+pub mod settings;
 pub mod sync_log;
 pub mod users;
 
