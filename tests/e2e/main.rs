@@ -17,5 +17,6 @@ mod idp;
 mod protocol;
 mod queries;
 mod roles;
+mod settings;
 mod synclog;
 mod users;

@@ -16,6 +16,8 @@ use dirsync_proto::v1::{
 };
 use serde_json::{Value, json};
 
+mod settings;
+
 #[derive(Debug, Args)]
 pub struct AdminArgs {
     /// gRPC URL of the core.
@@ -59,6 +61,9 @@ enum AdminCommand {
     /// Roles of a tenant, the groups mapped to them and where roles come from.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// A tenant's languages (normalising users' preferredLanguage/locale) and delayed invites.
+    #[command(subcommand)]
+    Settings(settings::SettingsCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         #[arg(long)]
@@ -597,7 +602,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     if run_streaming(channel.clone(), &args.command, args.output).await? {
         return Ok(());
     }
-    let mut client = AdminClient::new(channel);
+    let mut client = AdminClient::new(channel.clone());
     let out: Value = match args.command {
         AdminCommand::Tenant(TenantCommand::Create { name }) => {
             let t = client.create_tenant(CreateTenantRequest { name }).await?.into_inner();
@@ -805,6 +810,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             })).collect::<Vec<_>>() })
         }
         AdminCommand::Role(command) => run_role(&mut client, command, args.output).await?,
+        AdminCommand::Settings(command) => settings::run(channel, command, args.output).await?,
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {
