@@ -326,8 +326,31 @@ async fn timezones_must_be_iana_on_every_write(app: TestApp) {
         }
         assert_eq!(app.scim(Method::GET, &path, None).await.body["timezone"], current);
     }
+    // Bulk goes through the same core calls.
+    let bulk = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "bad", "data": {"userName": "bulk@example.com", "timezone": "Mars/Olympus"}},
+            {"method": "PATCH", "path": path, "data": {"Operations": [{"op": "replace", "path": "timezone", "value": "Nowhere/Land"}]}}
+        ]
+    });
+    let r = app.scim(Method::POST, "/Bulk", Some(bulk)).await;
+    r.expect(200);
+    let statuses: Vec<&str> = r.body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["400", "400"], "{}", r.body);
+    assert_eq!(
+        r.body["Operations"][0]["response"]["scimType"], "invalidValue",
+        "{}",
+        r.body
+    );
+    assert_eq!(app.scim(Method::GET, &path, None).await.body["timezone"], current);
     let list = app.scim(Method::GET, "/Users", None).await;
-    assert_eq!(list.body["totalResults"], 1, "the refused POST stored nothing");
+    assert_eq!(list.body["totalResults"], 1, "the refused POSTs stored nothing");
 
     // Native writers over gRPC get the same rule.
     let mut dir = app.directory().await;
@@ -718,6 +741,7 @@ async fn cli_sets_and_shows_settings(app: TestApp) {
         let (ok, _, err) = cli(&app, &all).await;
         assert!(!ok, "{args:?}");
         assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(get(&app, t).await.unwrap(), grpc, "{args:?} changed nothing");
     }
     // Languages off again: an empty list.
     let (ok, out, err) = cli(
