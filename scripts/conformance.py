@@ -5,11 +5,28 @@ Exits non-zero when a check fails that is not listed in KNOWN below (each with t
 is wrong for us, mirrored in the README).
 """
 
+import random
 import sys
 
+import scim2_tester.filling as filling
 from httpx2 import Client
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
+
+# RFC 7643 §4.1.1: `timezone` is an IANA Time Zone database name, and dirsync refuses anything
+# else (400 invalidValue). The checker fills every string with a random UUID, so it is given
+# real zone names for that one attribute; every other value stays the checker's own.
+_example_value = filling.get_random_example_value
+_ZONES = ["Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney", "Africa/Nairobi"]
+
+
+def _example_or_zone(path):
+    if str(path).lower().endswith("timezone"):
+        return random.choice(_ZONES)
+    return _example_value(path)
+
+
+filling.get_random_example_value = _example_or_zone
 
 # Failures we accept, matched narrowly (resource type, check, text in the reason), each with
 # the reason it is wrong for us; mirrored in the README ("Conformance").

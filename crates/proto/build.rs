@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "changes.proto",
         "licenses.proto",
         "schemas.proto",
+        "settings.proto",
     ]
     .map(|f| root.join("dirsync/v1").join(f));
     tonic_prost_build::configure()

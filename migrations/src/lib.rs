@@ -10,6 +10,7 @@ mod m20261125_000006_leases;
 mod m20261125_000007_connection_settings;
 mod m20261125_000008_licenses;
 mod m20261125_000009_schemas;
+mod m20261125_000010_tenant_settings;
 mod m20261125_000011_adoption;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_roles::Migration),
             Box::new(m20261125_000008_licenses::Migration),
             Box::new(m20261125_000009_schemas::Migration),
+            Box::new(m20261125_000010_tenant_settings::Migration),
             Box::new(m20261125_000011_adoption::Migration),
         ]
     }

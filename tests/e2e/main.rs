@@ -20,5 +20,6 @@ mod protocol;
 mod queries;
 mod roles;
 mod schemas;
+mod settings;
 mod synclog;
 mod users;

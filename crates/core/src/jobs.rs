@@ -10,6 +10,8 @@ use crate::clock::SharedClock;
 use crate::error::Result;
 use crate::store;
 
+pub use crate::settings::invites::{InviteRun, send_due_invites};
+
 /// How long the sync log is kept.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
@@ -58,6 +60,7 @@ pub async fn prune_sync_log(
 pub fn spawn(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
     let holder = Uuid::now_v7().to_string();
     crate::billing::spawn(db.clone(), clock.clone(), holder.clone());
+    spawn_invites(db.clone(), clock.clone(), holder.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(retention.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -67,6 +70,24 @@ pub fn spawn(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
                 Ok(Some(n)) if n > 0 => tracing::info!(removed = n, "sync log retention"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sync log retention failed; retrying next interval"),
+            }
+        }
+    });
+}
+
+/// Sends due invites every second (its own interval: an invite should not wait a minute).
+fn spawn_invites(db: DatabaseConnection, clock: SharedClock, holder: String) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::settings::invites::INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match send_due_invites(&db, &clock, &holder).await {
+                Ok(Some(r)) if r.sent + r.skipped > 0 => {
+                    tracing::info!(sent = r.sent, skipped = r.skipped, "invites");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sending due invites failed; retrying next interval"),
             }
         }
     });

@@ -14,6 +14,7 @@ pub mod schemas;
 pub mod sealing;
 pub mod service;
 pub mod service_auth;
+pub mod settings;
 pub mod store;
 pub mod tokens;
 
@@ -25,6 +26,7 @@ use dirsync_proto::v1::changes_server::ChangesServer;
 use dirsync_proto::v1::directory_server::DirectoryServer;
 use dirsync_proto::v1::licenses_server::LicensesServer;
 use dirsync_proto::v1::schemas_server::SchemasServer;
+use dirsync_proto::v1::tenant_settings_server::TenantSettingsServer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
@@ -37,6 +39,7 @@ pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
 pub use service::licenses::LicensesService;
 pub use service::schemas::SchemasService;
+pub use service::settings::TenantSettingsService;
 pub use service_auth::ServiceAuth;
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +171,9 @@ pub async fn serve(
     health_reporter.set_serving::<ChangesServer<ChangesService>>().await;
     health_reporter.set_serving::<LicensesServer<LicensesService>>().await;
     health_reporter.set_serving::<SchemasServer<SchemasService>>().await;
+    health_reporter
+        .set_serving::<TenantSettingsServer<TenantSettingsService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dirsync_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -176,6 +182,7 @@ pub async fn serve(
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let licenses = LicensesService::new(db.clone(), clock.clone(), signal.clone());
     let changes = ChangesService::new(db.clone(), signal);
+    let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
     let CoreSettings {
         public_url,
         auth,
@@ -198,6 +205,10 @@ pub async fn serve(
         .add_service(InterceptedService::new(AdminServer::new(admin), auth.clone()))
         .add_service(InterceptedService::new(LicensesServer::new(licenses), auth.clone()))
         .add_service(InterceptedService::new(SchemasServer::new(schemas), auth.clone()))
+        .add_service(InterceptedService::new(
+            TenantSettingsServer::new(tenant_settings),
+            auth.clone(),
+        ))
         .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;

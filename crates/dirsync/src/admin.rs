@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 mod domains;
 mod licenses;
 mod schemas;
+mod settings;
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -72,6 +73,9 @@ enum AdminCommand {
     /// Verified e-mail domains of a tenant (adoption of native accounts).
     #[command(subcommand)]
     Domain(domains::DomainCommand),
+    /// A tenant's languages (normalising users' preferredLanguage/locale) and delayed invites.
+    #[command(subcommand)]
+    Settings(settings::SettingsCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         #[arg(long)]
@@ -841,10 +845,11 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::Role(command) => run_role(&mut client, command, args.output).await?,
         AdminCommand::License(command) => licenses::run(licenses_channel, command, args.output == Output::Text).await?,
         AdminCommand::Schema(command) => {
-            let client = dirsync_proto::v1::schemas_client::SchemasClient::new(channel);
+            let client = dirsync_proto::v1::schemas_client::SchemasClient::new(channel.clone());
             schemas::run(client, command, args.output == Output::Text).await?
         }
         AdminCommand::Domain(command) => domains::run(&mut client, command, args.output).await?,
+        AdminCommand::Settings(command) => settings::run(channel, command, args.output).await?,
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {

@@ -84,5 +84,6 @@ pub(crate) async fn create_over(
     let mut events: Vec<Event> = adopted(Some(&found), &after, connection_id).into_iter().collect();
     events.extend(Event::user_changed(&before, &after));
     events.extend(roles::after_user_write(txn, tenant_id, Some(&before), &after, Trigger::Scim, now).await?);
+    events.extend(crate::store::licenses::after_user_write(txn, tenant_id, Some(&before), &after, now).await?);
     Ok((after, events))
 }

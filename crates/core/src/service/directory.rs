@@ -27,6 +27,7 @@ use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, Event, RequestContext};
 use crate::roles::Trigger;
 use crate::service::changes::ChangeSignal;
+use crate::settings::{self as tenant_settings, timezone};
 use crate::store::groups::{MemberChange, MemberRow};
 use crate::store::users::{LookupKey, NewUser};
 use crate::store::{Page, adoption, groups, licenses, roles, users};
@@ -61,6 +62,8 @@ pub(crate) fn user_to_proto(m: user_rows::Model) -> User {
         last_modified: Some(timestamp(m.updated_at)),
         connection_id: m.connection_id.map(|c| c.to_string()),
         source: m.source,
+        // Needs the tenant's languages: filled by `settings::user_out`.
+        language: String::new(),
     }
 }
 
@@ -196,18 +199,20 @@ impl Directory for DirectoryService {
         let spec = req
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
+        timezone::check_spec(&spec)?;
         let now = self.clock.now_ms();
         let source = if connection_id.is_some() { "scim" } else { "native" };
-        let user = in_txn(&self.db, async |txn| {
+        let (user, langs) = in_txn(&self.db, async |txn| {
             // A SCIM create over a native user the connection may adopt takes it over.
             let visible = adoption::visibility_for_write(txn, tenant_id, connection_id).await?;
             if let (Some(found), Some(c)) = (
                 adoption::before_create(txn, tenant_id, visible, &spec).await?,
                 connection_id,
             ) {
-                let (u, events) = super::adoption::create_over(txn, tenant_id, c, found, &spec, now).await?;
+                let (u, mut events) = super::adoption::create_over(txn, tenant_id, c, found, &spec, now).await?;
+                let langs = tenant_settings::after_user_replaced(txn, tenant_id, &u, &mut events).await?;
                 journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-                return Ok(u);
+                return Ok((u, langs));
             }
             let u = users::create(
                 txn,
@@ -221,14 +226,16 @@ impl Directory for DirectoryService {
             )
             .await?;
             let mut events = vec![Event::user_created(&u)];
+            let langs =
+                tenant_settings::after_user_created(txn, tenant_id, connection_id, &u, &mut events, now).await?;
             events.extend(roles::after_user_write(txn, tenant_id, None, &u, trigger(connection_id), now).await?);
             events.extend(licenses::after_user_write(txn, tenant_id, None, &u, now).await?);
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            Ok(u)
+            Ok((u, langs))
         })
         .await?;
         self.signal.notify();
-        Ok(Response::new(user_to_proto(user)))
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -239,7 +246,8 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let visible = adoption::visibility(&self.db, tenant_id, connection_id).await?;
         let user = adoption::get_visible(&self.db, tenant_id, id, visible).await?;
-        Ok(Response::new(user_to_proto(user)))
+        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -252,8 +260,9 @@ impl Directory for DirectoryService {
         let spec = req
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
+        timezone::check_spec(&spec)?;
         let now = self.clock.now_ms();
-        let user = in_txn(&self.db, async |txn| {
+        let (user, langs) = in_txn(&self.db, async |txn| {
             // A SCIM write sees only what its connection sees, and adopts a native user it may.
             let visible = adoption::visibility_for_write(txn, tenant_id, connection_id).await?;
             let adopted = adoption::before_write(txn, tenant_id, id, visible, true).await?;
@@ -263,16 +272,17 @@ impl Directory for DirectoryService {
                 .into_iter()
                 .collect();
             events.extend(Event::user_changed(&before, &after));
+            let langs = tenant_settings::after_user_replaced(txn, tenant_id, &after, &mut events).await?;
             events.extend(
                 roles::after_user_write(txn, tenant_id, Some(&before), &after, trigger(connection_id), now).await?,
             );
             events.extend(licenses::after_user_write(txn, tenant_id, Some(&before), &after, now).await?);
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            Ok(after)
+            Ok((after, langs))
         })
         .await?;
         self.signal.notify();
-        Ok(Response::new(user_to_proto(user)))
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -314,9 +324,10 @@ impl Directory for DirectoryService {
             req.page_token.as_deref(),
         )
         .await?;
+        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(ListUsersResponse {
             total_results: total,
-            users: rows.into_iter().map(user_to_proto).collect(),
+            users: rows.into_iter().map(|u| tenant_settings::user_out(&langs, u)).collect(),
             next_page_token: next.unwrap_or_default(),
         }))
     }
@@ -484,7 +495,8 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let visible = adoption::visibility(&self.db, tenant_id, connection_id).await?;
         let user = users::get_by(&self.db, tenant_id, key, visible).await?;
-        Ok(Response::new(user_to_proto(user)))
+        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, user = %request.get_ref().user_id))]
@@ -589,7 +601,8 @@ impl Directory for DirectoryService {
             }
         };
         let user = users::resolve_login(&self.db, tenant_id, key).await?;
-        Ok(Response::new(user_to_proto(user)))
+        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, user = %request.get_ref().user_id))]

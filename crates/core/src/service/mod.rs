@@ -6,6 +6,7 @@ pub mod changes;
 pub mod directory;
 pub mod licenses;
 pub mod schemas;
+pub mod settings;
 
 use dirsync_proto::Timestamp;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};

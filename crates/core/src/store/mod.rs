@@ -10,6 +10,7 @@ pub mod leases;
 pub mod licenses;
 pub mod roles;
 pub mod schemas;
+pub mod settings;
 pub mod sync_log;
 pub mod users;
 
