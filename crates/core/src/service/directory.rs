@@ -204,7 +204,7 @@ impl Directory for DirectoryService {
         let source = if connection_id.is_some() { "scim" } else { "native" };
         let (user, langs) = in_txn(&self.db, async |txn| {
             // A SCIM create over a native user the connection may adopt takes it over.
-            let visible = adoption::visibility_for_write(txn, tenant_id, connection_id).await?;
+            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
             if let (Some(found), Some(c)) = (
                 adoption::before_create(txn, tenant_id, visible, &spec).await?,
                 connection_id,
@@ -264,7 +264,7 @@ impl Directory for DirectoryService {
         let now = self.clock.now_ms();
         let (user, langs) = in_txn(&self.db, async |txn| {
             // A SCIM write sees only what its connection sees, and adopts a native user it may.
-            let visible = adoption::visibility_for_write(txn, tenant_id, connection_id).await?;
+            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
             let adopted = adoption::before_write(txn, tenant_id, id, visible, true).await?;
             let (before, after) = users::replace(txn, tenant_id, id, &spec, req.expected_version, now).await?;
             let mut events: Vec<Event> = connection_id
@@ -294,7 +294,7 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
-            let visible = adoption::visibility_for_write(txn, tenant_id, connection_id).await?;
+            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
             adoption::before_write(txn, tenant_id, id, visible, false).await?;
             roles::before_user_delete(txn, tenant_id, id).await?;
             let license = licenses::before_user_delete(txn, tenant_id, id).await?;

@@ -220,7 +220,7 @@ impl Licenses for LicensesService {
         let now = self.clock.now_ms();
         let s = in_txn(&self.db, async |txn| {
             crate::store::admin::get_tenant(txn, tenant_id).await?;
-            licenses::lock_tenant(txn, tenant_id).await?;
+            crate::store::lock_tenant(txn, tenant_id).await?;
             let before = licenses::settings(txn, tenant_id).await?;
             let mut after = before;
             if let Some(on) = req.auto_purchase {

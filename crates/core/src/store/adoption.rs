@@ -4,14 +4,14 @@
 use dirsync_proto::v1::UserSpec;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::{admin, ci_key, is_unique_violation};
 use crate::adoption::{self, Match};
-use crate::entity::{tenant_domains, tenants, users};
+use crate::entity::{tenant_domains, users};
 use crate::error::{CoreError, Result};
 
 /// The `source` of users created outside SCIM.
@@ -49,25 +49,6 @@ pub async fn visibility<C: ConnectionTrait>(
         id,
         adopts: conn.allow_adoption,
     })
-}
-
-/// `visibility` in a transaction that writes next. On SQLite a SCIM write first takes the
-/// write lock (a no-op update of the tenant row, which the journal updates anyway): a
-/// transaction that reads before it writes would otherwise fail with SQLITE_BUSY_SNAPSHOT
-/// when another core replica commits in between. PostgreSQL needs nothing.
-pub async fn visibility_for_write(
-    txn: &DatabaseTransaction,
-    tenant_id: Uuid,
-    connection_id: Option<Uuid>,
-) -> Result<Visibility> {
-    if connection_id.is_some() && txn.get_database_backend() == DbBackend::Sqlite {
-        tenants::Entity::update_many()
-            .col_expr(tenants::Column::ChangeSeq, Expr::col(tenants::Column::ChangeSeq))
-            .filter(tenants::Column::Id.eq(tenant_id))
-            .exec(txn)
-            .await?;
-    }
-    visibility(txn, tenant_id, connection_id).await
 }
 
 /// The SQL condition on `users` rows a caller sees; `None` when it sees all of them. The

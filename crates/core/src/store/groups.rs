@@ -536,3 +536,21 @@ pub async fn user_groups<C: ConnectionTrait>(
     let (rows, next) = keyset::page(db, query, &order, start, count).await?;
     Ok((rows, next.map(|c| keyset::encode(&query_id, &c))))
 }
+
+/// The display names of the tenant's groups among `ids` (for listings of group mappings).
+pub async fn display_names<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>> {
+    Ok(groups::Entity::find()
+        .select_only()
+        .columns([groups::Column::Id, groups::Column::DisplayName])
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .filter(groups::Column::Id.is_in(ids))
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}

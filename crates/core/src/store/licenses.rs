@@ -16,8 +16,7 @@ use uuid::Uuid;
 use super::groups::MemberDelta;
 use super::is_unique_violation;
 use crate::entity::{
-    group_members, groups, license_mappings, license_purchases, license_settings, license_tiers, tenants,
-    user_licenses, users,
+    group_members, license_mappings, license_purchases, license_settings, license_tiers, user_licenses, users,
 };
 use crate::error::{CoreError, Result};
 use crate::journal::Event;
@@ -25,18 +24,6 @@ use crate::licenses::{self as rules, Before, Catalog, Decision, Seats, Settings,
 
 /// Ids per statement: well under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 1000;
-
-/// Takes the tenant row's lock (held to commit, as `journal::write` does): a concurrent change
-/// of the same tenant on another replica waits, then counts what this one committed.
-pub async fn lock_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<()> {
-    let q = Query::update()
-        .table(tenants::Entity)
-        .value(tenants::Column::ChangeSeq, Expr::col(tenants::Column::ChangeSeq))
-        .and_where(tenants::Column::Id.eq(tenant_id))
-        .to_owned();
-    txn.execute(&q).await?;
-    Ok(())
-}
 
 pub async fn settings<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Settings> {
     Ok(license_settings::Entity::find_by_id(tenant_id)
@@ -190,7 +177,7 @@ pub async fn update(
     spec: &TierSpec,
 ) -> Result<(license_tiers::Model, license_tiers::Model)> {
     rules::validate_tier(&spec.name, spec.seats)?;
-    lock_tenant(txn, tenant_id).await?;
+    super::lock_tenant(txn, tenant_id).await?;
     let before = get(txn, tenant_id, id).await?;
     let held = seats(txn, tenant_id).await?.get(&id).copied().unwrap_or_default();
     if spec.seats < held.assigned {
@@ -212,7 +199,7 @@ pub async fn update(
 
 /// Deletes a tier nobody holds or awaits, with its group mappings.
 pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Result<license_tiers::Model> {
-    lock_tenant(txn, tenant_id).await?;
+    super::lock_tenant(txn, tenant_id).await?;
     let tier = get(txn, tenant_id, id).await?;
     let held = seats(txn, tenant_id).await?.get(&id).copied().unwrap_or_default();
     if held.assigned > 0 || held.pending > 0 {
@@ -248,17 +235,7 @@ pub async fn mappings<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec
         .into_tuple()
         .all(db)
         .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|(g, _)| *g).collect();
-    let names: HashMap<Uuid, String> = groups::Entity::find()
-        .select_only()
-        .columns([groups::Column::Id, groups::Column::DisplayName])
-        .filter(groups::Column::TenantId.eq(tenant_id))
-        .filter(groups::Column::Id.is_in(ids))
-        .into_tuple::<(Uuid, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = super::groups::display_names(db, tenant_id, rows.iter().map(|(g, _)| *g)).await?;
     Ok(rows
         .into_iter()
         .map(|(group_id, tier_id)| Mapping {
@@ -318,7 +295,7 @@ struct Work<'a> {
 
 impl<'a> Work<'a> {
     async fn start(txn: &DatabaseTransaction, tenant_id: Uuid, catalog: &'a Catalog, now: i64) -> Result<Work<'a>> {
-        lock_tenant(txn, tenant_id).await?;
+        super::lock_tenant(txn, tenant_id).await?;
         Ok(Work {
             tenant_id,
             catalog,
@@ -936,7 +913,7 @@ pub async fn unbilled_tenants<C: ConnectionTrait>(db: &C) -> Result<Vec<(Uuid, i
 /// ones settled without a bill) and returns the `billing.due` event, unless every purchase of
 /// the window was netted out. Takes the tenant's lock, so no purchase is billed twice.
 pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Result<Option<Event>> {
-    lock_tenant(txn, tenant_id).await?;
+    super::lock_tenant(txn, tenant_id).await?;
     let window = settings(txn, tenant_id).await?.billing_window_seconds;
     let first: Option<i64> = license_purchases::Entity::find()
         .select_only()

@@ -30,6 +30,24 @@ pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr
     .await
 }
 
+/// Takes the tenant row's lock, held to commit (`journal::write` takes it too, at the end):
+/// a rule that counts before it writes (the last admin, a tier's free seats) runs after it,
+/// so a concurrent change of the same tenant on another replica waits, then counts what this
+/// one committed.
+pub async fn lock_tenant(txn: &DatabaseTransaction, tenant_id: uuid::Uuid) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, Query};
+    use sea_orm::{ColumnTrait, ConnectionTrait};
+
+    use crate::entity::tenants;
+    let q = Query::update()
+        .table(tenants::Entity)
+        .value(tenants::Column::ChangeSeq, Expr::col(tenants::Column::ChangeSeq))
+        .and_where(tenants::Column::Id.eq(tenant_id))
+        .to_owned();
+    txn.execute(&q).await?;
+    Ok(())
+}
+
 pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::groups::MemberDelta;
 use super::is_unique_violation;
-use crate::entity::{group_members, groups, role_mappings, roles, tenants, user_roles, users};
+use crate::entity::{group_members, role_mappings, roles, tenants, user_roles, users};
 use crate::error::{CoreError, Result};
 use crate::journal::Event;
 use crate::roles::{self as rules, Catalog, Facts, RoleSource, Trigger};
@@ -230,17 +230,7 @@ pub async fn mappings<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec
         .into_tuple()
         .all(db)
         .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|(g, _)| *g).collect();
-    let names: HashMap<Uuid, String> = groups::Entity::find()
-        .select_only()
-        .columns([groups::Column::Id, groups::Column::DisplayName])
-        .filter(groups::Column::TenantId.eq(tenant_id))
-        .filter(groups::Column::Id.is_in(ids))
-        .into_tuple::<(Uuid, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = super::groups::display_names(db, tenant_id, rows.iter().map(|(g, _)| *g)).await?;
     Ok(rows
         .into_iter()
         .map(|(group_id, role_id)| Mapping {
@@ -307,19 +297,6 @@ pub async fn active_admins<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Resul
         .await?)
 }
 
-/// Takes the tenant row's lock (held to commit, as `journal::write` does), so that two
-/// concurrent changes that each remove one of the last two admins cannot both see the other
-/// admin still there: the second waits, then counts what the first committed.
-async fn lock_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<()> {
-    let q = Query::update()
-        .table(tenants::Entity)
-        .value(tenants::Column::ChangeSeq, Expr::col(tenants::Column::ChangeSeq))
-        .and_where(tenants::Column::Id.eq(tenant_id))
-        .to_owned();
-    txn.execute(&q).await?;
-    Ok(())
-}
-
 /// Refuses the transaction's changes when they leave the tenant without an active admin.
 /// `had_admins`: whether the tenant had one before (a tenant that never had one may change).
 pub async fn keep_an_admin(
@@ -331,7 +308,7 @@ pub async fn keep_an_admin(
     if !had_admins {
         return Ok(());
     }
-    lock_tenant(txn, tenant_id).await?;
+    super::lock_tenant(txn, tenant_id).await?;
     if active_admins(txn, tenant_id).await? == 0 {
         return Err(rules::last_admin(who));
     }
@@ -550,7 +527,7 @@ pub async fn before_user_delete(txn: &DatabaseTransaction, tenant_id: Uuid, user
     if !rules::is_active_admin(&catalog, held, user.active) {
         return Ok(());
     }
-    lock_tenant(txn, tenant_id).await?;
+    super::lock_tenant(txn, tenant_id).await?;
     // The user is still there: it is the last admin when it is the only one.
     if active_admins(txn, tenant_id).await? <= 1 {
         return Err(rules::last_admin(Some(&user.user_name)));
