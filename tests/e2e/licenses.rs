@@ -593,6 +593,13 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     assert_eq!(users, ["b@example.com", "c@example.com"]);
     assert_eq!(bill["cancelledPurchases"], 1);
     assert!(bill["windowEnd"].as_i64().unwrap() - bill["windowStart"].as_i64().unwrap() == 1800 * 1000);
+    // The bill is a line in the sync log of the connection whose users the seats were for.
+    let logged: Vec<String> = log_summaries(&app)
+        .await
+        .into_iter()
+        .filter(|s| s.starts_with("billing due"))
+        .collect();
+    assert_eq!(logged, ["billing due: 2 Team seats"], "{logged:?}");
     let with_id: Vec<&pb::Purchase> = billed.iter().filter(|p| p.billing_id.is_some()).collect();
     assert_eq!(with_id.len(), 2, "the cancelled purchase is settled without a bill");
 

@@ -32,8 +32,21 @@ pub async fn bill_purchases(db: &DatabaseConnection, clock: &SharedClock, holder
         }
         // One transaction per tenant: a failing tenant does not hold back the others' bills.
         let txn = store::begin(db).await?;
-        if let Some(event) = store::licenses::bill(&txn, tenant_id, now).await? {
-            journal::write(&txn, tenant_id, None, &RequestContext::default(), &[event], now).await?;
+        if let Some(bill) = store::licenses::bill(&txn, tenant_id, now).await? {
+            journal::write(
+                &txn,
+                tenant_id,
+                None,
+                &RequestContext::default(),
+                &[bill.event.clone()],
+                now,
+            )
+            .await?;
+            // The admin reads the sync log per connection: the bill shows in each it concerns.
+            let ctx = RequestContext::job(format!("billing:{}", bill.id), "/billing".into());
+            for connection_id in bill.connections {
+                journal::log_line(&txn, tenant_id, connection_id, &ctx, bill.event.summary.clone(), now).await?;
+            }
             billed += 1;
         }
         txn.commit().await?;

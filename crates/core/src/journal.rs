@@ -311,33 +311,66 @@ pub async fn write(
     });
     changes::Entity::insert_many(rows).exec_without_returning(txn).await?;
 
-    if let (Some(connection_id), Some(request_id)) = (connection_id, ctx.request_id.as_deref()) {
+    if let Some(connection_id) = connection_id {
         let summary = events.iter().map(|e| e.summary.as_str()).collect::<Vec<_>>().join("; ");
-        let entry = sync_log::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant_id),
-            connection_id: Set(connection_id),
-            request_id: Set(request_id.to_owned()),
-            at: Set(now),
-            method: Set(ctx.method.clone()),
-            path: Set(ctx.path.clone()),
-            status: Set(0),
-            duration_ms: Set(0),
-            summary: Set(summary),
-            error: Set(None),
-            idp_request_id: Set(ctx.idp_request_id.clone()),
-            trace_id: Set(ctx.trace_id.clone()),
-            body: Set(None),
-        };
-        sync_log::Entity::insert(entry)
-            .on_conflict(
-                OnConflict::columns([sync_log::Column::ConnectionId, sync_log::Column::RequestId])
-                    .update_column(sync_log::Column::Summary)
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
+        log_line(txn, tenant_id, connection_id, ctx, summary, now).await?;
     }
+    Ok(())
+}
+
+/// The sync log's method for lines the core writes on its own (jobs), outside any request.
+pub const JOB_METHOD: &str = "JOB";
+
+impl RequestContext {
+    /// The context of a job's work on one thing (`key` makes its sync-log line unique).
+    pub fn job(key: String, path: String) -> Self {
+        RequestContext {
+            request_id: Some(key),
+            method: JOB_METHOD.into(),
+            path,
+            ..Default::default()
+        }
+    }
+}
+
+/// What a mutation did, as a line of the request's sync-log entry (the edge records the
+/// request's outcome on the same entry, keyed by connection and request id). Without a
+/// request id there is no entry to write to.
+pub async fn log_line<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    connection_id: Uuid,
+    ctx: &RequestContext,
+    summary: String,
+    now: i64,
+) -> Result<()> {
+    let Some(request_id) = ctx.request_id.as_deref() else {
+        return Ok(());
+    };
+    let entry = sync_log::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        connection_id: Set(connection_id),
+        request_id: Set(request_id.to_owned()),
+        at: Set(now),
+        method: Set(ctx.method.clone()),
+        path: Set(ctx.path.clone()),
+        status: Set(0),
+        duration_ms: Set(0),
+        summary: Set(summary),
+        error: Set(None),
+        idp_request_id: Set(ctx.idp_request_id.clone()),
+        trace_id: Set(ctx.trace_id.clone()),
+        body: Set(None),
+    };
+    sync_log::Entity::insert(entry)
+        .on_conflict(
+            OnConflict::columns([sync_log::Column::ConnectionId, sync_log::Column::RequestId])
+                .update_column(sync_log::Column::Summary)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -5,13 +5,12 @@
 
 use std::time::Duration;
 
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
-use crate::entity::{pending_invites, sync_log, users};
+use crate::entity::{pending_invites, users};
 use crate::error::{CoreError, Result};
 use crate::journal::{self, Event, RequestContext};
 use crate::store;
@@ -23,8 +22,6 @@ pub const INTERVAL: Duration = Duration::from_secs(1);
 const LEASE: &str = "invites";
 /// Invites handled per query; a run keeps going until none are due.
 const BATCH: u64 = 500;
-/// The sync log's method for lines the core writes on its own, outside any request.
-pub const JOB_METHOD: &str = "JOB";
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,47 +61,7 @@ impl Event {
 
 /// The sync-log context of an invite: one line per invite, keyed by its user.
 fn context(user_id: Uuid) -> RequestContext {
-    RequestContext {
-        request_id: Some(format!("invite:{user_id}")),
-        method: JOB_METHOD.into(),
-        path: format!("/Users/{user_id}"),
-        ..Default::default()
-    }
-}
-
-/// A sync-log line for an invite that sends nothing (journal::write logs only with events).
-async fn log_skipped<C: ConnectionTrait>(
-    db: &C,
-    inv: &pending_invites::Model,
-    summary: String,
-    now: i64,
-) -> Result<()> {
-    let ctx = context(inv.user_id);
-    let entry = sync_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(inv.tenant_id),
-        connection_id: Set(inv.connection_id),
-        request_id: Set(ctx.request_id.unwrap_or_default()),
-        at: Set(now),
-        method: Set(ctx.method),
-        path: Set(ctx.path),
-        status: Set(0),
-        duration_ms: Set(0),
-        summary: Set(summary),
-        error: Set(None),
-        idp_request_id: Set(None),
-        trace_id: Set(None),
-        body: Set(None),
-    };
-    sync_log::Entity::insert(entry)
-        .on_conflict(
-            OnConflict::columns([sync_log::Column::ConnectionId, sync_log::Column::RequestId])
-                .update_column(sync_log::Column::Summary)
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    RequestContext::job(format!("invite:{user_id}"), format!("/Users/{user_id}"))
 }
 
 /// Handles one due invite in `txn`.
@@ -129,7 +86,15 @@ async fn handle(txn: &DatabaseTransaction, inv: &pending_invites::Model, now: i6
     };
     if let Some(why) = skipped {
         let summary = format!("invite for user {} skipped: {why}", user.user_name);
-        log_skipped(txn, inv, summary, now).await?;
+        journal::log_line(
+            txn,
+            inv.tenant_id,
+            inv.connection_id,
+            &context(inv.user_id),
+            summary,
+            now,
+        )
+        .await?;
         return Ok(Outcome::Skipped);
     }
     let language = settings.languages.of_document(&user.document);

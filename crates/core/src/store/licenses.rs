@@ -912,7 +912,7 @@ pub async fn unbilled_tenants<C: ConnectionTrait>(db: &C) -> Result<Vec<(Uuid, i
 /// Bills a tenant's purchases whose window has passed at `now`: marks them billed (cancelled
 /// ones settled without a bill) and returns the `billing.due` event, unless every purchase of
 /// the window was netted out. Takes the tenant's lock, so no purchase is billed twice.
-pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Result<Option<Event>> {
+pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Result<Option<Bill>> {
     super::lock_tenant(txn, tenant_id).await?;
     let window = settings(txn, tenant_id).await?.billing_window_seconds;
     let first: Option<i64> = license_purchases::Entity::find()
@@ -974,11 +974,37 @@ pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Resul
         .filter(license_purchases::Column::Id.is_in(billed))
         .exec(txn)
         .await?;
-    Ok(Some(Event::billing_due(
-        billing_id,
-        start,
-        end,
-        &lines,
-        cancelled.len() as u64,
-    )))
+    // The connections whose users the seats were bought for: each gets a sync-log line.
+    let billed_users: Vec<Uuid> = rows
+        .iter()
+        .filter(|p| p.cancelled_at.is_none())
+        .filter_map(|p| p.user_id)
+        .collect();
+    let mut connections: Vec<Uuid> = Vec::new();
+    for chunk in billed_users.chunks(CHUNK) {
+        let found: Vec<Option<Uuid>> = users::Entity::find()
+            .select_only()
+            .column(users::Column::ConnectionId)
+            .filter(users::Column::TenantId.eq(tenant_id))
+            .filter(users::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        connections.extend(found.into_iter().flatten());
+    }
+    connections.sort();
+    connections.dedup();
+    Ok(Some(Bill {
+        id: billing_id,
+        event: Event::billing_due(billing_id, start, end, &lines, cancelled.len() as u64),
+        connections,
+    }))
+}
+
+/// A tenant's bill: its `billing.due` change and the connections whose users it bought for.
+#[derive(Debug, Clone)]
+pub struct Bill {
+    pub id: Uuid,
+    pub event: Event,
+    pub connections: Vec<Uuid>,
 }
