@@ -38,7 +38,7 @@ pub async fn bill_purchases(db: &DatabaseConnection, clock: &SharedClock, holder
                 tenant_id,
                 None,
                 &RequestContext::default(),
-                &[bill.event.clone()],
+                std::slice::from_ref(&bill.event),
                 now,
             )
             .await?;
