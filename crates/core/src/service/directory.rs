@@ -244,7 +244,7 @@ impl Directory for DirectoryService {
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let visible = adoption::visibility(&self.db, tenant_id, connection_id).await?;
+        let visible = adoption::Visibility::reading(connection_id);
         let user = adoption::get_visible(&self.db, tenant_id, id, visible).await?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(tenant_settings::user_out(&langs, user)))
@@ -313,7 +313,7 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let visible = adoption::visibility(&self.db, tenant_id, connection_id).await?;
+        let visible = adoption::Visibility::reading(connection_id);
         let (total, rows, next) = users::list(
             &self.db,
             tenant_id,
@@ -324,7 +324,12 @@ impl Directory for DirectoryService {
             req.page_token.as_deref(),
         )
         .await?;
-        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        // A filter that finds nobody (an IdP's "does it exist?") reads no settings.
+        let langs = if rows.is_empty() {
+            Default::default()
+        } else {
+            tenant_settings::languages(&self.db, tenant_id).await?
+        };
         Ok(Response::new(ListUsersResponse {
             total_results: total,
             users: rows.into_iter().map(|u| tenant_settings::user_out(&langs, u)).collect(),
@@ -493,7 +498,7 @@ impl Directory for DirectoryService {
             }
         };
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let visible = adoption::visibility(&self.db, tenant_id, connection_id).await?;
+        let visible = adoption::Visibility::reading(connection_id);
         let user = users::get_by(&self.db, tenant_id, key, visible).await?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(tenant_settings::user_out(&langs, user)))

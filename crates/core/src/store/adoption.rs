@@ -2,7 +2,7 @@
 //! condition, so lists and lookups never load rows to hide them), and the takeover itself.
 
 use dirsync_proto::v1::UserSpec;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{admin, ci_key, is_unique_violation};
 use crate::adoption::{self, Match};
-use crate::entity::{tenant_domains, users};
+use crate::entity::{connections, tenant_domains, users};
 use crate::error::{CoreError, Result};
 
 /// The `source` of users created outside SCIM.
@@ -24,14 +24,22 @@ pub enum Visibility {
     All,
     /// A SCIM connection: SCIM users, plus the native users it may adopt when `adopts`.
     Connection { id: Uuid, adopts: bool },
+    /// A SCIM connection whose `allow_adoption` the query reads itself: reads take no extra
+    /// round trip for it.
+    Reading { id: Uuid },
 }
 
 impl Visibility {
     pub fn connection_id(&self) -> Option<Uuid> {
         match self {
             Visibility::All => None,
-            Visibility::Connection { id, .. } => Some(*id),
+            Visibility::Connection { id, .. } | Visibility::Reading { id } => Some(*id),
         }
+    }
+
+    /// The visibility of a read: resolved by the read's own query.
+    pub fn reading(connection_id: Option<Uuid>) -> Visibility {
+        connection_id.map_or(Visibility::All, |id| Visibility::Reading { id })
     }
 }
 
@@ -55,19 +63,30 @@ pub async fn visibility<C: ConnectionTrait>(
 /// domain test mirrors `adoption::matching`: the lowercased userName or primary e-mail ends
 /// with "@<verified domain>" (domains hold only [a-z0-9.-], so LIKE has no wildcard to escape).
 pub fn condition(v: Visibility) -> Option<Expr> {
-    let Visibility::Connection { adopts, .. } = v else {
-        return None;
-    };
     let scim = users::Column::Source.ne(NATIVE);
-    if !adopts {
-        return Some(scim);
-    }
     let adoptable = Expr::cust(
         "EXISTS (SELECT 1 FROM \"tenant_domains\" \"td\" WHERE \"td\".\"tenant_id\" = \"users\".\"tenant_id\" \
          AND (\"users\".\"user_name_key\" LIKE ('%@' || \"td\".\"domain\") \
          OR \"users\".\"email_key\" LIKE ('%@' || \"td\".\"domain\")))",
     );
-    Some(scim.or(adoptable))
+    match v {
+        Visibility::All => None,
+        Visibility::Connection { adopts: false, .. } => Some(scim),
+        Visibility::Connection { adopts: true, .. } => Some(scim.or(adoptable)),
+        Visibility::Reading { id } => {
+            let adopts = Query::select()
+                .expr(Expr::val(1))
+                .from(connections::Entity)
+                .and_where(connections::Column::Id.eq(id))
+                .and_where(
+                    Expr::col((connections::Entity, connections::Column::TenantId))
+                        .equals((users::Entity, users::Column::TenantId)),
+                )
+                .and_where(connections::Column::AllowAdoption.eq(true))
+                .to_owned();
+            Some(scim.or(Expr::exists(adopts).and(adoptable)))
+        }
+    }
 }
 
 /// One user as `v` sees it: NOT_FOUND when it does not exist or is hidden.
