@@ -191,7 +191,7 @@ pub async fn serve(
     } = settings;
     jobs::spawn(db.clone(), clock.clone(), retention);
     let schemas = SchemasService::new(db.clone(), clock.clone());
-    let admin = AdminService::new(db, clock, public_url, sealing);
+    let admin = AdminService::new(db.clone(), clock, public_url, sealing);
     tonic::transport::Server::builder()
         .trace_fn(|req| {
             let span = tracing::info_span!("grpc", otel.name = %req.uri().path(), rpc.method = %req.uri().path());
@@ -212,7 +212,21 @@ pub async fn serve(
         .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;
+    checkpoint(&db).await;
     Ok(())
+}
+
+/// On SQLite, folds the write-ahead log into the database file on a clean stop, so the file
+/// alone holds every write (to copy or back up). A crash needs none of this: WAL replay on
+/// the next open recovers every committed write.
+async fn checkpoint(db: &DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await {
+        tracing::warn!(error = %e, "SQLite checkpoint at shutdown failed; the WAL is replayed on the next start");
+    }
 }
 
 #[cfg(test)]
