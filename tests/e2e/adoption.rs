@@ -2,11 +2,10 @@
 //! SCIM unless the connection allows adoption and their userName or e-mail is in a verified
 //! domain of the tenant; then the IdP finds them and its first write takes them over.
 
-use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::{
     self as pb, AddVerifiedDomainRequest, CreateConnectionRequest, CreateUserRequest, GetUserRequest,
-    ListChangesRequest, ListSyncLogRequest, ListVerifiedDomainsRequest, RemoveVerifiedDomainRequest,
-    UpdateConnectionRequest, User, UserSpec,
+    ListSyncLogRequest, ListVerifiedDomainsRequest, RemoveVerifiedDomainRequest, UpdateConnectionRequest, User,
+    UserSpec,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -123,16 +122,7 @@ async fn get_native_view(app: &TestApp, tenant_id: &str, id: &str) -> User {
 
 /// The tenant's change events of one kind, as JSON data.
 async fn events(app: &TestApp, tenant_id: &str, kind: &str) -> Vec<(pb::Change, Value)> {
-    let changes = ChangesClient::new(app.channel().await)
-        .list_changes(ListChangesRequest {
-            tenant_id: tenant_id.into(),
-            after_cursor: 0,
-            limit: 1000,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .changes;
+    let changes = app.changes(tenant_id, 0, 1000).await;
     changes
         .into_iter()
         .filter(|c| c.r#type == kind)

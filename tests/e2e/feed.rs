@@ -8,41 +8,11 @@ use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::directory_client::DirectoryClient;
 use dirsync_proto::v1::{Change, CreateUserRequest, ListChangesRequest, UserSpec, WatchRequest};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::harness::{Grpc, TestApp};
+use crate::harness::{Grpc, TestApp, change_data, patch};
 use crate::on_both_stores;
 use crate::users::create;
-
-async fn all_changes(app: &TestApp, after: u64) -> Vec<Change> {
-    let mut client = ChangesClient::new(app.channel().await);
-    let mut out = Vec::new();
-    let mut cursor = after;
-    loop {
-        let page = client
-            .list_changes(ListChangesRequest {
-                tenant_id: app.tenant_id.clone(),
-                after_cursor: cursor,
-                limit: 7,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if page.changes.is_empty() {
-            return out;
-        }
-        cursor = page.next_cursor;
-        out.extend(page.changes);
-    }
-}
-
-fn data(c: &Change) -> Value {
-    serde_json::from_str(&c.data).unwrap()
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-}
 
 async fn every_change_is_in_the_feed(app: TestApp) {
     let alice = create(&app, "alice@example.com").await["id"]
@@ -113,7 +83,7 @@ async fn every_change_is_in_the_feed(app: TestApp) {
         .expect(204);
     app.scim(Method::DELETE, &group, None).await.expect(204);
 
-    let changes = all_changes(&app, 0).await;
+    let changes = app.changes(&app.tenant_id, 0, 7).await;
     let kinds: Vec<&str> = changes.iter().map(|c| c.r#type.as_str()).collect();
     assert_eq!(
         kinds,
@@ -140,16 +110,16 @@ async fn every_change_is_in_the_feed(app: TestApp) {
     );
     assert_eq!(changes[0].event_uri, "urn:ietf:params:SCIM:event:prov:create:full");
     assert_eq!(changes[2].event_uri, "urn:ietf:params:SCIM:event:prov:deactivate");
-    assert_eq!(data(&changes[2])["before"]["active"], true);
-    assert_eq!(data(&changes[2])["after"]["active"], false);
-    assert_eq!(data(&changes[4])["changedAttributes"], json!(["title"]));
+    assert_eq!(change_data(&changes[2])["before"]["active"], true);
+    assert_eq!(change_data(&changes[2])["after"]["active"], false);
+    assert_eq!(change_data(&changes[4])["changedAttributes"], json!(["title"]));
     assert_eq!(
-        data(&changes[8])["members"],
+        change_data(&changes[8])["members"],
         json!([bob]),
         "re-adding alice is not a change"
     );
-    assert_eq!(data(&changes[9])["members"], json!([alice]));
-    assert_eq!(data(&changes[10])["groups"], json!([gid]));
+    assert_eq!(change_data(&changes[9])["members"], json!([alice]));
+    assert_eq!(change_data(&changes[10])["groups"], json!([gid]));
     for c in &changes {
         assert_eq!(c.connection_id.as_deref(), Some(app.connection_id.as_str()));
         assert_eq!(c.tenant_id, app.tenant_id);

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::TestApp;
+use crate::harness::{TestApp, patch};
 use crate::on_both_stores;
 use crate::users::create;
 
@@ -21,10 +21,6 @@ async fn member_ids(app: &TestApp, group_id: &str) -> Vec<String> {
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
 async fn group_lifecycle(app: TestApp) {

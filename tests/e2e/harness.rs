@@ -5,8 +5,11 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use dirsync_proto::v1::admin_client::AdminClient;
+use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::directory_client::DirectoryClient;
-use dirsync_proto::v1::{CreateConnectionRequest, CreateTenantRequest};
+use dirsync_proto::v1::{
+    Change, CreateConnectionRequest, CreateTenantRequest, ListChangesRequest, ListSyncLogRequest, SyncLogEntry,
+};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
@@ -278,6 +281,46 @@ impl TestApp {
         AdminClient::new(self.channel().await)
     }
 
+    /// Every change of a tenant after `after`, read through `ListChanges` pages of `limit`.
+    pub async fn changes(&self, tenant_id: &str, after: u64, limit: u32) -> Vec<Change> {
+        let mut client = ChangesClient::new(self.channel().await);
+        let mut out = Vec::new();
+        let mut cursor = after;
+        loop {
+            let page = client
+                .list_changes(ListChangesRequest {
+                    tenant_id: tenant_id.to_owned(),
+                    after_cursor: cursor,
+                    limit,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            if page.changes.is_empty() {
+                return out;
+            }
+            cursor = page.next_cursor;
+            out.extend(page.changes);
+        }
+    }
+
+    /// The sync log of the app's own connection (newest 1,000 entries).
+    pub async fn sync_log(&self) -> Vec<SyncLogEntry> {
+        self.admin()
+            .await
+            .list_sync_log(ListSyncLogRequest {
+                tenant_id: self.tenant_id.clone(),
+                connection_id: Some(self.connection_id.clone()),
+                failed_only: false,
+                limit: 1000,
+                after_id: None,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .entries
+    }
+
     /// Creates a tenant with one connection, through the Admin API.
     pub async fn new_tenant(&self, name: &str) -> Tenant {
         let mut admin = self.admin().await;
@@ -438,4 +481,26 @@ fn init_logs() {
             std::mem::forget(guard);
         }
     });
+}
+
+/// A SCIM PatchOp body with these operations.
+pub fn patch(ops: Value) -> Value {
+    serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+/// A change's data, parsed.
+pub fn change_data(c: &Change) -> Value {
+    serde_json::from_str(&c.data).unwrap()
+}
+
+/// A gRPC error with this code, `ErrorInfo` reason and a message containing `detail_part`.
+#[track_caller]
+pub fn assert_status(status: &tonic::Status, code: tonic::Code, reason: &str, detail_part: &str) {
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(
+        dirsync_edge::error::reason(status).as_deref(),
+        Some(reason),
+        "{status:?}"
+    );
+    assert!(status.message().contains(detail_part), "{status:?}");
 }

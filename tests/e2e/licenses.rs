@@ -4,29 +4,24 @@
 
 use std::collections::HashMap;
 
-use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::directory_client::DirectoryClient;
 use dirsync_proto::v1::licenses_client::LicensesClient;
 use dirsync_proto::v1::{
-    self as pb, BatchGetEntitlementsRequest, Change, CreateTierRequest, CreateUserRequest, DeleteTierRequest,
-    GetEntitlementsRequest, GetLicenseSettingsRequest, IdList, ListChangesRequest, ListPurchasesRequest,
-    ListSyncLogRequest, ListTiersRequest, MapGroupToTierRequest, MemberChange, PatchGroupRequest, PurchaseFilter,
-    SetLicenseSettingsRequest, UnmapGroupFromTierRequest, UpdateTierRequest, UserSpec, member_change,
+    self as pb, BatchGetEntitlementsRequest, CreateTierRequest, CreateUserRequest, DeleteTierRequest,
+    GetEntitlementsRequest, GetLicenseSettingsRequest, IdList, ListPurchasesRequest, ListTiersRequest,
+    MapGroupToTierRequest, MemberChange, PatchGroupRequest, PurchaseFilter, SetLicenseSettingsRequest,
+    UnmapGroupFromTierRequest, UpdateTierRequest, UserSpec, member_change,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::harness::{Grpc, TestApp};
+use crate::harness::{Grpc, TestApp, assert_status, change_data, patch};
 use crate::on_both_stores;
 use crate::users::user;
 
 async fn licenses(app: &TestApp) -> LicensesClient<Grpc> {
     LicensesClient::new(app.channel().await)
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
 async fn scim_group(app: &TestApp, name: &str) -> String {
@@ -166,63 +161,6 @@ fn row(name: &str, seats: i64, assigned: i64, pending: i64) -> (String, i64, i64
     (name.into(), seats, assigned, pending)
 }
 
-async fn all_changes(app: &TestApp) -> Vec<Change> {
-    let mut client = ChangesClient::new(app.channel().await);
-    let mut out = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let page = client
-            .list_changes(ListChangesRequest {
-                tenant_id: app.tenant_id.clone(),
-                after_cursor: cursor,
-                limit: 1000,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if page.changes.is_empty() {
-            return out;
-        }
-        cursor = page.next_cursor;
-        out.extend(page.changes);
-    }
-}
-
-fn data(c: &Change) -> Value {
-    serde_json::from_str(&c.data).unwrap()
-}
-
-/// The sync-log summaries of the tenant's connection.
-async fn log_summaries(app: &TestApp) -> Vec<String> {
-    app.admin()
-        .await
-        .list_sync_log(ListSyncLogRequest {
-            tenant_id: app.tenant_id.clone(),
-            connection_id: Some(app.connection_id.clone()),
-            failed_only: false,
-            limit: 1000,
-            after_id: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .entries
-        .into_iter()
-        .map(|e| e.summary)
-        .collect()
-}
-
-#[track_caller]
-fn assert_status(status: &tonic::Status, code: Code, reason: &str, detail_part: &str) {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(
-        dirsync_edge::error::reason(status).as_deref(),
-        Some(reason),
-        "{status:?}"
-    );
-    assert!(status.message().contains(detail_part), "{status:?}");
-}
-
 async fn a_full_tier_queues_first_come_first_served(app: TestApp) {
     let s = setup(&app, [2, 1, 1]).await;
     let mut ids = HashMap::new();
@@ -335,11 +273,11 @@ async fn a_full_tier_queues_first_come_first_served(app: TestApp) {
     assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
 
     // Every decision is in the feed and in the IdP request's sync-log line.
-    let changes = all_changes(&app).await;
+    let changes = app.changes(&app.tenant_id, 0, 1000).await;
     let of_c: Vec<(String, Value)> = changes
         .iter()
         .filter(|c| c.resource_id == ids["c"] && c.r#type.starts_with("license."))
-        .map(|c| (c.r#type.clone(), data(c)))
+        .map(|c| (c.r#type.clone(), change_data(c)))
         .collect();
     assert_eq!(of_c.len(), 2, "{of_c:?}");
     assert_eq!(of_c[0].0, "license.pending");
@@ -360,7 +298,7 @@ async fn a_full_tier_queues_first_come_first_served(app: TestApp) {
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let lines = log_summaries(&app).await;
+        let lines: Vec<String> = app.sync_log().await.into_iter().map(|e| e.summary).collect();
         let pending_line = lines
             .iter()
             .any(|l| l.contains("license tier Starter pending for c@example.com"));
@@ -416,11 +354,11 @@ async fn the_lowest_tier_wins_and_moves_free_seats(app: TestApp) {
     remove_member(&app, &s.groups["Team"], &x).await;
     assert_eq!(license_of(&app, &x).await, assigned("Enterprise"));
     assert_eq!(license_of(&app, &y).await, assigned("Team"));
-    let changes = all_changes(&app).await;
+    let changes = app.changes(&app.tenant_id, 0, 1000).await;
     let moved = changes
         .iter()
         .rfind(|c| c.r#type == "license.assigned" && c.resource_id == x)
-        .map(data)
+        .map(change_data)
         .unwrap();
     assert_eq!(
         (&moved["before"]["tier"]["name"], &moved["after"]["tier"]["name"]),
@@ -573,11 +511,12 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     let billed = purchases(&app, PurchaseFilter::Billed).await;
     assert_eq!(billed.len(), 3);
     assert!(purchases(&app, PurchaseFilter::Unbilled).await.is_empty());
-    let bills: Vec<Value> = all_changes(&app)
+    let bills: Vec<Value> = app
+        .changes(&app.tenant_id, 0, 1000)
         .await
         .iter()
         .filter(|c| c.r#type == "billing.due")
-        .map(data)
+        .map(change_data)
         .collect();
     assert_eq!(bills.len(), 1);
     let bill = &bills[0];
@@ -594,9 +533,11 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     assert_eq!(bill["cancelledPurchases"], 1);
     assert!(bill["windowEnd"].as_i64().unwrap() - bill["windowStart"].as_i64().unwrap() == 1800 * 1000);
     // The bill is a line in the sync log of the connection whose users the seats were for.
-    let logged: Vec<String> = log_summaries(&app)
+    let logged: Vec<String> = app
+        .sync_log()
         .await
         .into_iter()
+        .map(|e| e.summary)
         .filter(|s| s.starts_with("billing due"))
         .collect();
     assert_eq!(logged, ["billing due: 2 Team seats"], "{logged:?}");
@@ -609,14 +550,15 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     remove_member(&app, &s.groups["Team"], &e).await;
     assert_eq!(counts(&app).await[1], row("Team", 3, 3, 0));
     assert_eq!(bill_purchases(&db, &much_later, "replica-b").await.unwrap(), Some(0));
-    let bills = all_changes(&app)
+    let bills = app
+        .changes(&app.tenant_id, 0, 1000)
         .await
         .iter()
         .filter(|c| c.r#type == "billing.due")
         .count();
     assert_eq!(bills, 1);
     assert!(purchases(&app, PurchaseFilter::Unbilled).await.is_empty());
-    let feed = all_changes(&app).await;
+    let feed = app.changes(&app.tenant_id, 0, 1000).await;
     assert!(
         feed.iter()
             .any(|c| c.r#type == "seats.purchased" && c.event_uri == "urn:dirsync:event:seats:purchased")
@@ -843,7 +785,8 @@ async fn two_replicas_never_hand_out_more_seats_than_a_tier_has(app: TestApp) {
         .filter(|e| e.license.as_ref().unwrap().state() == pb::LicenseState::Assigned)
         .count();
     assert_eq!(holders, SEATS as usize);
-    let assigned_events = all_changes(&app)
+    let assigned_events = app
+        .changes(&app.tenant_id, 0, 1000)
         .await
         .iter()
         .filter(|c| c.r#type == "license.assigned")

@@ -3,17 +3,16 @@
 
 use std::collections::HashMap;
 
-use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::{
     self as pb, BatchGetEntitlementsRequest, Change, CreateRoleRequest, CreateUserRequest, GetEntitlementsRequest,
-    IdList, ListChangesRequest, ListRolesRequest, MapGroupToRoleRequest, MemberChange, PatchGroupRequest, RoleSource,
-    SetRoleSourceRequest, UnmapGroupRequest, UpdateRoleRequest, UserSpec, member_change,
+    IdList, ListRolesRequest, MapGroupToRoleRequest, MemberChange, PatchGroupRequest, RoleSource, SetRoleSourceRequest,
+    UnmapGroupRequest, UpdateRoleRequest, UserSpec, member_change,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::harness::TestApp;
+use crate::harness::{TestApp, assert_status, change_data, patch};
 use crate::on_both_stores;
 use crate::users::user;
 
@@ -23,10 +22,6 @@ const EXT: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
 struct Setup {
     roles: HashMap<&'static str, String>,
     groups: HashMap<&'static str, String>,
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
 async fn create_role(app: &TestApp, name: &str, rank: i32, admin: bool, guest: bool) -> String {
@@ -128,43 +123,6 @@ async fn role_of(app: &TestApp, id: &str) -> Option<String> {
         .unwrap()
         .into_inner();
     e.role.map(|r| r.name)
-}
-
-async fn all_changes(app: &TestApp) -> Vec<Change> {
-    let mut client = ChangesClient::new(app.channel().await);
-    let mut out = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let page = client
-            .list_changes(ListChangesRequest {
-                tenant_id: app.tenant_id.clone(),
-                after_cursor: cursor,
-                limit: 1000,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if page.changes.is_empty() {
-            return out;
-        }
-        cursor = page.next_cursor;
-        out.extend(page.changes);
-    }
-}
-
-fn data(c: &Change) -> Value {
-    serde_json::from_str(&c.data).unwrap()
-}
-
-#[track_caller]
-fn assert_status(status: &tonic::Status, code: Code, reason: &str, detail_part: &str) {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(
-        dirsync_edge::error::reason(status).as_deref(),
-        Some(reason),
-        "{status:?}"
-    );
-    assert!(status.message().contains(detail_part), "{status:?}");
 }
 
 async fn highest_privilege_wins_and_the_default_applies(app: TestApp) {
@@ -625,14 +583,14 @@ async fn role_changes_are_in_the_feed(app: TestApp) {
     .await
     .unwrap();
 
-    let changes = all_changes(&app).await;
+    let changes = app.changes(&app.tenant_id, 0, 1000).await;
     let assigned: Vec<&Change> = changes.iter().filter(|c| c.r#type == "role.assigned").collect();
     // alice: Viewer on creation, then Admin; each native user: Viewer, then Member.
     assert_eq!(assigned.len(), 2 + 2 * 1200);
     let of_alice: Vec<Value> = assigned
         .iter()
         .filter(|c| c.resource_id == alice)
-        .map(|c| data(c))
+        .map(|c| change_data(c))
         .collect();
     assert_eq!(of_alice.len(), 2);
     assert_eq!(of_alice[0]["before"], Value::Null);
@@ -647,7 +605,7 @@ async fn role_changes_are_in_the_feed(app: TestApp) {
     // The role event follows the change that caused it, in the same commit.
     let pos = changes
         .iter()
-        .position(|c| c.r#type == "group.members_added" && data(c)["members"] == json!([alice]))
+        .position(|c| c.r#type == "group.members_added" && change_data(c)["members"] == json!([alice]))
         .unwrap();
     assert_eq!(changes[pos + 1].r#type, "role.assigned");
     assert_eq!(changes[pos + 1].resource_id, alice);
@@ -679,14 +637,19 @@ async fn role_changes_are_in_the_feed(app: TestApp) {
         })
         .await
         .unwrap();
-    let after: Vec<Change> = all_changes(&app).await.into_iter().skip(changes.len()).collect();
+    let after: Vec<Change> = app
+        .changes(&app.tenant_id, 0, 1000)
+        .await
+        .into_iter()
+        .skip(changes.len())
+        .collect();
     assert_eq!(after.len(), 1200, "{:?}", after.first());
     assert!(
         after
             .iter()
             .all(|c| c.r#type == "role.assigned" && c.connection_id.is_none())
     );
-    assert_eq!(data(&after[0])["after"]["name"], "Viewer");
+    assert_eq!(change_data(&after[0])["after"]["name"], "Viewer");
 }
 
 on_both_stores!(

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::harness::{Grpc, TestApp};
+use crate::harness::{Grpc, TestApp, patch};
 use crate::on_both_stores;
 use crate::users::user;
 
@@ -59,10 +59,6 @@ async fn register(app: &TestApp, tenant: &str, schema: ExtensionSchema) -> Exten
         .await
         .unwrap()
         .into_inner()
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
 fn acme_user(name: &str, ext: Value) -> Value {

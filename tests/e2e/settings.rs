@@ -4,24 +4,18 @@
 
 use dirsync_core::clock::{Clock, SharedClock};
 use dirsync_core::jobs::{InviteRun, send_due_invites};
-use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::tenant_settings_client::TenantSettingsClient;
 use dirsync_proto::v1::{
     Change, CreateUserRequest, GetTenantSettingsRequest, GetUserByRequest, GetUserRequest, LanguageList,
-    ListChangesRequest, ListSyncLogRequest, ListUsersRequest, ReplaceUserRequest, Settings, SyncLogEntry,
-    UpdateTenantSettingsRequest, UserSpec, get_user_by_request,
+    ListUsersRequest, ReplaceUserRequest, Settings, UpdateTenantSettingsRequest, UserSpec, get_user_by_request,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::harness::{Grpc, TestApp};
+use crate::harness::{Grpc, TestApp, patch};
 use crate::on_both_stores;
 use crate::users::user;
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-}
 
 async fn client(app: &TestApp) -> TenantSettingsClient<Grpc> {
     TenantSettingsClient::new(app.channel().await)
@@ -52,35 +46,6 @@ fn languages(tags: &[&str]) -> Option<LanguageList> {
     Some(LanguageList {
         tags: tags.iter().map(|t| t.to_string()).collect(),
     })
-}
-
-async fn changes(app: &TestApp, tenant_id: &str) -> Vec<Change> {
-    ChangesClient::new(app.channel().await)
-        .list_changes(ListChangesRequest {
-            tenant_id: tenant_id.to_owned(),
-            after_cursor: 0,
-            limit: 1000,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .changes
-}
-
-async fn sync_log(app: &TestApp) -> Vec<SyncLogEntry> {
-    app.admin()
-        .await
-        .list_sync_log(ListSyncLogRequest {
-            tenant_id: app.tenant_id.clone(),
-            connection_id: Some(app.connection_id.clone()),
-            failed_only: false,
-            limit: 1000,
-            after_id: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .entries
 }
 
 async fn grpc_user(app: &TestApp, id: &str) -> dirsync_proto::v1::User {
@@ -189,7 +154,7 @@ async fn languages_are_normalised_over_grpc_and_kept_over_scim(app: TestApp) {
         .into_inner();
     assert_eq!(by.language, "de-DE");
     // The feed's user.created carries it too.
-    let feed = changes(&app, &app.tenant_id).await;
+    let feed = app.changes(&app.tenant_id, 0, 1000).await;
     let created = feed
         .iter()
         .find(|c| c.r#type == "user.created" && c.resource_id == ids[1].0)
@@ -495,7 +460,7 @@ async fn invites_fall_due_only_for_present_active_users(app: TestApp) {
             .is_empty()
     );
 
-    let feed = changes(&app, &app.tenant_id).await;
+    let feed = app.changes(&app.tenant_id, 0, 1000).await;
     let invites: Vec<&Change> = feed.iter().filter(|c| c.r#type == "invite.due").collect();
     assert_eq!(invites.len(), 1, "{invites:?}");
     let invite = invites[0];
@@ -509,11 +474,14 @@ async fn invites_fall_due_only_for_present_active_users(app: TestApp) {
         json!({"userId": kept, "userName": "kept@example.com", "email": "kept@example.com", "language": "en-GB"})
     );
     assert!(
-        changes(&app, &off.id).await.iter().all(|c| c.r#type != "invite.due"),
+        app.changes(&off.id, 0, 1000)
+            .await
+            .iter()
+            .all(|c| c.r#type != "invite.due"),
         "invites off: nothing"
     );
 
-    let log = sync_log(&app).await;
+    let log = app.sync_log().await;
     let jobs: Vec<(&str, &str)> = log
         .iter()
         .filter(|e| e.method == "JOB")
@@ -551,12 +519,12 @@ async fn invites_turned_off_before_due_are_skipped(app: TestApp) {
         Some(InviteRun { sent: 0, skipped: 1 })
     );
     assert!(
-        changes(&app, &app.tenant_id)
+        app.changes(&app.tenant_id, 0, 1000)
             .await
             .iter()
             .all(|c| c.r#type != "invite.due")
     );
-    let log = sync_log(&app).await;
+    let log = app.sync_log().await;
     assert!(
         log.iter()
             .any(|e| e.summary == "invite for user late@example.com skipped: the tenant turned invites off"),
