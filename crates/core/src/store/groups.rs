@@ -383,7 +383,12 @@ pub async fn list<C: ConnectionTrait>(
     let backend = db.get_database_backend();
     let query_id = keyset::fingerprint(&[&Target::Groups, &tenant_id, &filter, &sort]);
     let start = match page_token.filter(|t| !t.is_empty()) {
-        Some(t) => Start::After(keyset::decode(t, &query_id)?),
+        Some(t) => Start::After(
+            keyset::decode(t, &query_id)?.checked(
+                sort.map(|s| filter::sort_key_kind(backend, Target::Groups, s))
+                    .transpose()?,
+            )?,
+        ),
         None => Start::Offset(page.offset()),
     };
     let mut query = groups::Entity::find().filter(groups::Column::TenantId.eq(tenant_id));
