@@ -608,7 +608,56 @@ async fn grpc_inputs_are_bounded(app: TestApp) {
     assert_eq!(all.total_results, 3);
 }
 
+/// A client that sends its headers or body too slowly is cut off (headers: the connection is
+/// closed; body: 408), and the edge serves others meanwhile.
+async fn slow_clients_are_cut_off(app: TestApp) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = dirsync_edge::EdgeConfig {
+        rate_limit_per_second: 0,
+        ..Default::default()
+    };
+    config.bounds.header_read_timeout = std::time::Duration::from_secs(1);
+    config.bounds.body_read_timeout = std::time::Duration::from_secs(1);
+    let root = app.edge_with(config).await;
+    let addr = root.trim_start_matches("http://").to_owned();
+    let path = format!("/scim/v2/{}/Users", app.tenant_id);
+
+    // Headers never finished.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n").as_bytes())
+        .await
+        .unwrap();
+    // Another client is served meanwhile.
+    let r = app
+        .send(Method::GET, &format!("{root}{path}"), Some(&app.token), None, &[])
+        .await;
+    r.expect(200);
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the connection was not closed after the header read timeout"
+    );
+
+    // A body that never arrives in full.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"userName\"",
+        app.token
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), slow.read(&mut buf))
+        .await
+        .expect("no answer after the body read timeout")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("DIRSYNC_BODY_READ_TIMEOUT_SECS"), "{answer}");
+}
+
 on_both_stores!(
+    slow_clients_are_cut_off,
     scim_bounds_answer_4xx_naming_the_limit,
     allowed_inputs_work_alike_on_both_stores,
     hostile_sizes_are_refused_by_the_core_too,

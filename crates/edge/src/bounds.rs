@@ -60,6 +60,76 @@ impl Default for Bounds {
     }
 }
 
+/// Serves `app` on `listener` until `shutdown`, then lets open requests finish. Hand-written
+/// instead of `axum::serve` because that sets no header read timeout and no header buffer
+/// size: here a client gets [`Bounds::header_read_timeout`] to send its headers, and hyper
+/// refuses (431) headers beyond what [`Bounds`] allows before they are buffered.
+/// `ConnectInfo<SocketAddr>` is set on every request, as `axum::serve` would with
+/// `into_make_service_with_connect_info`.
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    bounds: Bounds,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    // Request line and headers together; room above the bounds so that the middleware, not
+    // hyper, answers a request just over them (with a SCIM error body).
+    let header_buffer = (bounds.max_query_bytes + bounds.max_header_bytes + 16 * 1024).max(8 * 1024);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(bounds.header_read_timeout)
+        .max_buf_size(header_buffer);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(header_buffer).unwrap_or(u32::MAX));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Nagle's algorithm off: responses must not wait for the client's delayed ACK.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+        let svc = app
+            .clone()
+            .map_request(move |req: hyper::Request<hyper::body::Incoming>| {
+                let mut req = req.map(axum::body::Body::new);
+                req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+                req
+            });
+        let conn = builder
+            .serve_connection(TokioIo::new(tcp), hyper_util::service::TowerToHyperService::new(svc))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
 /// Refuses a request whose query string or headers are over their bounds, before it is
 /// authenticated, routed or forwarded.
 pub async fn request_size(State(state): State<AppState>, req: Request, next: Next) -> Response {

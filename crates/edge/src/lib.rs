@@ -325,16 +325,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Nagle's algorithm off: responses must not wait for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
     let recorder = state.recorder.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let bounds = state.config.bounds;
+    bounds::serve_http(listener, router(state), bounds, shutdown).await?;
     // The last request outcomes reach the sync log before the edge exits.
     recorder.flush().await;
     Ok(())
