@@ -246,6 +246,16 @@ async fn scim_bounds_answer_4xx_naming_the_limit(app: TestApp) {
             Some(json!({"userName": "big", "title": "x".repeat(1 << 20)})),
         )
         .want(413, Some("tooLarge"), "DIRSYNC_MAX_BODY_BYTES"),
+        case(
+            "1,001 bulk operations",
+            Method::POST,
+            "/Bulk".into(),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": vec![json!({"method": "DELETE", "path": "/Users/x"}); 1001],
+            })),
+        )
+        .want(413, Some("tooLarge"), "maxOperations 1000"),
     ];
     for c in cases {
         let headers: Vec<(&str, &str)> = c.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -272,6 +282,12 @@ async fn scim_bounds_answer_4xx_naming_the_limit(app: TestApp) {
     assert_eq!(g.body["displayName"], "Bounded");
     let users = app.scim(Method::GET, "/Users", None).await;
     assert_eq!(users.body["totalResults"], 0, "{}", users.body);
+    // ServiceProviderConfig advertises the bounds RFC 7643 §5 has fields for, as enforced.
+    let spc = app.scim(Method::GET, "/ServiceProviderConfig", None).await;
+    spc.expect(200);
+    assert_eq!(spc.body["filter"]["maxResults"], 1000, "{}", spc.body);
+    assert_eq!(spc.body["bulk"]["maxOperations"], 1000, "{}", spc.body);
+    assert_eq!(spc.body["bulk"]["maxPayloadSize"], 1 << 20, "{}", spc.body);
 }
 
 /// Within the bounds, what used to fail now works the same on both stores: long `co`
@@ -656,7 +672,135 @@ async fn slow_clients_are_cut_off(app: TestApp) {
     assert!(answer.contains("DIRSYNC_BODY_READ_TIMEOUT_SECS"), "{answer}");
 }
 
+/// Filter text the way IdPs and attackers write it: attribute paths the store maps to columns,
+/// JSON paths, multi-valued attributes and memberships; every operator; strings with LIKE
+/// wildcards, quotes, escapes and non-ASCII; joined with and/or/not, parentheses and value
+/// paths.
+fn filter_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let attr = prop::sample::select(vec![
+        "userName",
+        "displayName",
+        "id",
+        "externalId",
+        "active",
+        "title",
+        "name.givenName",
+        "name.familyName",
+        "meta.created",
+        "meta.lastModified",
+        "emails",
+        "emails.value",
+        "emails.type",
+        "members",
+        "members.value",
+        "groups.value",
+        "email",
+        "manager",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+        "x-Custom$1",
+    ]);
+    let op = prop::sample::select(vec!["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ"]);
+    let value = prop_oneof![
+        prop::sample::select(vec![
+            "\"x\"",
+            "\"50%\"",
+            "\"a_b\"",
+            "\"\\\\\"",
+            "\"'); DROP TABLE users; --\"",
+            "\"Öztürk\"",
+            "\"ß\"",
+            "\"\\u00e9\"",
+            "\"\"",
+            "\"2011-05-13T04:42:34Z\"",
+            "\"True\"",
+            "\"01a21023-3113-71d3-8603-485dc8df4aff\"",
+            "true",
+            "false",
+            "null",
+            "0",
+            "-2.5e3",
+            "18446744073709551615",
+            "bare",
+        ])
+        .prop_map(str::to_owned),
+        "[a-zA-Z0-9%_ '\"\\\\éß]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+    ];
+    let leaf = prop_oneof![
+        4 => (attr.clone(), op, value).prop_map(|(a, o, v)| format!("{a} {o} {v}")),
+        1 => attr.clone().prop_map(|a| format!("{a} pr")),
+        1 => (attr, prop::sample::select(vec!["type eq \"work\"", "value co \"@\"", "value eq \"x\" or type pr", "not (primary eq true)"]))
+            .prop_map(|(a, inner)| format!("{a}[{inner}]")),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_map(|xs| xs.join(" and ")),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(|xs| xs.join(" or ")),
+            inner.clone().prop_map(|x| format!("not ({x})")),
+            inner.prop_map(|x| format!("({x})")),
+        ]
+    })
+}
+
+/// The stable-toolchain fuzzer of filter -> SQL (cargo-fuzz has `filter_sql` for the same
+/// path): every filter the SCIM parser accepts is either refused as invalidFilter or becomes a
+/// condition that this store executes, for users and groups alike.
+async fn every_parsed_filter_yields_sql_the_store_accepts(app: TestApp) {
+    use dirsync_core::store::filter::{Target, condition};
+    use proptest::strategy::{Strategy, ValueTree};
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let db = dirsync_core::connect(&app.store_url).await.unwrap();
+    let backend = db.get_database_backend();
+    let schemas = [
+        (dirsync_scim::schema::ResourceSchema::user(), Target::Users, "users"),
+        (dirsync_scim::schema::ResourceSchema::group(), Target::Groups, "groups"),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = filter_text();
+    let (mut executed, mut refused) = (0, 0);
+    for _ in 0..600 {
+        let text = strategy.new_tree(&mut runner).unwrap().current();
+        let Ok(parsed) = dirsync_scim::filter::parse(&text) else {
+            continue;
+        };
+        for (rs, target, table) in &schemas {
+            let Ok(pb_filter) = dirsync_edge::convert::filter(&parsed, rs) else {
+                refused += 1;
+                continue;
+            };
+            let cond = match condition(backend, *target, &pb_filter) {
+                Ok(c) => c,
+                Err(dirsync_core::error::CoreError::InvalidFilter(_)) => {
+                    refused += 1;
+                    continue;
+                }
+                Err(e) => panic!("{text}: {e:?}"),
+            };
+            let q = Query::select()
+                .expr(Expr::val(1))
+                .from(Alias::new(*table))
+                .and_where(cond)
+                .limit(1)
+                .to_owned();
+            let (sql, values) = match backend {
+                sea_orm::DbBackend::Postgres => q.build(sea_orm::sea_query::PostgresQueryBuilder),
+                _ => q.build(sea_orm::sea_query::SqliteQueryBuilder),
+            };
+            db.query_all_raw(Statement::from_sql_and_values(backend, sql.clone(), values))
+                .await
+                .unwrap_or_else(|e| panic!("the store refused the SQL of {text:?}: {e}\n{sql}"));
+            executed += 1;
+        }
+    }
+    eprintln!("filter -> SQL: {executed} executed, {refused} refused as invalidFilter");
+    assert!(executed > 300, "too few filters reached the store: {executed}");
+}
+
 on_both_stores!(
+    every_parsed_filter_yields_sql_the_store_accepts,
     slow_clients_are_cut_off,
     scim_bounds_answer_4xx_naming_the_limit,
     allowed_inputs_work_alike_on_both_stores,
