@@ -504,3 +504,13 @@ pub fn assert_status(status: &tonic::Status, code: tonic::Code, reason: &str, de
     );
     assert!(status.message().contains(detail_part), "{status:?}");
 }
+
+/// `s` percent-encoded for a query string (RFC 3986 unreserved characters kept).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::harness::{Grpc, TestApp, patch};
+use crate::harness::{Grpc, TestApp, patch, urlencode};
 use crate::on_both_stores;
 use crate::users::user;
 
@@ -73,15 +73,6 @@ async fn count(app: &TestApp, filter: &str) -> u64 {
     let r = app.scim(Method::GET, &url, None).await;
     r.expect(200);
     r.body["totalResults"].as_u64().unwrap()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The edge caches a tenant's schemas for 2 s.

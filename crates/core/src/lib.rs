@@ -16,6 +16,7 @@ pub mod service;
 pub mod service_auth;
 pub mod settings;
 pub mod store;
+pub mod text;
 pub mod tokens;
 
 use std::future::Future;

@@ -62,8 +62,10 @@ fn is_attr_name(s: &str) -> bool {
 /// A URN safe to use as a JSON key in filters and paths: `urn:` then printable ASCII without
 /// spaces, quotes or brackets.
 fn is_urn(s: &str) -> bool {
+    // `get`, not indexing: a multi-byte character within the first four bytes is no URN,
+    // never a panic.
     s.len() > 4
-        && s[..4].eq_ignore_ascii_case("urn:")
+        && s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
         && s.len() <= 300
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '-' | '_'))
@@ -280,6 +282,14 @@ mod tests {
             (def("urn:a b", vec![attr("a", "string")]), "must start with \"urn:\""),
             (def("urn:", vec![attr("a", "string")]), "must start with \"urn:\""),
             (def("urn:x:", vec![attr("a", "string")]), "must start with \"urn:\""),
+            // Multi-byte characters where the prefix is sliced: refused, not a panic.
+            (def("ürn:x", vec![attr("a", "string")]), "must start with \"urn:\""),
+            (def("urnü:x", vec![attr("a", "string")]), "must start with \"urn:\""),
+            (def("ur€", vec![attr("a", "string")]), "must start with \"urn:\""),
+            (
+                def("urn:acme:Üser", vec![attr("a", "string")]),
+                "must start with \"urn:\"",
+            ),
             (
                 def("URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER", vec![attr("a", "string")]),
                 "built in",

@@ -79,6 +79,65 @@ pub struct EdgeFlags {
     /// Record every SCIM request in the sync log (turn off only to measure its cost).
     #[arg(long, env = "DIRSYNC_SYNC_LOG", default_value_t = true, action = clap::ArgAction::Set)]
     pub sync_log: bool,
+    #[command(flatten)]
+    pub bounds: BoundsFlags,
+}
+
+/// Input bounds of the SCIM edge (`dirsync_edge::bounds`); over one, a 4xx naming it.
+#[derive(Debug, Clone, Args)]
+pub struct BoundsFlags {
+    /// Longest SCIM filter, in bytes (400 invalidFilter above it).
+    #[arg(long, env = "DIRSYNC_MAX_FILTER_LENGTH", default_value_t = 10_000)]
+    pub max_filter_length: usize,
+    /// Most comparisons and `pr` tests in one filter.
+    #[arg(long, env = "DIRSYNC_MAX_FILTER_TERMS", default_value_t = 200)]
+    pub max_filter_terms: usize,
+    /// Deepest nesting of parentheses, `not` and value paths in a filter.
+    #[arg(long, env = "DIRSYNC_MAX_FILTER_DEPTH", default_value_t = 16)]
+    pub max_filter_depth: usize,
+    /// Most operations in one PATCH (400 tooMany above it).
+    #[arg(long, env = "DIRSYNC_MAX_PATCH_OPERATIONS", default_value_t = 1_000)]
+    pub max_patch_operations: usize,
+    /// Most values in one PATCH operation.
+    #[arg(long, env = "DIRSYNC_MAX_PATCH_VALUES", default_value_t = 10_000)]
+    pub max_patch_values: usize,
+    /// Most member ids in one group request (POST, PUT or PATCH).
+    #[arg(long, env = "DIRSYNC_MAX_MEMBERS_PER_REQUEST", default_value_t = 10_000)]
+    pub max_members_per_request: usize,
+    /// Longest query string, in bytes (414 above it).
+    #[arg(long, env = "DIRSYNC_MAX_QUERY_BYTES", default_value_t = 8 * 1024)]
+    pub max_query_bytes: usize,
+    /// Most bytes of request headers (431 above it).
+    #[arg(long, env = "DIRSYNC_MAX_HEADER_BYTES", default_value_t = 32 * 1024)]
+    pub max_header_bytes: usize,
+    /// Seconds a client has to send its request headers.
+    #[arg(long, env = "DIRSYNC_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send its request body (408 after it).
+    #[arg(long, env = "DIRSYNC_BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_read_timeout_secs: u64,
+}
+
+impl BoundsFlags {
+    pub fn bounds(&self) -> dirsync_edge::bounds::Bounds {
+        use std::time::Duration;
+        dirsync_edge::bounds::Bounds {
+            filter: dirsync_scim::filter::FilterLimits {
+                max_length: self.max_filter_length,
+                max_terms: self.max_filter_terms,
+                max_depth: self.max_filter_depth,
+            },
+            patch: dirsync_scim::patch::PatchLimits {
+                max_operations: self.max_patch_operations,
+                max_values: self.max_patch_values,
+            },
+            max_members_per_request: self.max_members_per_request,
+            max_query_bytes: self.max_query_bytes,
+            max_header_bytes: self.max_header_bytes,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+        }
+    }
 }
 
 impl EdgeFlags {
@@ -92,6 +151,7 @@ impl EdgeFlags {
             rate_limit_per_second: self.rate_limit,
             rate_limit_burst: self.rate_limit_burst,
             record_requests: self.sync_log,
+            bounds: self.bounds.bounds(),
         }
     }
 }

@@ -129,11 +129,19 @@ fn convert(f: &Filter, rs: &ResourceSchema, element_of: Option<Option<&Attribute
         None => root_path(p, rs),
     };
     Ok(match f {
-        Filter::And(a, b) => wrap(pb::filter::Kind::And(pb::FilterList {
-            filters: vec![convert(a, rs, element_of)?, convert(b, rs, element_of)?],
+        // n-ary lists stay n-ary on the wire: the message is as deep as the filter's
+        // parentheses, never as long as its list of terms.
+        Filter::And(xs) => wrap(pb::filter::Kind::And(pb::FilterList {
+            filters: xs
+                .iter()
+                .map(|x| convert(x, rs, element_of))
+                .collect::<ApiResult<_>>()?,
         })),
-        Filter::Or(a, b) => wrap(pb::filter::Kind::Or(pb::FilterList {
-            filters: vec![convert(a, rs, element_of)?, convert(b, rs, element_of)?],
+        Filter::Or(xs) => wrap(pb::filter::Kind::Or(pb::FilterList {
+            filters: xs
+                .iter()
+                .map(|x| convert(x, rs, element_of))
+                .collect::<ApiResult<_>>()?,
         })),
         Filter::Not(inner) => wrap(pb::filter::Kind::Not(Box::new(convert(inner, rs, element_of)?))),
         Filter::Present(p) => wrap(pb::filter::Kind::Present(resolve(p).0)),

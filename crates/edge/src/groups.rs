@@ -12,6 +12,7 @@ use dirsync_scim::{ScimType, projection, resource};
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::bounds::{check_member_count, member_count};
 use crate::convert::{etag, group_document, group_spec, render_group};
 use crate::error::{ApiError, ApiResult};
 use crate::media::{Scim, ScimJson};
@@ -50,8 +51,9 @@ fn respond(
     }
 }
 
-/// Splits `members` off a POST/PUT body: `None` when the body has no `members` at all.
-fn take_members(body: &Value) -> ApiResult<(Value, Option<Vec<String>>)> {
+/// Splits `members` off a POST/PUT body: `None` when the body has no `members` at all; more
+/// than `limit` members are refused before any is read.
+fn take_members(body: &Value, limit: usize) -> ApiResult<(Value, Option<Vec<String>>)> {
     let mut body = body.clone();
     let Some(obj) = body.as_object_mut() else {
         return Ok((body, None));
@@ -60,6 +62,9 @@ fn take_members(body: &Value) -> ApiResult<(Value, Option<Vec<String>>)> {
     let Some(raw) = key.and_then(|k| obj.remove(&k)) else {
         return Ok((body, None));
     };
+    if let Value::Array(items) = &raw {
+        check_member_count(items.len(), limit)?;
+    }
     let ids = match raw {
         Value::Null => Vec::new(),
         Value::Array(items) => items
@@ -114,7 +119,7 @@ pub async fn create(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
-    let (body, members) = take_members(&body)?;
+    let (body, members) = take_members(&body, state.config.bounds.max_members_per_request)?;
     let rs = schema(&state, &caller).await?;
     let doc = resource::normalize(&body, &rs)?;
     let group = state
@@ -273,8 +278,8 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
+    let (body, members) = take_members(&body, state.config.bounds.max_members_per_request)?;
     let rs = schema(&state, &caller).await?;
-    let (body, members) = take_members(&body)?;
     let doc = resource::normalize(&body, &rs)?;
     let modify = |current: &Group| -> ApiResult<Value> {
         resource::check_immutable(&group_document(current), &doc, &rs)?;
@@ -310,9 +315,11 @@ pub async fn patch(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
-    let rs = schema(&state, &caller).await?;
-    let ops = patch::parse_request(&body)?;
+    let bounds = &state.config.bounds;
+    let ops = patch::parse_request_with(&body, &bounds.patch)?;
     let (doc_ops, member_ops) = patch::split_member_ops(ops)?;
+    check_member_count(member_count(&member_ops), bounds.max_members_per_request)?;
+    let rs = schema(&state, &caller).await?;
     let changes: Vec<pb::MemberChange> = member_ops.into_iter().map(member_change).collect();
     let modify = |current: &Group| -> ApiResult<Value> {
         let mut doc = group_document(current);

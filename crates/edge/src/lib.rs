@@ -2,6 +2,7 @@
 //! and calls the core over gRPC. It knows no SQL.
 
 pub mod auth;
+pub mod bounds;
 pub mod bulk;
 pub mod capture;
 pub mod convert;
@@ -295,6 +296,15 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .fallback(not_found)
         .layer(Extension(limit))
+        // Input bounds: oversized request lines and headers are refused before anything else,
+        // and a body must arrive within its read timeout.
+        .layer(tower_http::map_request_body::MapRequestBodyLayer::new(
+            axum::body::Body::new,
+        ))
+        .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(
+            state.config.bounds.body_read_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), bounds::request_size))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let span = tracing::info_span!(
                 "scim",
@@ -315,16 +325,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Nagle's algorithm off: responses must not wait for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
     let recorder = state.recorder.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let bounds = state.config.bounds;
+    bounds::serve_http(listener, router(state), bounds, shutdown).await?;
     // The last request outcomes reach the sync log before the edge exits.
     recorder.flush().await;
     Ok(())

@@ -69,13 +69,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
         let body = req.into_body();
         let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
             Ok(b) => b,
-            Err(_) => {
-                return Err(ApiError::new(
-                    413,
-                    Some(ScimType::TooLarge),
-                    format!("request body is larger than {limit} bytes"),
-                ));
-            }
+            Err(e) => return Err(crate::bounds::body_read_error(&e, limit)),
         };
         let _ = state;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -87,6 +81,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                 "request body must be a JSON object",
             ));
         }
+        crate::bounds::check_text(&value)?;
         Ok(ScimJson(value))
     }
 }

@@ -9,6 +9,7 @@ use dirsync_scim::schema::ResourceSchema;
 use dirsync_scim::{ScimType, filter};
 use serde_json::Value;
 
+use crate::bounds;
 use crate::state::EdgeConfig;
 
 use crate::error::{ApiError, ApiResult};
@@ -42,7 +43,9 @@ impl Projection {
 /// Everything a list or search request can say.
 #[derive(Debug, Clone, Default)]
 pub struct ListParams {
-    pub filter: Option<filter::Filter>,
+    /// The filter as sent; parsed by [`ListParams::core_query`] within the edge's
+    /// [`crate::bounds::Bounds`].
+    pub filter: Option<String>,
     pub start_index: Option<i64>,
     pub count: Option<i64>,
     pub sort_by: Option<String>,
@@ -68,11 +71,19 @@ fn descending(order: Option<&str>) -> ApiResult<bool> {
     }
 }
 
-fn parse_filter(s: &str) -> ApiResult<Option<filter::Filter>> {
-    if s.trim().is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(filter::parse(s)?))
+fn raw_filter(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_owned())
+}
+
+/// `attributes` / `excludedAttributes`, counted before they are parsed.
+fn attr_list(param: &str, raw: &str) -> ApiResult<Vec<AttrPath>> {
+    bounds::check_attribute_list(param, raw)?;
+    Ok(parse_attr_list(raw)?)
+}
+
+fn sort_by(raw: String) -> ApiResult<Option<String>> {
+    bounds::check_sort_by(&raw)?;
+    Ok(Some(raw).filter(|s| !s.trim().is_empty()))
 }
 
 impl ListParams {
@@ -84,13 +95,13 @@ impl ListParams {
         let mut projection = Projection::default();
         for (k, v) in form_urlencoded::parse(raw.unwrap_or("").trim_start_matches('?').as_bytes()) {
             match k.to_ascii_lowercase().as_str() {
-                "filter" => p.filter = parse_filter(&v)?,
+                "filter" => p.filter = raw_filter(&v),
                 "startindex" => p.start_index = Some(int("startIndex", &v)?),
                 "count" => p.count = Some(int("count", &v)?),
-                "sortby" => p.sort_by = Some(v.into_owned()).filter(|s| !s.trim().is_empty()),
+                "sortby" => p.sort_by = sort_by(v.into_owned())?,
                 "sortorder" => order = Some(v.into_owned()),
-                "attributes" => projection.attributes = parse_attr_list(&v)?,
-                "excludedattributes" => projection.excluded = parse_attr_list(&v)?,
+                "attributes" => projection.attributes = attr_list("attributes", &v)?,
+                "excludedattributes" => projection.excluded = attr_list("excludedAttributes", &v)?,
                 _ => {}
             }
         }
@@ -103,20 +114,20 @@ impl ListParams {
     pub fn from_search(body: &Value) -> ApiResult<Self> {
         let req: SearchRequest = serde_json::from_value(body.clone())
             .map_err(|e| ApiError::bad_request(ScimType::InvalidSyntax, format!("invalid SearchRequest: {e}")))?;
-        let list = |v: Option<Vec<String>>| -> ApiResult<Vec<AttrPath>> {
-            Ok(v.map(|items| parse_attr_list(&items.join(",")))
+        let list = |param: &str, v: Option<Vec<String>>| -> ApiResult<Vec<AttrPath>> {
+            Ok(v.map(|items| attr_list(param, &items.join(",")))
                 .transpose()?
                 .unwrap_or_default())
         };
         Ok(ListParams {
-            filter: req.filter.as_deref().map(parse_filter).transpose()?.flatten(),
+            filter: req.filter.as_deref().and_then(raw_filter),
             start_index: req.start_index,
             count: req.count,
-            sort_by: req.sort_by.filter(|s| !s.trim().is_empty()),
+            sort_by: req.sort_by.map(sort_by).transpose()?.flatten(),
             descending: descending(req.sort_order.as_deref())?,
             projection: Projection {
-                attributes: list(req.attributes)?,
-                excluded: list(req.excluded_attributes)?,
+                attributes: list("attributes", req.attributes)?,
+                excluded: list("excludedAttributes", req.excluded_attributes)?,
             },
         })
     }
@@ -136,8 +147,8 @@ impl ListParams {
     pub fn core_query(&self, rs: &ResourceSchema, cfg: &EdgeConfig) -> ApiResult<CoreQuery> {
         let filter = self
             .filter
-            .as_ref()
-            .map(|f| crate::convert::filter(f, rs))
+            .as_deref()
+            .map(|f| -> ApiResult<_> { crate::convert::filter(&filter::parse_with(f, &cfg.bounds.filter)?, rs) })
             .transpose()?;
         let sort = self
             .sort_by
@@ -265,12 +276,16 @@ mod tests {
         assert!(!p.projection.wants("members"));
         assert!(ListParams::from_query(Some("count=ten")).is_err());
         assert!(ListParams::from_query(Some("sortOrder=up")).is_err());
-        assert_eq!(
-            ListParams::from_query(Some("filter=userName%20eqq%20x"))
-                .unwrap_err()
-                .status(),
-            400
-        );
+        let cfg = EdgeConfig::default();
+        let rs = ResourceSchema::user();
+        let query = |q: &str| ListParams::from_query(Some(q)).and_then(|p| p.core_query(&rs, &cfg));
+        assert_eq!(query("filter=userName%20eqq%20x").unwrap_err().status(), 400);
+        let many = vec!["a%20pr"; 201].join("%20or%20");
+        let e = query(&format!("filter={many}")).unwrap_err();
+        assert_eq!(e.0.scim_type, Some(ScimType::InvalidFilter));
+        assert!(e.0.detail.contains("DIRSYNC_MAX_FILTER_TERMS"), "{}", e.0.detail);
+        assert!(query(&format!("attributes={}", vec!["a"; 101].join(","))).is_err());
+        assert!(query(&format!("sortBy={}", "a".repeat(600))).is_err());
     }
 
     #[test]

@@ -92,6 +92,8 @@ pub struct EdgeConfig {
     pub record_requests: bool,
     /// The edge's key for the core's gRPC API.
     pub service_key: Option<ServiceKey>,
+    /// Bounds on request sizes, filters, PATCH and member lists (`bounds.rs`).
+    pub bounds: crate::bounds::Bounds,
 }
 
 impl Default for EdgeConfig {
@@ -105,6 +107,7 @@ impl Default for EdgeConfig {
             rate_limit_burst: 200,
             record_requests: true,
             service_key: None,
+            bounds: crate::bounds::Bounds::default(),
         }
     }
 }

@@ -258,8 +258,8 @@ pub async fn patch(
     ScimJson(body): ScimJson,
 ) -> ApiResult<Scim> {
     let proj = projection_from_query(query.as_deref())?;
+    let ops = patch::parse_request_with(&body, &state.config.bounds.patch)?;
     let rs = schema(&state, &caller).await?;
-    let ops = patch::parse_request(&body)?;
     let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, |current| {
         let mut doc = user_document(current);
         patch::apply(&mut doc, &ops, &rs)?;

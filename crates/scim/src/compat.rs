@@ -38,8 +38,8 @@ pub const FILTER_ALIASES: &[FilterAlias] = &[FilterAlias {
 ///   check `id eq "…" and manager eq "<manager id>"` ([MS-tut] Example 4, scim-notes B1.16).
 pub fn rewrite_filter(f: &Filter, rs: &ResourceSchema) -> Filter {
     match f {
-        Filter::And(a, b) => Filter::And(Box::new(rewrite_filter(a, rs)), Box::new(rewrite_filter(b, rs))),
-        Filter::Or(a, b) => Filter::Or(Box::new(rewrite_filter(a, rs)), Box::new(rewrite_filter(b, rs))),
+        Filter::And(xs) => Filter::And(xs.iter().map(|x| rewrite_filter(x, rs)).collect()),
+        Filter::Or(xs) => Filter::Or(xs.iter().map(|x| rewrite_filter(x, rs)).collect()),
         Filter::Not(inner) => Filter::Not(Box::new(rewrite_filter(inner, rs))),
         Filter::Compare(p, op, v) => Filter::Compare(rewrite_path(p, rs), *op, v.clone()),
         Filter::Present(p) => Filter::Present(rewrite_path(p, rs)),

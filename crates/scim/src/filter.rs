@@ -16,9 +16,13 @@ use crate::schema::{AttrType, AttributeDef, ResourceSchema};
 
 /// A parsed filter expression.
 #[derive(Debug, Clone, PartialEq)]
+///
+/// `and` and `or` hold n-ary lists (never nested in themselves: [`Filter::and`] and
+/// [`Filter::or`] flatten), so a filter of many terms is wide, not deep: walking or dropping it
+/// recurses only as deep as its parentheses, which [`FilterLimits::max_depth`] bounds.
 pub enum Filter {
-    And(Box<Filter>, Box<Filter>),
-    Or(Box<Filter>, Box<Filter>),
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
     Not(Box<Filter>),
     Compare(AttrPath, CompareOp, CompValue),
     Present(AttrPath),
@@ -79,6 +83,35 @@ impl fmt::Display for CompareOp {
     }
 }
 
+impl Filter {
+    /// `a and b and ...`, with nested `and` lists flattened; one operand is returned as is.
+    pub fn and(operands: Vec<Filter>) -> Filter {
+        Self::flat(operands, true)
+    }
+
+    /// `a or b or ...`, with nested `or` lists flattened; one operand is returned as is.
+    pub fn or(operands: Vec<Filter>) -> Filter {
+        Self::flat(operands, false)
+    }
+
+    fn flat(operands: Vec<Filter>, is_and: bool) -> Filter {
+        let mut out = Vec::with_capacity(operands.len());
+        for f in operands {
+            match f {
+                Filter::And(xs) if is_and => out.extend(xs),
+                Filter::Or(xs) if !is_and => out.extend(xs),
+                other => out.push(other),
+            }
+        }
+        if out.len() == 1
+            && let Some(only) = out.pop()
+        {
+            return only;
+        }
+        if is_and { Filter::And(out) } else { Filter::Or(out) }
+    }
+}
+
 /// A comparison literal (RFC 7644 §3.4.2.2 `compValue`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompValue {
@@ -113,17 +146,48 @@ impl From<FilterError> for ScimError {
     }
 }
 
-/// Deep nesting is never legitimate and would otherwise risk the stack on hostile input.
-const MAX_DEPTH: usize = 64;
+/// Bounds on one filter, checked before and while it is parsed, so that neither the parser nor
+/// anything downstream (conversion, SQL) does work in proportion to hostile input. Each is a
+/// setting of the SCIM edge (the environment variable named in the error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterLimits {
+    /// Longest filter, in bytes (`DIRSYNC_MAX_FILTER_LENGTH`).
+    pub max_length: usize,
+    /// Most comparisons and `pr` tests in one filter (`DIRSYNC_MAX_FILTER_TERMS`).
+    pub max_terms: usize,
+    /// Deepest nesting of `( )`, `not ( )` and `[ ]` (`DIRSYNC_MAX_FILTER_DEPTH`).
+    pub max_depth: usize,
+}
 
-/// Parses a complete filter expression.
+impl FilterLimits {
+    /// Generous for every IdP we know (their filters have one to three terms) and small
+    /// enough that a filter costs the store at most a few hundred conditions.
+    pub const DEFAULT: FilterLimits = FilterLimits {
+        max_length: 10_000,
+        max_terms: 200,
+        max_depth: 16,
+    };
+}
+
+impl Default for FilterLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Parses a complete filter expression within [`FilterLimits::DEFAULT`].
 pub fn parse(input: &str) -> Result<Filter, FilterError> {
-    Parser::new(input, false).parse_all()
+    parse_with(input, &FilterLimits::DEFAULT)
+}
+
+/// Parses a complete filter expression within `limits`.
+pub fn parse_with(input: &str, limits: &FilterLimits) -> Result<Filter, FilterError> {
+    Parser::new(input, false, limits)?.parse_all()
 }
 
 /// Parses the inside of a `[...]` value filter (PATCH paths), where value paths can't nest.
 pub(crate) fn parse_value_filter(input: &str) -> Result<Filter, FilterError> {
-    Parser::new(input, true).parse_all()
+    Parser::new(input, true, &FilterLimits::DEFAULT)?.parse_all()
 }
 
 struct Parser {
@@ -131,6 +195,8 @@ struct Parser {
     pos: usize,
     in_value_path: bool,
     depth: usize,
+    terms: usize,
+    limits: FilterLimits,
 }
 
 /// Characters of an attribute path or keyword token: ATTRNAME chars plus the URN's ':' and '.'.
@@ -139,13 +205,59 @@ fn is_word_char(c: char) -> bool {
 }
 
 impl Parser {
-    fn new(input: &str, in_value_path: bool) -> Self {
-        Self {
+    fn new(input: &str, in_value_path: bool, limits: &FilterLimits) -> Result<Self, FilterError> {
+        if input.len() > limits.max_length {
+            return Err(FilterError {
+                position: input.char_indices().take_while(|(i, _)| *i < limits.max_length).count(),
+                message: format!(
+                    "filter is {} bytes long, more than the limit of {} (DIRSYNC_MAX_FILTER_LENGTH)",
+                    input.len(),
+                    limits.max_length
+                ),
+            });
+        }
+        Ok(Self {
             chars: input.chars().collect(),
             pos: 0,
             in_value_path,
             depth: 0,
+            terms: 0,
+            limits: *limits,
+        })
+    }
+
+    /// Enters a `( )`, `not ( )` or `[ ]`: the parser recurses once per level.
+    fn enter(&mut self) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(self.err(
+                self.pos,
+                format!(
+                    "filter is nested more than {} levels deep (DIRSYNC_MAX_FILTER_DEPTH)",
+                    self.limits.max_depth
+                ),
+            ));
         }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Counts one comparison or `pr` test.
+    fn term(&mut self, start: usize) -> Result<(), FilterError> {
+        self.terms += 1;
+        if self.terms > self.limits.max_terms {
+            return Err(self.err(
+                start,
+                format!(
+                    "filter has more than {} terms (DIRSYNC_MAX_FILTER_TERMS)",
+                    self.limits.max_terms
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn err(&self, position: usize, message: impl Into<String>) -> FilterError {
@@ -226,28 +338,22 @@ impl Parser {
         }
     }
 
-    /// RFC 7644 §3.4.2.2: "or" has the lowest precedence; both are left-associative.
+    /// RFC 7644 §3.4.2.2: "or" has the lowest precedence. Operands are collected in a list
+    /// (a loop, not recursion), so a long chain costs no stack.
     fn parse_or(&mut self) -> Result<Filter, FilterError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(self.err(self.pos, "filter nested too deeply"));
-        }
-        let mut left = self.parse_and()?;
+        let mut operands = vec![self.parse_and()?];
         while self.eat_keyword("or") {
-            let right = self.parse_and()?;
-            left = Filter::Or(Box::new(left), Box::new(right));
+            operands.push(self.parse_and()?);
         }
-        self.depth -= 1;
-        Ok(left)
+        Ok(Filter::or(operands))
     }
 
     fn parse_and(&mut self) -> Result<Filter, FilterError> {
-        let mut left = self.parse_unary()?;
+        let mut operands = vec![self.parse_unary()?];
         while self.eat_keyword("and") {
-            let right = self.parse_unary()?;
-            left = Filter::And(Box::new(left), Box::new(right));
+            operands.push(self.parse_unary()?);
         }
-        Ok(left)
+        Ok(Filter::and(operands))
     }
 
     fn expect(&mut self, c: char) -> Result<(), FilterError> {
@@ -265,9 +371,11 @@ impl Parser {
         match self.peek() {
             None => Err(self.err(self.pos, "unexpected end of filter")),
             Some('(') => {
+                self.enter()?;
                 self.pos += 1;
                 let f = self.parse_or()?;
                 self.expect(')')?;
+                self.leave();
                 Ok(f)
             }
             Some(c) if !is_word_char(c) => Err(self.unexpected("an attribute path")),
@@ -278,9 +386,11 @@ impl Parser {
                     let save = self.pos;
                     self.skip_ws();
                     if self.peek() == Some('(') {
+                        self.enter()?;
                         self.pos += 1;
                         let inner = self.parse_or()?;
                         self.expect(')')?;
+                        self.leave();
                         return Ok(Filter::Not(Box::new(inner)));
                     }
                     self.pos = save;
@@ -303,11 +413,13 @@ impl Parser {
         if path.sub_attr.is_some() {
             return Err(self.err(start, format!("a value filter must follow an attribute, not '{path}'")));
         }
+        self.enter()?;
         self.pos += 1;
         self.in_value_path = true;
         let inner = self.parse_or()?;
         self.expect(']')?;
         self.in_value_path = false;
+        self.leave();
         // `emails[type eq "work"].value eq "x"`: compare a sub-attribute of the matching elements.
         if self.peek() == Some('.') {
             self.pos += 1;
@@ -317,10 +429,7 @@ impl Parser {
                 return Err(self.err(sub_start, format!("invalid sub-attribute '{sub}'")));
             }
             let cmp = self.parse_comparison(AttrPath::new(sub))?;
-            return Ok(Filter::ValuePath(
-                path,
-                Box::new(Filter::And(Box::new(inner), Box::new(cmp))),
-            ));
+            return Ok(Filter::ValuePath(path, Box::new(Filter::and(vec![inner, cmp]))));
         }
         // `emails[type eq "work"] eq "x"` (invalid in the RFC, shown in Entra docs): compares `value`.
         let save = self.pos;
@@ -332,15 +441,13 @@ impl Parser {
             return Ok(Filter::ValuePath(path, Box::new(inner)));
         }
         let cmp = self.parse_comparison(AttrPath::new("value"))?;
-        Ok(Filter::ValuePath(
-            path,
-            Box::new(Filter::And(Box::new(inner), Box::new(cmp))),
-        ))
+        Ok(Filter::ValuePath(path, Box::new(Filter::and(vec![inner, cmp]))))
     }
 
     fn parse_comparison(&mut self, path: AttrPath) -> Result<Filter, FilterError> {
         self.skip_ws();
         let op_start = self.pos;
+        self.term(op_start)?;
         let op = self.read_word();
         if op.is_empty() {
             return Err(self.unexpected("an operator"));
@@ -469,17 +576,18 @@ impl fmt::Display for Filter {
         fn operand(f: &mut fmt::Formatter<'_>, x: &Filter, paren: bool) -> fmt::Result {
             if paren { write!(f, "({x})") } else { write!(f, "{x}") }
         }
+        fn list(f: &mut fmt::Formatter<'_>, xs: &[Filter], sep: &str, paren: fn(&Filter) -> bool) -> fmt::Result {
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(sep)?;
+                }
+                operand(f, x, paren(x))?;
+            }
+            Ok(())
+        }
         match self {
-            Filter::And(a, b) => {
-                operand(f, a, matches!(**a, Filter::Or(..)))?;
-                f.write_str(" and ")?;
-                operand(f, b, matches!(**b, Filter::Or(..) | Filter::And(..)))
-            }
-            Filter::Or(a, b) => {
-                operand(f, a, false)?;
-                f.write_str(" or ")?;
-                operand(f, b, matches!(**b, Filter::Or(..)))
-            }
+            Filter::And(xs) => list(f, xs, " and ", |x| matches!(x, Filter::Or(..) | Filter::And(..))),
+            Filter::Or(xs) => list(f, xs, " or ", |x| matches!(x, Filter::Or(..))),
             Filter::Not(x) => write!(f, "not ({x})"),
             Filter::Compare(p, op, v) => write!(f, "{p} {op} {v}"),
             Filter::Present(p) => write!(f, "{p} pr"),
@@ -511,8 +619,8 @@ enum Ctx<'s> {
 
 fn eval(filter: &Filter, item: &Value, ctx: Ctx<'_>) -> bool {
     match filter {
-        Filter::And(a, b) => eval(a, item, ctx) && eval(b, item, ctx),
-        Filter::Or(a, b) => eval(a, item, ctx) || eval(b, item, ctx),
+        Filter::And(xs) => xs.iter().all(|x| eval(x, item, ctx)),
+        Filter::Or(xs) => xs.iter().any(|x| eval(x, item, ctx)),
         Filter::Not(x) => !eval(x, item, ctx),
         Filter::Present(path) => {
             let (raw, _) = lookup(item, path, ctx);
@@ -753,10 +861,10 @@ mod tests {
         cmp(path, CompareOp::Eq, s(v))
     }
     fn and(a: Filter, b: Filter) -> Filter {
-        Filter::And(Box::new(a), Box::new(b))
+        Filter::and(vec![a, b])
     }
     fn or(a: Filter, b: Filter) -> Filter {
-        Filter::Or(Box::new(a), Box::new(b))
+        Filter::or(vec![a, b])
     }
     fn not(a: Filter) -> Filter {
         Filter::Not(Box::new(a))
@@ -1013,8 +1121,10 @@ mod tests {
         let cases = [
             ("a pr OR b pr AND c pr", "a pr or b pr and c pr"),
             ("(a pr or b pr) and c pr", "(a pr or b pr) and c pr"),
-            ("a pr and (b pr and c pr)", "a pr and (b pr and c pr)"),
-            ("a pr or (b pr or c pr)", "a pr or (b pr or c pr)"),
+            // Parentheses around the same operator add nothing: the lists are flattened.
+            ("a pr and (b pr and c pr)", "a pr and b pr and c pr"),
+            ("a pr or (b pr or c pr)", "a pr or b pr or c pr"),
+            ("(a pr or b pr) or (c pr and d pr)", "a pr or b pr or c pr and d pr"),
             ("NOT (a Eq \"x\")", "not (a eq \"x\")"),
             (
                 "emails[type eq \"work\"] eq \"x\"",
@@ -1071,10 +1181,51 @@ mod tests {
         assert_eq!(scim.scim_type, Some(ScimType::InvalidFilter));
         assert_eq!(scim.status, 400);
         assert!(scim.detail.contains("position 9"), "{}", scim.detail);
-        let deep = format!("{}a pr{}", "(".repeat(200), ")".repeat(200));
-        assert_eq!(parse(&deep).unwrap_err().message, "filter nested too deeply");
-        let deep_not = "not (".repeat(200);
-        assert_eq!(parse(&deep_not).unwrap_err().message, "filter nested too deeply");
+    }
+
+    #[test]
+    fn bounds_are_checked_while_parsing() {
+        let too_deep = "filter is nested more than 16 levels deep (DIRSYNC_MAX_FILTER_DEPTH)";
+        let too_many = "filter has more than 200 terms (DIRSYNC_MAX_FILTER_TERMS)";
+        let terms = |n: usize, sep: &str| vec!["a pr"; n].join(sep);
+        let cases: Vec<(String, Option<&str>)> = vec![
+            (format!("{}a pr{}", "(".repeat(16), ")".repeat(16)), None),
+            (format!("{}a pr{}", "(".repeat(17), ")".repeat(17)), Some(too_deep)),
+            (
+                format!("{}a pr{}", "(".repeat(4_000), ")".repeat(4_000)),
+                Some(too_deep),
+            ),
+            (format!("{}a pr{}", "not (".repeat(17), ")".repeat(17)), Some(too_deep)),
+            ("not (".repeat(200), Some(too_deep)),
+            (terms(200, " and "), None),
+            (terms(200, " or "), None),
+            (terms(201, " and "), Some(too_many)),
+            (terms(201, " or "), Some(too_many)),
+            (format!("emails[{}]", terms(201, " or ")), Some(too_many)),
+        ];
+        for (input, want) in cases {
+            let got = parse(&input);
+            match want {
+                None => assert!(got.is_ok(), "{}: {got:?}", &input[..40]),
+                Some(msg) => assert_eq!(got.unwrap_err().message, msg, "{}", &input[..40]),
+            }
+        }
+        // A long filter is refused before it is read.
+        let long = format!("userName eq \"{}\"", "x".repeat(10_000));
+        let e = parse(&long).unwrap_err();
+        assert!(e.message.contains("DIRSYNC_MAX_FILTER_LENGTH"), "{}", e.message);
+        assert!(e.message.contains("limit of 10000"), "{}", e.message);
+        // 100,000 terms within raised limits: parsed as one flat list, printed and dropped
+        // without recursion.
+        let wide = FilterLimits {
+            max_length: usize::MAX,
+            max_terms: usize::MAX,
+            max_depth: 16,
+        };
+        let f = parse_with(&terms(100_000, " or "), &wide).unwrap();
+        assert!(matches!(&f, Filter::Or(xs) if xs.len() == 100_000));
+        assert_eq!(f.to_string().len(), terms(100_000, " or ").len());
+        drop(f);
     }
 
     fn user() -> Value {

@@ -51,8 +51,37 @@ pub struct PatchOperation {
     pub value: Option<Value>,
 }
 
-/// Parses a PatchOp request body. Lenient: op any case ("Add","REPLACE"); missing/odd `schemas` tolerated; `Operations` empty => Ok(vec![]); unknown op => 400 invalidSyntax; bad path => 400 invalidPath; add/replace without value => 400 invalidValue.
+/// Bounds on one PatchOp request, checked before any operation is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatchLimits {
+    /// Most operations in one request (`DIRSYNC_MAX_PATCH_OPERATIONS`).
+    pub max_operations: usize,
+    /// Most values in one operation's `value` array (`DIRSYNC_MAX_PATCH_VALUES`).
+    pub max_values: usize,
+}
+
+impl PatchLimits {
+    /// IdPs send one to a few hundred operations, and member lists in batches well below
+    /// 10,000 (Entra: 1,000 per group PATCH at most).
+    pub const DEFAULT: PatchLimits = PatchLimits {
+        max_operations: 1_000,
+        max_values: 10_000,
+    };
+}
+
+impl Default for PatchLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// [`parse_request_with`] within [`PatchLimits::DEFAULT`].
 pub fn parse_request(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
+    parse_request_with(body, &PatchLimits::DEFAULT)
+}
+
+/// Parses a PatchOp request body within `limits` (400 tooMany above them). Lenient: op any case ("Add","REPLACE"); missing/odd `schemas` tolerated; `Operations` empty => Ok(vec![]); unknown op => 400 invalidSyntax; bad path => 400 invalidPath; add/replace without value => 400 invalidValue.
+pub fn parse_request_with(body: &Value, limits: &PatchLimits) -> Result<Vec<PatchOperation>, ScimError> {
     let obj = body
         .as_object()
         .ok_or_else(|| ScimError::bad_request(ScimType::InvalidSyntax, "PATCH body must be a JSON object"))?;
@@ -71,7 +100,42 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
             ));
         }
     };
+    if ops.len() > limits.max_operations {
+        return Err(ScimError::bad_request(
+            ScimType::TooMany,
+            format!(
+                "PATCH has {} operations, more than the limit of {} (DIRSYNC_MAX_PATCH_OPERATIONS)",
+                ops.len(),
+                limits.max_operations
+            ),
+        ));
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let values = op.as_object().and_then(|o| get_ci(o, "value")).map_or(0, count_values);
+        if values > limits.max_values {
+            return Err(ScimError::bad_request(
+                ScimType::TooMany,
+                format!(
+                    "operation {i} has {values} values, more than the limit of {} (DIRSYNC_MAX_PATCH_VALUES)",
+                    limits.max_values
+                ),
+            ));
+        }
+    }
     ops.iter().enumerate().map(|(i, op)| parse_operation(i, op)).collect()
+}
+
+/// The values an operation carries: the elements of an array, or of the arrays inside a
+/// no-path object (`{"members": [...]}`), one level deep.
+fn count_values(v: &Value) -> usize {
+    match v {
+        Value::Array(xs) => xs.len(),
+        Value::Object(o) => o
+            .values()
+            .map(|x| x.as_array().map_or(1, Vec::len))
+            .fold(0, usize::saturating_add),
+        _ => 1,
+    }
 }
 
 fn parse_operation(i: usize, v: &Value) -> Result<PatchOperation, ScimError> {
@@ -723,13 +787,15 @@ fn materialise(filter: &Filter, def: &AttributeDef) -> Option<Map<String, Value>
             m.insert(sub.name.clone(), v);
             Some(m)
         }
-        Filter::And(a, b) => {
-            let mut m = materialise(a, def)?;
-            for (k, v) in materialise(b, def)? {
-                if m.get(&k).is_some_and(|old| old != &v) {
-                    return None;
+        Filter::And(xs) => {
+            let mut m = Map::new();
+            for x in xs {
+                for (k, v) in materialise(x, def)? {
+                    if m.get(&k).is_some_and(|old| old != &v) {
+                        return None;
+                    }
+                    m.insert(k, v);
                 }
-                m.insert(k, v);
             }
             Some(m)
         }

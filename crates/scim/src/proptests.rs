@@ -73,8 +73,8 @@ fn compare_op() -> impl Strategy<Value = CompareOp> {
 fn combine(leaf: BoxedStrategy<Filter>) -> BoxedStrategy<Filter> {
     leaf.prop_recursive(4, 24, 2, |inner| {
         prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::Or(Box::new(a), Box::new(b))),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::and),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::or),
             inner.prop_map(|a| Filter::Not(Box::new(a))),
         ]
     })

@@ -108,7 +108,30 @@ fn stream_batch(size: u32) -> u64 {
 
 type MemberStream = Pin<Box<dyn Stream<Item = Result<MemberBatch, Status>> + Send>>;
 
+/// Most member ids one request may name (all its changes together), from any caller; the
+/// SCIM edge's own bound is lower (`DIRSYNC_MAX_MEMBERS_PER_REQUEST`).
+pub const MAX_MEMBER_IDS_PER_REQUEST: usize = 100_000;
+
+fn check_member_count(n: usize) -> Result<()> {
+    if n > MAX_MEMBER_IDS_PER_REQUEST {
+        return Err(CoreError::InvalidValue(format!(
+            "the request names {n} member ids, more than the limit of {MAX_MEMBER_IDS_PER_REQUEST}"
+        )));
+    }
+    Ok(())
+}
+
 fn member_changes(changes: &[dirsync_proto::v1::MemberChange]) -> Result<Vec<MemberChange>> {
+    let ids = changes
+        .iter()
+        .map(|c| match &c.kind {
+            Some(member_change::Kind::Add(l) | member_change::Kind::Remove(l) | member_change::Kind::Replace(l)) => {
+                l.ids.len()
+            }
+            _ => 0,
+        })
+        .fold(0, usize::saturating_add);
+    check_member_count(ids)?;
     changes
         .iter()
         .map(|c| match &c.kind {
@@ -200,6 +223,7 @@ impl Directory for DirectoryService {
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
         timezone::check_spec(&spec)?;
+        crate::text::check_user(&spec)?;
         let now = self.clock.now_ms();
         let source = if connection_id.is_some() { "scim" } else { "native" };
         let (user, langs) = in_txn(&self.db, async |txn| {
@@ -261,6 +285,7 @@ impl Directory for DirectoryService {
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
         timezone::check_spec(&spec)?;
+        crate::text::check_user(&spec)?;
         let now = self.clock.now_ms();
         let (user, langs) = in_txn(&self.db, async |txn| {
             // A SCIM write sees only what its connection sees, and adopts a native user it may.
@@ -346,6 +371,8 @@ impl Directory for DirectoryService {
         let spec = req
             .group
             .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
+        crate::text::check_group(&spec)?;
+        check_member_count(req.member_ids.len())?;
         let now = self.clock.now_ms();
         let group = in_txn(&self.db, async |txn| {
             let (g, added) = groups::create(txn, tenant_id, connection_id, &spec, &req.member_ids, now).await?;
@@ -382,6 +409,8 @@ impl Directory for DirectoryService {
         let spec = req
             .group
             .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
+        crate::text::check_group(&spec)?;
+        check_member_count(req.member_ids.len())?;
         let changes = [MemberChange::Replace(req.member_ids.clone())];
         let group = self
             .update_group(
@@ -406,6 +435,9 @@ impl Directory for DirectoryService {
         let id = parse_id("group", &req.id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let changes = member_changes(&req.member_changes)?;
+        if let Some(spec) = &req.group {
+            crate::text::check_group(spec)?;
+        }
         let group = self
             .update_group(
                 tenant_id,
@@ -498,6 +530,8 @@ impl Directory for DirectoryService {
             }
         };
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
+        crate::text::check("the lookup key", v)?;
         let visible = adoption::Visibility::reading(connection_id);
         let user = users::get_by(&self.db, tenant_id, key, visible).await?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
@@ -605,6 +639,7 @@ impl Directory for DirectoryService {
                 );
             }
         };
+        crate::text::check("subject", &req.subject)?;
         let user = users::resolve_login(&self.db, tenant_id, key).await?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(tenant_settings::user_out(&langs, user)))

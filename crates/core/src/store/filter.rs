@@ -4,12 +4,17 @@
 //! with the backend's JSON functions, so a filter is always evaluated by the database and never
 //! by loading a tenant's resources into memory. Multi-valued attributes and value paths become
 //! `EXISTS` over the array's elements; group membership becomes `EXISTS` over `group_members`.
+//!
+//! The gRPC API is a trust boundary: a filter is checked against [`MAX_FILTER_TERMS`],
+//! [`MAX_FILTER_DEPTH`] and [`MAX_FILTER_VALUE_BYTES`] before any SQL is built, and every
+//! attribute or schema name inlined into SQL is a [`Name`], which only [`checked_name`] makes.
 
 use dirsync_proto::v1::{AttributePath, CompareOp, Comparison, Filter, FilterValue, Sort, filter, filter_value};
 use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, FunctionCall, LikeExpr, Query};
 use uuid::Uuid;
 
+use super::keyset::KeyKind;
 use crate::error::{CoreError, Result};
 
 /// Which resource table a filter runs over.
@@ -53,45 +58,146 @@ enum Accessor {
     Json(String),
 }
 
+/// Most comparisons and `pr` tests in one filter from any caller (the SCIM edge's own,
+/// configurable bound is lower: `DIRSYNC_MAX_FILTER_TERMS`).
+pub const MAX_FILTER_TERMS: usize = 1_000;
+
+/// Deepest nesting of `and`/`or`/`not`/value paths in one filter from any caller. Lists are
+/// n-ary, so this counts parentheses, never terms.
+pub const MAX_FILTER_DEPTH: usize = 32;
+
+/// Longest string compared in a filter; SQLite refuses LIKE patterns over 50,000 bytes.
+pub const MAX_FILTER_VALUE_BYTES: usize = 10_000;
+
+/// Longest attribute or schema name.
+const MAX_NAME_BYTES: usize = 256;
+
+/// An attribute or schema name that passed [`checked_name`]: the only text from a caller that
+/// is ever inlined into SQL (inside JSON paths).
+#[derive(Debug, Clone, Copy)]
+struct Name<'a>(&'a str);
+
 /// Attribute and schema names are inlined into JSON paths, so only RFC 7643 name characters
-/// (and the URN punctuation of schema ids) are allowed.
-fn checked_name(name: &str) -> Result<&str> {
+/// (and the URN punctuation of schema ids) are allowed. Filters and sorts alike pass here.
+fn checked_name(name: &str) -> Result<Name<'_>> {
     let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_BYTES
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$' | ':' | '.'));
     if ok {
-        Ok(name)
+        Ok(Name(name))
     } else {
-        Err(CoreError::InvalidFilter(format!("invalid attribute name {name:?}")))
+        let shown: String = name.chars().take(64).collect();
+        Err(CoreError::InvalidFilter(format!("invalid attribute name {shown:?}")))
     }
 }
 
-fn json_accessor(backend: DbBackend, source: &str, keys: &[&str]) -> String {
+/// Refuses a filter over the bounds before anything is built from it. Iterative, so a hostile
+/// tree costs no stack here; prost already refused anything nested past its decode limit.
+pub fn check_bounds(filter: &Filter) -> Result<()> {
+    let mut stack = vec![(filter, 0usize)];
+    let mut terms = 0usize;
+    while let Some((f, depth)) = stack.pop() {
+        if depth > MAX_FILTER_DEPTH {
+            return Err(CoreError::InvalidFilter(format!(
+                "filter is nested more than {MAX_FILTER_DEPTH} levels deep"
+            )));
+        }
+        match &f.kind {
+            Some(filter::Kind::And(list) | filter::Kind::Or(list)) => {
+                stack.extend(list.filters.iter().map(|x| (x, depth + 1)));
+            }
+            Some(filter::Kind::Not(inner)) => stack.push((inner, depth + 1)),
+            Some(filter::Kind::ValuePath(vp)) => {
+                if let Some(inner) = &vp.filter {
+                    stack.push((inner, depth + 1));
+                }
+            }
+            Some(filter::Kind::Compare(c)) => {
+                terms += 1;
+                if let Some(filter_value::Kind::String(s)) = c.value.as_ref().and_then(|v| v.kind.as_ref()) {
+                    check_value(s)?;
+                }
+            }
+            Some(filter::Kind::Present(_)) => terms += 1,
+            None => {}
+        }
+        if terms > MAX_FILTER_TERMS {
+            return Err(CoreError::InvalidFilter(format!(
+                "filter has more than {MAX_FILTER_TERMS} terms"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A compared string: bounded, and without NUL (which PostgreSQL cannot take as text).
+fn check_value(s: &str) -> Result<()> {
+    if s.len() > MAX_FILTER_VALUE_BYTES {
+        return Err(CoreError::InvalidFilter(format!(
+            "a compared value is {} bytes, more than the limit of {MAX_FILTER_VALUE_BYTES}",
+            s.len()
+        )));
+    }
+    if s.contains('\0') {
+        return Err(CoreError::InvalidFilter(
+            "a compared value contains a NUL character (U+0000)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// One step of a JSON path: a checked name, or the first element of an array.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    Key(Name<'a>),
+    First,
+}
+
+fn json_accessor(backend: DbBackend, source: &str, keys: &[Name<'_>]) -> String {
+    let steps: Vec<Step<'_>> = keys.iter().copied().map(Step::Key).collect();
+    json_step_accessor(backend, source, &steps)
+}
+
+/// The text at `steps` inside the JSON in `source`.
+fn json_step_accessor(backend: DbBackend, source: &str, steps: &[Step<'_>]) -> String {
     match backend {
         DbBackend::Postgres => {
-            let path: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+            let path: Vec<String> = steps
+                .iter()
+                .map(|s| match s {
+                    Step::Key(k) => format!("\"{}\"", k.0),
+                    Step::First => "0".to_owned(),
+                })
+                .collect();
             format!("({source} #>> '{{{}}}')", path.join(","))
         }
         _ => {
-            let path: String = keys.iter().map(|k| format!(".\"{k}\"")).collect();
+            let path: String = steps
+                .iter()
+                .map(|s| match s {
+                    Step::Key(k) => format!(".\"{}\"", k.0),
+                    Step::First => "[0]".to_owned(),
+                })
+                .collect();
             format!("json_extract({source}, '${path}')")
         }
     }
 }
 
 /// The table-valued function that yields the elements of an array inside the document.
-fn json_array_source(backend: DbBackend, source: &str, keys: &[&str]) -> FunctionCall {
+fn json_array_source(backend: DbBackend, source: &str, keys: &[Name<'_>]) -> FunctionCall {
     match backend {
         DbBackend::Postgres => {
-            let path: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+            let path: Vec<String> = keys.iter().map(|k| format!("\"{}\"", k.0)).collect();
             let at = format!("{source} #> '{{{}}}'", path.join(","));
             Func::cust(Alias::new("jsonb_array_elements")).arg(Expr::cust(format!(
                 "CASE WHEN jsonb_typeof({at}) = 'array' THEN {at} ELSE '[]'::jsonb END"
             )))
         }
         _ => {
-            let path: String = keys.iter().map(|k| format!(".\"{k}\"")).collect();
+            let path: String = keys.iter().map(|k| format!(".\"{}\"", k.0)).collect();
             Func::cust(Alias::new("json_each"))
                 .arg(Expr::cust(source.to_owned()))
                 .arg(Expr::cust(format!("'${path}'")))
@@ -108,7 +214,7 @@ fn col(target: Target, name: &str) -> Expr {
 }
 
 /// Keys of an attribute inside the JSON document: extension attributes live under their URN.
-fn doc_keys(path: &AttributePath, with_sub: bool) -> Result<Vec<&str>> {
+fn doc_keys(path: &AttributePath, with_sub: bool) -> Result<Vec<Name<'_>>> {
     let mut keys = Vec::with_capacity(3);
     if !path.schema.is_empty() {
         keys.push(checked_name(&path.schema)?);
@@ -143,9 +249,28 @@ fn core_column(target: Target, path: &AttributePath) -> Option<Accessor> {
     Some(Accessor::Column(found.0, found.1))
 }
 
-/// Translates a filter on `target` into a SQL condition.
+/// Translates a filter on `target` into a SQL condition, after [`check_bounds`].
 pub fn condition(backend: DbBackend, target: Target, filter: &Filter) -> Result<Expr> {
+    check_bounds(filter)?;
     translate(backend, Scope::Root(target), filter)
+}
+
+/// Joins `parts` with AND or OR as a balanced tree, so the expression (and the SQL parser's
+/// stack) is as deep as the logarithm of the list, not its length.
+fn balanced(mut parts: Vec<Expr>, is_and: bool) -> Option<Expr> {
+    while parts.len() > 1 {
+        let mut next = Vec::with_capacity(parts.len().div_ceil(2));
+        let mut it = parts.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) if is_and => a.and(b),
+                Some(b) => a.or(b),
+                None => a,
+            });
+        }
+        parts = next;
+    }
+    parts.pop()
 }
 
 fn translate(backend: DbBackend, scope: Scope, f: &Filter) -> Result<Expr> {
@@ -156,14 +281,12 @@ fn translate(backend: DbBackend, scope: Scope, f: &Filter) -> Result<Expr> {
     match kind {
         filter::Kind::And(list) | filter::Kind::Or(list) => {
             let is_and = matches!(kind, filter::Kind::And(_));
-            let mut parts = list.filters.iter().map(|f| translate(backend, scope, f));
-            let first = parts
-                .next()
-                .ok_or_else(|| CoreError::InvalidFilter("empty and/or".into()))??;
-            parts.try_fold(first, |acc, next| {
-                let next = next?;
-                Ok(if is_and { acc.and(next) } else { acc.or(next) })
-            })
+            let parts = list
+                .filters
+                .iter()
+                .map(|f| translate(backend, scope, f))
+                .collect::<Result<Vec<_>>>()?;
+            balanced(parts, is_and).ok_or_else(|| CoreError::InvalidFilter("empty and/or".into()))
         }
         filter::Kind::Not(inner) => Ok(translate(backend, scope, inner)?.not()),
         filter::Kind::Compare(c) => compare(backend, scope, c),
@@ -239,8 +362,7 @@ fn accessor(backend: DbBackend, scope: Scope, path: &AttributePath) -> Result<Ac
         }
         Scope::Element => {
             // Inside a value path the attribute name is the element's sub-attribute.
-            let name = checked_name(&path.name)?;
-            let mut keys = vec![name];
+            let mut keys = vec![checked_name(&path.name)?];
             if !path.sub_attribute.is_empty() {
                 keys.push(checked_name(&path.sub_attribute)?);
             }
@@ -549,6 +671,29 @@ fn render_cust(e: &Expr) -> String {
     }
 }
 
+/// The type of value [`sort_expr`] yields, which a page token's key must have.
+pub fn sort_key_kind(backend: DbBackend, target: Target, sort: &Sort) -> Result<KeyKind> {
+    let path = sort
+        .path
+        .as_ref()
+        .ok_or_else(|| CoreError::InvalidFilter("sortBy without attribute".into()))?;
+    let json = match backend {
+        DbBackend::Postgres => KeyKind::Text,
+        _ => KeyKind::Any,
+    };
+    if path.multi_valued {
+        let email = target == Target::Users && path.schema.is_empty() && path.name.eq_ignore_ascii_case("emails");
+        return Ok(if email { KeyKind::Text } else { json });
+    }
+    Ok(match accessor(backend, Scope::Root(target), path)? {
+        Accessor::Column(_, Kind::Text | Kind::TextKey) => KeyKind::Text,
+        Accessor::Column(_, Kind::Uuid) => KeyKind::Uuid,
+        Accessor::Column(_, Kind::Bool) => KeyKind::Bool,
+        Accessor::Column(_, Kind::Millis) => KeyKind::Int,
+        Accessor::Json(_) => json,
+    })
+}
+
 /// The ORDER BY expression for `sortBy` (RFC 7644 §3.4.2.3).
 pub fn sort_expr(backend: DbBackend, target: Target, sort: &Sort) -> Result<Expr> {
     let path = sort
@@ -561,42 +706,20 @@ pub fn sort_expr(backend: DbBackend, target: Target, sort: &Sort) -> Result<Expr
         if target == Target::Users && path.schema.is_empty() && path.name.eq_ignore_ascii_case("emails") {
             return Ok(col(target, "email_key"));
         }
-        let keys = doc_keys(path, false)?;
-        let mut k: Vec<String> = keys.iter().map(|s| (*s).to_owned()).collect();
-        k.push("0".into());
-        k.push(if path.sub_attribute.is_empty() {
-            "value".into()
+        let mut steps: Vec<Step<'_>> = doc_keys(path, false)?.into_iter().map(Step::Key).collect();
+        steps.push(Step::First);
+        steps.push(Step::Key(if path.sub_attribute.is_empty() {
+            Name("value")
         } else {
-            path.sub_attribute.clone()
-        });
-        let refs: Vec<&str> = k.iter().map(String::as_str).collect();
-        return Ok(Expr::cust(json_index_accessor(backend, &doc_column(target), &refs)));
+            checked_name(&path.sub_attribute)?
+        }));
+        return Ok(Expr::cust(json_step_accessor(backend, &doc_column(target), &steps)));
     }
     Ok(match accessor(backend, Scope::Root(target), path)? {
         Accessor::Column(e, Kind::Text) => Expr::expr(Func::lower(e)),
         Accessor::Column(e, _) => e,
         Accessor::Json(sql) => Expr::expr(Func::lower(Expr::cust(sql))),
     })
-}
-
-/// Like [`json_accessor`], where the key "0" indexes the first array element.
-fn json_index_accessor(backend: DbBackend, source: &str, keys: &[&str]) -> String {
-    match backend {
-        DbBackend::Postgres => json_accessor(backend, source, keys),
-        _ => {
-            let path: String = keys
-                .iter()
-                .map(|k| {
-                    if *k == "0" {
-                        "[0]".to_owned()
-                    } else {
-                        format!(".\"{k}\"")
-                    }
-                })
-                .collect();
-            format!("json_extract({source}, '${path}')")
-        }
-    }
 }
 
 /// A filter value as the typed proto message, for tests and callers.
@@ -701,6 +824,110 @@ mod tests {
             let got = sql(backend, target, &f);
             assert!(got.contains(want), "{backend:?}: {got}\n  does not contain\n{want}");
         }
+    }
+
+    fn list(is_and: bool, filters: Vec<Filter>) -> Filter {
+        let l = FilterList { filters };
+        Filter {
+            kind: Some(if is_and {
+                filter::Kind::And(l)
+            } else {
+                filter::Kind::Or(l)
+            }),
+        }
+    }
+
+    #[test]
+    fn bounds_are_checked_before_sql_is_built() {
+        let term = || cmp(path("title", "", false), CompareOp::Eq, "x");
+        let mut deep = term();
+        for _ in 0..=MAX_FILTER_DEPTH {
+            deep = Filter {
+                kind: Some(filter::Kind::Not(Box::new(deep))),
+            };
+        }
+        let cases = [
+            (list(false, vec![term(); MAX_FILTER_TERMS]), None),
+            (
+                list(true, vec![term(); MAX_FILTER_TERMS + 1]),
+                Some("more than 1000 terms"),
+            ),
+            (deep, Some("nested more than 32 levels")),
+            (
+                cmp(
+                    path("title", "", false),
+                    CompareOp::Co,
+                    &"x".repeat(MAX_FILTER_VALUE_BYTES + 1),
+                ),
+                Some("more than the limit of 10000"),
+            ),
+            (cmp(path("title", "", false), CompareOp::Eq, "a\0b"), Some("NUL")),
+            (list(true, vec![]), Some("empty and/or")),
+        ];
+        for (f, want) in cases {
+            for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+                match (condition(backend, Target::Users, &f), want) {
+                    (Ok(_), None) => {}
+                    (Err(CoreError::InvalidFilter(m)), Some(w)) => assert!(m.contains(w), "{m}"),
+                    (got, _) => panic!("{want:?}: {got:?}"),
+                }
+            }
+        }
+        // A list of terms becomes a balanced tree: 1,000 terms render with parentheses
+        // nested about log2(1000) deep, not 1,000.
+        let sql = sql(
+            DbBackend::Sqlite,
+            Target::Users,
+            &list(false, vec![term(); MAX_FILTER_TERMS]),
+        );
+        let mut depth = 0usize;
+        let mut max = 0usize;
+        for c in sql.chars() {
+            match c {
+                '(' => {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+                ')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        assert!(max < 30, "nesting {max}");
+    }
+
+    #[test]
+    fn sort_names_pass_the_same_check() {
+        let bad = |name: &str, sub: &str| Sort {
+            path: Some(AttributePath {
+                schema: String::new(),
+                name: name.into(),
+                sub_attribute: sub.into(),
+                multi_valued: true,
+            }),
+            descending: false,
+        };
+        for (name, sub) in [
+            ("addresses", "x') OR 1=1 --"),
+            ("addresses", "a\"}'"),
+            ("x'", "value"),
+            ("addresses", &"a".repeat(300)),
+        ] {
+            for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+                assert!(
+                    matches!(
+                        sort_expr(backend, Target::Users, &bad(name, sub)),
+                        Err(CoreError::InvalidFilter(_))
+                    ),
+                    "{name} {sub}"
+                );
+            }
+        }
+        let ok = sort_expr(DbBackend::Sqlite, Target::Users, &bad("addresses", "locality")).unwrap();
+        let Expr::Custom(sql) = ok else { panic!() };
+        assert_eq!(
+            sql.to_string(),
+            "json_extract(\"users\".\"document\", '$.\"addresses\"[0].\"locality\"')"
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ fn parse_member_ids(ids: &[String]) -> Result<Vec<Uuid>> {
     Ok(out)
 }
 
-/// Resolves each id to "User" or "Group" within the tenant; unknown ids are an error.
+/// Resolves each id to "User" or "Group" within the tenant; unknown ids are an error, raised
+/// at the first chunk that holds one (a request of 100,000 unknown ids costs one chunk's
+/// queries, not all of them).
 async fn member_types(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
@@ -79,7 +81,23 @@ async fn member_types(
     ids: &[Uuid],
 ) -> Result<Vec<(Uuid, &'static str)>> {
     let mut kinds: BTreeMap<Uuid, &'static str> = BTreeMap::new();
+    let resolve = |kinds: &BTreeMap<Uuid, &'static str>, ids: &[Uuid]| -> Result<Vec<(Uuid, &'static str)>> {
+        ids.iter()
+            .map(|id| {
+                if *id == group_id {
+                    return Err(CoreError::InvalidValue(format!(
+                        "group {id} cannot be a member of itself"
+                    )));
+                }
+                kinds.get(id).map(|k| (*id, *k)).ok_or_else(|| {
+                    CoreError::InvalidValue(format!("member {id} is not a user or group of this tenant"))
+                })
+            })
+            .collect()
+    };
+    let mut resolved = 0;
     for chunk in ids.chunks(CHUNK) {
+        resolved += chunk.len();
         let found: Vec<Uuid> = users::Entity::find()
             .select_only()
             .column(users::Column::Id)
@@ -102,20 +120,12 @@ async fn member_types(
             .all(txn)
             .await?;
         kinds.extend(found.into_iter().map(|id| (id, "Group")));
+        if chunk.iter().any(|id| !kinds.contains_key(id)) {
+            // The first problem in request order lies among the ids read so far.
+            resolve(&kinds, ids.get(..resolved).unwrap_or(ids))?;
+        }
     }
-    ids.iter()
-        .map(|id| {
-            if *id == group_id {
-                return Err(CoreError::InvalidValue(format!(
-                    "group {id} cannot be a member of itself"
-                )));
-            }
-            kinds
-                .get(id)
-                .map(|k| (*id, *k))
-                .ok_or_else(|| CoreError::InvalidValue(format!("member {id} is not a user or group of this tenant")))
-        })
-        .collect()
+    resolve(&kinds, ids)
 }
 
 /// Which of `ids` are members of the group now (reads only those ids, never the whole list).
@@ -383,7 +393,12 @@ pub async fn list<C: ConnectionTrait>(
     let backend = db.get_database_backend();
     let query_id = keyset::fingerprint(&[&Target::Groups, &tenant_id, &filter, &sort]);
     let start = match page_token.filter(|t| !t.is_empty()) {
-        Some(t) => Start::After(keyset::decode(t, &query_id)?),
+        Some(t) => Start::After(
+            keyset::decode(t, &query_id)?.checked(
+                sort.map(|s| filter::sort_key_kind(backend, Target::Groups, s))
+                    .transpose()?,
+            )?,
+        ),
         None => Start::Offset(page.offset()),
     };
     let mut query = groups::Entity::find().filter(groups::Column::TenantId.eq(tenant_id));

@@ -4,6 +4,11 @@
 //!
 //! Tokens are opaque to callers (base64url of a small JSON object) and carry a fingerprint of
 //! their query (resource, tenant, filter, sort), so a token is refused on any other query.
+//! Tokens are not signed; they are validated on decode instead: bounded in size, the sort
+//! expression always comes from the (checked) query, never from the token, and the key a token
+//! carries is only ever a bound parameter whose type must be the one the sort yields
+//! ([`Cursor::checked`]), so a forged token can neither reach SQL text nor make a comparison
+//! the store refuses.
 
 use std::fmt::Debug;
 
@@ -25,6 +30,20 @@ const MAX_BOUND: u64 = i64::MAX as u64 - 1;
 
 /// Alias of the selected sort key, read back from the last row to build the next token.
 const SORT_KEY: &str = "dirsync_sort_key";
+
+/// Longest page token accepted: a sort key is one attribute value.
+const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+/// The type of value a sort expression yields on the backend in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Text,
+    Int,
+    Bool,
+    Uuid,
+    /// SQLite's JSON values: text or numbers, all comparable with one another.
+    Any,
+}
 
 /// A sort key value as the database returned it, typed so it binds back the same way.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +122,29 @@ pub struct Cursor {
     pub id: Uuid,
 }
 
+impl Cursor {
+    /// The cursor, if its key is of the type the query's sort yields (`None`: no sort).
+    pub fn checked(self, kind: Option<KeyKind>) -> Result<Cursor> {
+        let ok = matches!(
+            (&self.key, kind),
+            (None, None)
+                | (Some(SortKey::Null), Some(_))
+                | (Some(_), Some(KeyKind::Any))
+                | (Some(SortKey::Text(_)), Some(KeyKind::Text))
+                | (Some(SortKey::Int(_)), Some(KeyKind::Int))
+                | (Some(SortKey::Bool(_)), Some(KeyKind::Bool))
+                | (Some(SortKey::Uuid(_)), Some(KeyKind::Uuid))
+        );
+        if ok {
+            Ok(self)
+        } else {
+            Err(CoreError::InvalidPageToken(
+                "page_token does not match the query's sort".into(),
+            ))
+        }
+    }
+}
+
 /// Identifies one query, so its tokens are refused on another (`parts` are hashed, not stored).
 pub fn fingerprint(parts: &[&dyn Debug]) -> String {
     let mut h = Sha256::new();
@@ -123,6 +165,9 @@ pub fn encode(query: &str, cursor: &Cursor) -> String {
 /// Decodes a token that `encode` made for the same query; anything else is refused.
 pub fn decode(token: &str, query: &str) -> Result<Cursor> {
     let invalid = || CoreError::InvalidPageToken("page_token is not a token of this query".into());
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(invalid());
+    }
     let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| invalid())?;
     let v: Json = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if v.get("q").and_then(Json::as_str) != Some(query) {
@@ -308,6 +353,33 @@ mod tests {
                 "{garbage}"
             );
         }
+    }
+
+    #[test]
+    fn keys_must_be_of_the_sorts_type() {
+        let id = Uuid::now_v7();
+        let c = |key| Cursor { key, id };
+        let cases = [
+            (None, None, true),
+            (None, Some(KeyKind::Text), false),
+            (Some(SortKey::Text("x".into())), None, false),
+            (Some(SortKey::Null), Some(KeyKind::Int), true),
+            (Some(SortKey::Text("x".into())), Some(KeyKind::Text), true),
+            (Some(SortKey::Int(5)), Some(KeyKind::Text), false),
+            (
+                Some(SortKey::Text("'; drop table users".into())),
+                Some(KeyKind::Uuid),
+                false,
+            ),
+            (Some(SortKey::Float(1.5)), Some(KeyKind::Any), true),
+            (Some(SortKey::Bool(true)), Some(KeyKind::Bool), true),
+        ];
+        for (key, kind, ok) in cases {
+            assert_eq!(c(key.clone()).checked(kind).is_ok(), ok, "{key:?} {kind:?}");
+        }
+        let q = fingerprint(&[&"users"]);
+        let long = encode(&q, &c(Some(SortKey::Text("x".repeat(MAX_TOKEN_BYTES)))));
+        assert!(decode(&long, &q).is_err());
     }
 
     #[test]

@@ -213,7 +213,12 @@ pub async fn list<C: ConnectionTrait>(
     let backend = db.get_database_backend();
     let query_id = keyset::fingerprint(&[&Target::Users, &tenant_id, &filter, &sort, &visible.connection_id()]);
     let start = match page_token.filter(|t| !t.is_empty()) {
-        Some(t) => Start::After(keyset::decode(t, &query_id)?),
+        Some(t) => Start::After(
+            keyset::decode(t, &query_id)?.checked(
+                sort.map(|s| filter::sort_key_kind(backend, Target::Users, s))
+                    .transpose()?,
+            )?,
+        ),
         None => Start::Offset(page.offset()),
     };
     let mut query = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));

@@ -2,6 +2,8 @@
 //! so the caller runs set-based statements instead of rewriting member lists. Covers the
 //! Entra (B1.5, B1.6) and Okta (B2.8) shapes.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use super::{PatchOpKind, PatchOperation};
@@ -90,7 +92,8 @@ pub(crate) fn member_ids(v: &Value) -> Result<Vec<String>, ScimError> {
         Value::Array(xs) => xs.iter().collect(),
         other => vec![other],
     };
-    let mut ids: Vec<String> = Vec::new();
+    let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
     for item in items {
         let id = match item {
             Value::Null => continue,
@@ -117,7 +120,7 @@ pub(crate) fn member_ids(v: &Value) -> Result<Vec<String>, ScimError> {
                 "member 'value' must not be empty",
             ));
         }
-        if !ids.iter().any(|x| x == id) {
+        if seen.insert(id) {
             ids.push(id.to_string());
         }
     }
@@ -126,22 +129,29 @@ pub(crate) fn member_ids(v: &Value) -> Result<Vec<String>, ScimError> {
 
 /// Ids selected by `value eq "a"` or `value eq "a" or value eq "b"` (Okta, Entra with flag).
 fn member_filter_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
-    fn walk(f: &Filter, out: &mut Vec<String>) -> bool {
+    fn id(f: &Filter) -> Option<&str> {
         match f {
             Filter::Compare(p, CompareOp::Eq, CompValue::Str(id))
                 if p.schema.is_none() && p.sub_attr.is_none() && p.attr.eq_ignore_ascii_case("value") =>
             {
-                if !out.contains(id) {
-                    out.push(id.clone());
-                }
-                true
+                Some(id)
             }
-            Filter::Or(a, b) => walk(a, out) && walk(b, out),
-            _ => false,
+            _ => None,
         }
     }
-    let mut ids = Vec::new();
-    if walk(filter, &mut ids) {
+    let terms = match filter {
+        Filter::Or(xs) => xs.as_slice(),
+        one => std::slice::from_ref(one),
+    };
+    let mut seen = HashSet::with_capacity(terms.len());
+    let ids: Option<Vec<String>> = terms
+        .iter()
+        .filter_map(|t| match id(t) {
+            Some(id) if !seen.insert(id) => None,
+            other => Some(other.map(str::to_owned)),
+        })
+        .collect();
+    if let Some(ids) = ids {
         Ok(ids)
     } else {
         Err(ScimError::bad_request(

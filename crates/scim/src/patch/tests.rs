@@ -804,3 +804,37 @@ fn rejects_bad_member_operations() {
         assert_eq!((e.scim_type, e.detail.as_str()), (Some(t), detail), "{ops}");
     }
 }
+
+#[test]
+fn requests_over_the_limits_are_refused_before_they_are_read() {
+    let limits = PatchLimits {
+        max_operations: 3,
+        max_values: 4,
+    };
+    let op = |n: usize| json!({"op": "add", "path": "members", "value": vec![json!({"value": "x"}); n]});
+    let no_path = |n: usize| json!({"op": "add", "value": {"members": vec![json!({"value": "x"}); n]}});
+    let cases = [
+        (vec![op(1); 3], None),
+        (
+            vec![op(1); 4],
+            Some("4 operations, more than the limit of 3 (DIRSYNC_MAX_PATCH_OPERATIONS)"),
+        ),
+        (vec![op(4)], None),
+        (
+            vec![op(5)],
+            Some("operation 0 has 5 values, more than the limit of 4 (DIRSYNC_MAX_PATCH_VALUES)"),
+        ),
+        (vec![op(1), no_path(5)], Some("operation 1 has 5 values")),
+    ];
+    for (ops, want) in cases {
+        let got = parse_request_with(&json!({"Operations": ops}), &limits);
+        match want {
+            None => assert!(got.is_ok(), "{got:?}"),
+            Some(detail) => {
+                let e = got.unwrap_err();
+                assert_eq!((e.status, e.scim_type), (400, Some(ScimType::TooMany)));
+                assert!(e.detail.contains(detail), "{}", e.detail);
+            }
+        }
+    }
+}

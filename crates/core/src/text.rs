@@ -1,0 +1,92 @@
+//! Text the stores cannot hold is refused alike on both: PostgreSQL stores neither a NUL
+//! character (U+0000) in text nor `\u0000` in JSON, while SQLite would take both, so the same
+//! request would succeed on one store and fail with 500 on the other. Checked on every gRPC
+//! input that reaches a text column or a stored document.
+
+use dirsync_proto::v1::{GroupSpec, UserSpec};
+
+use crate::error::{CoreError, Result};
+
+/// 400 (INVALID_VALUE) when `value` of `field` holds a NUL character.
+pub fn check(field: &str, value: &str) -> Result<()> {
+    if value.contains('\0') {
+        return Err(CoreError::InvalidValue(format!(
+            "{field} contains a NUL character (U+0000), which the directory does not store"
+        )));
+    }
+    Ok(())
+}
+
+/// 400 when a JSON document holds a NUL character, raw or as the escape `\u0000`.
+pub fn check_document(field: &str, doc: &str) -> Result<()> {
+    check(field, doc)?;
+    let b = doc.as_bytes();
+    let mut i = 0;
+    while let Some(off) = doc.get(i..).and_then(|rest| rest.find("u0000")) {
+        let at = i + off;
+        // An escape when preceded by an odd number of backslashes (`\\u0000` is text).
+        let backslashes = b[..at].iter().rev().take_while(|c| **c == b'\\').count();
+        if backslashes % 2 == 1 {
+            return Err(CoreError::InvalidValue(format!(
+                "{field} contains a NUL character (\\u0000), which the directory does not store"
+            )));
+        }
+        i = at + 5;
+    }
+    Ok(())
+}
+
+fn each(fields: &[(&str, Option<&str>)]) -> Result<()> {
+    fields
+        .iter()
+        .filter_map(|(f, v)| v.map(|v| (f, v)))
+        .try_for_each(|(f, v)| check(f, v))
+}
+
+/// Every text of a user as written.
+pub fn check_user(u: &UserSpec) -> Result<()> {
+    each(&[
+        ("userName", Some(&u.user_name)),
+        ("externalId", u.external_id.as_deref()),
+        ("displayName", u.display_name.as_deref()),
+        ("name.givenName", u.given_name.as_deref()),
+        ("name.familyName", u.family_name.as_deref()),
+        ("email", u.email.as_deref()),
+    ])?;
+    check_document("the user document", &u.document)
+}
+
+/// Every text of a group as written.
+pub fn check_group(g: &GroupSpec) -> Result<()> {
+    each(&[
+        ("displayName", Some(&g.display_name)),
+        ("externalId", g.external_id.as_deref()),
+    ])?;
+    check_document("the group document", &g.document)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_in_text_and_documents() {
+        let cases = [
+            (r#"{"a":"x"}"#, true),
+            (r#"{"a":"x\u0000"}"#, false),
+            (r#"{"a":"x\\u0000"}"#, true),
+            (r#"{"a":"x\\\u0000"}"#, false),
+            (r#"{"u0000":"\\\\u0000"}"#, true),
+            ("{\"a\":\"\0\"}", false),
+            (r#"{"a":"Öztürk ß ẞ"}"#, true),
+        ];
+        for (doc, ok) in cases {
+            assert_eq!(check_document("d", doc).is_ok(), ok, "{doc}");
+        }
+        let user = UserSpec {
+            user_name: "a\0b".into(),
+            ..Default::default()
+        };
+        assert!(matches!(check_user(&user), Err(CoreError::InvalidValue(m)) if m.starts_with("userName")));
+    }
+}
