@@ -436,6 +436,11 @@ async fn purchases(app: &TestApp, filter: PurchaseFilter) -> Vec<pb::Purchase> {
         .purchases
 }
 
+/// (user, state) of each purchase, as listed.
+fn states(list: &[pb::Purchase]) -> Vec<(&str, pb::PurchaseState)> {
+    list.iter().map(|p| (p.user_name.as_str(), p.state())).collect()
+}
+
 async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     use dirsync_core::billing::bill_purchases;
     let s = setup(&app, [5, 1, 5]).await;
@@ -483,19 +488,26 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     assert_eq!(counts(&app).await[1], row("Team", 4, 4, 0));
     app.scim(Method::DELETE, &format!("/Users/{d}"), None).await.expect(204);
     assert_eq!(counts(&app).await[1], row("Team", 3, 3, 0));
-    let unbilled = purchases(&app, PurchaseFilter::Unbilled).await;
-    let got: Vec<(&str, bool)> = unbilled
-        .iter()
-        .map(|p| (p.user_name.as_str(), p.cancelled.is_some()))
-        .collect();
+    // Each purchase is in one documented state, and each filter lists exactly its state.
+    use pb::PurchaseState::{Billed, Cancelled, Open};
     assert_eq!(
-        got,
+        states(&purchases(&app, PurchaseFilter::All).await),
         [
-            ("d@example.com", true),
-            ("c@example.com", false),
-            ("b@example.com", false)
+            ("d@example.com", Cancelled),
+            ("c@example.com", Open),
+            ("b@example.com", Open)
         ]
     );
+    assert_eq!(
+        states(&purchases(&app, PurchaseFilter::Unbilled).await),
+        [("c@example.com", Open), ("b@example.com", Open)],
+        "a cancelled seat is not waiting for a bill"
+    );
+    assert_eq!(
+        states(&purchases(&app, PurchaseFilter::Cancelled).await),
+        [("d@example.com", Cancelled)]
+    );
+    assert!(purchases(&app, PurchaseFilter::Billed).await.is_empty());
 
     // Billing waits for the window; then one event bills the tenant's net purchases.
     let db = dirsync_core::connect(&app.store_url).await.unwrap();
@@ -508,8 +520,18 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     assert_eq!(bill_purchases(&db, &soon, "replica-b").await.unwrap(), None);
     assert_eq!(bill_purchases(&db, &later, "replica-b").await.unwrap(), Some(1));
     assert_eq!(bill_purchases(&db, &later, "replica-b").await.unwrap(), Some(0));
+    // Billed means part of a bill: the cancelled seat is never listed as billed, and has no
+    // billed time (JumpCloud's create-and-delete user costs nothing, on the list too).
     let billed = purchases(&app, PurchaseFilter::Billed).await;
-    assert_eq!(billed.len(), 3);
+    assert_eq!(states(&billed), [("c@example.com", Billed), ("b@example.com", Billed)]);
+    assert!(
+        billed
+            .iter()
+            .all(|p| p.billed.is_some() && p.billing_id.is_some() && p.cancelled.is_none())
+    );
+    let cancelled = purchases(&app, PurchaseFilter::Cancelled).await;
+    assert_eq!(states(&cancelled), [("d@example.com", Cancelled)]);
+    assert!(cancelled[0].billed.is_none() && cancelled[0].billing_id.is_none());
     assert!(purchases(&app, PurchaseFilter::Unbilled).await.is_empty());
     let bills: Vec<Value> = app
         .changes(&app.tenant_id, 0, 1000)
@@ -541,8 +563,14 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
         .filter(|s| s.starts_with("billing due"))
         .collect();
     assert_eq!(logged, ["billing due: 2 Team seats"], "{logged:?}");
-    let with_id: Vec<&pb::Purchase> = billed.iter().filter(|p| p.billing_id.is_some()).collect();
-    assert_eq!(with_id.len(), 2, "the cancelled purchase is settled without a bill");
+    let bill_id = app
+        .changes(&app.tenant_id, 0, 1000)
+        .await
+        .into_iter()
+        .find(|c| c.r#type == "billing.due")
+        .unwrap()
+        .resource_id;
+    assert!(billed.iter().all(|p| p.billing_id.as_deref() == Some(bill_id.as_str())));
 
     // A window whose every purchase was netted out bills nothing.
     let e = scim_user(&app, "e@example.com").await;
@@ -558,6 +586,8 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
         .count();
     assert_eq!(bills, 1);
     assert!(purchases(&app, PurchaseFilter::Unbilled).await.is_empty());
+    assert_eq!(purchases(&app, PurchaseFilter::Billed).await.len(), 2);
+    assert_eq!(purchases(&app, PurchaseFilter::Cancelled).await.len(), 2);
     let feed = app.changes(&app.tenant_id, 0, 1000).await;
     assert!(
         feed.iter()

@@ -186,6 +186,26 @@ pub fn to_cancel(free_after_fill: i64, freed: i64, unbilled: i64) -> i64 {
     free_after_fill.min(freed).min(unbilled).max(0)
 }
 
+/// Where a purchase stands (licenses.proto documents the set). `billed_at` is the billing
+/// job's settlement time: it settles cancelled purchases too, without a bill, so only a
+/// billing id makes a purchase billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurchaseState {
+    Open,
+    Cancelled,
+    Billed,
+}
+
+impl PurchaseState {
+    pub fn of(cancelled_at: Option<i64>, billing_id: Option<Uuid>) -> PurchaseState {
+        match (cancelled_at, billing_id) {
+            (_, Some(_)) => PurchaseState::Billed,
+            (Some(_), None) => PurchaseState::Cancelled,
+            (None, None) => PurchaseState::Open,
+        }
+    }
+}
+
 /// When a tenant's purchases are billed: `window` seconds after the first unbilled one.
 pub fn billing_window_end(first_unbilled_at: i64, window_seconds: i64) -> i64 {
     first_unbilled_at.saturating_add(window_seconds.saturating_mul(1000))

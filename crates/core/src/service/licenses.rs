@@ -5,8 +5,8 @@ use dirsync_proto::v1::licenses_server::Licenses;
 use dirsync_proto::v1::{
     CreateTierRequest, DeleteTierRequest, DeleteTierResponse, GetLicenseSettingsRequest, LicenseSettings,
     ListPurchasesRequest, ListPurchasesResponse, ListTiersRequest, ListTiersResponse, MapGroupToTierRequest, Purchase,
-    PurchaseFilter as PbFilter, SetLicenseSettingsRequest, Tier, TierMapping, UnmapGroupFromTierRequest,
-    UnmapGroupFromTierResponse, UpdateTierRequest,
+    PurchaseFilter as PbFilter, PurchaseState as PbState, SetLicenseSettingsRequest, Tier, TierMapping,
+    UnmapGroupFromTierRequest, UnmapGroupFromTierResponse, UpdateTierRequest,
 };
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::{Request, Response, Status};
@@ -17,7 +17,7 @@ use crate::clock::SharedClock;
 use crate::entity::{license_purchases, license_tiers};
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, RequestContext};
-use crate::licenses::Seats;
+use crate::licenses::{PurchaseState, Seats};
 use crate::service::changes::ChangeSignal;
 use crate::store::licenses::{self, PurchaseFilter, Scope, TierSpec};
 
@@ -64,8 +64,14 @@ fn purchase_to_proto(p: license_purchases::Model) -> Purchase {
         user_name: p.user_name,
         purchased: Some(timestamp(p.purchased_at)),
         cancelled: p.cancelled_at.map(timestamp),
-        billed: p.billed_at.map(timestamp),
+        // `billed_at` also settles cancelled purchases; only a bill makes one billed.
+        billed: p.billing_id.and(p.billed_at).map(timestamp),
         billing_id: p.billing_id.map(|b| b.to_string()),
+        state: match PurchaseState::of(p.cancelled_at, p.billing_id) {
+            PurchaseState::Open => PbState::Open,
+            PurchaseState::Cancelled => PbState::Cancelled,
+            PurchaseState::Billed => PbState::Billed,
+        } as i32,
     }
 }
 
@@ -253,11 +259,12 @@ impl Licenses for LicensesService {
         let tenant_id = tenant(&req.tenant_id)?;
         let filter = match PbFilter::try_from(req.filter) {
             Ok(PbFilter::All) => PurchaseFilter::All,
-            Ok(PbFilter::Unbilled) => PurchaseFilter::Unbilled,
-            Ok(PbFilter::Billed) => PurchaseFilter::Billed,
+            Ok(PbFilter::Unbilled) => PurchaseFilter::State(PurchaseState::Open),
+            Ok(PbFilter::Billed) => PurchaseFilter::State(PurchaseState::Billed),
+            Ok(PbFilter::Cancelled) => PurchaseFilter::State(PurchaseState::Cancelled),
             Err(_) => {
                 return Err(CoreError::InvalidValue(format!(
-                    "filter {} is not a PurchaseFilter (ALL, UNBILLED or BILLED)",
+                    "filter {} is not a PurchaseFilter (ALL, UNBILLED, BILLED or CANCELLED)",
                     req.filter
                 ))
                 .into());

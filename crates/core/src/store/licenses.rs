@@ -865,12 +865,11 @@ pub async fn held<C: ConnectionTrait>(db: &C, tenant_id: Uuid, ids: &[Uuid]) -> 
     Ok(out)
 }
 
-/// Which purchases ListPurchases returns.
+/// Which purchases ListPurchases returns: all, or those in one `licenses::PurchaseState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PurchaseFilter {
     All,
-    Unbilled,
-    Billed,
+    State(rules::PurchaseState),
 }
 
 /// The tenant's purchases, newest first.
@@ -883,8 +882,16 @@ pub async fn purchases<C: ConnectionTrait>(
     let mut q = license_purchases::Entity::find().filter(license_purchases::Column::TenantId.eq(tenant_id));
     q = match filter {
         PurchaseFilter::All => q,
-        PurchaseFilter::Unbilled => q.filter(license_purchases::Column::BilledAt.is_null()),
-        PurchaseFilter::Billed => q.filter(license_purchases::Column::BilledAt.is_not_null()),
+        // The same states as `PurchaseState::of`: a billing id bills, a cancellation nets out.
+        PurchaseFilter::State(rules::PurchaseState::Billed) => {
+            q.filter(license_purchases::Column::BillingId.is_not_null())
+        }
+        PurchaseFilter::State(rules::PurchaseState::Cancelled) => q
+            .filter(license_purchases::Column::CancelledAt.is_not_null())
+            .filter(license_purchases::Column::BillingId.is_null()),
+        PurchaseFilter::State(rules::PurchaseState::Open) => q
+            .filter(license_purchases::Column::CancelledAt.is_null())
+            .filter(license_purchases::Column::BillingId.is_null()),
     };
     Ok(q.order_by_desc(license_purchases::Column::PurchasedAt)
         .order_by_desc(license_purchases::Column::Id)
