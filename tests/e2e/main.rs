@@ -16,10 +16,12 @@ mod harness;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod licenses;
+mod primary_email;
 mod protocol;
 mod queries;
 mod roles;
 mod schemas;
 mod settings;
 mod synclog;
+mod takeover;
 mod users;

@@ -168,10 +168,12 @@ pub async fn search(
     Ok(Scim::ok(list_users(&state, &caller, &headers, params).await?))
 }
 
-/// Writes `next` over `current` unless nothing changed (a native user is written anyway: the
-/// write adopts it); retries on a concurrent write only when the client did not pin a version.
+/// Writes `next` over `current` unless nothing changed (a native or unmanaged user is written
+/// anyway: the write takes it over); retries on a concurrent write only when the client did
+/// not pin a version.
 async fn write(state: &AppState, caller: &Caller, current: &User, doc: Value) -> Result<User, tonic::Status> {
-    if doc == user_document(current) && current.source != "native" {
+    let managed = current.source != "native" && current.connection_id.is_some();
+    if doc == user_document(current) && managed {
         return Ok(current.clone());
     }
     let spec = user_spec(&doc).map_err(|e| tonic::Status::invalid_argument(e.0.detail))?;
