@@ -163,6 +163,9 @@ pub fn decide<'a>(catalog: &'a Catalog, facts: &Facts<'_>, trigger: Trigger) -> 
         RoleSource::Attribute => match (facts.attribute_changed, current) {
             (false, Some(held)) => Some(held),
             _ => match facts.attribute.filter(|v| !v.is_empty()) {
+                // Kept on removal: an IdP that removes or empties userRole keeps the user's
+                // role; only a new role name moves it (a new user starts with the default).
+                None if trigger == Trigger::Scim => current.or_else(|| catalog.default_role()),
                 None => catalog.default_role(),
                 Some(name) => match (catalog.by_name(name), trigger) {
                     (Some(role), _) => Some(role),

@@ -106,8 +106,7 @@ fn place(
     // RFC 7643 §2.2: readOnly values from clients are ignored (B7); password is never stored (B2.2).
     if def.mutability == Mutability::ReadOnly
         || r.sub_attr.is_some_and(|s| s.mutability == Mutability::ReadOnly)
-        || def.mutability == Mutability::WriteOnly
-        || def.returned == Returned::Never
+        || ((def.mutability == Mutability::WriteOnly || def.returned == Returned::Never) && !def.stores_write_only)
     {
         return Ok(());
     }

@@ -1,7 +1,8 @@
 //! `dirsync admin schema ...`: a tenant's extension schemas (`dirsync.v1.Schemas`).
 //!
 //! `register` reads the RFC 7643 §7 representation (what `GET /Schemas/{urn}` returns), with
-//! dirsync's optional `separator` per attribute and `resourceType` ("User" unless given);
+//! its `mutability` (readWrite unless given), dirsync's optional `separator` and
+//! `keptOnRemoval` per attribute and `resourceType` ("User" unless given);
 //! `show` prints the same form, so its output can be edited and registered again.
 
 use anyhow::Context;
@@ -65,6 +66,8 @@ fn to_proto(d: ExtensionDefinition) -> ExtensionSchema {
                 canonical_values: a.canonical_values,
                 description: a.description,
                 separator: a.separator,
+                mutability: a.mutability,
+                kept_on_removal: a.kept_on_removal,
             })
             .collect(),
         ..Default::default()
@@ -89,6 +92,8 @@ fn from_proto(s: &ExtensionSchema) -> ExtensionDefinition {
                 canonical_values: a.canonical_values.clone(),
                 description: a.description.clone(),
                 separator: a.separator.clone(),
+                mutability: a.mutability.clone(),
+                kept_on_removal: a.kept_on_removal,
             })
             .collect(),
     }
