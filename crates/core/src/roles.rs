@@ -216,16 +216,7 @@ pub fn last_admin(who: Option<&str>) -> CoreError {
 /// `urn:ietf:params:scim:schemas:extension:<vendor>:2.0:User`) whose object has it. Attribute
 /// names are case-insensitive (RFC 7643 §2.1); the value is taken exactly.
 pub fn user_role_attribute(document: &Value) -> Option<&str> {
-    document
-        .as_object()?
-        .iter()
-        .filter(|(k, _)| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")))
-        .find_map(|(_, ext)| {
-            ext.as_object()?
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(USER_ROLE_ATTRIBUTE))
-                .and_then(|(_, v)| v.as_str())
-        })
+    crate::schemas::extension_value(document, USER_ROLE_ATTRIBUTE)
 }
 
 /// The flags and name of a role as a caller asks for them.

@@ -57,6 +57,23 @@ pub struct Definition {
     pub attributes: Vec<Attribute>,
 }
 
+/// The string value of attribute `name` in a user document, under any extension URN key
+/// (e.g. `urn:ietf:params:scim:schemas:extension:<vendor>:2.0:User`) whose object has it:
+/// what the `attribute` sources of roles (`userRole`) and licenses (`licenseTier`) read.
+/// Attribute names are case-insensitive (RFC 7643 §2.1); the value is taken exactly.
+pub fn extension_value<'a>(document: &'a Value, name: &str) -> Option<&'a str> {
+    document
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")))
+        .find_map(|(_, ext)| {
+            ext.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str())
+        })
+}
+
 fn invalid(msg: String) -> CoreError {
     CoreError::InvalidValue(msg)
 }
