@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 pub enum SchemaCommand {
     /// Registers an extension schema from a JSON file, replacing the one with the same URN.
     Register {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
         /// RFC 7643 §7 schema JSON (`-` for stdin).
@@ -26,6 +27,7 @@ pub enum SchemaCommand {
     },
     /// Lists a tenant's extension schemas.
     List {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
         /// Only those extending User or Group.
@@ -34,15 +36,19 @@ pub enum SchemaCommand {
     },
     /// Prints one schema in the form `register` reads.
     Show {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// The schema URN, e.g. urn:ietf:params:scim:schemas:extension:acme:2.0:User.
         #[arg(long)]
         urn: String,
     },
     /// Deletes a schema; stored values stay but are no longer validated or advertised.
     Delete {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// The schema URN, e.g. urn:ietf:params:scim:schemas:extension:acme:2.0:User.
         #[arg(long)]
         urn: String,
     },
