@@ -436,6 +436,11 @@ async fn purchases(app: &TestApp, filter: PurchaseFilter) -> Vec<pb::Purchase> {
         .purchases
 }
 
+/// (user, state) of each purchase, as listed.
+fn states(list: &[pb::Purchase]) -> Vec<(&str, pb::PurchaseState)> {
+    list.iter().map(|p| (p.user_name.as_str(), p.state())).collect()
+}
+
 async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     use dirsync_core::billing::bill_purchases;
     let s = setup(&app, [5, 1, 5]).await;
@@ -483,19 +488,26 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     assert_eq!(counts(&app).await[1], row("Team", 4, 4, 0));
     app.scim(Method::DELETE, &format!("/Users/{d}"), None).await.expect(204);
     assert_eq!(counts(&app).await[1], row("Team", 3, 3, 0));
-    let unbilled = purchases(&app, PurchaseFilter::Unbilled).await;
-    let got: Vec<(&str, bool)> = unbilled
-        .iter()
-        .map(|p| (p.user_name.as_str(), p.cancelled.is_some()))
-        .collect();
+    // Each purchase is in one documented state, and each filter lists exactly its state.
+    use pb::PurchaseState::{Billed, Cancelled, Open};
     assert_eq!(
-        got,
+        states(&purchases(&app, PurchaseFilter::All).await),
         [
-            ("d@example.com", true),
-            ("c@example.com", false),
-            ("b@example.com", false)
+            ("d@example.com", Cancelled),
+            ("c@example.com", Open),
+            ("b@example.com", Open)
         ]
     );
+    assert_eq!(
+        states(&purchases(&app, PurchaseFilter::Unbilled).await),
+        [("c@example.com", Open), ("b@example.com", Open)],
+        "a cancelled seat is not waiting for a bill"
+    );
+    assert_eq!(
+        states(&purchases(&app, PurchaseFilter::Cancelled).await),
+        [("d@example.com", Cancelled)]
+    );
+    assert!(purchases(&app, PurchaseFilter::Billed).await.is_empty());
 
     // Billing waits for the window; then one event bills the tenant's net purchases.
     let db = dirsync_core::connect(&app.store_url).await.unwrap();
@@ -508,8 +520,18 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     assert_eq!(bill_purchases(&db, &soon, "replica-b").await.unwrap(), None);
     assert_eq!(bill_purchases(&db, &later, "replica-b").await.unwrap(), Some(1));
     assert_eq!(bill_purchases(&db, &later, "replica-b").await.unwrap(), Some(0));
+    // Billed means part of a bill: the cancelled seat is never listed as billed, and has no
+    // billed time (JumpCloud's create-and-delete user costs nothing, on the list too).
     let billed = purchases(&app, PurchaseFilter::Billed).await;
-    assert_eq!(billed.len(), 3);
+    assert_eq!(states(&billed), [("c@example.com", Billed), ("b@example.com", Billed)]);
+    assert!(
+        billed
+            .iter()
+            .all(|p| p.billed.is_some() && p.billing_id.is_some() && p.cancelled.is_none())
+    );
+    let cancelled = purchases(&app, PurchaseFilter::Cancelled).await;
+    assert_eq!(states(&cancelled), [("d@example.com", Cancelled)]);
+    assert!(cancelled[0].billed.is_none() && cancelled[0].billing_id.is_none());
     assert!(purchases(&app, PurchaseFilter::Unbilled).await.is_empty());
     let bills: Vec<Value> = app
         .changes(&app.tenant_id, 0, 1000)
@@ -541,8 +563,14 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
         .filter(|s| s.starts_with("billing due"))
         .collect();
     assert_eq!(logged, ["billing due: 2 Team seats"], "{logged:?}");
-    let with_id: Vec<&pb::Purchase> = billed.iter().filter(|p| p.billing_id.is_some()).collect();
-    assert_eq!(with_id.len(), 2, "the cancelled purchase is settled without a bill");
+    let bill_id = app
+        .changes(&app.tenant_id, 0, 1000)
+        .await
+        .into_iter()
+        .find(|c| c.r#type == "billing.due")
+        .unwrap()
+        .resource_id;
+    assert!(billed.iter().all(|p| p.billing_id.as_deref() == Some(bill_id.as_str())));
 
     // A window whose every purchase was netted out bills nothing.
     let e = scim_user(&app, "e@example.com").await;
@@ -558,6 +586,8 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
         .count();
     assert_eq!(bills, 1);
     assert!(purchases(&app, PurchaseFilter::Unbilled).await.is_empty());
+    assert_eq!(purchases(&app, PurchaseFilter::Billed).await.len(), 2);
+    assert_eq!(purchases(&app, PurchaseFilter::Cancelled).await.len(), 2);
     let feed = app.changes(&app.tenant_id, 0, 1000).await;
     assert!(
         feed.iter()
@@ -794,10 +824,215 @@ async fn two_replicas_never_hand_out_more_seats_than_a_tier_has(app: TestApp) {
     assert_eq!(assigned_events, SEATS as usize);
 }
 
+/// Creates tiers (name, rank, seats) without group mappings; returns their ids by name.
+async fn tiers(app: &TestApp, specs: &[(&'static str, i32, i64)]) -> HashMap<&'static str, String> {
+    let mut client = licenses(app).await;
+    let mut out = HashMap::new();
+    for (name, rank, seats) in specs {
+        let t = client
+            .create_tier(CreateTierRequest {
+                tenant_id: app.tenant_id.clone(),
+                name: (*name).into(),
+                rank: *rank,
+                seats: *seats,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        out.insert(*name, t.id);
+    }
+    out
+}
+
+async fn set_source(
+    app: &TestApp,
+    source: pb::LicenseSource,
+    default_tier: Option<&str>,
+) -> Result<pb::LicenseSettings, tonic::Status> {
+    licenses(app)
+        .await
+        .set_license_settings(SetLicenseSettingsRequest {
+            tenant_id: app.tenant_id.clone(),
+            source: Some(source as i32),
+            default_tier_id: default_tier.map(str::to_owned),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// A Google Workspace tenant: no groups ever arrive, every active user gets the default tier;
+/// seats, the pending queue and auto-purchase work as with groups.
+async fn a_default_tier_licenses_every_active_user(app: TestApp) {
+    let t = tiers(&app, &[("Starter", 10, 2), ("Team", 20, 5)]).await;
+    // Invalid settings change nothing.
+    let e = set_source(&app, pb::LicenseSource::Default, None).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("needs a default tier"), "{e:?}");
+    let other = app.new_tenant("other").await;
+    let foreign = licenses(&app)
+        .await
+        .create_tier(CreateTierRequest {
+            tenant_id: other.id.clone(),
+            name: "Theirs".into(),
+            rank: 1,
+            seats: 1,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let e = set_source(&app, pb::LicenseSource::Default, Some(&foreign.id))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+
+    // Users provisioned before the switch are licensed by it.
+    let a = scim_user(&app, "a@example.com").await;
+    assert_eq!(license_of(&app, &a).await, none());
+    let s = set_source(&app, pb::LicenseSource::Default, Some(&t["Starter"]))
+        .await
+        .unwrap();
+    assert_eq!(s.source(), pb::LicenseSource::Default);
+    assert_eq!(s.default_tier_id.as_deref(), Some(t["Starter"].as_str()));
+    assert_eq!(license_of(&app, &a).await, assigned("Starter"));
+    // New users at creation; a full tier queues them first come, first served.
+    let b = scim_user(&app, "b@example.com").await;
+    let c = scim_user(&app, "c@example.com").await;
+    assert_eq!(license_of(&app, &b).await, assigned("Starter"));
+    assert_eq!(license_of(&app, &c).await, pending("Starter"));
+    assert_eq!(counts(&app).await[0], row("Starter", 2, 2, 1));
+    // Deactivation frees the seat for the first pending user; reactivation queues again.
+    set_active(&app, &a, false).await;
+    assert_eq!(license_of(&app, &a).await, none());
+    assert_eq!(license_of(&app, &c).await, assigned("Starter"));
+    set_active(&app, &a, true).await;
+    assert_eq!(license_of(&app, &a).await, pending("Starter"));
+    // Auto-purchase buys the waiting user a seat.
+    licenses(&app)
+        .await
+        .set_license_settings(SetLicenseSettingsRequest {
+            tenant_id: app.tenant_id.clone(),
+            auto_purchase: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(license_of(&app, &a).await, assigned("Starter"));
+    assert_eq!(counts(&app).await[0], row("Starter", 3, 3, 0));
+    // Another default tier moves everyone; the default tier cannot be deleted.
+    set_source(&app, pb::LicenseSource::Default, Some(&t["Team"]))
+        .await
+        .unwrap();
+    for id in [&a, &b, &c] {
+        assert_eq!(license_of(&app, id).await, assigned("Team"));
+    }
+    let e = licenses(&app)
+        .await
+        .delete_tier(DeleteTierRequest {
+            tenant_id: app.tenant_id.clone(),
+            id: t["Team"].clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&e, Code::FailedPrecondition, "LICENSE_IN_USE", "Team");
+    // Back to groups: nobody is in a license group, so nobody holds a license.
+    set_source(&app, pb::LicenseSource::Groups, None).await.unwrap();
+    for id in [&a, &b, &c] {
+        assert_eq!(license_of(&app, id).await, none());
+    }
+    let feed = app.changes(&app.tenant_id, 0, 1000).await;
+    assert!(feed.iter().any(|c| c.r#type == "license.assigned"));
+    assert!(feed.iter().any(|c| c.r#type == "license.released"));
+}
+
+/// The tier named by a `licenseTier` extension attribute: set at creation, moved by a change,
+/// an unknown name licenses nothing (and the write succeeds).
+async fn a_license_tier_attribute_names_the_tier(app: TestApp) {
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+    dirsync_proto::v1::schemas_client::SchemasClient::new(app.channel().await)
+        .register_schema(pb::RegisterSchemaRequest {
+            tenant_id: app.tenant_id.clone(),
+            schema: Some(pb::ExtensionSchema {
+                urn: EXT.into(),
+                resource_type: "User".into(),
+                attributes: vec![pb::SchemaAttribute {
+                    name: "licenseTier".into(),
+                    r#type: "string".into(),
+                    case_exact: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    tiers(&app, &[("Starter", 10, 5), ("Team", 20, 1)]).await;
+    set_source(&app, pb::LicenseSource::Attribute, None).await.unwrap();
+    let with_tier = |name: &str, tier: &str| {
+        let mut body = user(name);
+        body[EXT] = json!({"licenseTier": tier});
+        body["schemas"].as_array_mut().unwrap().push(json!(EXT));
+        body
+    };
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            let r = app.scim(Method::POST, "/Users", Some(body)).await;
+            r.expect(201);
+            r.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let a = post(with_tier("a@example.com", "Team")).await;
+    let b = post(with_tier("b@example.com", "Team")).await;
+    let c = post(with_tier("c@example.com", "Enterprise")).await;
+    assert_eq!(license_of(&app, &a).await, assigned("Team"));
+    assert_eq!(license_of(&app, &b).await, pending("Team"));
+    assert_eq!(license_of(&app, &c).await, none(), "no tier of that name");
+    // A changed attribute moves the user, and its Team seat goes to b.
+    app.scim(
+        Method::PATCH,
+        &format!("/Users/{a}"),
+        Some(patch(
+            json!([{"op": "replace", "path": format!("{EXT}:licenseTier"), "value": "Starter"}]),
+        )),
+    )
+    .await
+    .expect(200);
+    assert_eq!(license_of(&app, &a).await, assigned("Starter"));
+    assert_eq!(license_of(&app, &b).await, assigned("Team"));
+    // Group mappings do not count with this source.
+    let g = scim_group(&app, "Everyone").await;
+    let tier_ids: HashMap<String, String> = licenses(&app)
+        .await
+        .list_tiers(ListTiersRequest {
+            tenant_id: app.tenant_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tiers
+        .into_iter()
+        .map(|t| (t.name, t.id))
+        .collect();
+    licenses(&app)
+        .await
+        .map_group_to_tier(MapGroupToTierRequest {
+            tenant_id: app.tenant_id.clone(),
+            group_id: g.clone(),
+            tier_id: tier_ids["Starter"].clone(),
+        })
+        .await
+        .unwrap();
+    add_member(&app, &g, &c).await;
+    assert_eq!(license_of(&app, &c).await, none());
+}
+
 on_both_stores!(
     a_full_tier_queues_first_come_first_served,
     the_lowest_tier_wins_and_moves_free_seats,
     auto_purchase_buys_and_bills_the_net,
     entitlements_carry_the_license_and_tenants_are_isolated,
     two_replicas_never_hand_out_more_seats_than_a_tier_has,
+    a_default_tier_licenses_every_active_user,
+    a_license_tier_attribute_names_the_tier,
 );

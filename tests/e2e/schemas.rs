@@ -603,7 +603,16 @@ async fn cli_round_trip(app: TestApp) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|a| json!([a["name"], a["canonicalValues"], a.get("separator")]))
+            .map(|a| {
+                let mutability = a.get("mutability").cloned().unwrap_or(json!("readWrite"));
+                json!([
+                    a["name"],
+                    a["canonicalValues"],
+                    a.get("separator"),
+                    mutability,
+                    a.get("keptOnRemoval")
+                ])
+            })
             .collect()
     };
     assert_eq!(names(&shown), names(&example));
@@ -632,6 +641,276 @@ async fn cli_round_trip(app: TestApp) {
     assert!(!ok && err.contains("not found"), "{err}");
 }
 
+/// An absence region the IdP may set and change but never clear, and one attribute of each
+/// RFC 7643 mutability.
+fn mutability_schema() -> ExtensionSchema {
+    let with = |name: &str, mutability: &str, kept: bool| SchemaAttribute {
+        mutability: mutability.into(),
+        kept_on_removal: kept,
+        ..attr(name, &[], "")
+    };
+    ExtensionSchema {
+        urn: ACME.into(),
+        resource_type: "User".into(),
+        attributes: vec![
+            SchemaAttribute {
+                kept_on_removal: true,
+                ..attr("absenceRegion", &["EU", "US", "APAC"], "")
+            },
+            with("note", "", false),
+            with("employeeNo", "immutable", false),
+            with("score", "readOnly", false),
+            with("pin", "writeOnly", true),
+        ],
+        ..Default::default()
+    }
+}
+
+async fn grpc_doc(app: &TestApp, id: &str) -> Value {
+    let u = app
+        .directory()
+        .await
+        .get_user(dirsync_proto::v1::GetUserRequest {
+            tenant_id: app.tenant_id.clone(),
+            id: id.into(),
+            connection_id: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    serde_json::from_str(&u.document).unwrap()
+}
+
+async fn mutability_and_kept_on_removal_are_honoured(app: TestApp) {
+    // Declared mutability is stored and served as declared (not as readWrite).
+    let stored = register(&app, &app.tenant_id, mutability_schema()).await;
+    let got: Vec<(&str, &str, bool)> = stored
+        .attributes
+        .iter()
+        .map(|a| (a.name.as_str(), a.mutability.as_str(), a.kept_on_removal))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("absenceRegion", "readWrite", true),
+            ("note", "readWrite", false),
+            ("employeeNo", "immutable", false),
+            ("score", "readOnly", false),
+            ("pin", "writeOnly", true),
+        ]
+    );
+    let served = app.scim(Method::GET, &format!("/Schemas/{ACME}"), None).await;
+    served.expect(200);
+    let by_name = |n: &str| {
+        served.body["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name("employeeNo")["mutability"], "immutable");
+    assert_eq!(by_name("pin")["returned"], "never");
+    assert_eq!(by_name("absenceRegion")["keptOnRemoval"], true);
+    // Definitions that cannot hold are refused.
+    let mut client = schemas(&app).await;
+    for (mutability, kept, why) in [
+        (
+            "sometimes",
+            false,
+            "use one of readOnly, readWrite, immutable, writeOnly",
+        ),
+        (
+            "immutable",
+            true,
+            "keptOnRemoval needs a readWrite or writeOnly attribute",
+        ),
+        ("readOnly", true, "keptOnRemoval needs"),
+    ] {
+        let mut bad = mutability_schema();
+        bad.attributes[1].mutability = mutability.into();
+        bad.attributes[1].kept_on_removal = kept;
+        let e = client
+            .register_schema(RegisterSchemaRequest {
+                tenant_id: app.tenant_id.clone(),
+                schema: Some(bad),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+        assert!(e.message().contains(why), "{e:?}");
+    }
+
+    let r = app
+        .scim(
+            Method::POST,
+            "/Users",
+            Some(acme_user(
+                "kept@x.test",
+                json!({"absenceRegion": "EU", "note": "n", "employeeNo": "E1", "score": 5, "pin": "1234"}),
+            )),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // readOnly from the IdP is ignored; writeOnly is stored for the product, never returned.
+    assert_eq!(
+        r.body[ACME],
+        json!({"absenceRegion": "EU", "note": "n", "employeeNo": "E1"})
+    );
+    assert_eq!(grpc_doc(&app, &id).await[ACME]["pin"], "1234");
+    assert!(grpc_doc(&app, &id).await[ACME].get("score").is_none());
+
+    let path = format!("{ACME}:absenceRegion");
+    let url = format!("/Users/{id}");
+    let region = || {
+        let (app, url) = (&app, url.clone());
+        async move {
+            let r = app.scim(Method::GET, &url, None).await;
+            r.expect(200);
+            r.body[ACME]["absenceRegion"].clone()
+        }
+    };
+    // Each way an IdP clears a value: the request succeeds, the value stays.
+    let put_body = acme_user("kept@x.test", json!({"note": "m", "employeeNo": "E1"}));
+    let clears = [
+        (
+            "PATCH remove",
+            Method::PATCH,
+            patch(json!([{"op": "remove", "path": path}])),
+        ),
+        (
+            "PATCH replace with \"\"",
+            Method::PATCH,
+            patch(json!([{"op": "replace", "path": path, "value": ""}])),
+        ),
+        (
+            "PATCH replace with null",
+            Method::PATCH,
+            patch(json!([{"op": "replace", "path": path, "value": null}])),
+        ),
+        ("PUT without it", Method::PUT, put_body),
+    ];
+    for (case, method, body) in clears {
+        let r = app.scim(method, &url, Some(body)).await;
+        r.expect(200);
+        assert_eq!(r.body[ACME]["absenceRegion"], "EU", "{case}: {}", r.body);
+        assert_eq!(region().await, "EU", "{case}");
+    }
+    // The PUT removed the note (not kept) and the writeOnly pin (kept).
+    let doc = grpc_doc(&app, &id).await;
+    assert_eq!(doc[ACME]["note"], "m");
+    assert_eq!(doc[ACME]["pin"], "1234");
+    // Each of those requests has a sync-log line that says what was kept.
+    let kept_lines = app
+        .sync_log()
+        .await
+        .into_iter()
+        .filter(|e| e.summary.contains(&format!("kept on removal: {ACME}:absenceRegion")))
+        .count();
+    assert_eq!(kept_lines, 4);
+    // Changing the value is the IdP's right.
+    app.scim(
+        Method::PATCH,
+        &url,
+        Some(patch(json!([{"op": "replace", "path": path, "value": "US"}]))),
+    )
+    .await
+    .expect(200);
+    assert_eq!(region().await, "US");
+    // immutable: never changed or removed; readOnly: never written by PATCH.
+    for (attr, value) in [("employeeNo", json!("E2")), ("score", json!(6))] {
+        app.scim(
+            Method::PATCH,
+            &url,
+            Some(patch(
+                json!([{"op": "replace", "path": format!("{ACME}:{attr}"), "value": value}]),
+            )),
+        )
+        .await
+        .expect_error(400, Some("mutability"));
+    }
+    app.scim(
+        Method::PATCH,
+        &url,
+        Some(patch(json!([{"op": "remove", "path": format!("{ACME}:employeeNo")}]))),
+    )
+    .await
+    .expect_error(400, Some("mutability"));
+    assert_eq!(grpc_doc(&app, &id).await[ACME]["employeeNo"], "E1");
+}
+
+/// With roles from `userRole`, an IdP that removes or empties the attribute keeps the user's
+/// role rather than demoting it to the default.
+async fn a_removed_user_role_keeps_the_role(app: TestApp) {
+    register(&app, &app.tenant_id, acme_schema()).await;
+    let mut admin = app.admin().await;
+    for (name, rank, is_admin, is_default) in [("Admin", 100, true, false), ("Member", 10, false, true)] {
+        admin
+            .create_role(CreateRoleRequest {
+                tenant_id: app.tenant_id.clone(),
+                name: name.into(),
+                rank,
+                is_admin,
+                is_guest: false,
+                is_default,
+            })
+            .await
+            .unwrap();
+    }
+    admin
+        .set_role_source(SetRoleSourceRequest {
+            tenant_id: app.tenant_id.clone(),
+            source: RoleSource::Attribute as i32,
+        })
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (name, role) in [("a@x.test", "Admin"), ("b@x.test", "Admin")] {
+        let r = app
+            .scim(Method::POST, "/Users", Some(acme_user(name, json!({"userRole": role}))))
+            .await;
+        r.expect(201);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let path = format!("{ACME}:userRole");
+    let removals = [
+        patch(json!([{"op": "remove", "path": path}])),
+        patch(json!([{"op": "replace", "path": path, "value": ""}])),
+    ];
+    for (id, body) in ids.iter().zip(removals) {
+        app.scim(Method::PATCH, &format!("/Users/{id}"), Some(body))
+            .await
+            .expect(200);
+        assert_eq!(
+            role_of(&app, id).await.as_deref(),
+            Some("Admin"),
+            "not demoted to Member"
+        );
+    }
+    // A PUT without it keeps the role too; a new name still moves it.
+    app.scim(Method::PUT, &format!("/Users/{}", ids[0]), Some(user("a@x.test")))
+        .await
+        .expect(200);
+    assert_eq!(role_of(&app, &ids[0]).await.as_deref(), Some("Admin"));
+    app.scim(
+        Method::PATCH,
+        &format!("/Users/{}", ids[0]),
+        Some(patch(json!([{"op": "replace", "path": path, "value": "Member"}]))),
+    )
+    .await
+    .expect(200);
+    assert_eq!(role_of(&app, &ids[0]).await.as_deref(), Some("Member"));
+    // A new user without userRole starts with the default.
+    let r = app.scim(Method::POST, "/Users", Some(user("c@x.test"))).await;
+    r.expect(201);
+    assert_eq!(
+        role_of(&app, r.body["id"].as_str().unwrap()).await.as_deref(),
+        Some("Member")
+    );
+}
+
 on_both_stores!(
     discovery_and_isolation,
     writes_are_validated,
@@ -640,4 +919,6 @@ on_both_stores!(
     user_role_drives_roles,
     schema_rpcs,
     cli_round_trip,
+    mutability_and_kept_on_removal_are_honoured,
+    a_removed_user_role_keeps_the_role,
 );

@@ -17,6 +17,22 @@ use crate::journal::Event;
 
 /// Change-feed URI of an adoption.
 pub const ADOPTED_URI: &str = "urn:dirsync:event:user:adopted";
+/// Change-feed URI of the takeover of an unmanaged user (its connection ended).
+pub const LINKED_URI: &str = "urn:dirsync:event:user:linked";
+
+/// How a connection's first write took a user over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Takeover {
+    /// A native user of a verified domain, adopted.
+    Adopted(Match),
+    /// A SCIM user whose connection ended (unmanaged), linked to the writing connection.
+    Linked,
+}
+
+/// Whether a user is unmanaged: provisioned over SCIM by a connection that has since ended.
+pub fn is_unmanaged(user: &users::Model) -> bool {
+    user.source != "native" && user.connection_id.is_none()
+}
 
 /// The longest DNS name (RFC 1035 §2.3.4).
 const MAX_DOMAIN: usize = 253;
@@ -132,6 +148,28 @@ pub fn adopted_event(user: &users::Model, connection_id: Uuid, m: &Match) -> Eve
             "adopted user {} (created outside SCIM; {} in verified domain {})",
             user.user_name, m.on, m.domain
         ),
+    }
+}
+
+/// The change-feed event (and sync-log line) of a takeover of `after` by `connection_id`.
+pub fn takeover_event(after: &users::Model, connection_id: Uuid, how: &Takeover) -> Event {
+    match how {
+        Takeover::Adopted(m) => adopted_event(after, connection_id, m),
+        Takeover::Linked => Event {
+            kind: "user.linked",
+            uri: LINKED_URI,
+            resource_type: "User",
+            resource_id: after.id,
+            data: json!({
+                "userId": after.id,
+                "userName": after.user_name,
+                "connectionId": connection_id,
+            }),
+            summary: format!(
+                "took over user {} (unmanaged since its connection ended)",
+                after.user_name
+            ),
+        },
     }
 }
 

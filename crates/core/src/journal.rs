@@ -16,6 +16,8 @@ pub mod metadata {
     pub const METHOD: &str = "x-dirsync-method";
     pub const PATH: &str = "x-dirsync-path";
     pub const IDP_REQUEST_ID: &str = "x-dirsync-idp-request-id";
+    /// A user write's `<urn>:<attribute>` values the tenant's schema kept on removal.
+    pub const KEPT_ON_REMOVAL: &str = "x-dirsync-kept-on-removal";
 }
 
 /// RFC 9967 provisioning event URIs; dirsync's own events use `urn:dirsync:event:`.
@@ -38,6 +40,8 @@ pub struct RequestContext {
     pub path: String,
     pub idp_request_id: Option<String>,
     pub trace_id: Option<String>,
+    /// Values the IdP cleared and the tenant's schema kept (`keptOnRemoval`).
+    pub kept_on_removal: Vec<String>,
 }
 
 impl RequestContext {
@@ -49,6 +53,9 @@ impl RequestContext {
             path: get(metadata::PATH).unwrap_or_default(),
             idp_request_id: get(metadata::IDP_REQUEST_ID),
             trace_id: dirsync_telemetry::trace_id(&tracing::Span::current()),
+            kept_on_removal: get(metadata::KEPT_ON_REMOVAL)
+                .map(|v| v.split(',').filter(|a| !a.is_empty()).map(str::to_owned).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -281,7 +288,17 @@ pub async fn write(
     events: &[Event],
     now: i64,
 ) -> Result<()> {
+    // A write whose only effect was to keep values the IdP cleared still says so.
+    let kept = (!ctx.kept_on_removal.is_empty()).then(|| {
+        format!(
+            "kept on removal: {} (the IdP cleared it; the tenant's schema keeps it)",
+            ctx.kept_on_removal.join(", ")
+        )
+    });
     if events.is_empty() {
+        if let (Some(connection_id), Some(kept)) = (connection_id, kept) {
+            log_line(txn, tenant_id, connection_id, ctx, kept, now).await?;
+        }
         return Ok(());
     }
     let n = events.len() as i64;
@@ -312,7 +329,12 @@ pub async fn write(
     changes::Entity::insert_many(rows).exec_without_returning(txn).await?;
 
     if let Some(connection_id) = connection_id {
-        let summary = events.iter().map(|e| e.summary.as_str()).collect::<Vec<_>>().join("; ");
+        let summary = events
+            .iter()
+            .map(|e| e.summary.as_str())
+            .chain(kept.as_deref())
+            .collect::<Vec<_>>()
+            .join("; ");
         log_line(txn, tenant_id, connection_id, ctx, summary, now).await?;
     }
     Ok(())

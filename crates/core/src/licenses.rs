@@ -63,6 +63,43 @@ impl State {
     }
 }
 
+/// The extension attribute naming a user's tier exactly (source `attribute`), under any
+/// extension URN, like `userRole` for roles.
+pub const LICENSE_TIER_ATTRIBUTE: &str = "licenseTier";
+
+/// Where a tenant's users' tiers come from. Seats, the pending queue and auto-purchase work
+/// the same whatever the source; a deactivated user holds no license under any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// The lowest-ranked tier among the mapped groups the user is a direct member of.
+    #[default]
+    Groups,
+    /// The tier named exactly (case-sensitively) by the user's `licenseTier` attribute; a
+    /// name of no tier licenses nothing (the SCIM write still succeeds).
+    Attribute,
+    /// The tenant's default tier, for every active user.
+    Default,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Groups => "groups",
+            Source::Attribute => "attribute",
+            Source::Default => "default",
+        }
+    }
+
+    /// The stored value; anything unknown reads as `groups` (the behaviour before sources).
+    pub fn parse(s: &str) -> Source {
+        match s {
+            "attribute" => Source::Attribute,
+            "default" => Source::Default,
+            _ => Source::Groups,
+        }
+    }
+}
+
 /// A tenant's license settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
@@ -70,6 +107,9 @@ pub struct Settings {
     pub auto_purchase: bool,
     /// How long after the first unbilled purchase the tenant's purchases are billed.
     pub billing_window_seconds: i64,
+    pub source: Source,
+    /// The tier of every active user with source `default`.
+    pub default_tier: Option<Uuid>,
 }
 
 impl Default for Settings {
@@ -77,8 +117,20 @@ impl Default for Settings {
         Settings {
             auto_purchase: false,
             billing_window_seconds: DEFAULT_BILLING_WINDOW_SECONDS,
+            source: Source::Groups,
+            default_tier: None,
         }
     }
+}
+
+/// Settings as an operator may set them: the default source needs a default tier.
+pub fn validate_source(s: &Settings) -> Result<()> {
+    if s.source == Source::Default && s.default_tier.is_none() {
+        return Err(CoreError::InvalidValue(
+            "the license source \"default\" needs a default tier (default_tier_id)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Lowest rank first, then the older tier.
@@ -127,13 +179,17 @@ impl Catalog {
         self.mappings.get(&group_id).copied()
     }
 
-    /// The tier a user is licensed for: the lowest-ranked tier among its mapped groups' tiers,
-    /// none when it is deactivated or in no license group.
-    pub fn wanted(&self, active: bool, mapped: &[Uuid]) -> Option<&Tier> {
+    /// The tier a user is licensed for, by the tenant's source (see [`Source`]): none when it
+    /// is deactivated. `mapped` are its mapped groups' tiers, `attribute` its `licenseTier`.
+    pub fn wanted(&self, active: bool, mapped: &[Uuid], attribute: Option<&str>) -> Option<&Tier> {
         if !active {
             return None;
         }
-        self.tiers.iter().find(|t| mapped.contains(&t.id))
+        match self.settings.source {
+            Source::Groups => self.tiers.iter().find(|t| mapped.contains(&t.id)),
+            Source::Attribute => attribute.and_then(|name| self.tiers.iter().find(|t| t.name == name)),
+            Source::Default => self.settings.default_tier.and_then(|id| self.get(id)),
+        }
     }
 }
 
@@ -184,6 +240,26 @@ pub fn fill(seats: &Seats, auto_purchase: bool) -> (i64, i64) {
 /// and the queue was served: the seats that stay free, up to what was bought and not billed.
 pub fn to_cancel(free_after_fill: i64, freed: i64, unbilled: i64) -> i64 {
     free_after_fill.min(freed).min(unbilled).max(0)
+}
+
+/// Where a purchase stands (licenses.proto documents the set). `billed_at` is the billing
+/// job's settlement time: it settles cancelled purchases too, without a bill, so only a
+/// billing id makes a purchase billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurchaseState {
+    Open,
+    Cancelled,
+    Billed,
+}
+
+impl PurchaseState {
+    pub fn of(cancelled_at: Option<i64>, billing_id: Option<Uuid>) -> PurchaseState {
+        match (cancelled_at, billing_id) {
+            (_, Some(_)) => PurchaseState::Billed,
+            (Some(_), None) => PurchaseState::Cancelled,
+            (None, None) => PurchaseState::Open,
+        }
+    }
 }
 
 /// When a tenant's purchases are billed: `window` seconds after the first unbilled one.
@@ -498,7 +574,7 @@ mod tests {
         ];
         for (active, mapped, want) in cases {
             assert_eq!(
-                cat.wanted(active, mapped).map(|t| t.name.as_str()),
+                cat.wanted(active, mapped, None).map(|t| t.name.as_str()),
                 want,
                 "{active} {mapped:?}"
             );
@@ -512,7 +588,61 @@ mod tests {
             vec![tier(9, "B", 5), tier(7, "A", 5)],
             HashMap::new(),
         );
-        assert_eq!(cat.wanted(true, &[id(9), id(7)]).map(|t| t.name.as_str()), Some("A"));
+        assert_eq!(
+            cat.wanted(true, &[id(9), id(7)], None).map(|t| t.name.as_str()),
+            Some("A")
+        );
+    }
+
+    #[test]
+    fn each_source_names_the_tier() {
+        let tiers = || vec![tier(STARTER, "Starter", 10), tier(TEAM, "Team", 20)];
+        let with = |source, default_tier| {
+            Catalog::new(
+                Settings {
+                    source,
+                    default_tier,
+                    ..Settings::default()
+                },
+                tiers(),
+                HashMap::new(),
+            )
+        };
+        let groups = with(Source::Groups, None);
+        let attribute = with(Source::Attribute, None);
+        let default = with(Source::Default, Some(id(TEAM)));
+        let gone = with(Source::Default, Some(id(99)));
+        // (catalog, active, mapped tiers, licenseTier, wanted)
+        type Case<'a> = (&'a Catalog, bool, &'a [Uuid], Option<&'a str>, Option<&'a str>);
+        let cases: [Case; 9] = [
+            (&groups, true, &[id(TEAM)], Some("Starter"), Some("Team")),
+            (&attribute, true, &[id(TEAM)], Some("Starter"), Some("Starter")),
+            (&attribute, true, &[], Some("starter"), None),
+            (&attribute, true, &[], None, None),
+            (&attribute, false, &[], Some("Team"), None),
+            (&default, true, &[id(STARTER)], Some("Starter"), Some("Team")),
+            (&default, true, &[], None, Some("Team")),
+            (&default, false, &[], None, None),
+            (&gone, true, &[], None, None),
+        ];
+        for (cat, active, mapped, attr, want) in cases {
+            assert_eq!(
+                cat.wanted(active, mapped, attr).map(|t| t.name.as_str()),
+                want,
+                "{:?} {active} {mapped:?} {attr:?}",
+                cat.settings.source
+            );
+        }
+        assert!(
+            validate_source(&Settings {
+                source: Source::Default,
+                ..Settings::default()
+            })
+            .is_err()
+        );
+        for s in [Source::Groups, Source::Attribute, Source::Default] {
+            assert_eq!(Source::parse(s.as_str()), s);
+        }
     }
 
     #[test]

@@ -163,6 +163,9 @@ pub fn decide<'a>(catalog: &'a Catalog, facts: &Facts<'_>, trigger: Trigger) -> 
         RoleSource::Attribute => match (facts.attribute_changed, current) {
             (false, Some(held)) => Some(held),
             _ => match facts.attribute.filter(|v| !v.is_empty()) {
+                // Kept on removal: an IdP that removes or empties userRole keeps the user's
+                // role; only a new role name moves it (a new user starts with the default).
+                None if trigger == Trigger::Scim => current.or_else(|| catalog.default_role()),
                 None => catalog.default_role(),
                 Some(name) => match (catalog.by_name(name), trigger) {
                     (Some(role), _) => Some(role),
@@ -213,16 +216,7 @@ pub fn last_admin(who: Option<&str>) -> CoreError {
 /// `urn:ietf:params:scim:schemas:extension:<vendor>:2.0:User`) whose object has it. Attribute
 /// names are case-insensitive (RFC 7643 §2.1); the value is taken exactly.
 pub fn user_role_attribute(document: &Value) -> Option<&str> {
-    document
-        .as_object()?
-        .iter()
-        .filter(|(k, _)| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")))
-        .find_map(|(_, ext)| {
-            ext.as_object()?
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(USER_ROLE_ATTRIBUTE))
-                .and_then(|(_, v)| v.as_str())
-        })
+    crate::schemas::extension_value(document, USER_ROLE_ATTRIBUTE)
 }
 
 /// The flags and name of a role as a caller asks for them.

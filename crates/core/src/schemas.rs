@@ -21,6 +21,9 @@ const RESERVED_URNS: [&str; 8] = [
 /// RFC 7643 §2.3 simple types an extension attribute may have (no complex, no binary).
 pub const TYPES: [&str; 6] = ["string", "boolean", "integer", "decimal", "dateTime", "reference"];
 
+/// RFC 7643 §7 mutabilities an extension attribute may declare (readWrite when none).
+pub const MUTABILITIES: [&str; 4] = ["readOnly", "readWrite", "immutable", "writeOnly"];
+
 /// Resource types an extension may extend.
 pub const RESOURCE_TYPES: [&str; 2] = ["User", "Group"];
 
@@ -35,6 +38,13 @@ pub struct Attribute {
     pub canonical_values: Vec<String>,
     pub description: String,
     pub separator: String,
+    /// One of [`MUTABILITIES`]: readOnly values from the IdP are ignored (a PATCH of one is
+    /// refused), immutable ones are set once, writeOnly ones are stored but never returned
+    /// over SCIM.
+    pub mutability: String,
+    /// dirsync's `keptOnRemoval`: the IdP sets and changes the value, never clears it (a
+    /// removal succeeds and the value stays; the sync log says so).
+    pub kept_on_removal: bool,
 }
 
 /// A definition as registered.
@@ -45,6 +55,23 @@ pub struct Definition {
     pub description: String,
     pub resource_type: String,
     pub attributes: Vec<Attribute>,
+}
+
+/// The string value of attribute `name` in a user document, under any extension URN key
+/// (e.g. `urn:ietf:params:scim:schemas:extension:<vendor>:2.0:User`) whose object has it:
+/// what the `attribute` sources of roles (`userRole`) and licenses (`licenseTier`) read.
+/// Attribute names are case-insensitive (RFC 7643 §2.1); the value is taken exactly.
+pub fn extension_value<'a>(document: &'a Value, name: &str) -> Option<&'a str> {
+    document
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")))
+        .find_map(|(_, ext)| {
+            ext.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str())
+        })
 }
 
 fn invalid(msg: String) -> CoreError {
@@ -134,6 +161,27 @@ fn check_attribute(a: &mut Attribute) -> Result<()> {
                 TYPES.join(", ")
             ))
         })?;
+    a.mutability = match a.mutability.trim() {
+        "" => "readWrite".to_owned(),
+        m => MUTABILITIES
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(m))
+            .map(|t| (*t).to_owned())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "attribute {:?} has mutability {m:?}; use one of {}",
+                    a.name,
+                    MUTABILITIES.join(", ")
+                ))
+            })?,
+    };
+    if a.kept_on_removal && matches!(a.mutability.as_str(), "readOnly" | "immutable") {
+        return Err(invalid(format!(
+            "attribute {:?}: keptOnRemoval needs a readWrite or writeOnly attribute (the IdP \
+             cannot set a readOnly value, and an immutable value cannot be removed at all)",
+            a.name
+        )));
+    }
     let is_string = a.attr_type == "string";
     if !a.canonical_values.is_empty() && !is_string {
         return Err(invalid(format!(
@@ -188,6 +236,8 @@ pub fn attributes_to_json(attrs: &[Attribute]) -> String {
                 "canonicalValues": a.canonical_values,
                 "description": a.description,
                 "separator": a.separator,
+                "mutability": a.mutability,
+                "keptOnRemoval": a.kept_on_removal,
             })
         })
         .collect();
@@ -219,6 +269,11 @@ pub fn attributes_from_json(text: &str) -> Vec<Attribute> {
                     .unwrap_or_default(),
                 description: s("description"),
                 separator: s("separator"),
+                // Rows stored before mutability was configurable are readWrite.
+                mutability: Some(s("mutability"))
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "readWrite".to_owned()),
+                kept_on_removal: b("keptOnRemoval"),
             }
         })
         .collect()

@@ -17,9 +17,11 @@ use dirsync_proto::v1::{
 use serde_json::{Value, json};
 
 mod domains;
+mod groups;
 mod licenses;
 mod schemas;
 mod settings;
+mod users;
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -64,6 +66,12 @@ enum AdminCommand {
     /// Roles of a tenant, the groups mapped to them and where roles come from.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Groups of a tenant (ids, names, member counts), to map to roles and license tiers.
+    #[command(subcommand)]
+    Group(groups::GroupCommand),
+    /// Users of a tenant, e.g. the unmanaged ones a new connection will take over.
+    #[command(subcommand)]
+    User(users::UserCommand),
     /// License tiers, their groups and seats, auto-purchase and billing.
     #[command(subcommand)]
     License(licenses::LicenseCommand),
@@ -78,6 +86,7 @@ enum AdminCommand {
     Settings(settings::SettingsCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
         /// Start after this cursor (0: from the beginning).
@@ -86,13 +95,16 @@ enum AdminCommand {
     },
     /// Prints the requests a tenant's IdPs sent, newest first.
     SyncLog {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// Connection id.
         #[arg(long)]
         connection: Option<String>,
         /// Only failed requests.
         #[arg(long)]
         failed: bool,
+        /// At most this many entries (at most 1000).
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// Keep printing new requests as they arrive.
@@ -101,6 +113,7 @@ enum AdminCommand {
     },
     /// What each connection of a tenant did lately: last request, last success, 24 h counts.
     Status {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
     },
@@ -119,10 +132,13 @@ enum TenantCommand {
 
 #[derive(Debug, Subcommand)]
 enum ConnectionCommand {
-    /// Creates a SCIM connection and prints its Tenant URL and secret token (shown once).
+    /// Creates a SCIM connection and prints its Tenant URL and secret token (`connection show`
+    /// prints them again).
     Create {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// A name for people, e.g. "Entra ID production".
         #[arg(long, default_value = "")]
         name: String,
         /// IdP profile: generic, entra, okta, onelogin, google, pingone, jumpcloud.
@@ -134,24 +150,31 @@ enum ConnectionCommand {
     },
     /// Lists a tenant's connections.
     List {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
     },
     /// Shows a connection's configuration details again: Tenant URL and current secret token.
     Show {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// Connection id.
         #[arg(long)]
         connection: String,
     },
     /// Changes a connection: name, IdP profile, body capture in the sync log.
     Update {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// Connection id.
         #[arg(long)]
         connection: String,
+        /// New name.
         #[arg(long)]
         name: Option<String>,
+        /// IdP profile: generic, entra, okta, onelogin, google, pingone, jumpcloud.
         #[arg(long)]
         idp: Option<String>,
         /// Keep request bodies (passwords and secrets redacted) in the sync log.
@@ -163,8 +186,10 @@ enum ConnectionCommand {
     },
     /// Ends a connection: its tokens stop working, its users and groups stay (unmanaged).
     End {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// Connection id.
         #[arg(long)]
         connection: String,
     },
@@ -174,17 +199,22 @@ enum ConnectionCommand {
 enum TokenCommand {
     /// Issues a new token; older ones stay valid for --grace-seconds (default 0: dead now).
     Rotate {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// Connection id.
         #[arg(long)]
         connection: String,
+        /// Seconds the older tokens stay valid (0: they stop working now).
         #[arg(long, default_value_t = 0)]
         grace_seconds: u64,
     },
     /// Revokes every token of a connection at once.
     Revoke {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// Connection id.
         #[arg(long)]
         connection: String,
     },
@@ -194,6 +224,7 @@ enum TokenCommand {
 enum RoleCommand {
     /// Creates a role; users are reassigned at once (e.g. the first role becomes everyone's).
     Create {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
         /// Case-sensitive, unique in the tenant.
@@ -201,6 +232,7 @@ enum RoleCommand {
         /// Privilege: higher is more privileged.
         #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         rank: i32,
+        /// Holders are admins (the last active admin is never removed).
         #[arg(long)]
         admin: bool,
         /// Never assigned through SCIM.
@@ -212,53 +244,71 @@ enum RoleCommand {
     },
     /// Lists a tenant's roles (most privileged first), its role source and group mappings.
     List {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
     },
     /// Renames a role or changes its rank or flags (a rename keeps assignments).
     Update {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// Role id or exact role name.
         #[arg(long)]
         role: String,
+        /// New name (assignments are kept).
         #[arg(long)]
         name: Option<String>,
+        /// Privilege: higher is more privileged.
         #[arg(long, allow_negative_numbers = true)]
         rank: Option<i32>,
+        /// Holders are admins (the last active admin is never removed).
         #[arg(long)]
         admin: Option<bool>,
+        /// A guest role: never assigned through SCIM.
         #[arg(long)]
         guest: Option<bool>,
+        /// Held by users without a mapping or userRole.
         #[arg(long)]
         default: Option<bool>,
     },
     /// Deletes a role nobody holds.
     Delete {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// Role id or exact role name.
         #[arg(long)]
         role: String,
     },
     /// Maps an IdP group to a role (replacing the group's mapping).
     Map {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// The group's id or its exact displayName (see `dirsync admin group list`).
         #[arg(long)]
         group: String,
+        /// Role id or exact role name.
         #[arg(long)]
         role: String,
     },
     /// Removes a group's mapping.
     Unmap {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// The group's id or its exact displayName (see `dirsync admin group list`).
         #[arg(long)]
         group: String,
     },
     /// Where roles come from: `groups` (group mappings) or `attribute` (the userRole attribute).
     Source {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// `groups`: the highest-ranked role among the user's mapped groups; `attribute`: the
+        /// role named exactly by the user's `userRole` extension attribute.
         #[arg(value_enum)]
         source: SourceArg,
     },
@@ -310,8 +360,28 @@ fn print_role(r: &Role) {
     );
 }
 
+/// A role given by id or exact name: its id.
+async fn role_id(client: &mut AdminClient<Channel>, tenant: &str, role: &str) -> anyhow::Result<String> {
+    if uuid::Uuid::parse_str(role).is_ok() {
+        return Ok(role.to_owned());
+    }
+    let roles = client
+        .list_roles(ListRolesRequest {
+            tenant_id: tenant.to_owned(),
+        })
+        .await?
+        .into_inner()
+        .roles;
+    roles
+        .into_iter()
+        .find(|r| r.name == role)
+        .map(|r| r.id)
+        .ok_or_else(|| anyhow::anyhow!("no role named {role:?} in tenant {tenant} (see `role list`)"))
+}
+
 /// `dirsync admin role ...`: one call each; returns the JSON document to print.
-async fn run_role(client: &mut AdminClient<Channel>, command: RoleCommand, output: Output) -> anyhow::Result<Value> {
+async fn run_role(channel: Channel, command: RoleCommand, output: Output) -> anyhow::Result<Value> {
+    let client = &mut AdminClient::new(channel.clone());
     let text = output == Output::Text;
     Ok(match command {
         RoleCommand::Create {
@@ -376,6 +446,7 @@ async fn run_role(client: &mut AdminClient<Channel>, command: RoleCommand, outpu
             guest,
             default,
         } => {
+            let role = role_id(client, &tenant, &role).await?;
             let r = client
                 .update_role(UpdateRoleRequest {
                     tenant_id: tenant,
@@ -394,6 +465,7 @@ async fn run_role(client: &mut AdminClient<Channel>, command: RoleCommand, outpu
             role_json(&r)
         }
         RoleCommand::Delete { tenant, role } => {
+            let role = role_id(client, &tenant, &role).await?;
             client
                 .delete_role(DeleteRoleRequest {
                     tenant_id: tenant,
@@ -406,6 +478,8 @@ async fn run_role(client: &mut AdminClient<Channel>, command: RoleCommand, outpu
             json!({ "deleted": role })
         }
         RoleCommand::Map { tenant, group, role } => {
+            let group = groups::resolve(channel.clone(), &tenant, &group).await?;
+            let role = role_id(client, &tenant, &role).await?;
             let m = client
                 .map_group_to_role(MapGroupToRoleRequest {
                     tenant_id: tenant,
@@ -420,6 +494,7 @@ async fn run_role(client: &mut AdminClient<Channel>, command: RoleCommand, outpu
             json!({ "group_id": m.group_id, "group_display_name": m.group_display_name, "role_id": m.role_id })
         }
         RoleCommand::Unmap { tenant, group } => {
+            let group = groups::resolve(channel.clone(), &tenant, &group).await?;
             client
                 .unmap_group(UnmapGroupRequest {
                     tenant_id: tenant,
@@ -451,8 +526,14 @@ async fn run_role(client: &mut AdminClient<Channel>, command: RoleCommand, outpu
     })
 }
 
+/// A time as RFC 3339 (UTC), e.g. "2026-12-01T17:00:00.123Z"; null when unset.
 fn time(ts: Option<&prost_types::Timestamp>) -> Value {
-    ts.map_or(Value::Null, |t| json!(t.seconds))
+    ts.map_or(Value::Null, |t| json!(t.to_string()))
+}
+
+/// A time for text output: RFC 3339, or `never`.
+fn time_text(ts: Option<&prost_types::Timestamp>) -> String {
+    ts.map_or_else(|| "never".to_owned(), ToString::to_string)
 }
 
 fn tenant_json(t: &Tenant) -> Value {
@@ -488,7 +569,7 @@ fn print_credentials(c: &ConnectionCredentials) {
         println!("  Tenant URL:   {}", conn.scim_base_url);
     }
     println!("  Secret token: {}", c.token);
-    println!("The token is shown only now; store it in your IdP.");
+    println!("Paste both into the IdP. An operator can show them again with `dirsync admin connection show`.");
 }
 
 fn change_json(c: &Change) -> Value {
@@ -525,7 +606,7 @@ fn print_entry(e: &SyncLogEntry, output: Output) {
         Output::Json => println!("{}", entry_json(e)),
         Output::Text => println!(
             "{}  {:>3}  {:>5} ms  {:6} {}  {}",
-            e.time.as_ref().map_or(0, |t| t.seconds),
+            time_text(e.time.as_ref()),
             e.status,
             e.duration_ms,
             e.method,
@@ -607,7 +688,48 @@ impl tonic::service::Interceptor for Key {
 
 type Channel = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Key>;
 
+/// Runs one admin command. With `--output json` a failure is a JSON document on stdout too,
+/// `{"error": {"code", "reason", "message"}}` with the gRPC code and `ErrorInfo` reason
+/// (`LAST_ADMIN`, `LICENSE_IN_USE`, ...), so scripts need not parse text; the exit code is
+/// non-zero either way.
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let output = args.output;
+    let result = run_command(args).await;
+    if let (Output::Json, Err(e)) = (output, &result) {
+        println!("{}", serde_json::to_string_pretty(&error_json(e))?);
+    }
+    result
+}
+
+/// The JSON form of a failed command.
+fn error_json(e: &anyhow::Error) -> Value {
+    match e.downcast_ref::<tonic::Status>() {
+        Some(status) => json!({ "error": {
+            "code": code_name(status.code()),
+            "reason": dirsync_edge::error::reason(status),
+            "message": status.message(),
+        }}),
+        None => json!({ "error": {
+            "code": null,
+            "reason": null,
+            "message": format!("{e:#}"),
+        }}),
+    }
+}
+
+/// The gRPC code as its canonical name (FAILED_PRECONDITION, NOT_FOUND, ...).
+fn code_name(code: tonic::Code) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
     let key = crate::keys::client_key(args.service_key.as_deref(), args.service_keys_file.as_deref(), "admin")?;
     let key = Key(format!("Bearer {key}")
         .parse()
@@ -819,12 +941,8 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                         "{}  {}  last request {}  last success {}  24 h: {} ok, {} failed{}",
                         c.map_or("", |c| c.id.as_str()),
                         c.map_or("", |c| c.idp_profile.as_str()),
-                        s.last_request
-                            .as_ref()
-                            .map_or("never".into(), |t| t.seconds.to_string()),
-                        s.last_success
-                            .as_ref()
-                            .map_or("never".into(), |t| t.seconds.to_string()),
+                        time_text(s.last_request.as_ref()),
+                        time_text(s.last_success.as_ref()),
                         s.successes_24h,
                         s.failures_24h,
                         s.last_error
@@ -842,7 +960,9 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 "last_error": s.last_error.as_ref().map(entry_json),
             })).collect::<Vec<_>>() })
         }
-        AdminCommand::Role(command) => run_role(&mut client, command, args.output).await?,
+        AdminCommand::Role(command) => run_role(channel.clone(), command, args.output).await?,
+        AdminCommand::Group(command) => groups::run(channel.clone(), command, args.output).await?,
+        AdminCommand::User(command) => users::run(channel.clone(), command, args.output).await?,
         AdminCommand::License(command) => licenses::run(licenses_channel, command, args.output == Output::Text).await?,
         AdminCommand::Schema(command) => {
             let client = dirsync_proto::v1::schemas_client::SchemasClient::new(channel.clone());

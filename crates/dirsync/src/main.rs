@@ -132,7 +132,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("A first tenant and SCIM connection were created. Paste these into your IdP:");
         println!("  Tenant URL:   {}", b.scim_base_url);
         println!("  Secret token: {}", b.token);
-        println!("The token is shown only now. For a new one:");
+        println!("Show them again at any time:");
+        println!(
+            "  dirsync admin --core-url http://{grpc_addr} connection show --tenant {} --connection {}",
+            b.tenant_id, b.connection_id
+        );
+        println!("Issue a new token if this one leaked:");
         println!(
             "  dirsync admin --core-url http://{grpc_addr} token rotate --tenant {} --connection {}",
             b.tenant_id, b.connection_id

@@ -70,6 +70,8 @@ pub fn definition(s: pb::ExtensionSchema) -> ExtensionDefinition {
                 canonical_values: a.canonical_values,
                 description: a.description,
                 separator: a.separator,
+                mutability: a.mutability,
+                kept_on_removal: a.kept_on_removal,
             })
             .collect(),
     }

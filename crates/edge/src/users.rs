@@ -6,7 +6,7 @@ use dirsync_proto::v1::{
     CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, ReplaceUserRequest, User,
 };
 use dirsync_scim::schema::ResourceSchema;
-use dirsync_scim::{patch, projection, resource};
+use dirsync_scim::{extension, patch, projection, resource};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -19,6 +19,10 @@ use crate::params::{
 };
 use crate::state::AppState;
 use crate::{MAX_WRITE_ATTEMPTS, backoff, base_url};
+
+/// gRPC metadata of a user write: the `<urn>:<attribute>` values kept on removal, for the
+/// sync log (read by the core's `journal::RequestContext`).
+const KEPT_ON_REMOVAL: &str = "x-dirsync-kept-on-removal";
 
 #[derive(Debug, Deserialize)]
 pub struct ResourcePath {
@@ -168,24 +172,40 @@ pub async fn search(
     Ok(Scim::ok(list_users(&state, &caller, &headers, params).await?))
 }
 
-/// Writes `next` over `current` unless nothing changed (a native user is written anyway: the
-/// write adopts it); retries on a concurrent write only when the client did not pin a version.
-async fn write(state: &AppState, caller: &Caller, current: &User, doc: Value) -> Result<User, tonic::Status> {
-    if doc == user_document(current) && current.source != "native" {
+/// Writes `next` over `current` unless nothing changed (a native or unmanaged user is written
+/// anyway: the write takes it over); retries on a concurrent write only when the client did
+/// not pin a version.
+///
+/// Values the tenant's schema keeps on removal are put back first; a request that cleared one
+/// is written even when nothing else changed, so that its sync-log line says what was kept.
+async fn write(
+    state: &AppState,
+    caller: &Caller,
+    current: &User,
+    mut doc: Value,
+    rs: &ResourceSchema,
+) -> Result<User, tonic::Status> {
+    let before = user_document(current);
+    let kept = extension::keep_on_removal(&before, &mut doc, rs);
+    let managed = current.source != "native" && current.connection_id.is_some();
+    if doc == before && managed && kept.is_empty() {
         return Ok(current.clone());
     }
     let spec = user_spec(&doc).map_err(|e| tonic::Status::invalid_argument(e.0.detail))?;
-    Ok(state
-        .directory()
-        .replace_user(ReplaceUserRequest {
-            tenant_id: caller.tenant_id.clone(),
-            id: current.id.clone(),
-            user: Some(spec),
-            expected_version: Some(current.version),
-            connection_id: Some(caller.connection_id.clone()),
-        })
-        .await?
-        .into_inner())
+    let mut request = tonic::Request::new(ReplaceUserRequest {
+        tenant_id: caller.tenant_id.clone(),
+        id: current.id.clone(),
+        user: Some(spec),
+        expected_version: Some(current.version),
+        connection_id: Some(caller.connection_id.clone()),
+    });
+    if !kept.is_empty() {
+        // Attribute paths are ASCII (URNs and RFC 7643 names), so they always fit a header.
+        if let Ok(v) = kept.join(",").parse() {
+            request.metadata_mut().insert(KEPT_ON_REMOVAL, v);
+        }
+    }
+    Ok(state.directory().replace_user(request).await?.into_inner())
 }
 
 /// Runs a read-modify-write until it lands: concurrent PATCHes never lose an update, and the
@@ -195,13 +215,14 @@ async fn read_modify_write(
     caller: &Caller,
     id: &str,
     pre: Option<Precondition>,
+    rs: &ResourceSchema,
     modify: impl Fn(&User) -> ApiResult<Value>,
 ) -> ApiResult<User> {
     for attempt in 0..MAX_WRITE_ATTEMPTS {
         let current = fetch(state, caller, id).await?;
         check_if_match(pre.as_ref(), &format!("user {}", current.id), current.version)?;
         let doc = modify(&current)?;
-        match write(state, caller, &current, doc).await {
+        match write(state, caller, &current, doc, rs).await {
             Ok(u) => return Ok(u),
             Err(s) if s.code() == tonic::Code::Aborted && pre.is_none() => backoff(attempt).await,
             Err(s) => return Err(s.into()),
@@ -228,7 +249,7 @@ pub async fn replace(
     let proj = projection_from_query(query.as_deref())?;
     let rs = schema(&state, &caller).await?;
     let doc = resource::normalize(&body, &rs)?;
-    let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, |current| {
+    let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, &rs, |current| {
         resource::check_immutable(&user_document(current), &doc, &rs)?;
         let mut next = doc.clone();
         // A PUT without `active` never reactivates an inactive user.
@@ -260,7 +281,7 @@ pub async fn patch(
     let proj = projection_from_query(query.as_deref())?;
     let ops = patch::parse_request_with(&body, &state.config.bounds.patch)?;
     let rs = schema(&state, &caller).await?;
-    let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, |current| {
+    let user = read_modify_write(&state, &caller, &path.id, if_match(&headers)?, &rs, |current| {
         let mut doc = user_document(current);
         patch::apply(&mut doc, &ops, &rs)?;
         Ok(doc)

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::datetime::parse_rfc3339;
 use crate::error::{ScimError, ScimType};
 use crate::filter::get_ci;
-use crate::schema::{AttrType, AttributeDef, ResourceSchema, SCHEMA_SCHEMA, Schema};
+use crate::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, Returned, SCHEMA_SCHEMA, Schema};
 
 /// One attribute of a tenant's extension, as registered.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,6 +30,10 @@ pub struct ExtensionAttribute {
     pub description: String,
     /// Empty: a plain string.
     pub separator: String,
+    /// RFC 7643 §7 mutability: readOnly, readWrite (also when empty), immutable, writeOnly.
+    pub mutability: String,
+    /// dirsync's `keptOnRemoval`: the IdP sets and changes the value but never clears it.
+    pub kept_on_removal: bool,
 }
 
 /// A tenant's extension schema, as registered.
@@ -62,6 +66,13 @@ impl ExtensionDefinition {
                 def.case_exact = a.case_exact;
                 def.canonical_values = a.canonical_values.clone();
                 def.separator = (!a.separator.is_empty()).then(|| a.separator.clone());
+                def.mutability = Mutability::parse(&a.mutability).unwrap_or(Mutability::ReadWrite);
+                if def.mutability == Mutability::WriteOnly {
+                    // Kept for the product (gRPC), never returned over SCIM (RFC 7643 §7).
+                    def.returned = Returned::Never;
+                    def.stores_write_only = true;
+                }
+                def.kept_on_removal = a.kept_on_removal;
                 Some(def)
             })
             .collect();
@@ -75,8 +86,9 @@ impl ExtensionDefinition {
     }
 
     /// Reads the RFC 7643 §7 schema representation (what `GET /Schemas/{id}` returns), plus
-    /// dirsync's optional `separator` and `resourceType` ("User" unless given). Mutability,
-    /// returned and uniqueness are not configurable and are ignored.
+    /// dirsync's optional `separator`, `keptOnRemoval` and `resourceType` ("User" unless
+    /// given). `mutability` is read (readWrite when absent); returned follows from it (never
+    /// for writeOnly); uniqueness is not configurable and is ignored.
     pub fn from_json(doc: &Value) -> Result<Self, ScimError> {
         let obj = doc
             .as_object()
@@ -130,6 +142,8 @@ impl ExtensionDefinition {
                 canonical_values,
                 description: text(o, "description"),
                 separator: text(o, "separator"),
+                mutability: text(o, "mutability"),
+                kept_on_removal: flag(o, "keptOnRemoval")?,
             });
         }
         let resource_type = match text(obj, "resourceType") {
@@ -169,6 +183,59 @@ impl ResourceSchema {
         }
         self
     }
+}
+
+/// Whether a value counts as cleared: absent, null, "" or an empty list.
+fn cleared(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Array(xs)) => xs.is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// Puts back into `new` every `keptOnRemoval` value of the tenant's extensions that `old` has
+/// and `new` clears (a PATCH `remove`, a `replace` with "" or null, a PUT without it); returns
+/// the `<urn>:<attribute>` names kept, for the sync log. Changing the value is not affected.
+pub fn keep_on_removal(old: &Value, new: &mut Value, rs: &ResourceSchema) -> Vec<String> {
+    let mut kept = Vec::new();
+    let (Some(old_root), Some(new_root)) = (old.as_object(), new.as_object_mut()) else {
+        return kept;
+    };
+    for (schema, _) in rs.extensions.iter().filter(|(s, _)| s.strict) {
+        let Some(old_ext) = get_ci(old_root, &schema.id).and_then(Value::as_object) else {
+            continue;
+        };
+        for def in schema.attributes.iter().filter(|a| a.kept_on_removal) {
+            let Some((old_key, value)) = old_ext
+                .iter()
+                .find(|(k, v)| k.eq_ignore_ascii_case(&def.name) && !cleared(Some(v)))
+            else {
+                continue;
+            };
+            let ext_key = new_root
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(&schema.id))
+                .cloned()
+                .unwrap_or_else(|| schema.id.clone());
+            let ext = new_root.entry(ext_key).or_insert_with(|| Value::Object(Map::new()));
+            if !ext.is_object() {
+                *ext = Value::Object(Map::new());
+            }
+            let Some(ext) = ext.as_object_mut() else { continue };
+            if !cleared(get_ci(ext, &def.name)) {
+                continue;
+            }
+            ext.retain(|k, _| !k.eq_ignore_ascii_case(&def.name));
+            ext.insert(old_key.clone(), value.clone());
+            kept.push(format!("{}:{}", schema.id, def.name));
+        }
+    }
+    if !kept.is_empty() {
+        crate::resource::sync_schemas(new_root, rs);
+    }
+    kept
 }
 
 /// Checks every value of the strict (tenant-defined) extensions in `doc`.

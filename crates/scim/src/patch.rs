@@ -350,7 +350,7 @@ fn apply_path(
         };
     }
     // Never stored (B2.2), so there is nothing to write.
-    if def.mutability == Mutability::WriteOnly || def.returned == Returned::Never {
+    if (def.mutability == Mutability::WriteOnly || def.returned == Returned::Never) && !def.stores_write_only {
         return Ok(());
     }
     let target = Target {

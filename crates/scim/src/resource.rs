@@ -106,8 +106,7 @@ fn place(
     // RFC 7643 §2.2: readOnly values from clients are ignored (B7); password is never stored (B2.2).
     if def.mutability == Mutability::ReadOnly
         || r.sub_attr.is_some_and(|s| s.mutability == Mutability::ReadOnly)
-        || def.mutability == Mutability::WriteOnly
-        || def.returned == Returned::Never
+        || ((def.mutability == Mutability::WriteOnly || def.returned == Returned::Never) && !def.stores_write_only)
     {
         return Ok(());
     }
@@ -251,13 +250,23 @@ pub fn get_str<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
     }
 }
 
-/// The value of the primary e-mail (primary:true, else the first), for the indexed e-mail column.
+/// The user's primary e-mail, the one rule every reader of an e-mail uses (the indexed e-mail
+/// column behind `User.email`, invites, adoption matching, lookups and sorting by e-mail): the
+/// address flagged `primary`, else the first of type `work` (case-insensitive), else the first.
+/// Elements without a string `value` are skipped.
 pub fn primary_email(doc: &Value) -> Option<&str> {
     let emails = doc.as_object().and_then(|o| get_ci(o, "emails"))?.as_array()?;
+    let is_work = |e: &&Value| {
+        e.as_object()
+            .and_then(|o| get_ci(o, "type"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("work"))
+    };
     emails
         .iter()
         .filter(|e| is_primary(e))
         .find_map(email_value)
+        .or_else(|| emails.iter().filter(is_work).find_map(email_value))
         .or_else(|| emails.iter().find_map(email_value))
 }
 

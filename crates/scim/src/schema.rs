@@ -58,6 +58,14 @@ pub enum Mutability {
 }
 
 impl Mutability {
+    /// Reads an RFC 7643 §7 mutability name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        use Mutability::*;
+        [ReadOnly, ReadWrite, Immutable, WriteOnly]
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Mutability::ReadOnly => "readOnly",
@@ -124,6 +132,12 @@ pub struct AttributeDef {
     /// dirsync's addition for tenant schemas: a string holding a list ("Blue,Red") whose
     /// trimmed items are each checked against `canonical_values`.
     pub separator: Option<String>,
+    /// dirsync's addition for tenant schemas (`keptOnRemoval`): the IdP sets and changes the
+    /// value but never clears it; a removal, a "" or null, or a PUT without it keeps it.
+    pub kept_on_removal: bool,
+    /// A `writeOnly` value that is stored (for the product, over gRPC) though never returned
+    /// over SCIM: tenant attributes. Built-in writeOnly values (password) are never stored.
+    pub stores_write_only: bool,
 }
 
 impl AttributeDef {
@@ -144,6 +158,8 @@ impl AttributeDef {
             reference_types: Vec::new(),
             sub_attributes: Vec::new(),
             separator: None,
+            kept_on_removal: false,
+            stores_write_only: false,
         }
     }
 
@@ -237,6 +253,9 @@ impl AttributeDef {
         }
         if let Some(sep) = &self.separator {
             m.insert("separator".into(), json!(sep));
+        }
+        if self.kept_on_removal {
+            m.insert("keptOnRemoval".into(), json!(true));
         }
         Value::Object(m)
     }

@@ -51,10 +51,16 @@ fn otlp_configured() -> bool {
     !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 }
 
-/// Installs the global subscriber: logs to stderr filtered by `RUST_LOG` (default `info`),
-/// plus OTLP export when configured. `OTEL_SERVICE_NAME` overrides `service_name`.
+/// The log filter when `RUST_LOG` is unset: `info`, without the start-up chatter a newcomer
+/// would read before the banner (one line per migration applied, the OpenTelemetry SDK's
+/// set-up); `RUST_LOG=debug` shows them.
+pub const DEFAULT_LOGS: &str = "info,sea_orm_migration=warn,opentelemetry=warn,opentelemetry_sdk=warn";
+
+/// Installs the global subscriber: logs to stderr filtered by `RUST_LOG` (default
+/// [`DEFAULT_LOGS`]), plus OTLP export when configured. `OTEL_SERVICE_NAME` overrides
+/// `service_name`.
 pub fn init(service_name: &str) -> Result<Guard, TelemetryError> {
-    init_with_logs(service_name, "info")
+    init_with_logs(service_name, DEFAULT_LOGS)
 }
 
 /// Like [`init`], with another log filter when `RUST_LOG` is unset (tests use `off`). The log

@@ -8,6 +8,10 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub auto_purchase: bool,
     pub billing_window_seconds: i64,
+    /// "groups", "attribute" or "default" (`licenses::Source`).
+    pub source: String,
+    /// The tier every active user gets with source "default".
+    pub default_tier_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,7 +10,7 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::{in_txn, tenant, timestamp};
-use crate::adoption::{self, Match};
+use crate::adoption::{self, Takeover};
 use crate::entity::{tenant_domains, users};
 use crate::error::Result;
 use crate::journal::Event;
@@ -60,23 +60,23 @@ pub(crate) async fn remove_domain(
     Ok(RemoveVerifiedDomainResponse {})
 }
 
-/// The adoption event of a write that took over `after` (first in its change list).
+/// The takeover event of a write that took over `after` (first in its change list).
 pub(crate) fn adopted(
-    found: Option<&(users::Model, Match)>,
+    found: Option<&(users::Model, Takeover)>,
     after: &users::Model,
     connection_id: Uuid,
 ) -> Option<Event> {
-    found.map(|(_, m)| adoption::adopted_event(after, connection_id, m))
+    found.map(|(_, how)| adoption::takeover_event(after, connection_id, how))
 }
 
-/// A SCIM create that collided with a native user the connection may adopt (already taken
-/// over by `store::adoption::before_create`): the user keeps its id and takes the POSTed
+/// A SCIM create that collided with a native user the connection may adopt or with an
+/// unmanaged user (already taken over by `store::adoption::before_create`): the user keeps its id and takes the POSTed
 /// state, through the same hooks as a replace. Returns the user and the events to journal.
 pub(crate) async fn create_over(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     connection_id: Uuid,
-    found: (users::Model, Match),
+    found: (users::Model, Takeover),
     spec: &UserSpec,
     now: i64,
 ) -> Result<(users::Model, Vec<Event>)> {

@@ -339,10 +339,16 @@ impl Directory for DirectoryService {
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let visible = adoption::Visibility::reading(connection_id);
+        let managed = if req.unmanaged {
+            users::Managed::Unmanaged
+        } else {
+            users::Managed::Any
+        };
         let (total, rows, next) = users::list(
             &self.db,
             tenant_id,
             visible,
+            managed,
             req.filter.as_ref(),
             req.sort.as_ref(),
             page(req.start_index, req.count),

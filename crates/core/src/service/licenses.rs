@@ -4,9 +4,9 @@
 use dirsync_proto::v1::licenses_server::Licenses;
 use dirsync_proto::v1::{
     CreateTierRequest, DeleteTierRequest, DeleteTierResponse, GetLicenseSettingsRequest, LicenseSettings,
-    ListPurchasesRequest, ListPurchasesResponse, ListTiersRequest, ListTiersResponse, MapGroupToTierRequest, Purchase,
-    PurchaseFilter as PbFilter, SetLicenseSettingsRequest, Tier, TierMapping, UnmapGroupFromTierRequest,
-    UnmapGroupFromTierResponse, UpdateTierRequest,
+    LicenseSource as PbSource, ListPurchasesRequest, ListPurchasesResponse, ListTiersRequest, ListTiersResponse,
+    MapGroupToTierRequest, Purchase, PurchaseFilter as PbFilter, PurchaseState as PbState, SetLicenseSettingsRequest,
+    Tier, TierMapping, UnmapGroupFromTierRequest, UnmapGroupFromTierResponse, UpdateTierRequest,
 };
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::{Request, Response, Status};
@@ -17,7 +17,7 @@ use crate::clock::SharedClock;
 use crate::entity::{license_purchases, license_tiers};
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, RequestContext};
-use crate::licenses::Seats;
+use crate::licenses::{PurchaseState, Seats, Source as LicenseSource};
 use crate::service::changes::ChangeSignal;
 use crate::store::licenses::{self, PurchaseFilter, Scope, TierSpec};
 
@@ -55,6 +55,20 @@ fn mapping_to_proto(m: licenses::Mapping) -> TierMapping {
     }
 }
 
+fn settings_to_proto(tenant_id: Uuid, s: crate::licenses::Settings) -> LicenseSettings {
+    LicenseSettings {
+        tenant_id: tenant_id.to_string(),
+        auto_purchase: s.auto_purchase,
+        billing_window_seconds: s.billing_window_seconds,
+        source: match s.source {
+            LicenseSource::Groups => PbSource::Groups,
+            LicenseSource::Attribute => PbSource::Attribute,
+            LicenseSource::Default => PbSource::Default,
+        } as i32,
+        default_tier_id: s.default_tier.map(|t| t.to_string()),
+    }
+}
+
 fn purchase_to_proto(p: license_purchases::Model) -> Purchase {
     Purchase {
         id: p.id.to_string(),
@@ -64,8 +78,14 @@ fn purchase_to_proto(p: license_purchases::Model) -> Purchase {
         user_name: p.user_name,
         purchased: Some(timestamp(p.purchased_at)),
         cancelled: p.cancelled_at.map(timestamp),
-        billed: p.billed_at.map(timestamp),
+        // `billed_at` also settles cancelled purchases; only a bill makes one billed.
+        billed: p.billing_id.and(p.billed_at).map(timestamp),
         billing_id: p.billing_id.map(|b| b.to_string()),
+        state: match PurchaseState::of(p.cancelled_at, p.billing_id) {
+            PurchaseState::Open => PbState::Open,
+            PurchaseState::Cancelled => PbState::Cancelled,
+            PurchaseState::Billed => PbState::Billed,
+        } as i32,
     }
 }
 
@@ -204,11 +224,7 @@ impl Licenses for LicensesService {
         let tenant_id = tenant(&request.into_inner().tenant_id)?;
         crate::store::admin::get_tenant(&self.db, tenant_id).await?;
         let s = licenses::settings(&self.db, tenant_id).await?;
-        Ok(Response::new(LicenseSettings {
-            tenant_id: tenant_id.to_string(),
-            auto_purchase: s.auto_purchase,
-            billing_window_seconds: s.billing_window_seconds,
-        }))
+        Ok(Response::new(settings_to_proto(tenant_id, s)))
     }
 
     async fn set_license_settings(
@@ -229,20 +245,38 @@ impl Licenses for LicensesService {
             if let Some(w) = req.billing_window_seconds {
                 after.billing_window_seconds = w;
             }
+            if let Some(source) = req.source {
+                after.source = match PbSource::try_from(source) {
+                    Ok(PbSource::Unspecified) => before.source,
+                    Ok(PbSource::Groups) => LicenseSource::Groups,
+                    Ok(PbSource::Attribute) => LicenseSource::Attribute,
+                    Ok(PbSource::Default) => LicenseSource::Default,
+                    Err(_) => {
+                        return Err(CoreError::InvalidValue(format!(
+                            "source {source} is not a LicenseSource (GROUPS, ATTRIBUTE or DEFAULT)"
+                        )));
+                    }
+                };
+            }
+            if let Some(tier) = req.default_tier_id.as_deref() {
+                after.default_tier = match tier.trim() {
+                    "" => None,
+                    id => Some(parse_id("default tier", id)?),
+                };
+            }
             licenses::set_settings(txn, tenant_id, after).await?;
-            // Turning auto-purchase on buys seats for everyone waiting.
-            if after.auto_purchase && !before.auto_purchase {
+            // Turning auto-purchase on buys seats for everyone waiting; a new source or
+            // default tier moves everyone it concerns.
+            let moved = after.source != before.source
+                || (after.source == LicenseSource::Default && after.default_tier != before.default_tier);
+            if (after.auto_purchase && !before.auto_purchase) || moved {
                 settle(txn, tenant_id, Scope::Tenant, now).await?;
             }
             Ok(after)
         })
         .await?;
         self.signal.notify();
-        Ok(Response::new(LicenseSettings {
-            tenant_id: tenant_id.to_string(),
-            auto_purchase: s.auto_purchase,
-            billing_window_seconds: s.billing_window_seconds,
-        }))
+        Ok(Response::new(settings_to_proto(tenant_id, s)))
     }
 
     async fn list_purchases(
@@ -253,11 +287,12 @@ impl Licenses for LicensesService {
         let tenant_id = tenant(&req.tenant_id)?;
         let filter = match PbFilter::try_from(req.filter) {
             Ok(PbFilter::All) => PurchaseFilter::All,
-            Ok(PbFilter::Unbilled) => PurchaseFilter::Unbilled,
-            Ok(PbFilter::Billed) => PurchaseFilter::Billed,
+            Ok(PbFilter::Unbilled) => PurchaseFilter::State(PurchaseState::Open),
+            Ok(PbFilter::Billed) => PurchaseFilter::State(PurchaseState::Billed),
+            Ok(PbFilter::Cancelled) => PurchaseFilter::State(PurchaseState::Cancelled),
             Err(_) => {
                 return Err(CoreError::InvalidValue(format!(
-                    "filter {} is not a PurchaseFilter (ALL, UNBILLED or BILLED)",
+                    "filter {} is not a PurchaseFilter (ALL, UNBILLED, BILLED or CANCELLED)",
                     req.filter
                 ))
                 .into());

@@ -40,6 +40,8 @@ fn to_proto(m: tenant_schemas::Model) -> ExtensionSchema {
                 canonical_values: a.canonical_values,
                 description: a.description,
                 separator: a.separator,
+                mutability: a.mutability,
+                kept_on_removal: a.kept_on_removal,
             })
             .collect(),
         urn: m.urn,
@@ -70,6 +72,8 @@ fn from_proto(s: ExtensionSchema) -> Definition {
                 canonical_values: a.canonical_values,
                 description: a.description,
                 separator: a.separator,
+                mutability: a.mutability,
+                kept_on_removal: a.kept_on_removal,
             })
             .collect(),
     }

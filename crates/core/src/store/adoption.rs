@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{admin, ci_key, is_unique_violation};
-use crate::adoption::{self, Match};
+use crate::adoption::{self, Match, Takeover};
 use crate::entity::{connections, tenant_domains, users};
 use crate::error::{CoreError, Result};
 
@@ -167,38 +167,61 @@ async fn take_over(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid, connect
     Ok(())
 }
 
+/// Links an unmanaged SCIM user (its connection ended) to the connection that writes it. A
+/// user linked concurrently by another connection stays with that one.
+async fn link(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid, connection_id: Uuid) -> Result<()> {
+    users::Entity::update_many()
+        .col_expr(users::Column::ConnectionId, Expr::val(Some(connection_id)))
+        .filter(users::Column::Id.eq(id))
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(users::Column::Source.ne(NATIVE))
+        .filter(users::Column::ConnectionId.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Before a SCIM write (replace or delete) of user `id`: NOT_FOUND when `v` does not see it;
-/// for a replace (`adopt`) of a native user it sees, adopts it and says how it matched.
+/// for a replace (`adopt`), takes over a native user it may adopt or an unmanaged user (its
+/// connection ended), and says how.
 pub async fn before_write(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     id: Uuid,
     v: Visibility,
     adopt: bool,
-) -> Result<Option<(users::Model, Match)>> {
+) -> Result<Option<(users::Model, Takeover)>> {
     let Visibility::Connection { id: connection_id, .. } = v else {
         return Ok(None);
     };
     let user = get_visible(txn, tenant_id, id, v).await?;
-    if user.source != NATIVE || !adopt {
+    if !adopt {
+        return Ok(None);
+    }
+    if adoption::is_unmanaged(&user) {
+        link(txn, tenant_id, id, connection_id).await?;
+        return Ok(Some((user, Takeover::Linked)));
+    }
+    if user.source != NATIVE {
         return Ok(None);
     }
     let m = adoption::matching(&user, &domain_names(txn, tenant_id).await?)
         .ok_or_else(|| CoreError::NotFound(format!("user {id} not found")))?;
     take_over(txn, tenant_id, id, connection_id).await?;
-    Ok(Some((user, m)))
+    Ok(Some((user, Takeover::Adopted(m))))
 }
 
-/// Before a SCIM create: the native user the new user collides with (same userName or primary
-/// e-mail as the new userName or e-mail, case-insensitively) when the connection may adopt it,
-/// now adopted; UNIQUENESS with the reason when the new userName is a native user's it may not
-/// adopt; `None` when nothing native collides.
+/// Before a SCIM create: the unmanaged user (its connection ended) with the new userName, now
+/// linked to the connection; else the native user the new user collides with (same userName
+/// or primary e-mail as the new userName or e-mail, case-insensitively) when the connection
+/// may adopt it, now adopted; UNIQUENESS with the reason when the new userName is a native
+/// user's it may not adopt; `None` when nothing unmanaged or native collides.
 pub async fn before_create(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     v: Visibility,
     spec: &UserSpec,
-) -> Result<Option<(users::Model, Match)>> {
+) -> Result<Option<(users::Model, Takeover)>> {
     let Visibility::Connection {
         id: connection_id,
         adopts,
@@ -206,6 +229,17 @@ pub async fn before_create(
     else {
         return Ok(None);
     };
+    let unmanaged = users::Entity::find()
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(users::Column::UserNameKey.eq(ci_key(&spec.user_name)))
+        .filter(users::Column::Source.ne(NATIVE))
+        .filter(users::Column::ConnectionId.is_null())
+        .one(txn)
+        .await?;
+    if let Some(user) = unmanaged {
+        link(txn, tenant_id, user.id, connection_id).await?;
+        return Ok(Some((user, Takeover::Linked)));
+    }
     let mut keys = vec![ci_key(&spec.user_name)];
     if let Some(e) = spec.email.as_deref().filter(|e| !e.is_empty()) {
         keys.push(ci_key(e));
@@ -245,7 +279,7 @@ pub async fn before_create(
         1 => {
             let (user, m) = adoptable.remove(0);
             take_over(txn, tenant_id, user.id, connection_id).await?;
-            Ok(Some((user, m)))
+            Ok(Some((user, Takeover::Adopted(m))))
         }
         _ => Err(CoreError::Uniqueness(format!(
             "userName {:?} matches several accounts created outside SCIM ({}); merge them in the product first",

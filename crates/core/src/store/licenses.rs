@@ -32,21 +32,32 @@ pub async fn settings<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Set
         .map_or_else(Settings::default, |s| Settings {
             auto_purchase: s.auto_purchase,
             billing_window_seconds: s.billing_window_seconds,
+            source: rules::Source::parse(&s.source),
+            default_tier: s.default_tier_id,
         }))
 }
 
+/// Stores the settings; the default tier, when set, must be one of the tenant's tiers.
 pub async fn set_settings(txn: &DatabaseTransaction, tenant_id: Uuid, s: Settings) -> Result<()> {
     rules::validate_window(s.billing_window_seconds)?;
+    rules::validate_source(&s)?;
+    if let Some(tier) = s.default_tier {
+        get(txn, tenant_id, tier).await?;
+    }
     license_settings::Entity::insert(license_settings::ActiveModel {
         tenant_id: Set(tenant_id),
         auto_purchase: Set(s.auto_purchase),
         billing_window_seconds: Set(s.billing_window_seconds),
+        source: Set(s.source.as_str().to_owned()),
+        default_tier_id: Set(s.default_tier),
     })
     .on_conflict(
         OnConflict::column(license_settings::Column::TenantId)
             .update_columns([
                 license_settings::Column::AutoPurchase,
                 license_settings::Column::BillingWindowSeconds,
+                license_settings::Column::Source,
+                license_settings::Column::DefaultTierId,
             ])
             .to_owned(),
     )
@@ -204,6 +215,18 @@ pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Res
     let held = seats(txn, tenant_id).await?.get(&id).copied().unwrap_or_default();
     if held.assigned > 0 || held.pending > 0 {
         return Err(rules::tier_in_use(&tier.name, held.assigned, held.pending));
+    }
+    let mut s = settings(txn, tenant_id).await?;
+    if s.default_tier == Some(id) {
+        if s.source == rules::Source::Default {
+            return Err(CoreError::LicenseInUse(format!(
+                "license tier {:?} is the default tier every active user gets; choose another \
+                 default tier or license source first",
+                tier.name
+            )));
+        }
+        s.default_tier = None;
+        set_settings(txn, tenant_id, s).await?;
     }
     license_mappings::Entity::delete_many()
         .filter(license_mappings::Column::TenantId.eq(tenant_id))
@@ -507,6 +530,21 @@ impl<'a> Work<'a> {
                 mapped.entry(member).or_default().push(tier);
             }
         }
+        let attributes: HashMap<Uuid, String> = if self.catalog.settings.source == rules::Source::Attribute {
+            users::Entity::find()
+                .select_only()
+                .columns([users::Column::Id, users::Column::Document])
+                .filter(users::Column::TenantId.eq(tenant_id))
+                .filter(users::Column::Id.is_in(ids.iter().copied()))
+                .into_tuple::<(Uuid, serde_json::Value)>()
+                .all(txn)
+                .await?
+                .into_iter()
+                .filter_map(|(id, doc)| tier_attribute(&doc).map(|v| (id, v.to_owned())))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         let current: HashMap<Uuid, (Uuid, State)> = user_licenses::Entity::find()
             .filter(user_licenses::Column::TenantId.eq(tenant_id))
             .filter(user_licenses::Column::UserId.is_in(ids.iter().copied()))
@@ -521,7 +559,11 @@ impl<'a> Work<'a> {
         let mut cleared = Vec::new();
         for (id, user_name, active) in &facts {
             let wanted = catalog
-                .wanted(*active, mapped.get(id).map_or(&[], Vec::as_slice))
+                .wanted(
+                    *active,
+                    mapped.get(id).map_or(&[], Vec::as_slice),
+                    attributes.get(id).map(String::as_str),
+                )
                 .map(|t| t.id);
             let held = current.get(id).copied();
             if held.map(|(t, _)| t) == wanted {
@@ -643,8 +685,14 @@ async fn has_tiers<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<bool> 
         > 0)
 }
 
-/// After a user was replaced: (de)activation releases or retakes its seat. A new user is in
-/// no group yet, so creation licenses nobody.
+/// A user's `licenseTier` (source `attribute`).
+fn tier_attribute(document: &serde_json::Value) -> Option<&str> {
+    crate::schemas::extension_value(document, rules::LICENSE_TIER_ATTRIBUTE)
+}
+
+/// After a user was created or replaced: (de)activation releases or retakes its seat; with
+/// source `attribute` a new or changed `licenseTier` moves it, with source `default` a new
+/// user takes the default tier. (With source `groups` a new user is in no group yet.)
 pub async fn after_user_write(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
@@ -652,8 +700,20 @@ pub async fn after_user_write(
     after: &users::Model,
     now: i64,
 ) -> Result<Vec<Event>> {
-    let Some(before) = before else { return Ok(Vec::new()) };
-    if before.active == after.active || !has_tiers(txn, tenant_id).await? {
+    let activation = before.is_some_and(|b| b.active != after.active);
+    let source_may_move = || async {
+        Ok::<_, CoreError>(match settings(txn, tenant_id).await?.source {
+            rules::Source::Groups => false,
+            rules::Source::Default => before.is_none(),
+            rules::Source::Attribute => {
+                before.is_none_or(|b| tier_attribute(&b.document) != tier_attribute(&after.document))
+            }
+        })
+    };
+    if !activation && !source_may_move().await? {
+        return Ok(Vec::new());
+    }
+    if !has_tiers(txn, tenant_id).await? {
         return Ok(Vec::new());
     }
     let catalog = catalog(txn, tenant_id).await?;
@@ -797,6 +857,16 @@ pub async fn reassign_after_config(
     let catalog = catalog(txn, tenant_id).await?;
     let ids: Vec<Uuid> = match scope {
         Scope::Group(group_id) => group_member_users(txn, tenant_id, group_id).await?,
+        // Every user may hold a license by attribute or default: all of them.
+        Scope::Tenant if catalog.settings.source != rules::Source::Groups => {
+            users::Entity::find()
+                .select_only()
+                .column(users::Column::Id)
+                .filter(users::Column::TenantId.eq(tenant_id))
+                .into_tuple::<Uuid>()
+                .all(txn)
+                .await?
+        }
         Scope::Tenant => {
             let mapped = Query::select()
                 .column(license_mappings::Column::GroupId)
@@ -865,12 +935,11 @@ pub async fn held<C: ConnectionTrait>(db: &C, tenant_id: Uuid, ids: &[Uuid]) -> 
     Ok(out)
 }
 
-/// Which purchases ListPurchases returns.
+/// Which purchases ListPurchases returns: all, or those in one `licenses::PurchaseState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PurchaseFilter {
     All,
-    Unbilled,
-    Billed,
+    State(rules::PurchaseState),
 }
 
 /// The tenant's purchases, newest first.
@@ -883,8 +952,16 @@ pub async fn purchases<C: ConnectionTrait>(
     let mut q = license_purchases::Entity::find().filter(license_purchases::Column::TenantId.eq(tenant_id));
     q = match filter {
         PurchaseFilter::All => q,
-        PurchaseFilter::Unbilled => q.filter(license_purchases::Column::BilledAt.is_null()),
-        PurchaseFilter::Billed => q.filter(license_purchases::Column::BilledAt.is_not_null()),
+        // The same states as `PurchaseState::of`: a billing id bills, a cancellation nets out.
+        PurchaseFilter::State(rules::PurchaseState::Billed) => {
+            q.filter(license_purchases::Column::BillingId.is_not_null())
+        }
+        PurchaseFilter::State(rules::PurchaseState::Cancelled) => q
+            .filter(license_purchases::Column::CancelledAt.is_not_null())
+            .filter(license_purchases::Column::BillingId.is_null()),
+        PurchaseFilter::State(rules::PurchaseState::Open) => q
+            .filter(license_purchases::Column::CancelledAt.is_null())
+            .filter(license_purchases::Column::BillingId.is_null()),
     };
     Ok(q.order_by_desc(license_purchases::Column::PurchasedAt)
         .order_by_desc(license_purchases::Column::Id)

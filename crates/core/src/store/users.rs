@@ -198,20 +198,37 @@ pub async fn delete(
     Ok((current, groups))
 }
 
+/// Which users a listing covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Managed {
+    Any,
+    /// Only unmanaged users (`adoption::is_unmanaged`).
+    Unmanaged,
+}
+
 /// One page of the tenant's users matching `filter`, by offset or after `page_token`; returns
 /// the total, the page, and the token of the next page when more rows follow. `visible` is
 /// what the caller may see (see `store::adoption`).
+#[allow(clippy::too_many_arguments)]
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     visible: Visibility,
+    managed: Managed,
     filter: Option<&Filter>,
     sort: Option<&Sort>,
     page: Page,
     page_token: Option<&str>,
 ) -> Result<(u64, Vec<users::Model>, Option<String>)> {
     let backend = db.get_database_backend();
-    let query_id = keyset::fingerprint(&[&Target::Users, &tenant_id, &filter, &sort, &visible.connection_id()]);
+    let query_id = keyset::fingerprint(&[
+        &Target::Users,
+        &tenant_id,
+        &filter,
+        &sort,
+        &visible.connection_id(),
+        &managed,
+    ]);
     let start = match page_token.filter(|t| !t.is_empty()) {
         Some(t) => Start::After(
             keyset::decode(t, &query_id)?.checked(
@@ -224,6 +241,11 @@ pub async fn list<C: ConnectionTrait>(
     let mut query = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
     if let Some(c) = adoption::condition(visible) {
         query = query.filter(c);
+    }
+    if managed == Managed::Unmanaged {
+        query = query
+            .filter(users::Column::Source.ne(adoption::NATIVE))
+            .filter(users::Column::ConnectionId.is_null());
     }
     if let Some(f) = filter {
         query = query.filter(filter::condition(backend, Target::Users, f)?);

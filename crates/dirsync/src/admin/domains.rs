@@ -15,19 +15,24 @@ pub enum DomainCommand {
     /// Verifies a domain for the tenant (e.g. acme.com; no wildcard): native users whose
     /// userName or e-mail is in it can be adopted by connections that allow adoption.
     Add {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// The domain, e.g. acme.com (a DNS name; subdomains are verified one by one).
         domain: String,
     },
     /// Lists the tenant's verified domains.
     List {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
     },
     /// Removes a verified domain (users already adopted stay SCIM users).
     Remove {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// The verified domain to remove.
         domain: String,
     },
 }

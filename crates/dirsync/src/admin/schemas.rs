@@ -1,7 +1,8 @@
 //! `dirsync admin schema ...`: a tenant's extension schemas (`dirsync.v1.Schemas`).
 //!
 //! `register` reads the RFC 7643 §7 representation (what `GET /Schemas/{urn}` returns), with
-//! dirsync's optional `separator` per attribute and `resourceType` ("User" unless given);
+//! its `mutability` (readWrite unless given), dirsync's optional `separator` and
+//! `keptOnRemoval` per attribute and `resourceType` ("User" unless given);
 //! `show` prints the same form, so its output can be edited and registered again.
 
 use anyhow::Context;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 pub enum SchemaCommand {
     /// Registers an extension schema from a JSON file, replacing the one with the same URN.
     Register {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
         /// RFC 7643 §7 schema JSON (`-` for stdin).
@@ -25,6 +27,7 @@ pub enum SchemaCommand {
     },
     /// Lists a tenant's extension schemas.
     List {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
         /// Only those extending User or Group.
@@ -33,15 +36,19 @@ pub enum SchemaCommand {
     },
     /// Prints one schema in the form `register` reads.
     Show {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// The schema URN, e.g. urn:ietf:params:scim:schemas:extension:acme:2.0:User.
         #[arg(long)]
         urn: String,
     },
     /// Deletes a schema; stored values stay but are no longer validated or advertised.
     Delete {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
+        /// The schema URN, e.g. urn:ietf:params:scim:schemas:extension:acme:2.0:User.
         #[arg(long)]
         urn: String,
     },
@@ -65,6 +72,8 @@ fn to_proto(d: ExtensionDefinition) -> ExtensionSchema {
                 canonical_values: a.canonical_values,
                 description: a.description,
                 separator: a.separator,
+                mutability: a.mutability,
+                kept_on_removal: a.kept_on_removal,
             })
             .collect(),
         ..Default::default()
@@ -89,6 +98,8 @@ fn from_proto(s: &ExtensionSchema) -> ExtensionDefinition {
                 canonical_values: a.canonical_values.clone(),
                 description: a.description.clone(),
                 separator: a.separator.clone(),
+                mutability: a.mutability.clone(),
+                kept_on_removal: a.kept_on_removal,
             })
             .collect(),
     }

@@ -11,11 +11,13 @@ use super::{Channel, Output, time};
 pub enum SettingsCommand {
     /// Prints a tenant's languages and invite settings.
     Show {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
     },
     /// Changes the given settings; the others keep their value.
     Set {
+        /// Tenant id.
         #[arg(long)]
         tenant: String,
         /// Supported languages, most preferred first (BCP 47, comma-separated, e.g.

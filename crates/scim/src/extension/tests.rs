@@ -190,6 +190,8 @@ fn reads_the_schema_representation_back() {
     expected.attributes.retain(|a| a.attr_type != "complex");
     for a in &mut expected.attributes {
         a.attr_type = AttrType::parse(&a.attr_type).unwrap().as_str().into();
+        // Served with the RFC 7643 default spelled out.
+        a.mutability = "readWrite".into();
     }
     assert_eq!(ExtensionDefinition::from_json(&def.to_json()).unwrap(), expected);
     let served = def.to_schema().to_json("https://x.test");
@@ -252,4 +254,120 @@ mod properties {
             prop_assert!(e.detail.contains(&format!("{ACME}:teams")), "{}", e.detail);
         }
     }
+}
+
+/// A schema with an absence region kept on removal and one attribute of each mutability.
+fn kept_schema() -> ResourceSchema {
+    let def = ExtensionDefinition::from_json(&json!({
+        "id": ACME,
+        "attributes": [
+            {"name": "absenceRegion", "type": "string", "keptOnRemoval": true},
+            {"name": "note", "type": "string"},
+            {"name": "employeeNo", "type": "string", "mutability": "immutable"},
+            {"name": "score", "type": "integer", "mutability": "readOnly"},
+            {"name": "pin", "type": "string", "mutability": "WRITEONLY"},
+        ]
+    }))
+    .unwrap();
+    ResourceSchema::user().with_extensions([def.to_schema()])
+}
+
+#[test]
+fn mutability_is_read_and_served() {
+    let rs = kept_schema();
+    let s = rs.schema_by_urn(ACME).unwrap();
+    let shown: Vec<(String, serde_json::Value, serde_json::Value)> = s
+        .attributes
+        .iter()
+        .map(|a| {
+            let j = a.to_json();
+            (a.name.clone(), j["mutability"].clone(), j["returned"].clone())
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("absenceRegion".into(), json!("readWrite"), json!("default")),
+            ("note".into(), json!("readWrite"), json!("default")),
+            ("employeeNo".into(), json!("immutable"), json!("default")),
+            ("score".into(), json!("readOnly"), json!("default")),
+            ("pin".into(), json!("writeOnly"), json!("never")),
+        ]
+    );
+    assert_eq!(s.attribute("absenceRegion").unwrap().to_json()["keptOnRemoval"], true);
+    // readOnly values from the IdP are ignored; writeOnly ones are stored for the product.
+    let doc = normalize(&user(json!({"score": 3, "pin": "1234", "note": "n"})), &rs).unwrap();
+    assert_eq!(doc[ACME], json!({"pin": "1234", "note": "n"}));
+    // immutable: set once, then a PUT may not change or remove it.
+    let old = normalize(&user(json!({"employeeNo": "E1"})), &rs).unwrap();
+    for new in [json!({"employeeNo": "E2"}), json!({})] {
+        let new = normalize(&user(new), &rs).unwrap();
+        let e = crate::resource::check_immutable(&old, &new, &rs).unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::error::ScimType::Mutability), "{e:?}");
+    }
+}
+
+#[test]
+fn kept_values_survive_every_kind_of_removal() {
+    let rs = kept_schema();
+    let old = normalize(&user(json!({"absenceRegion": "EU", "note": "n"})), &rs).unwrap();
+    let patched = |ops: serde_json::Value| {
+        let mut doc = old.clone();
+        let req = parse_request(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops
+        }))
+        .unwrap();
+        apply(&mut doc, &req, &rs).unwrap();
+        doc
+    };
+    let path = format!("{ACME}:absenceRegion");
+    // (case, the document after the IdP's request, the region it keeps, whether kept)
+    let cases = [
+        (
+            "PATCH remove",
+            patched(json!([{"op": "remove", "path": path}])),
+            "EU",
+            true,
+        ),
+        (
+            "PATCH replace with \"\"",
+            patched(json!([{"op": "replace", "path": path, "value": ""}])),
+            "EU",
+            true,
+        ),
+        (
+            "PATCH replace with null",
+            patched(json!([{"op": "replace", "path": path, "value": null}])),
+            "EU",
+            true,
+        ),
+        (
+            "PUT without the extension",
+            normalize(&json!({"userName": "bjensen"}), &rs).unwrap(),
+            "EU",
+            true,
+        ),
+        (
+            "PUT without the attribute",
+            normalize(&user(json!({"note": "m"})), &rs).unwrap(),
+            "EU",
+            true,
+        ),
+        (
+            "a change is a change",
+            patched(json!([{"op": "replace", "path": path, "value": "US"}])),
+            "US",
+            false,
+        ),
+    ];
+    for (case, mut new, region, was_kept) in cases {
+        let kept = keep_on_removal(&old, &mut new, &rs);
+        assert_eq!(new[ACME]["absenceRegion"], region, "{case}: {new}");
+        assert_eq!(kept, if was_kept { vec![path.clone()] } else { vec![] }, "{case}");
+        assert_eq!(new["schemas"][1], ACME, "{case}: {new}");
+    }
+    // Other attributes are removed as asked.
+    let mut new = patched(json!([{"op": "remove", "path": format!("{ACME}:note")}]));
+    assert!(keep_on_removal(&old, &mut new, &rs).is_empty());
+    assert!(new[ACME].get("note").is_none());
 }

@@ -257,6 +257,22 @@ fn reads_values() {
         ),
         (json!({"emails": [{"value": "a"}, {"value": "b"}]}), Some("a")),
         (
+            json!({"emails": [{"value": "h", "type": "home"}, {"value": "w", "type": "work"}]}),
+            Some("w"),
+        ),
+        (
+            json!({"emails": [{"value": "h", "type": "home"}, {"value": "w", "type": "Work"}, {"value": "p", "type": "other", "primary": true}]}),
+            Some("p"),
+        ),
+        (
+            json!({"emails": [{"value": "h", "type": "home"}, {"value": "o", "type": "other"}]}),
+            Some("h"),
+        ),
+        (
+            json!({"emails": [{"type": "work"}, {"value": "h", "type": "home"}]}),
+            Some("h"),
+        ),
+        (
             json!({"emails": [{"type": "work", "primary": true}, {"value": "b"}]}),
             Some("b"),
         ),
