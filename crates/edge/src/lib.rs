@@ -10,6 +10,7 @@ pub mod error;
 pub mod groups;
 pub mod limits;
 pub mod media;
+pub mod observe;
 pub mod params;
 pub mod recorder;
 pub mod state;
@@ -25,7 +26,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -225,6 +225,12 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             state::REQUEST.scope(ctx.clone(), next.run(req)).await
         }
     };
+    // The request's span and metrics name the connection (see observe.rs).
+    let mut resp = resp;
+    resp.extensions_mut().insert(observe::ConnectionTag {
+        tenant_id: caller.tenant_id.clone(),
+        connection_id: caller.connection_id.clone(),
+    });
     if state.config.record_requests {
         let record = dirsync_proto::v1::RecordRequestRequest {
             tenant_id: caller.tenant_id,
@@ -251,10 +257,6 @@ async fn negotiate(req: Request, next: Next) -> Response {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     }
-}
-
-async fn health() -> &'static str {
-    "ok"
 }
 
 /// The SCIM router for `state`.
@@ -292,20 +294,11 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(negotiate));
     Router::new()
         .nest("/scim/v2/{tenant}", scim)
-        .route("/healthz", get(health))
+        .route("/healthz", get(observe::healthz))
+        .route("/readyz", get(observe::readyz))
         .fallback(not_found)
         .layer(Extension(limit))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let span = tracing::info_span!(
-                "scim",
-                otel.name = %format!("{} {}", req.method(), req.uri().path()),
-                http.method = %req.method(),
-                http.path = %req.uri().path(),
-                tenant = tracing::field::Empty,
-            );
-            dirsync_telemetry::set_parent_from_headers(&span, req.headers());
-            span
-        }))
+        .layer(middleware::from_fn(observe::http))
         .with_state(state)
 }
 
