@@ -22,4 +22,5 @@ mod roles;
 mod schemas;
 mod settings;
 mod synclog;
+mod telemetry;
 mod users;
