@@ -13,6 +13,7 @@ mod groups;
 mod grpc;
 mod grpc_auth;
 mod harness;
+mod health;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod licenses;

@@ -259,9 +259,9 @@ struct Snapshot {
 /// Tier names become attribute values; past this many, the rest add up under `_other`.
 const MAX_TIER_NAMES: usize = 100;
 /// How often the store is probed for health.
-const PROBE_EVERY: Duration = Duration::from_secs(5);
+const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// How long a probe may take before the store counts as down.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often the gauges read from the store are refreshed.
 const REFRESH_EVERY: Duration = Duration::from_secs(15);
 
@@ -450,7 +450,7 @@ async fn probe(db: &DatabaseConnection) -> (bool, bool) {
 pub const STORE_HEALTH: &str = "dirsync.store";
 pub const MIGRATIONS_HEALTH: &str = "dirsync.migrations";
 
-/// Probes the store every few seconds: while it is down, `grpc.health.v1` reports every
+/// Probes the store every few seconds: while it is down (two failed probes in a row), `grpc.health.v1` reports every
 /// service (and the server as a whole, `""`) NOT_SERVING, and SERVING again once it answers.
 /// Also refreshes the gauges that are read from the store. Runs until the process stops.
 pub fn spawn(db: DatabaseConnection, health: HealthReporter, services: Vec<&'static str>, watchers: Arc<Watchers>) {
@@ -464,12 +464,18 @@ pub fn spawn(db: DatabaseConnection, health: HealthReporter, services: Vec<&'sta
         let mut tick = tokio::time::interval(PROBE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut was: Option<bool> = None;
+        let mut failures = 0u32;
         let mut refreshed: Option<tokio::time::Instant> = None;
         loop {
             tick.tick().await;
             let (store, migrated) = probe(&db).await;
             store_up.record(u64::from(store), &[]);
             let up = store && migrated;
+            failures = if up { 0 } else { failures + 1 };
+            // One slow probe under load is not an outage: down takes two in a row.
+            if was == Some(true) && failures == 1 {
+                continue;
+            }
             if was != Some(up) {
                 let status = |ok: bool| {
                     if ok {
