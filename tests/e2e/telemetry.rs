@@ -463,3 +463,108 @@ async fn otlp_sampler_off_sqlite() {
 async fn otlp_sampler_off_postgres() {
     sampler_always_off_exports_no_span(Backend::Postgres).await;
 }
+
+/// Debian's `prometheus`, or `None` (test skipped) when it is not installed outside CI.
+fn prometheus_binary() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("prometheus"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "prometheus is not installed: under CI the scrape test must run (apt-get install prometheus)"
+        );
+        eprintln!("skipped: install prometheus (apt-get install prometheus) to run the scrape test");
+    }
+    found
+}
+
+/// A real Prometheus scrapes `dirsync serve --metrics-addr` and answers a query for a SCIM
+/// metric; the SCIM port serves no metrics.
+async fn prometheus_scrapes(backend: Backend) {
+    let Some(prometheus) = prometheus_binary() else { return };
+    let Some(store) = Store::new(backend).await else { return };
+    let dir = temp_dir();
+    let args = [
+        "serve",
+        "--scim-addr",
+        "127.0.0.1:0",
+        "--grpc-addr",
+        "127.0.0.1:0",
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ];
+    let mut p = Proc::spawn(&args, &store, &dir);
+    let metrics_url = p.value_after("metrics:").await;
+    let target = metrics_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
+    let tenant_url = p.value_after("Tenant URL:").await;
+    let token = p.value_after("Secret token:").await;
+    let (status, _) = request(Method::GET, &format!("{tenant_url}/Users"), &token, None).await;
+    assert_eq!(status, 200);
+    let edge = edge_root(&p.value_after("SCIM edge:").await);
+    let on_scim = reqwest::get(format!("{edge}/metrics")).await.unwrap();
+    assert_eq!(on_scim.status(), 404, "metrics are not served on the SCIM port");
+
+    let web = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: dirsync\n    static_configs:\n      - targets: [\"{target}\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut prom = tokio::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!("--web.listen-address={web}"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting prometheus");
+    let query = format!(
+        "http://{web}/api/v1/query?query=dirsync_scim_operations_total%7Bscim_resource%3D%22User%22%2Cscim_operation%3D%22list%22%7D"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let value = loop {
+        let answer = match reqwest::get(&query).await {
+            Ok(r) => r.json::<serde_json::Value>().await.ok(),
+            Err(_) => None,
+        };
+        if let Some(v) = answer
+            .as_ref()
+            .and_then(|a| a["data"]["result"][0]["value"][1].as_str())
+        {
+            break v.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus never had the metric: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(value, "1", "one SCIM list request was counted");
+    let _ = prom.kill().await;
+    p.terminate().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    store.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_sqlite() {
+    prometheus_scrapes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_postgres() {
+    prometheus_scrapes(Backend::Postgres).await;
+}
