@@ -568,3 +568,148 @@ async fn prometheus_scrapes_sqlite() {
 async fn prometheus_scrapes_postgres() {
     prometheus_scrapes(Backend::Postgres).await;
 }
+
+/// The value of the first sample of `metrics` (Prometheus text) whose line starts with
+/// `name{` and contains every one of `labels`.
+fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The metrics the core reads from its store, as scraped: seats used and pending per tier,
+/// the silence of a connection that has synced, the store probe, the pool, job runs.
+async fn store_metrics_are_scraped(backend: Backend) {
+    let Some(store) = Store::new(backend).await else { return };
+    let dir = temp_dir();
+    let args = [
+        "serve",
+        "--scim-addr",
+        "127.0.0.1:0",
+        "--grpc-addr",
+        "127.0.0.1:0",
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ];
+    let mut p = Proc::spawn(&args, &store, &dir);
+    let metrics_url = p.value_after("metrics:").await;
+    let grpc = p.value_after("gRPC core:").await;
+    let tenant_url = p.value_after("Tenant URL:").await;
+    let token = p.value_after("Secret token:").await;
+    let tenant_id = tenant_url.rsplit('/').next().unwrap().to_owned();
+    let admin = |args: Vec<String>| {
+        let (dir, grpc) = (dir.clone(), grpc.clone());
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::binary::admin(&dir, &grpc, &args).await
+        }
+    };
+    let tier = admin(
+        [
+            "license", "tier", "create", "--tenant", &tenant_id, "Team", "--rank", "20", "--seats", "1",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    )
+    .await;
+    let mut members = Vec::new();
+    for name in ["ada@example.com", "bob@example.com"] {
+        let (status, user) = request(
+            Method::POST,
+            &format!("{tenant_url}/Users"),
+            &token,
+            Some(json!({"userName": name})),
+        )
+        .await;
+        assert_eq!(status, 201, "{user}");
+        members.push(json!({"value": user["id"]}));
+    }
+    let (status, group) = request(
+        Method::POST,
+        &format!("{tenant_url}/Groups"),
+        &token,
+        Some(json!({"displayName": "Team", "members": members})),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    admin(
+        [
+            "license",
+            "map",
+            "--tenant",
+            &tenant_id,
+            "--group",
+            group["id"].as_str().unwrap(),
+            "--tier",
+            tier["id"].as_str().unwrap(),
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    )
+    .await;
+
+    // The gauges read from the store are refreshed every 15 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let text = loop {
+        let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
+        let seats = |state: &str| {
+            sample(
+                &text,
+                "dirsync_license_seats",
+                &[
+                    "dirsync_license_tier=\"Team\"",
+                    &format!("dirsync_license_seat_state=\"{state}\""),
+                ],
+            )
+        };
+        if seats("used") == Some(1.0) && seats("pending") == Some(1.0) && seats("limit") == Some(1.0) {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "seats never showed: {text}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let idle = sample(&text, "dirsync_connection_idle_time_seconds", &[]).expect("connection idle time");
+    assert!((0.0..60.0).contains(&idle), "{idle}");
+    assert_eq!(sample(&text, "dirsync_store_up", &[]), Some(1.0));
+    assert!(sample(&text, "db_client_connection_max", &[]).unwrap() >= 1.0);
+    assert!(sample(&text, "dirsync_job_runs_total", &["dirsync_job=\"billing\""]).unwrap() >= 1.0);
+    assert!(
+        sample(
+            &text,
+            "dirsync_scim_operations_total",
+            &[
+                "scim_resource=\"Group\"",
+                "scim_operation=\"create\"",
+                "dirsync_outcome=\"success\""
+            ]
+        )
+        .unwrap()
+            >= 1.0
+    );
+    assert_eq!(
+        sample(&text, "dirsync_changes_watch_streams", &[]),
+        Some(0.0),
+        "no Watch stream is open"
+    );
+    // Route templates only: no tenant id in any label.
+    assert!(
+        !text.contains(&tenant_id),
+        "a tenant id is in the metrics (connection attributes are off)"
+    );
+    p.terminate().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    store.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_metrics_sqlite() {
+    store_metrics_are_scraped(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_metrics_postgres() {
+    store_metrics_are_scraped(Backend::Postgres).await;
+}

@@ -363,6 +363,16 @@ async fn refresh(db: &DatabaseConnection, watchers: &Watchers, snap: &Mutex<Snap
     Ok(())
 }
 
+/// The largest gap between a tenant's newest committed cursor and what one of its streams has
+/// sent (0 without streams; a stream ahead of a stale `newest` counts as 0).
+fn largest_lag(newest: &HashMap<Uuid, i64>, streams: &[(Uuid, i64)]) -> i64 {
+    streams
+        .iter()
+        .map(|(t, sent)| newest.get(t).map_or(0, |n| (n - sent).max(0)))
+        .max()
+        .unwrap_or(0)
+}
+
 fn snapshot_gauges(watchers: Arc<Watchers>, snap: Arc<Mutex<Snapshot>>) -> Vec<ObservableGauge<f64>> {
     let meter = dirsync_telemetry::metrics::meter();
     let lag = {
@@ -376,13 +386,7 @@ fn snapshot_gauges(watchers: Arc<Watchers>, snap: Arc<Mutex<Snapshot>>) -> Vec<O
             )
             .with_callback(move |o| {
                 let Ok(s) = snap.lock() else { return };
-                let lag = watchers
-                    .snapshot()
-                    .iter()
-                    .map(|(t, sent)| s.newest.get(t).map_or(0, |n| (n - sent).max(0)))
-                    .max()
-                    .unwrap_or(0);
-                o.observe(lag as f64, &[]);
+                o.observe(largest_lag(&s.newest, &watchers.snapshot()) as f64, &[]);
             })
             .build()
     };
@@ -512,7 +516,33 @@ pub fn spawn(db: DatabaseConnection, health: HealthReporter, services: Vec<&'sta
 
 #[cfg(test)]
 mod tests {
-    use super::operation;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use uuid::Uuid;
+
+    use super::{Watchers, largest_lag, operation};
+
+    #[test]
+    fn lag_is_the_largest_gap_of_an_open_stream() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let newest = HashMap::from([(a, 120), (b, 40)]);
+        let watchers = Arc::new(Watchers::default());
+        assert_eq!(largest_lag(&newest, &watchers.snapshot()), 0, "no stream, no lag");
+        let slow = watchers.watch(a, 0);
+        let fast = watchers.watch(b, 0);
+        slow.sent(100);
+        fast.sent(40);
+        assert_eq!(largest_lag(&newest, &watchers.snapshot()), 20);
+        drop(slow);
+        assert_eq!(largest_lag(&newest, &watchers.snapshot()), 0, "a closed stream leaves");
+        fast.sent(45);
+        assert_eq!(
+            largest_lag(&newest, &watchers.snapshot()),
+            0,
+            "ahead of a stale newest: 0"
+        );
+    }
 
     #[test]
     fn statements_name_operation_and_table() {

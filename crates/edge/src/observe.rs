@@ -113,25 +113,31 @@ pub async fn http(req: Request, next: Next) -> Response {
         Some(r) => format!("{method} {r}"),
         None => method.to_string(),
     };
-    let span = tracing::info_span!(
-        "http",
-        otel.name = %name,
-        otel.kind = "server",
-        http.request.method = %method,
-        http.route = route.as_deref(),
-        url.scheme = "http",
-        url.path = %req.uri().path(),
-        user_agent.original = req
-            .headers()
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(256).collect::<String>()),
-        http.response.status_code = tracing::field::Empty,
-        otel.status_code = tracing::field::Empty,
-        error.type = tracing::field::Empty,
-        dirsync.tenant.id = tracing::field::Empty,
-        dirsync.connection.id = tracing::field::Empty,
-    );
+    // Probes (`/healthz`, `/readyz`) are measured, but not a trace each.
+    let probe = matches!(route.as_deref(), Some("/healthz" | "/readyz"));
+    let span = if probe {
+        tracing::Span::none()
+    } else {
+        tracing::info_span!(
+            "http",
+            otel.name = %name,
+            otel.kind = "server",
+            http.request.method = %method,
+            http.route = route.as_deref(),
+            url.scheme = "http",
+            url.path = %req.uri().path(),
+            user_agent.original = req
+                .headers()
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(256).collect::<String>()),
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            dirsync.tenant.id = tracing::field::Empty,
+            dirsync.connection.id = tracing::field::Empty,
+        )
+    };
     dirsync_telemetry::set_parent_from_headers(&span, req.headers());
     let resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status();

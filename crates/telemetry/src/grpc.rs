@@ -60,6 +60,8 @@ pub struct Grpc<S> {
     layer: Arc<GrpcLayer>,
 }
 
+const HEALTH: &str = "grpc.health.v1.Health";
+
 /// `("dirsync.v1.Directory", "GetUser")` from `/dirsync.v1.Directory/GetUser`.
 pub fn rpc_parts(path: &str) -> (&str, &str) {
     let path = path.trim_start_matches('/');
@@ -124,7 +126,12 @@ where
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
         let side = self.layer.side;
         let (service, method) = rpc_parts(req.uri().path());
-        let span = span(side, service, method);
+        // Health probes run every few seconds: measured, but not a trace each.
+        let span = if service == HEALTH {
+            tracing::Span::none()
+        } else {
+            span(side, service, method)
+        };
         if side == Side::Server {
             crate::set_parent_from_headers(&span, req.headers());
         }
