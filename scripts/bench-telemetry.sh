@@ -93,6 +93,8 @@ for r in $(seq 1 "$rounds"); do
     done
   done
 done
+sleep 11
+echo "== the OTLP sink received (the 'on' runs): $(tail -n 1 "$work/sink.out")"
 echo "== medians (req/s) and ratio to off; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 for kind in get post; do
   off=$(echo "${results[off-$kind]}" | tr ' ' '\n' | grep . | median)
