@@ -66,6 +66,11 @@ static DB: LazyLock<DbInstruments> = LazyLock::new(|| DbInstruments {
         .build(),
 });
 
+/// The tracer of the global provider, looked up once (the first statement runs after
+/// `dirsync_telemetry::init_with` installed the provider).
+static TRACER: LazyLock<opentelemetry::global::BoxedTracer> =
+    LazyLock::new(|| opentelemetry::global::tracer("dirsync"));
+
 /// Gives every statement on `db` a CLIENT span (child of the span that ran it; none outside
 /// a trace) and a `db.client.operation.duration` point. SeaORM reports a statement after it
 /// ran, so the span is written with its measured start and end.
@@ -94,13 +99,13 @@ pub fn instrument_db(db: &mut DatabaseConnection) {
             Some(t) => format!("{op} {t}"),
             None => op,
         };
-        let tracer = opentelemetry::global::tracer("dirsync");
+        let tracer = &*TRACER;
         let mut span = tracer
             .span_builder(name)
             .with_kind(SpanKind::Client)
             .with_start_time(end.checked_sub(info.elapsed).unwrap_or(end))
             .with_attributes(attrs)
-            .start_with_context(&tracer, &parent);
+            .start_with_context(tracer, &parent);
         if info.failed {
             span.set_status(Status::error("statement failed"));
         }
