@@ -13,19 +13,30 @@ use crate::harness::{Backend, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
 
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     out: Lines<BufReader<ChildStdout>>,
     seen: Vec<String>,
 }
 
 impl Proc {
-    fn spawn(args: &[&str], store: &Store, dir: &std::path::Path) -> Proc {
+    pub(crate) fn spawn(args: &[&str], store: &Store, dir: &std::path::Path) -> Proc {
         Self::spawn_logging(args, store, dir, None)
     }
 
     /// Like `spawn`; with `log`, stderr goes to that file at debug level.
     fn spawn_logging(args: &[&str], store: &Store, dir: &std::path::Path, log: Option<&std::path::Path>) -> Proc {
+        Self::spawn_with(args, store, dir, log, &[])
+    }
+
+    /// Like `spawn_logging`, with these environment variables set (telemetry tests).
+    pub(crate) fn spawn_with(
+        args: &[&str],
+        store: &Store,
+        dir: &std::path::Path,
+        log: Option<&std::path::Path>,
+        envs: &[(&str, &str)],
+    ) -> Proc {
         let mut cmd = Command::new(BIN);
         let stderr = match log {
             Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
@@ -40,6 +51,7 @@ impl Proc {
             .stdout(Stdio::piped())
             .stderr(stderr)
             .kill_on_drop(true);
+        cmd.envs(envs.iter().copied());
         if store.url.starts_with("postgres") {
             cmd.env("DATABASE_URL", &store.url);
         } else {
@@ -55,7 +67,7 @@ impl Proc {
     }
 
     /// The rest of the first stdout line that contains `marker`.
-    async fn value_after(&mut self, marker: &str) -> String {
+    pub(crate) async fn value_after(&mut self, marker: &str) -> String {
         if let Some(line) = self.seen.iter().find(|l| l.contains(marker)) {
             return line.split_once(marker).unwrap().1.trim().to_owned();
         }
@@ -74,7 +86,7 @@ impl Proc {
     }
 
     /// Stops the process with SIGTERM and checks that it exits cleanly.
-    async fn terminate(mut self) {
+    pub(crate) async fn terminate(mut self) {
         let pid = self.child.id().unwrap().to_string();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -89,12 +101,12 @@ impl Proc {
     }
 }
 
-fn edge_root(line: &str) -> String {
+pub(crate) fn edge_root(line: &str) -> String {
     line.trim_end_matches("/scim/v2/<tenant id>").to_owned()
 }
 
 /// `dirsync admin`, with the key file of the data directory `dir`.
-async fn admin(dir: &std::path::Path, grpc: &str, args: &[&str]) -> Value {
+pub(crate) async fn admin(dir: &std::path::Path, grpc: &str, args: &[&str]) -> Value {
     let out = Command::new(BIN)
         .env("DIRSYNC_DATA_DIR", dir)
         .env_remove("DIRSYNC_SERVICE_KEY")
@@ -111,7 +123,7 @@ async fn admin(dir: &std::path::Path, grpc: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("admin --output json prints JSON")
 }
 
-async fn request(method: Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn request(method: Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
     if let Some(b) = body {
         req = req.header("content-type", "application/scim+json").body(b.to_string());

@@ -475,6 +475,7 @@ async fn grpc_inputs_are_bounded(app: TestApp) {
         sort,
         page_token: token,
         connection_id: None,
+        unmanaged: false,
     };
     let or = |n: usize| Filter {
         kind: Some(filter::Kind::Or(FilterList {

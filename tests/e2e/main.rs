@@ -15,6 +15,7 @@ mod groups;
 mod grpc;
 mod grpc_auth;
 mod harness;
+mod health;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod licenses;
@@ -26,4 +27,5 @@ mod schemas;
 mod settings;
 mod synclog;
 mod takeover;
+mod telemetry;
 mod users;

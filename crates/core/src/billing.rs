@@ -61,7 +61,9 @@ pub fn spawn(db: DatabaseConnection, clock: SharedClock, holder: String) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match bill_purchases(&db, &clock, &holder).await {
+            let run = bill_purchases(&db, &clock, &holder).await;
+            crate::observe::job_run("billing", &run);
+            match run {
                 Ok(Some(n)) if n > 0 => tracing::info!(bills = n, "seat billing"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "seat billing failed; retrying next interval"),

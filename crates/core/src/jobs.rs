@@ -66,7 +66,9 @@ pub fn spawn(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match prune_sync_log(&db, &clock, &holder, &retention).await {
+            let run = prune_sync_log(&db, &clock, &holder, &retention).await;
+            crate::observe::job_run("retention", &run);
+            match run {
                 Ok(Some(n)) if n > 0 => tracing::info!(removed = n, "sync log retention"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sync log retention failed; retrying next interval"),
@@ -82,7 +84,9 @@ fn spawn_invites(db: DatabaseConnection, clock: SharedClock, holder: String) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match send_due_invites(&db, &clock, &holder).await {
+            let run = send_due_invites(&db, &clock, &holder).await;
+            crate::observe::job_run("invites", &run);
+            match run {
                 Ok(Some(r)) if r.sent + r.skipped > 0 => {
                     tracing::info!(sent = r.sent, skipped = r.skipped, "invites");
                 }

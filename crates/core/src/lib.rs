@@ -9,6 +9,7 @@ pub mod error;
 pub mod jobs;
 pub mod journal;
 pub mod licenses;
+pub mod observe;
 pub mod roles;
 pub mod schemas;
 pub mod sealing;
@@ -86,8 +87,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
     } else {
         opts.max_connections(16).acquire_timeout(Duration::from_secs(10));
     }
-    let db = Database::connect(opts).await?;
+    let mut db = Database::connect(opts).await?;
     Migrator::up(&db, None).await?;
+    observe::instrument_db(&mut db);
     Ok(db)
 }
 
@@ -183,6 +185,8 @@ pub async fn serve(
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let licenses = LicensesService::new(db.clone(), clock.clone(), signal.clone());
     let changes = ChangesService::new(db.clone(), signal);
+    // Store probe behind grpc.health.v1, and the metrics read from the store.
+    observe::spawn(db.clone(), health_reporter.clone(), served_names(), changes.watchers());
     let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
     let CoreSettings {
         public_url,
@@ -194,12 +198,9 @@ pub async fn serve(
     let schemas = SchemasService::new(db.clone(), clock.clone());
     let admin = AdminService::new(db.clone(), clock, public_url, sealing);
     tonic::transport::Server::builder()
-        .trace_fn(|req| {
-            let span = tracing::info_span!("grpc", otel.name = %req.uri().path(), rpc.method = %req.uri().path());
-            // Continue the trace the edge started (W3C traceparent in gRPC metadata).
-            dirsync_telemetry::set_parent_from_headers(&span, req.headers());
-            span
-        })
+        .layer(dirsync_telemetry::grpc::GrpcLayer::new(
+            dirsync_telemetry::grpc::Side::Server,
+        ))
         .add_service(health)
         .add_service(reflection)
         .add_service(InterceptedService::new(DirectoryServer::new(directory), auth.clone()))
@@ -215,6 +216,19 @@ pub async fn serve(
         .await?;
     checkpoint(&db).await;
     Ok(())
+}
+
+/// The gRPC services health reports on (besides the server as a whole, `""`).
+fn served_names() -> Vec<&'static str> {
+    use tonic::server::NamedService;
+    vec![
+        <DirectoryServer<DirectoryService> as NamedService>::NAME,
+        <AdminServer<AdminService> as NamedService>::NAME,
+        <ChangesServer<ChangesService> as NamedService>::NAME,
+        <LicensesServer<LicensesService> as NamedService>::NAME,
+        <SchemasServer<SchemasService> as NamedService>::NAME,
+        <TenantSettingsServer<TenantSettingsService> as NamedService>::NAME,
+    ]
 }
 
 /// On SQLite, folds the write-ahead log into the database file on a clean stop, so the file

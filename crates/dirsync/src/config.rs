@@ -156,6 +156,32 @@ impl EdgeFlags {
     }
 }
 
+/// How a server process reports: logs, metrics (traces follow the standard `OTEL_*` variables).
+#[derive(Debug, Clone, Args)]
+pub struct TelemetryArgs {
+    /// Log lines as `text` or `json` (JSON lines carry the trace_id and span_id).
+    #[arg(long, env = "DIRSYNC_LOG_FORMAT", default_value = "text")]
+    pub log_format: dirsync_telemetry::LogFormat,
+    /// Serve Prometheus metrics at http://<addr>/metrics (off by default; never the SCIM port).
+    #[arg(long, env = "DIRSYNC_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Give up to this many connections their tenant and connection ids as metric attributes
+    /// (0: none; each id is a series of its own).
+    #[arg(long, env = "DIRSYNC_METRICS_CONNECTION_ATTRIBUTES", default_value_t = 0)]
+    pub metrics_connection_attributes: usize,
+}
+
+impl TelemetryArgs {
+    pub fn options(&self, service_name: &str) -> dirsync_telemetry::Options {
+        dirsync_telemetry::Options {
+            log_format: self.log_format,
+            prometheus: self.metrics_addr.is_some(),
+            connection_attributes: self.metrics_connection_attributes,
+            ..dirsync_telemetry::Options::new(service_name)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -171,6 +197,8 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     #[command(flatten)]
     pub edge: EdgeFlags,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 impl ServeArgs {
@@ -188,6 +216,8 @@ pub struct CoreArgs {
     /// URL IdPs use to reach the edge, for the Tenant URL shown to admins.
     #[arg(long, env = "DIRSYNC_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 impl CoreArgs {
@@ -213,6 +243,8 @@ pub struct EdgeArgs {
     pub service_keys_file: Option<String>,
     #[command(flatten)]
     pub edge: EdgeFlags,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 impl EdgeArgs {

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
-use crate::config::{CoreArgs, EdgeArgs, ServeArgs};
+use crate::config::{CoreArgs, EdgeArgs, ServeArgs, TelemetryArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,8 +89,30 @@ async fn bind(addr: &str, what: &str) -> anyhow::Result<(TcpListener, SocketAddr
     Ok((listener, local))
 }
 
+/// Logs, traces and metrics for this process; with `--metrics-addr`, the Prometheus endpoint
+/// on its own listener (refused on the address that serves `other`, SCIM or gRPC).
+async fn telemetry(args: &TelemetryArgs, service: &str, other: &str) -> anyhow::Result<dirsync_telemetry::Guard> {
+    let guard = dirsync_telemetry::init_with(args.options(service))?;
+    if let (Some(addr), Some(registry)) = (&args.metrics_addr, guard.prometheus()) {
+        anyhow::ensure!(
+            addr != other || addr.ends_with(":0"),
+            "--metrics-addr must differ from the service address {other}"
+        );
+        let (listener, local) = bind(addr, "metrics").await?;
+        println!("  metrics:    http://{local}/metrics");
+        tokio::spawn(async move {
+            if let Err(e) =
+                dirsync_telemetry::metrics::serve_prometheus(listener, registry, std::future::pending()).await
+            {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    Ok(guard)
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let _telemetry = dirsync_telemetry::init("dirsync")?;
+    let _telemetry = telemetry(&args.telemetry, "dirsync", &args.scim_addr).await?;
     let database_url = args.database_url();
     let db = dirsync_core::connect(&database_url)
         .await
@@ -166,7 +188,7 @@ fn print_keys(path: &std::path::Path, created: bool) {
 }
 
 async fn core(args: CoreArgs) -> anyhow::Result<()> {
-    let _telemetry = dirsync_telemetry::init("dirsync-core")?;
+    let _telemetry = telemetry(&args.telemetry, "dirsync-core", &args.grpc_addr).await?;
     let database_url = args.database_url();
     let db = dirsync_core::connect(&database_url)
         .await
@@ -190,7 +212,7 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
 }
 
 async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
-    let _telemetry = dirsync_telemetry::init("dirsync-edge")?;
+    let _telemetry = telemetry(&args.telemetry, "dirsync-edge", &args.scim_addr).await?;
     let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
     let channel = dirsync_edge::core_channel(&args.core_url).context("core URL")?;
     let state = dirsync_edge::AppState::new(channel, args.config()?);

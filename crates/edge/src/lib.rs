@@ -11,6 +11,7 @@ pub mod error;
 pub mod groups;
 pub mod limits;
 pub mod media;
+pub mod observe;
 pub mod params;
 pub mod recorder;
 pub mod state;
@@ -26,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -226,6 +226,12 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             state::REQUEST.scope(ctx.clone(), next.run(req)).await
         }
     };
+    // The request's span and metrics name the connection (see observe.rs).
+    let mut resp = resp;
+    resp.extensions_mut().insert(observe::ConnectionTag {
+        tenant_id: caller.tenant_id.clone(),
+        connection_id: caller.connection_id.clone(),
+    });
     if state.config.record_requests {
         let record = dirsync_proto::v1::RecordRequestRequest {
             tenant_id: caller.tenant_id,
@@ -252,10 +258,6 @@ async fn negotiate(req: Request, next: Next) -> Response {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     }
-}
-
-async fn health() -> &'static str {
-    "ok"
 }
 
 /// The SCIM router for `state`.
@@ -293,7 +295,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(negotiate));
     Router::new()
         .nest("/scim/v2/{tenant}", scim)
-        .route("/healthz", get(health))
+        .route("/healthz", get(observe::healthz))
+        .route("/readyz", get(observe::readyz))
         .fallback(not_found)
         .layer(Extension(limit))
         // Input bounds: oversized request lines and headers are refused before anything else,
@@ -305,17 +308,7 @@ pub fn router(state: AppState) -> Router {
             state.config.bounds.body_read_timeout,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), bounds::request_size))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let span = tracing::info_span!(
-                "scim",
-                otel.name = %format!("{} {}", req.method(), req.uri().path()),
-                http.method = %req.method(),
-                http.path = %req.uri().path(),
-                tenant = tracing::field::Empty,
-            );
-            dirsync_telemetry::set_parent_from_headers(&span, req.headers());
-            span
-        }))
+        .layer(middleware::from_fn(observe::http))
         .with_state(state)
 }
 

@@ -73,6 +73,9 @@ impl tonic::service::Interceptor for TracePropagation {
 
 pub type CoreChannel = InterceptedService<Channel, TracePropagation>;
 
+/// A call to the core in its own CLIENT span (the interceptor inside propagates that span).
+pub type TracedChannel = dirsync_telemetry::grpc::Grpc<CoreChannel>;
+
 /// Edge settings.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
@@ -116,6 +119,7 @@ impl Default for EdgeConfig {
 pub struct AppState {
     channel: Channel,
     calls: TracePropagation,
+    traced: dirsync_telemetry::grpc::GrpcLayer,
     pub config: Arc<EdgeConfig>,
     pub auth_cache: SharedAuthCache,
     pub limiter: Arc<RateLimiter>,
@@ -135,6 +139,7 @@ impl AppState {
             recorder,
             channel,
             calls,
+            traced: dirsync_telemetry::grpc::GrpcLayer::new(dirsync_telemetry::grpc::Side::Client),
             config: Arc::new(config),
             auth_cache: Arc::new(AuthCache::default()),
             limiter,
@@ -142,15 +147,27 @@ impl AppState {
         }
     }
 
-    pub fn directory(&self) -> DirectoryClient<CoreChannel> {
-        DirectoryClient::with_interceptor(self.channel.clone(), self.calls.clone())
+    pub fn directory(&self) -> DirectoryClient<TracedChannel> {
+        DirectoryClient::new(self.traced_channel())
     }
 
-    pub fn admin(&self) -> AdminClient<CoreChannel> {
-        AdminClient::with_interceptor(self.channel.clone(), self.calls.clone())
+    pub fn admin(&self) -> AdminClient<TracedChannel> {
+        AdminClient::new(self.traced_channel())
     }
 
-    pub fn schemas(&self) -> SchemasClient<CoreChannel> {
-        SchemasClient::with_interceptor(self.channel.clone(), self.calls.clone())
+    pub fn schemas(&self) -> SchemasClient<TracedChannel> {
+        SchemasClient::new(self.traced_channel())
+    }
+
+    fn traced_channel(&self) -> TracedChannel {
+        tower::Layer::layer(
+            &self.traced,
+            InterceptedService::new(self.channel.clone(), self.calls.clone()),
+        )
+    }
+
+    /// The channel to the core, for its health service (which needs no key).
+    pub(crate) fn core_channel(&self) -> Channel {
+        self.channel.clone()
     }
 }

@@ -34,11 +34,21 @@ impl ChangeSignal {
 pub struct ChangesService {
     db: DatabaseConnection,
     signal: ChangeSignal,
+    watchers: Arc<crate::observe::Watchers>,
 }
 
 impl ChangesService {
     pub fn new(db: DatabaseConnection, signal: ChangeSignal) -> Self {
-        Self { db, signal }
+        Self {
+            db,
+            signal,
+            watchers: Arc::default(),
+        }
+    }
+
+    /// The open Watch streams, for the change-feed lag metric.
+    pub fn watchers(&self) -> Arc<crate::observe::Watchers> {
+        self.watchers.clone()
     }
 }
 
@@ -74,6 +84,7 @@ impl Changes for ChangesService {
         let (tx, rx) = mpsc::channel(BATCH as usize);
         let db = self.db.clone();
         let signal = self.signal.clone();
+        let watching = self.watchers.watch(tenant_id, cursor(req.after_cursor));
         tokio::spawn(async move {
             let mut last = cursor(req.after_cursor);
             loop {
@@ -94,6 +105,7 @@ impl Changes for ChangesService {
                     if tx.send(Ok(change_to_proto(row))).await.is_err() {
                         return;
                     }
+                    watching.sent(last);
                 }
                 if caught_up {
                     tokio::select! {
