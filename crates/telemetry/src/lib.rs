@@ -64,7 +64,7 @@ impl Options {
 #[must_use = "dropping the guard shuts telemetry down"]
 pub struct Guard {
     traces: Option<SdkTracerProvider>,
-    metrics: opentelemetry_sdk::metrics::SdkMeterProvider,
+    metrics: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
     registry: Option<prometheus::Registry>,
 }
 
@@ -85,7 +85,7 @@ impl Drop for Guard {
         if let Some(Err(err)) = self.traces.take().map(|p| p.shutdown()) {
             eprintln!("telemetry: shutting the trace exporter down: {err}");
         }
-        if let Err(err) = self.metrics.shutdown() {
+        if let Some(Err(err)) = self.metrics.take().map(|m| m.shutdown()) {
             eprintln!("telemetry: shutting the metrics down: {err}");
         }
     }
@@ -145,7 +145,9 @@ pub fn init_with(options: Options) -> Result<Guard, TelemetryError> {
     }
     let provider = builder.build();
     let (meters, registry) = metrics::provider(resource, otlp_configured("METRICS"), options.prometheus)?;
-    opentelemetry::global::set_meter_provider(meters.clone());
+    if let Some(meters) = &meters {
+        opentelemetry::global::set_meter_provider(meters.clone());
+    }
     let otel = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("dirsync"))
         .with_filter(tracing_subscriber::filter::LevelFilter::INFO);

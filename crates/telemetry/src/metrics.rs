@@ -25,11 +25,16 @@ pub fn meter() -> Meter {
     opentelemetry::global::meter("dirsync")
 }
 
+/// The meter provider, or `None` when no reader would take its points: instruments then stay
+/// the global no-ops (an SDK provider without readers logs an error for every observable gauge).
 pub(crate) fn provider(
     resource: Resource,
     otlp: bool,
     prometheus: bool,
-) -> Result<(SdkMeterProvider, Option<prometheus::Registry>), crate::TelemetryError> {
+) -> Result<(Option<SdkMeterProvider>, Option<prometheus::Registry>), crate::TelemetryError> {
+    if !otlp && !prometheus {
+        return Ok((None, None));
+    }
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
     if otlp {
         // Cumulative temporality (the default) is what Prometheus's OTLP receiver expects.
@@ -46,7 +51,7 @@ pub(crate) fn provider(
     } else {
         None
     };
-    Ok((builder.build(), registry))
+    Ok((Some(builder.build()), registry))
 }
 
 /// Serves `GET /metrics` in Prometheus text format on `listener` until `shutdown`. This is its
