@@ -16,6 +16,7 @@ mod harness;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod licenses;
+mod limits;
 mod protocol;
 mod queries;
 mod roles;

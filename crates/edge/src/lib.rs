@@ -11,6 +11,7 @@ pub mod groups;
 pub mod limits;
 pub mod media;
 pub mod params;
+pub mod paths;
 pub mod recorder;
 pub mod state;
 pub mod tenant_schemas;
@@ -157,17 +158,14 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-fn too_many_requests(wait: std::time::Duration, per_second: f64) -> Response {
-    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-    let mut resp = ApiError::new(
-        429,
-        None,
-        format!("this connection is limited to {per_second} requests per second; retry after {secs} s"),
-    )
-    .into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
+/// 429 in the SCIM error schema with `Retry-After` (RFC 6585 §4), recorded in the sync log
+/// like any other answer, so throttling shows there and in the connection status.
+fn too_many_requests(refusal: limits::Refusal) -> Response {
+    let mut resp = ApiError::new(429, None, refusal.detail).into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from(limits::retry_secs(refusal.retry_after)),
+    );
     resp
 }
 
@@ -218,11 +216,19 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             }
         }
     }
-    let resp = match state.limiter.check(&caller.connection_id) {
-        Err(wait) => too_many_requests(wait, state.limiter.per_second()),
-        Ok(()) => {
+    let resp = match state
+        .limiter
+        .admit(&caller.tenant_id, &caller.connection_id, std::time::Instant::now())
+    {
+        Err(refusal) => too_many_requests(refusal),
+        Ok(admission) => {
+            if !admission.delay.is_zero() {
+                tokio::time::sleep(admission.delay).await;
+            }
             req.extensions_mut().insert(caller.clone());
-            state::REQUEST.scope(ctx.clone(), next.run(req)).await
+            let resp = state::REQUEST.scope(ctx.clone(), next.run(req)).await;
+            drop(admission.permit);
+            resp
         }
     };
     if state.config.record_requests {
@@ -322,9 +328,10 @@ pub async fn serve(
         }
     });
     let recorder = state.recorder.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // Paths are made canonical before routing (`paths`): `/users`, `/Users/`, ...
+    let app = tower::Layer::layer(&middleware::from_fn(paths::normalize), router(state));
+    let app = axum::ServiceExt::<Request>::into_make_service(app);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     // The last request outcomes reach the sync log before the edge exits.
     recorder.flush().await;
     Ok(())
