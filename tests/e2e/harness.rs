@@ -172,7 +172,7 @@ pub struct Tenant {
 }
 
 impl TestApp {
-    async fn start(store: &Store) -> TestApp {
+    pub async fn start(store: &Store) -> TestApp {
         let db = dirsync_core::connect(&store.url).await.expect("store");
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let scim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
