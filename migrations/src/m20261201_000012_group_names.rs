@@ -38,6 +38,7 @@ enum SyncLog {
 }
 
 const INDEX: &str = "idx_groups_tenant_display_name_key";
+const LOOKUP: &str = "idx_groups_tenant_display_name_key_all";
 
 /// The same key as the core's `store::ci_key`.
 fn key(name: &str) -> String {
@@ -95,6 +96,18 @@ impl MigrationTrait for Migration {
             .await?;
         }
 
+        // Lookups by name (uniqueness checks, `displayName` filters) see every group.
+        manager
+            .create_index(
+                Index::create()
+                    .name(LOOKUP)
+                    .table(Groups::Table)
+                    .col(Groups::TenantId)
+                    .col(Groups::DisplayNameKey)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
         // Partial unique index (SQLite and PostgreSQL both have them): the marked groups stay.
         let backend = db.get_database_backend();
         db.execute_raw(Statement::from_string(
@@ -108,9 +121,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(Index::drop().name(INDEX).table(Groups::Table).to_owned())
-            .await?;
+        for index in [INDEX, LOOKUP] {
+            manager
+                .drop_index(Index::drop().name(index).table(Groups::Table).to_owned())
+                .await?;
+        }
         for column in [Groups::DisplayNameKey, Groups::NameShared] {
             manager
                 .alter_table(Table::alter().table(Groups::Table).drop_column(column).to_owned())

@@ -263,6 +263,16 @@ async fn group_names_are_unique_per_tenant_ignoring_case(app: TestApp) {
         assert!(detail.contains(&a), "{method} {body}: {detail}");
     }
     assert_eq!(app.scim(Method::GET, &b_path, None).await.body["displayName"], "Sales");
+    // Entra matches groups by `displayName eq`: it finds the group a create would collide with.
+    let found = app
+        .scim(
+            Method::GET,
+            "/Groups?excludedAttributes=members&filter=displayName%20eq%20%22%C3%A4RZTE%22",
+            None,
+        )
+        .await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+    assert_eq!(found.body["Resources"][0]["id"], a.as_str());
     // Its own name in another case is no conflict.
     app.scim(Method::PUT, &b_path, Some(group("SALES"))).await.expect(200);
     // Another tenant has its own names.
