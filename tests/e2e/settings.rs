@@ -348,6 +348,18 @@ async fn timezones_are_kept_as_sent_normalised_over_grpc_and_never_refused(app: 
             (want, got) => panic!("{method} {body}: warning expected {want}, got {got:?}"),
         }
     }
+    // locale and preferredLanguage are never refused for their value either, and kept as sent.
+    for (locale, preferred) in [("german", "Deutsch"), ("de_DE", "de-CH, en;q=0.8"), ("", "*;q=0")] {
+        let mut body = user(&format!("lang-{locale}@example.com"));
+        body["locale"] = json!(locale);
+        body["preferredLanguage"] = json!(preferred);
+        let r = app.scim(Method::POST, "/Users", Some(body)).await;
+        r.expect(201);
+        assert_eq!(r.body["preferredLanguage"], preferred);
+        if !locale.is_empty() {
+            assert_eq!(r.body["locale"], locale);
+        }
+    }
     // The connection status shows the newest warning to the customer's admin.
     let status = app
         .admin()
