@@ -131,6 +131,57 @@ async fn a_concurrent_flood_gets_429_with_retry_after_in_its_tenant_only(app: Te
     assert_eq!(logged, throttled.len());
 }
 
+/// Opens a SCIM POST on `root` that has sent its headers but not its body, so the edge holds it
+/// in flight until the stream is dropped.
+async fn held_open(root: &str, tenant_id: &str, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let addr = root.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /scim/v2/{tenant_id}/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 1000\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// Requests whose bodies are still arriving (a slow client, or a slow-loris attack) hold their
+/// place: once a connection has 32 of them, its next request is refused at once, with
+/// `Retry-After`; when they end, it is served again.
+async fn requests_still_sending_their_body_count_as_in_flight(app: TestApp) {
+    let root = app.scim.split("/scim/v2/").next().unwrap().to_owned();
+    let url = format!("{}/Users", app.scim);
+    let mut held = Vec::new();
+    for _ in 0..Limits::DEFAULT.connection_in_flight {
+        held.push(held_open(&root, &app.tenant_id, &app.token).await);
+    }
+    // The edge admits them as they arrive; then the connection is full.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let r = app.send(Method::GET, &url, Some(&app.token), None, &[]).await;
+        if r.status == 429 {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refused: {:?}", r.body);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_throttled(&refused);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("32 requests in flight"),
+        "{}",
+        refused.body
+    );
+    drop(held);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.send(Method::GET, &url, Some(&app.token), None, &[]).await.status != 200 {
+        assert!(std::time::Instant::now() < deadline, "the connection stays throttled");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Above the sustained rate (set low here), a sequential client waits and is served; only a
 /// concurrent burst that would wait more than a second is refused.
 async fn above_the_rate_requests_wait_and_only_a_burst_is_refused(app: TestApp) {
@@ -177,5 +228,6 @@ async fn above_the_rate_requests_wait_and_only_a_burst_is_refused(app: TestApp) 
 on_both_stores!(
     a_sequential_client_is_never_refused_on_the_defaults,
     a_concurrent_flood_gets_429_with_retry_after_in_its_tenant_only,
+    requests_still_sending_their_body_count_as_in_flight,
     above_the_rate_requests_wait_and_only_a_burst_is_refused
 );

@@ -197,25 +197,9 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             .map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
         idp_request_id,
     };
-    // Bodies are read here only for connections that capture them; the limit still holds.
+    // Admitted before its body is read: a request whose body is still arriving holds its
+    // place among the requests in flight.
     let mut body = None;
-    if caller.capture_bodies {
-        let (parts, raw) = req.into_parts();
-        match axum::body::to_bytes(raw, state.config.max_body_bytes).await {
-            Ok(bytes) => {
-                body = Some(capture::redacted(&bytes));
-                req = Request::from_parts(parts, axum::body::Body::from(bytes));
-            }
-            Err(_) => {
-                return ApiError::new(
-                    413,
-                    Some(dirsync_scim::ScimType::TooLarge),
-                    format!("request body is larger than {} bytes", state.config.max_body_bytes),
-                )
-                .into_response();
-            }
-        }
-    }
     let resp = match state
         .limiter
         .admit(&caller.tenant_id, &caller.connection_id, std::time::Instant::now())
@@ -225,8 +209,36 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             if !admission.delay.is_zero() {
                 tokio::time::sleep(admission.delay).await;
             }
-            req.extensions_mut().insert(caller.clone());
-            let resp = state::REQUEST.scope(ctx.clone(), next.run(req)).await;
+            // Bodies are read here only for connections that capture them; the limit still holds.
+            let mut too_large = None;
+            if caller.capture_bodies {
+                let (parts, raw) = req.into_parts();
+                let bytes = match axum::body::to_bytes(raw, state.config.max_body_bytes).await {
+                    Ok(bytes) => {
+                        body = Some(capture::redacted(&bytes));
+                        bytes
+                    }
+                    Err(_) => {
+                        too_large = Some(
+                            ApiError::new(
+                                413,
+                                Some(dirsync_scim::ScimType::TooLarge),
+                                format!("request body is larger than {} bytes", state.config.max_body_bytes),
+                            )
+                            .into_response(),
+                        );
+                        axum::body::Bytes::new()
+                    }
+                };
+                req = Request::from_parts(parts, axum::body::Body::from(bytes));
+            }
+            let resp = match too_large {
+                Some(resp) => resp,
+                None => {
+                    req.extensions_mut().insert(caller.clone());
+                    state::REQUEST.scope(ctx.clone(), next.run(req)).await
+                }
+            };
             drop(admission.permit);
             resp
         }
