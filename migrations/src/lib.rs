@@ -12,6 +12,7 @@ mod m20261125_000008_licenses;
 mod m20261125_000009_schemas;
 mod m20261125_000010_tenant_settings;
 mod m20261125_000011_adoption;
+mod m20261201_000012_group_names;
 mod m20261201_000013_license_source;
 
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_schemas::Migration),
             Box::new(m20261125_000010_tenant_settings::Migration),
             Box::new(m20261125_000011_adoption::Migration),
+            Box::new(m20261201_000012_group_names::Migration),
             Box::new(m20261201_000013_license_source::Migration),
         ]
     }

@@ -1,9 +1,14 @@
 //! SCIM Groups end to end: members as set-based changes, the shapes IdPs send.
 
+use dirsync_proto::v1::{
+    CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, GroupSpec, ListGroupsRequest, PatchGroupRequest,
+    ReplaceGroupRequest,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
+use tonic::Code;
 
-use crate::harness::{TestApp, patch};
+use crate::harness::{Backend, Store, TestApp, assert_status, patch};
 use crate::on_both_stores;
 use crate::users::create;
 
@@ -215,4 +220,248 @@ async fn large_membership_patch(app: TestApp) {
     assert_eq!(member_ids(&app, &gid).await.len(), 1500);
 }
 
-on_both_stores!(group_lifecycle, put_keeps_or_replaces_members, large_membership_patch);
+fn group(name: &str) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})
+}
+
+fn spec(name: &str) -> GroupSpec {
+    GroupSpec {
+        display_name: name.to_owned(),
+        external_id: None,
+        document: json!({"displayName": name}).to_string(),
+    }
+}
+
+/// Entra's SCIM guidance: a group's displayName is unique; role and license mappings by name
+/// rely on it. Case is ignored, Unicode-aware.
+async fn group_names_are_unique_per_tenant_ignoring_case(app: TestApp) {
+    let r = app.scim(Method::POST, "/Groups", Some(group("Ärzte"))).await;
+    r.expect(201);
+    let a = r.body["id"].as_str().unwrap().to_owned();
+    let r = app.scim(Method::POST, "/Groups", Some(group("Sales"))).await;
+    r.expect(201);
+    let b = r.body["id"].as_str().unwrap().to_owned();
+    let b_path = format!("/Groups/{b}");
+    // (method, path, body): each takes "Ärzte" in another case; 409 naming group a.
+    for (method, path, body) in [
+        (Method::POST, "/Groups".to_owned(), group("ÄRZTE")),
+        (Method::PUT, b_path.clone(), group("ärzte")),
+        (
+            Method::PATCH,
+            b_path.clone(),
+            patch(json!([{"op": "replace", "path": "displayName", "value": "ärztE"}])),
+        ),
+        (
+            Method::PATCH,
+            b_path.clone(),
+            patch(json!([{"op": "Replace", "value": {"displayName": "ÄRZTE"}}])),
+        ),
+    ] {
+        let r = app.scim(method.clone(), &path, Some(body.clone())).await;
+        r.expect_error(409, Some("uniqueness"));
+        let detail = r.body["detail"].as_str().unwrap();
+        assert!(detail.contains(&a), "{method} {body}: {detail}");
+    }
+    assert_eq!(app.scim(Method::GET, &b_path, None).await.body["displayName"], "Sales");
+    // Entra matches groups by `displayName eq`: it finds the group a create would collide with.
+    let found = app
+        .scim(
+            Method::GET,
+            "/Groups?excludedAttributes=members&filter=displayName%20eq%20%22%C3%A4RZTE%22",
+            None,
+        )
+        .await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+    assert_eq!(found.body["Resources"][0]["id"], a.as_str());
+    // Its own name in another case is no conflict.
+    app.scim(Method::PUT, &b_path, Some(group("SALES"))).await.expect(200);
+    // Another tenant has its own names.
+    let other = app.new_tenant("other").await;
+    app.send(
+        Method::POST,
+        &format!("{}/Groups", other.scim),
+        Some(&other.token),
+        Some(group("ärzte")),
+        &[],
+    )
+    .await
+    .expect(201);
+    // The gRPC API says the same.
+    let mut dir = app.directory().await;
+    let err = dir
+        .create_group(CreateGroupRequest {
+            tenant_id: app.tenant_id.clone(),
+            group: Some(spec("ärzte")),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_status(&err, Code::AlreadyExists, "UNIQUENESS", &a);
+    let err = dir
+        .patch_group(PatchGroupRequest {
+            tenant_id: app.tenant_id.clone(),
+            id: b.clone(),
+            group: Some(spec("Ärzte")),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_status(&err, Code::AlreadyExists, "UNIQUENESS", &a);
+    // A deleted group frees its name.
+    app.scim(Method::DELETE, &format!("/Groups/{a}"), None)
+        .await
+        .expect(204);
+    app.scim(Method::POST, "/Groups", Some(group("ärzte")))
+        .await
+        .expect(201);
+}
+
+on_both_stores!(
+    group_lifecycle,
+    put_keeps_or_replaces_members,
+    large_membership_patch,
+    group_names_are_unique_per_tenant_ignoring_case
+);
+
+/// A store that already holds groups of the same name (before migration 000012) migrates and
+/// starts: every group keeps its name, id and members; the oldest holds the name, and no new
+/// group or rename may take it while any of them has it.
+async fn a_store_with_duplicate_group_names_migrates_and_starts(backend: Backend) {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::{ConnectionTrait, Database};
+
+    let Some(store) = Store::new(backend).await else { return };
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261201_000012_group_names")
+        .unwrap();
+    let db = Database::connect(&store.url).await.unwrap();
+    Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
+    let tenant = uuid::Uuid::now_v7();
+    db.execute(
+        &Query::insert()
+            .into_table(Alias::new("tenants"))
+            .columns([Alias::new("id"), Alias::new("name"), Alias::new("created_at")])
+            .values_panic([tenant.into(), "legacy".into(), 1i64.into()])
+            .to_owned(),
+    )
+    .await
+    .unwrap();
+    // Oldest first: "Sales" holds the name after the migration.
+    let names = ["Sales", "sales", "SALES", "Ops"];
+    let mut ids = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let id = uuid::Uuid::now_v7();
+        db.execute(
+            &Query::insert()
+                .into_table(Alias::new("groups"))
+                .columns(
+                    [
+                        "id",
+                        "tenant_id",
+                        "display_name",
+                        "document",
+                        "version",
+                        "created_at",
+                        "updated_at",
+                    ]
+                    .map(Alias::new),
+                )
+                .values_panic([
+                    id.into(),
+                    tenant.into(),
+                    (*name).into(),
+                    json!({"displayName": name}).into(),
+                    1i64.into(),
+                    (i as i64 + 1).into(),
+                    (i as i64 + 1).into(),
+                ])
+                .to_owned(),
+        )
+        .await
+        .unwrap();
+        ids.push(id.to_string());
+    }
+    db.close().await.unwrap();
+
+    let app = TestApp::start(&store).await;
+    let tenant_id = tenant.to_string();
+    let mut dir = app.directory().await;
+    let listed = dir
+        .list_groups(ListGroupsRequest {
+            tenant_id: tenant_id.clone(),
+            count: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got: Vec<(String, String)> = listed.groups.into_iter().map(|g| (g.id, g.display_name)).collect();
+    got.sort();
+    let want: Vec<(String, String)> = ids.iter().cloned().zip(names.iter().map(|n| n.to_string())).collect();
+    assert_eq!(got, want, "every group kept its id and name");
+    let create = |name: &str| CreateGroupRequest {
+        tenant_id: tenant_id.clone(),
+        group: Some(spec(name)),
+        ..Default::default()
+    };
+    // The oldest holds the name.
+    let err = dir.create_group(create("sALES")).await.unwrap_err();
+    assert_status(&err, Code::AlreadyExists, "UNIQUENESS", &ids[0]);
+    // A group sharing its name can still be written, keeping its name.
+    dir.replace_group(ReplaceGroupRequest {
+        tenant_id: tenant_id.clone(),
+        id: ids[1].clone(),
+        group: Some(spec("sales")),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // Renamed to a free name, it holds that one; it cannot go back.
+    let rename = |id: &str, name: &str| PatchGroupRequest {
+        tenant_id: tenant_id.clone(),
+        id: id.to_owned(),
+        group: Some(spec(name)),
+        ..Default::default()
+    };
+    dir.patch_group(rename(&ids[2], "Sales EMEA")).await.unwrap();
+    let err = dir.patch_group(rename(&ids[2], "Sales")).await.unwrap_err();
+    assert_status(&err, Code::AlreadyExists, "UNIQUENESS", "is already taken by group");
+    let err = dir.create_group(create("sales emea")).await.unwrap_err();
+    assert_status(&err, Code::AlreadyExists, "UNIQUENESS", &ids[2]);
+    // With the oldest gone, the one still named so holds the name.
+    dir.delete_group(DeleteGroupRequest {
+        tenant_id: tenant_id.clone(),
+        id: ids[0].clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let err = dir.create_group(create("Sales")).await.unwrap_err();
+    assert_status(&err, Code::AlreadyExists, "UNIQUENESS", &ids[1]);
+    let g = dir
+        .get_group(GetGroupRequest {
+            tenant_id: tenant_id.clone(),
+            id: ids[3].clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(g.display_name, "Ops");
+    drop(app);
+    store.cleanup().await;
+}
+
+mod a_store_with_duplicate_group_names_migrates_and_starts {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_store_with_duplicate_group_names_migrates_and_starts(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_store_with_duplicate_group_names_migrates_and_starts(crate::harness::Backend::Postgres).await;
+    }
+}

@@ -172,7 +172,7 @@ pub struct Tenant {
 }
 
 impl TestApp {
-    async fn start(store: &Store) -> TestApp {
+    pub async fn start(store: &Store) -> TestApp {
         let db = dirsync_core::connect(&store.url).await.expect("store");
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let scim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -200,10 +200,9 @@ impl TestApp {
         ));
         let state = dirsync_edge::AppState::new(
             dirsync_edge::core_channel(&grpc).unwrap(),
-            // Tests send bursts; the rate limit has a test of its own.
+            // The product's default limits: the tests are clients like any other.
             dirsync_edge::EdgeConfig {
                 public_url: Some(root.clone()),
-                rate_limit_per_second: 0,
                 service_key: Some(dirsync_edge::ServiceKey(keys.edge.clone())),
                 ..Default::default()
             },

@@ -19,6 +19,7 @@ mod health;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod licenses;
+mod limits;
 mod primary_email;
 mod protocol;
 mod queries;

@@ -168,8 +168,71 @@ async fn bulk_resolves_references_and_honours_fail_on_errors(app: TestApp) {
         .expect_error(413, Some("tooLarge"));
 }
 
+/// The requests of Microsoft's SCIM reference Postman collection: `/users` in lower case,
+/// `/Users/?filter=...` with a trailing slash, the old `/serviceConfiguration` path.
+async fn resource_paths_in_any_case_with_a_trailing_slash(app: TestApp) {
+    let created = app
+        .scim(Method::POST, "/users", Some(crate::users::user("Postman@example.com")))
+        .await;
+    created.expect(201);
+    let id = created.body["id"].as_str().unwrap();
+    assert!(
+        created.header("location").unwrap().ends_with(&format!("/Users/{id}")),
+        "{:?}",
+        created.header("location")
+    );
+    for (method, path, body, status) in [
+        (
+            Method::GET,
+            "/Users/?filter=userName%20eq%20%22postman@example.com%22".to_owned(),
+            None,
+            200,
+        ),
+        (Method::GET, format!("/USERS/{id}/"), None, 200),
+        (Method::GET, "/serviceConfiguration".to_owned(), None, 200),
+        (Method::GET, "/ServiceProviderConfig/".to_owned(), None, 200),
+        (Method::GET, "/schemas/".to_owned(), None, 200),
+        (Method::GET, "/resourcetypes".to_owned(), None, 200),
+        (
+            Method::POST,
+            "/groups/".to_owned(),
+            Some(json!({"displayName": "Postman"})),
+            201,
+        ),
+        (
+            Method::POST,
+            "/users/.search".to_owned(),
+            Some(json!({"filter": "userName eq \"postman@example.com\""})),
+            200,
+        ),
+        (
+            Method::PATCH,
+            format!("/users/{id}"),
+            Some(crate::harness::patch(
+                json!([{"op": "replace", "path": "active", "value": false}]),
+            )),
+            200,
+        ),
+    ] {
+        let r = app.scim(method.clone(), &path, body).await;
+        assert_eq!(r.status.as_u16(), status, "{method} {path}: {:?}", r.body);
+    }
+    let found = app
+        .scim(
+            Method::GET,
+            "/Users/?filter=userName%20eq%20%22postman@example.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(found.body["Resources"][0]["active"], false);
+    // Unknown endpoints stay 404.
+    app.scim(Method::GET, "/Devices/", None).await.expect_error(404, None);
+}
+
 on_both_stores!(
     discovery_tells_the_truth,
     every_error_is_a_scim_error,
-    bulk_resolves_references_and_honours_fail_on_errors
+    bulk_resolves_references_and_honours_fail_on_errors,
+    resource_paths_in_any_case_with_a_trailing_slash
 );

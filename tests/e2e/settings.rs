@@ -1,5 +1,5 @@
 //! Tenant settings end to end: languages normalised over gRPC while SCIM returns what the IdP
-//! sent, IANA time zones on every write path, delayed invites in the change feed and the sync
+//! sent, time zones kept as sent and normalised over gRPC (with warnings), delayed invites in the change feed and the sync
 //! log, and the TenantSettings RPCs (validation, tenant isolation, service keys).
 
 use dirsync_core::clock::{Clock, SharedClock};
@@ -7,7 +7,7 @@ use dirsync_core::jobs::{InviteRun, send_due_invites};
 use dirsync_proto::v1::tenant_settings_client::TenantSettingsClient;
 use dirsync_proto::v1::{
     Change, CreateUserRequest, GetTenantSettingsRequest, GetUserByRequest, GetUserRequest, LanguageList,
-    ListUsersRequest, ReplaceUserRequest, Settings, UpdateTenantSettingsRequest, UserSpec, get_user_by_request,
+    ListUsersRequest, Settings, UpdateTenantSettingsRequest, UserSpec, get_user_by_request,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -219,87 +219,169 @@ async fn languages_are_normalised_over_grpc_and_kept_over_scim(app: TestApp) {
     assert_eq!(u.language, "");
 }
 
-async fn timezones_must_be_iana_on_every_write(app: TestApp) {
-    let mut body = user("tz@example.com");
-    body["timezone"] = json!("Europe/Berlin");
-    let r = app.scim(Method::POST, "/Users", Some(body)).await;
-    r.expect(201);
-    let id = r.body["id"].as_str().unwrap().to_owned();
+/// The sync-log entry of the request sent with IdP request id `rid`.
+async fn logged(app: &TestApp, rid: &str) -> dirsync_proto::v1::SyncLogEntry {
+    app.sync_log()
+        .await
+        .into_iter()
+        .find(|e| e.idp_request_id.as_deref() == Some(rid))
+        .unwrap_or_else(|| panic!("no sync-log entry for {rid}"))
+}
+
+async fn timezones_are_kept_as_sent_normalised_over_grpc_and_never_refused(app: TestApp) {
+    let created = app.scim(Method::POST, "/Users", Some(user("tz@example.com"))).await;
+    created.expect(201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
     let path = format!("/Users/{id}");
-    // (method, body, accepted zone or None for a 400)
     let put = |tz: Value| {
         let mut b = user("tz@example.com");
         b["timezone"] = tz;
         b
     };
-    let cases: Vec<(Method, String, Value, Option<&str>)> = vec![
+    let post = |name: &str, tz: Value| {
+        let mut b = user(name);
+        b["timezone"] = tz;
+        b
+    };
+    // (method, url, body, value SCIM reads back, zone over gRPC, warned)
+    let cases: Vec<(Method, String, Value, Value, &str, bool)> = vec![
         (
             Method::POST,
             "/Users".into(),
-            {
-                let mut b = user("mars@example.com");
-                b["timezone"] = json!("Mars/Olympus");
-                b
-            },
-            None,
+            post("mars@example.com", json!("Mars/Olympus")),
+            json!("Mars/Olympus"),
+            "",
+            true,
         ),
-        (Method::PUT, path.clone(), put(json!("Mars/Olympus")), None),
-        (Method::PUT, path.clone(), put(json!("CEST")), None),
+        (
+            Method::POST,
+            "/Users".into(),
+            post("win@example.com", json!("W. Europe Standard Time")),
+            json!("W. Europe Standard Time"),
+            "Europe/Berlin",
+            false,
+        ),
         (
             Method::PUT,
             path.clone(),
-            put(json!("America/New_York")),
-            Some("America/New_York"),
+            put(json!("Europe/Berlin")),
+            json!("Europe/Berlin"),
+            "Europe/Berlin",
+            false,
+        ),
+        (Method::PUT, path.clone(), put(json!("CEST")), json!("CEST"), "", true),
+        (
+            Method::PUT,
+            path.clone(),
+            put(json!("america/new_york")),
+            json!("america/new_york"),
+            "America/New_York",
+            false,
+        ),
+        (
+            Method::PUT,
+            path.clone(),
+            put(json!("Pacific Standard Time")),
+            json!("Pacific Standard Time"),
+            "America/Los_Angeles",
+            false,
         ),
         (
             Method::PATCH,
             path.clone(),
             patch(json!([{"op": "replace", "path": "timezone", "value": "Mars/Olympus"}])),
-            None,
+            json!("Mars/Olympus"),
+            "",
+            true,
         ),
         (
             Method::PATCH,
             path.clone(),
-            patch(json!([{"op": "replace", "value": {"timezone": "Moon/Tranquility"}}])),
-            None,
+            patch(json!([{"op": "replace", "value": {"timezone": "Tokyo Standard Time"}}])),
+            json!("Tokyo Standard Time"),
+            "Asia/Tokyo",
+            false,
         ),
         (
             Method::PATCH,
             path.clone(),
             patch(json!([{"op": "replace", "path": "timezone", "value": "Asia/Tokyo"}])),
-            Some("Asia/Tokyo"),
+            json!("Asia/Tokyo"),
+            "Asia/Tokyo",
+            false,
         ),
     ];
-    let mut current = "Europe/Berlin".to_owned();
-    for (method, url, body, accepted) in cases {
-        let before = app.scim(Method::GET, &path, None).await;
-        let r = app.scim(method.clone(), &url, Some(body.clone())).await;
-        match accepted {
-            Some(tz) => {
-                r.expect(if method == Method::POST { 201 } else { 200 });
-                assert_eq!(r.body["timezone"], tz);
-                current = tz.to_owned();
-            }
-            None => {
-                r.expect_error(400, Some("invalidValue"));
-                let detail = r.body["detail"].as_str().unwrap();
-                assert!(
-                    detail.starts_with("timezone \"")
-                        && detail.contains("is not an IANA time zone (e.g. \"Europe/Berlin\")"),
-                    "{method} {body}: {detail}"
-                );
-                let after = app.scim(Method::GET, &path, None).await;
-                assert_eq!(after.body, before.body, "{method} {body}: nothing changed");
-            }
+    let mut dir = app.directory().await;
+    for (i, (method, url, body, kept, zone, warned)) in cases.into_iter().enumerate() {
+        let rid = format!("tz-{i}");
+        let r = app
+            .send(
+                method.clone(),
+                &format!("{}{url}", app.scim),
+                Some(&app.token),
+                Some(body.clone()),
+                &[("x-request-id", &rid)],
+            )
+            .await;
+        r.expect(if method == Method::POST { 201 } else { 200 });
+        assert_eq!(r.body["timezone"], kept, "{method} {body}: stored as sent");
+        let user_id = r.body["id"].as_str().unwrap().to_owned();
+        let read = app.scim(Method::GET, &format!("/Users/{user_id}"), None).await;
+        assert_eq!(read.body["timezone"], kept, "{method} {body}: read back as sent");
+        let over_grpc = dir
+            .get_user(GetUserRequest {
+                tenant_id: app.tenant_id.clone(),
+                id: user_id,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(over_grpc.timezone, zone, "{method} {body}: normalised over gRPC");
+        let entry = logged(&app, &rid).await;
+        match (warned, entry.warning.as_deref()) {
+            (true, Some(w)) => assert!(
+                w.starts_with(&format!("timezone {kept} is neither an IANA time zone")) && w.contains("in the IdP"),
+                "{w}"
+            ),
+            (false, None) => {}
+            (want, got) => panic!("{method} {body}: warning expected {want}, got {got:?}"),
         }
-        assert_eq!(app.scim(Method::GET, &path, None).await.body["timezone"], current);
     }
-    // Bulk goes through the same core calls.
+    // locale and preferredLanguage are never refused for their value either, and kept as sent.
+    for (locale, preferred) in [("german", "Deutsch"), ("de_DE", "de-CH, en;q=0.8"), ("", "*;q=0")] {
+        let mut body = user(&format!("lang-{locale}@example.com"));
+        body["locale"] = json!(locale);
+        body["preferredLanguage"] = json!(preferred);
+        let r = app.scim(Method::POST, "/Users", Some(body)).await;
+        r.expect(201);
+        assert_eq!(r.body["preferredLanguage"], preferred);
+        if !locale.is_empty() {
+            assert_eq!(r.body["locale"], locale);
+        }
+    }
+    // The connection status shows the newest warning to the customer's admin.
+    let status = app
+        .admin()
+        .await
+        .connection_status(dirsync_proto::v1::ConnectionStatusRequest {
+            tenant_id: app.tenant_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let last = status.connections[0]
+        .last_warning
+        .as_ref()
+        .expect("a warning in the status");
+    assert_eq!(last.idp_request_id.as_deref(), Some("tz-6"));
+
+    // Bulk goes through the same core calls: accepted, kept, warned.
     let bulk = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [
-            {"method": "POST", "path": "/Users", "bulkId": "bad", "data": {"userName": "bulk@example.com", "timezone": "Mars/Olympus"}},
-            {"method": "PATCH", "path": path, "data": {"Operations": [{"op": "replace", "path": "timezone", "value": "Nowhere/Land"}]}}
+            {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "bulk@example.com", "timezone": "Nowhere/Land"}},
+            {"method": "PATCH", "path": path, "data": {"Operations": [{"op": "replace", "path": "timezone", "value": "Romance Standard Time"}]}}
         ]
     });
     let r = app.scim(Method::POST, "/Bulk", Some(bulk)).await;
@@ -310,49 +392,49 @@ async fn timezones_must_be_iana_on_every_write(app: TestApp) {
         .iter()
         .map(|o| o["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["400", "400"], "{}", r.body);
+    assert_eq!(statuses, ["201", "200"], "{}", r.body);
     assert_eq!(
-        r.body["Operations"][0]["response"]["scimType"], "invalidValue",
-        "{}",
-        r.body
+        app.scim(Method::GET, &path, None).await.body["timezone"],
+        "Romance Standard Time"
     );
-    assert_eq!(app.scim(Method::GET, &path, None).await.body["timezone"], current);
-    let list = app.scim(Method::GET, "/Users", None).await;
-    assert_eq!(list.body["totalResults"], 1, "the refused POSTs stored nothing");
 
-    // Native writers over gRPC get the same rule.
-    let mut dir = app.directory().await;
-    let err = dir
-        .create_user(CreateUserRequest {
+    // Native writers over gRPC: never refused for the value either; a number is kept as sent.
+    for (doc, zone) in [
+        (
+            json!({"userName": "native@example.com", "timezone": "Mars/Olympus"}),
+            "",
+        ),
+        (json!({"userName": "native@example.com", "timezone": 42}), ""),
+        (
+            json!({"userName": "native@example.com", "timezone": "E. Europe Standard Time"}),
+            "Europe/Chisinau",
+        ),
+    ] {
+        let u = dir
+            .create_user(CreateUserRequest {
+                tenant_id: app.tenant_id.clone(),
+                user: Some(UserSpec {
+                    user_name: "native@example.com".into(),
+                    active: true,
+                    document: doc.to_string(),
+                    ..Default::default()
+                }),
+                connection_id: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(u.timezone, zone, "{doc}");
+        let stored: Value = serde_json::from_str(&u.document).unwrap();
+        assert_eq!(stored["timezone"], doc["timezone"]);
+        dir.delete_user(dirsync_proto::v1::DeleteUserRequest {
             tenant_id: app.tenant_id.clone(),
-            user: Some(UserSpec {
-                user_name: "native@example.com".into(),
-                active: true,
-                document: json!({"userName": "native@example.com", "timezone": "Mars/Olympus"}).to_string(),
-                ..Default::default()
-            }),
-            connection_id: None,
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().contains("\"Mars/Olympus\""), "{}", err.message());
-    let err = dir
-        .replace_user(ReplaceUserRequest {
-            tenant_id: app.tenant_id.clone(),
-            id: id.clone(),
-            user: Some(UserSpec {
-                user_name: "tz@example.com".into(),
-                active: true,
-                document: json!({"userName": "tz@example.com", "timezone": 42}).to_string(),
-                ..Default::default()
-            }),
+            id: u.id,
             ..Default::default()
         })
         .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
-    assert_eq!(app.scim(Method::GET, &path, None).await.body["timezone"], current);
+        .unwrap();
+    }
 }
 
 async fn create_scim(app: &TestApp, user_name: &str) -> String {
@@ -741,7 +823,7 @@ async fn cli_sets_and_shows_settings(app: TestApp) {
 on_both_stores!(
     cli_sets_and_shows_settings,
     languages_are_normalised_over_grpc_and_kept_over_scim,
-    timezones_must_be_iana_on_every_write,
+    timezones_are_kept_as_sent_normalised_over_grpc_and_never_refused,
     invites_fall_due_only_for_present_active_users,
     invites_turned_off_before_due_are_skipped,
     settings_rpcs_validate_and_stay_in_their_tenant

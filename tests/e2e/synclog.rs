@@ -1,4 +1,4 @@
-//! The sync log: what each IdP request did, its outcome, never its secret; and the rate limit.
+//! The sync log: what each IdP request did, its outcome, never its secret (the rate limits' 429s: tests/e2e/limits.rs).
 
 use dirsync_proto::v1::{ConnectionStatusRequest, ListSyncLogRequest, SyncLogEntry};
 use reqwest::Method;
@@ -120,35 +120,6 @@ async fn requests_are_logged_with_their_outcome(app: TestApp) {
     assert_eq!(s.last_error.as_ref().unwrap().status, 409);
 }
 
-async fn over_the_rate_limit_is_429(app: TestApp) {
-    let root = app
-        .edge_with(dirsync_edge::EdgeConfig {
-            rate_limit_per_second: 1,
-            rate_limit_burst: 2,
-            ..Default::default()
-        })
-        .await;
-    let url = format!("{root}/scim/v2/{}/Users", app.tenant_id);
-    app.send(Method::GET, &url, Some(&app.token), None, &[])
-        .await
-        .expect(200);
-    app.send(Method::GET, &url, Some(&app.token), None, &[])
-        .await
-        .expect(200);
-    let limited = app.send(Method::GET, &url, Some(&app.token), None, &[]).await;
-    limited.expect_error(429, None);
-    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=2).contains(&retry), "{retry}");
-    // Other connections keep their own budget.
-    let other = app.new_tenant("other").await;
-    let other_url = format!("{root}/scim/v2/{}/Users", other.id);
-    app.send(Method::GET, &other_url, Some(&other.token), None, &[])
-        .await
-        .expect(200);
-    let failed = settled(&app, true, 1).await;
-    assert_eq!(failed[0].status, 429, "the rejection is in the sync log");
-}
-
 /// A clock pinned at a given time, to step past a lease's expiry.
 #[derive(Debug)]
 struct At(i64);
@@ -235,6 +206,5 @@ async fn bodies_are_captured_only_when_asked_and_redacted(app: TestApp) {
 on_both_stores!(
     bodies_are_captured_only_when_asked_and_redacted,
     requests_are_logged_with_their_outcome,
-    over_the_rate_limit_is_429,
     retention_runs_on_one_replica_and_keeps_the_newest
 );

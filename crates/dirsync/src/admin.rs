@@ -598,6 +598,7 @@ fn entry_json(e: &SyncLogEntry) -> Value {
         "error": e.error,
         "idp_request_id": e.idp_request_id,
         "trace_id": e.trace_id,
+        "warning": e.warning,
     })
 }
 
@@ -605,13 +606,14 @@ fn print_entry(e: &SyncLogEntry, output: Output) {
     match output {
         Output::Json => println!("{}", entry_json(e)),
         Output::Text => println!(
-            "{}  {:>3}  {:>5} ms  {:6} {}  {}",
+            "{}  {:>3}  {:>5} ms  {:6} {}  {}{}",
             time_text(e.time.as_ref()),
             e.status,
             e.duration_ms,
             e.method,
             e.path,
-            e.summary
+            e.summary,
+            e.warning.as_ref().map_or(String::new(), |w| format!("  warning: {w}"))
         ),
     }
 }
@@ -938,16 +940,21 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                 for s in &conns {
                     let c = s.connection.as_ref();
                     println!(
-                        "{}  {}  last request {}  last success {}  24 h: {} ok, {} failed{}",
+                        "{}  {}  last request {}  last success {}  24 h: {} ok, {} failed, {} throttled{}{}",
                         c.map_or("", |c| c.id.as_str()),
                         c.map_or("", |c| c.idp_profile.as_str()),
                         time_text(s.last_request.as_ref()),
                         time_text(s.last_success.as_ref()),
                         s.successes_24h,
                         s.failures_24h,
+                        s.throttled_24h,
                         s.last_error
                             .as_ref()
                             .map_or(String::new(), |e| format!("; last error: {} {}", e.status, e.summary)),
+                        s.last_warning
+                            .as_ref()
+                            .and_then(|e| e.warning.as_ref())
+                            .map_or(String::new(), |w| format!("; last warning: {w}")),
                     );
                 }
             }
@@ -958,6 +965,8 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                 "successes_24h": s.successes_24h,
                 "failures_24h": s.failures_24h,
                 "last_error": s.last_error.as_ref().map(entry_json),
+                "throttled_24h": s.throttled_24h,
+                "last_warning": s.last_warning.as_ref().map(entry_json),
             })).collect::<Vec<_>>() })
         }
         AdminCommand::Role(command) => run_role(channel.clone(), command, args.output).await?,

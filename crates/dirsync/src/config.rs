@@ -2,6 +2,7 @@
 
 use clap::Args;
 use dirsync_edge::EdgeConfig;
+use dirsync_edge::limits::Limits;
 
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
@@ -70,12 +71,19 @@ pub struct EdgeFlags {
     /// Largest page a list request returns (advertised as filter.maxResults).
     #[arg(long, env = "DIRSYNC_MAX_PAGE_SIZE", default_value_t = 1000)]
     pub max_page_size: u64,
-    /// Sustained SCIM requests per second per connection (0: unlimited); 429 above it.
-    #[arg(long, env = "DIRSYNC_RATE_LIMIT", default_value_t = 50)]
+    /// Sustained SCIM requests per second per tenant (0: unlimited); early requests wait,
+    /// 429 only when one would wait more than 1 s.
+    #[arg(long, env = "DIRSYNC_RATE_LIMIT", default_value_t = Limits::DEFAULT.per_second)]
     pub rate_limit: u32,
-    /// Requests per connection allowed at once above the sustained rate.
-    #[arg(long, env = "DIRSYNC_RATE_LIMIT_BURST", default_value_t = 200)]
+    /// Requests per tenant admitted at once, without waiting, above the sustained rate.
+    #[arg(long, env = "DIRSYNC_RATE_LIMIT_BURST", default_value_t = Limits::DEFAULT.burst)]
     pub rate_limit_burst: u32,
+    /// SCIM requests one connection may have in flight (0: unlimited); 429 above it.
+    #[arg(long, env = "DIRSYNC_MAX_IN_FLIGHT", default_value_t = Limits::DEFAULT.connection_in_flight)]
+    pub max_in_flight: u32,
+    /// SCIM requests all connections of one tenant may have in flight (0: unlimited).
+    #[arg(long, env = "DIRSYNC_TENANT_MAX_IN_FLIGHT", default_value_t = Limits::DEFAULT.tenant_in_flight)]
+    pub tenant_max_in_flight: u32,
     /// Record every SCIM request in the sync log (turn off only to measure its cost).
     #[arg(long, env = "DIRSYNC_SYNC_LOG", default_value_t = true, action = clap::ArgAction::Set)]
     pub sync_log: bool,
@@ -148,8 +156,12 @@ impl EdgeFlags {
             max_body_bytes: self.max_body_bytes,
             max_page_size: self.max_page_size,
             default_page_size: 100.min(self.max_page_size),
-            rate_limit_per_second: self.rate_limit,
-            rate_limit_burst: self.rate_limit_burst,
+            limits: Limits {
+                connection_in_flight: self.max_in_flight,
+                tenant_in_flight: self.tenant_max_in_flight,
+                per_second: self.rate_limit,
+                burst: self.rate_limit_burst,
+            },
             record_requests: self.sync_log,
             bounds: self.bounds.bounds(),
         }

@@ -162,9 +162,10 @@ pub async fn bulk(
                 errors += 1;
                 continue;
             }
-            let mut req = Request::builder()
-                .method(method.clone())
-                .uri(format!("{prefix}{op_path}"));
+            let mut req = Request::builder().method(method.clone()).uri({
+                let uri = format!("{prefix}{op_path}");
+                crate::paths::canonical(&uri).unwrap_or(uri)
+            });
             if let Some(a) = &auth {
                 req = req.header(header::AUTHORIZATION, a.clone());
             }

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod media;
 pub mod observe;
 pub mod params;
+pub mod paths;
 pub mod recorder;
 pub mod state;
 pub mod tenant_schemas;
@@ -158,17 +159,14 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-fn too_many_requests(wait: std::time::Duration, per_second: f64) -> Response {
-    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-    let mut resp = ApiError::new(
-        429,
-        None,
-        format!("this connection is limited to {per_second} requests per second; retry after {secs} s"),
-    )
-    .into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
+/// 429 in the SCIM error schema with `Retry-After` (RFC 6585 §4), recorded in the sync log
+/// like any other answer, so throttling shows there and in the connection status.
+fn too_many_requests(refusal: limits::Refusal) -> Response {
+    let mut resp = ApiError::new(429, None, refusal.detail).into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from(limits::retry_secs(refusal.retry_after)),
+    );
     resp
 }
 
@@ -200,30 +198,50 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
             .map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
         idp_request_id,
     };
-    // Bodies are read here only for connections that capture them; the limit still holds.
+    // Admitted before its body is read: a request whose body is still arriving holds its
+    // place among the requests in flight.
     let mut body = None;
-    if caller.capture_bodies {
-        let (parts, raw) = req.into_parts();
-        match axum::body::to_bytes(raw, state.config.max_body_bytes).await {
-            Ok(bytes) => {
-                body = Some(capture::redacted(&bytes));
+    let resp = match state
+        .limiter
+        .admit(&caller.tenant_id, &caller.connection_id, std::time::Instant::now())
+    {
+        Err(refusal) => too_many_requests(refusal),
+        Ok(admission) => {
+            if !admission.delay.is_zero() {
+                tokio::time::sleep(admission.delay).await;
+            }
+            // Bodies are read here only for connections that capture them; the limit still holds.
+            let mut too_large = None;
+            if caller.capture_bodies {
+                let (parts, raw) = req.into_parts();
+                let bytes = match axum::body::to_bytes(raw, state.config.max_body_bytes).await {
+                    Ok(bytes) => {
+                        body = Some(capture::redacted(&bytes));
+                        bytes
+                    }
+                    Err(_) => {
+                        too_large = Some(
+                            ApiError::new(
+                                413,
+                                Some(dirsync_scim::ScimType::TooLarge),
+                                format!("request body is larger than {} bytes", state.config.max_body_bytes),
+                            )
+                            .into_response(),
+                        );
+                        axum::body::Bytes::new()
+                    }
+                };
                 req = Request::from_parts(parts, axum::body::Body::from(bytes));
             }
-            Err(_) => {
-                return ApiError::new(
-                    413,
-                    Some(dirsync_scim::ScimType::TooLarge),
-                    format!("request body is larger than {} bytes", state.config.max_body_bytes),
-                )
-                .into_response();
-            }
-        }
-    }
-    let resp = match state.limiter.check(&caller.connection_id) {
-        Err(wait) => too_many_requests(wait, state.limiter.per_second()),
-        Ok(()) => {
-            req.extensions_mut().insert(caller.clone());
-            state::REQUEST.scope(ctx.clone(), next.run(req)).await
+            let resp = match too_large {
+                Some(resp) => resp,
+                None => {
+                    req.extensions_mut().insert(caller.clone());
+                    state::REQUEST.scope(ctx.clone(), next.run(req)).await
+                }
+            };
+            drop(admission.permit);
+            resp
         }
     };
     // The request's span and metrics name the connection (see observe.rs).
@@ -320,7 +338,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let recorder = state.recorder.clone();
     let bounds = state.config.bounds;
-    bounds::serve_http(listener, router(state), bounds, shutdown).await?;
+    // Paths are made canonical before routing (`paths`): `/users`, `/Users/`, ... A layer on
+    // the router itself would run after routing, so the router is this wrapper's fallback.
+    let app = Router::new().fallback_service(tower::Layer::layer(
+        &middleware::from_fn(paths::normalize),
+        router(state),
+    ));
+    bounds::serve_http(listener, app, bounds, shutdown).await?;
     // The last request outcomes reach the sync log before the edge exits.
     recorder.flush().await;
     Ok(())

@@ -9,7 +9,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::auth::{AuthCache, SharedAuthCache};
-use crate::limits::RateLimiter;
+use crate::limits::{Limiter, Limits};
 
 /// The SCIM request being answered, for the core's sync log (sent as gRPC metadata).
 #[derive(Debug, Clone, Default)]
@@ -87,10 +87,8 @@ pub struct EdgeConfig {
     pub default_page_size: u64,
     /// Largest page served (advertised as `filter.maxResults`).
     pub max_page_size: u64,
-    /// Sustained requests per second per connection (0: unlimited).
-    pub rate_limit_per_second: u32,
-    /// Requests a connection may send at once above the sustained rate.
-    pub rate_limit_burst: u32,
+    /// Admission limits of SCIM requests (see `limits`).
+    pub limits: Limits,
     /// Record every request in the sync log (off only to measure its cost).
     pub record_requests: bool,
     /// The edge's key for the core's gRPC API.
@@ -106,8 +104,7 @@ impl Default for EdgeConfig {
             max_body_bytes: 1 << 20,
             default_page_size: 100,
             max_page_size: 1000,
-            rate_limit_per_second: 50,
-            rate_limit_burst: 200,
+            limits: Limits::DEFAULT,
             record_requests: true,
             service_key: None,
             bounds: crate::bounds::Bounds::default(),
@@ -122,14 +119,14 @@ pub struct AppState {
     traced: dirsync_telemetry::grpc::GrpcLayer,
     pub config: Arc<EdgeConfig>,
     pub auth_cache: SharedAuthCache,
-    pub limiter: Arc<RateLimiter>,
+    pub limiter: Limiter,
     pub recorder: crate::recorder::Recorder,
     pub schema_cache: Arc<crate::tenant_schemas::SchemaCache>,
 }
 
 impl AppState {
     pub fn new(channel: Channel, config: EdgeConfig) -> Self {
-        let limiter = Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst));
+        let limiter = Limiter::new(config.limits);
         let calls = TracePropagation {
             key: config.service_key.as_ref().map(|k| Arc::from(k.0.as_str())),
         };

@@ -509,7 +509,9 @@ pub fn group_schema() -> Schema {
                 AttributeDef::new("$ref", Reference, "The URI of the member resource.")
                     .references(&["User", "Group"])
                     .mutability(Mutability::Immutable),
-                AttributeDef::new("display", String, "A human-readable name of the member."),
+                // RFC 7643 §2.4: `display` is READ-ONLY; it is the member's current name.
+                AttributeDef::new("display", String, "A human-readable name of the member.")
+                    .mutability(Mutability::ReadOnly),
                 AttributeDef::new("type", String, "The type of the member.")
                     .canonical(&["User", "Group"])
                     .mutability(Mutability::Immutable),

@@ -8,6 +8,11 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub connection_id: Option<Uuid>,
     pub display_name: String,
+    /// `store::ci_key(display_name)`, unique per tenant among groups not `name_shared`.
+    pub display_name_key: String,
+    /// One of several groups that already had this name before names became unique
+    /// (migration 000012); kept as they were.
+    pub name_shared: bool,
     pub external_id: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub document: Json,

@@ -18,6 +18,8 @@ pub struct Model {
     pub idp_request_id: Option<String>,
     pub trace_id: Option<String>,
     pub body: Option<String>,
+    /// What the IdP's admin should fix although the request succeeded (migration 000012).
+    pub warning: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -88,6 +88,7 @@ fn entry_to_proto(e: sync_log::Model) -> SyncLogEntry {
         idp_request_id: e.idp_request_id,
         trace_id: e.trace_id,
         body: e.body,
+        warning: e.warning,
     }
 }
 
@@ -344,6 +345,8 @@ impl Admin for AdminService {
                     successes_24h: s.successes_24h,
                     failures_24h: s.failures_24h,
                     last_error: s.last_error.map(entry_to_proto),
+                    throttled_24h: s.throttled_24h,
+                    last_warning: s.last_warning.map(entry_to_proto),
                 }
             })
             .collect();

@@ -62,8 +62,9 @@ pub(crate) fn user_to_proto(m: user_rows::Model) -> User {
         last_modified: Some(timestamp(m.updated_at)),
         connection_id: m.connection_id.map(|c| c.to_string()),
         source: m.source,
-        // Needs the tenant's languages: filled by `settings::user_out`.
+        // Need the tenant's languages and the document: filled by `settings::user_out`.
         language: String::new(),
+        timezone: String::new(),
     }
 }
 
@@ -211,6 +212,21 @@ fn context<T>(request: &Request<T>) -> RequestContext {
     RequestContext::from_metadata(request.metadata())
 }
 
+/// A SCIM request's warning for the IdP's admin, on its sync-log line (native writes have none).
+async fn warn(
+    txn: &sea_orm::DatabaseTransaction,
+    tenant_id: Uuid,
+    connection_id: Option<Uuid>,
+    ctx: &RequestContext,
+    warning: &Option<String>,
+    now: i64,
+) -> Result<()> {
+    match (connection_id, warning) {
+        (Some(c), Some(w)) => journal::log_warning(txn, tenant_id, c, ctx, w.clone(), now).await,
+        _ => Ok(()),
+    }
+}
+
 #[tonic::async_trait]
 impl Directory for DirectoryService {
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
@@ -222,8 +238,9 @@ impl Directory for DirectoryService {
         let spec = req
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
-        timezone::check_spec(&spec)?;
         crate::text::check_user(&spec)?;
+        // Never refused for its value; a zone the product cannot use is a warning (`timezone`).
+        let zone_warning = timezone::spec_warning(&spec);
         let now = self.clock.now_ms();
         let source = if connection_id.is_some() { "scim" } else { "native" };
         let (user, langs) = in_txn(&self.db, async |txn| {
@@ -236,6 +253,7 @@ impl Directory for DirectoryService {
                 let (u, mut events) = super::adoption::create_over(txn, tenant_id, c, found, &spec, now).await?;
                 let langs = tenant_settings::after_user_replaced(txn, tenant_id, &u, &mut events).await?;
                 journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
+                warn(txn, tenant_id, connection_id, &ctx, &zone_warning, now).await?;
                 return Ok((u, langs));
             }
             let u = users::create(
@@ -255,6 +273,7 @@ impl Directory for DirectoryService {
             events.extend(roles::after_user_write(txn, tenant_id, None, &u, trigger(connection_id), now).await?);
             events.extend(licenses::after_user_write(txn, tenant_id, None, &u, now).await?);
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
+            warn(txn, tenant_id, connection_id, &ctx, &zone_warning, now).await?;
             Ok((u, langs))
         })
         .await?;
@@ -284,8 +303,8 @@ impl Directory for DirectoryService {
         let spec = req
             .user
             .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
-        timezone::check_spec(&spec)?;
         crate::text::check_user(&spec)?;
+        let zone_warning = timezone::spec_warning(&spec);
         let now = self.clock.now_ms();
         let (user, langs) = in_txn(&self.db, async |txn| {
             // A SCIM write sees only what its connection sees, and adopts a native user it may.
@@ -303,6 +322,7 @@ impl Directory for DirectoryService {
             );
             events.extend(licenses::after_user_write(txn, tenant_id, Some(&before), &after, now).await?);
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
+            warn(txn, tenant_id, connection_id, &ctx, &zone_warning, now).await?;
             Ok((after, langs))
         })
         .await?;

@@ -1,5 +1,5 @@
-//! Tenant settings: the languages a tenant's product speaks, the IANA time zone rule, and
-//! delayed invites. The rules are here; the directory service calls the hooks below from its
+//! Tenant settings: the languages a tenant's product speaks, users' normalised time zones,
+//! and delayed invites. The rules are here; the directory service calls the hooks below from its
 //! user writes and reads.
 
 pub mod invites;
@@ -104,20 +104,24 @@ pub async fn languages<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<La
 /// A user as the API returns it: the row, plus its normalised language.
 pub(crate) fn user_out(langs: &Languages, m: user_rows::Model) -> User {
     let language = langs.of_document(&m.document);
+    let zone = timezone::of_document(&m.document);
     let mut u = crate::service::directory::user_to_proto(m);
     u.language = language;
+    u.timezone = zone;
     u
 }
 
 /// Adds the user's normalised language to the `after` view of its user events.
 fn annotate(langs: &Languages, u: &user_rows::Model, events: &mut [Event]) {
     let language = langs.of_document(&u.document);
+    let zone = timezone::of_document(&u.document);
     for e in events.iter_mut() {
         if e.resource_id == u.id
             && e.kind.starts_with("user.")
             && let Some(after) = e.data.get_mut("after").and_then(|a| a.as_object_mut())
         {
             after.insert("language".into(), language.clone().into());
+            after.insert("timezone".into(), zone.clone().into());
         }
     }
 }

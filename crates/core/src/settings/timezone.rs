@@ -1,50 +1,76 @@
-//! A user's `timezone` (RFC 7643 §4.1.1: an IANA Time Zone database name) must name a zone
-//! the tz database knows; the check uses the tzdb compiled into `chrono-tz`, never a
-//! hand-written list.
+//! A user's time zone, normalised for the product. The SCIM document keeps `timezone` exactly
+//! as the IdP sent it, and no value is ever refused: an optional attribute the product cannot
+//! interpret must not stop a person from being provisioned (the IdP would retry the whole
+//! user forever). The product gets `User.timezone` over gRPC:
+//!
+//! - an IANA tz database name as is, in the tz database's spelling (`europe/berlin` ->
+//!   `Europe/Berlin`; no two tz names differ only in case), checked against the tzdb compiled
+//!   into `chrono-tz`;
+//! - a Windows time zone id (`W. Europe Standard Time`), as directories synced from Active
+//!   Directory carry, mapped to its IANA zone through Unicode CLDR's `windowsZones.xml`
+//!   (the `001`, world-wide default row), as the `windows-timezones` crate carries it;
+//! - anything else: empty, and a warning for the IdP's admin in the request's sync-log line
+//!   and the connection status, so the mapping can be fixed in the IdP.
 
-use crate::error::CoreError;
+use serde_json::Value;
 
-/// True when `name` is a zone or link of the IANA tz database (`Europe/Berlin`, `UTC`,
-/// `US/Eastern`). Other capitalisations (`europe/berlin`) are accepted too: no two tz names
-/// differ only in case.
-pub fn is_iana(name: &str) -> bool {
-    name.parse::<chrono_tz::Tz>().is_ok()
-        || chrono_tz::TZ_VARIANTS
-            .iter()
-            .any(|tz| tz.name().eq_ignore_ascii_case(name))
+/// The attribute's name as the document spells it, and its value.
+fn attribute(doc: &Value) -> Option<(&str, &Value)> {
+    doc.as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("timezone"))
+        .map(|(k, v)| (k.as_str(), v))
 }
 
-/// Refuses a user document whose `timezone` is not an IANA zone name. Absent, `null` and `""`
-/// (IdPs send empty strings for unset attributes) mean "no time zone" and pass.
-pub fn check_document(doc: &serde_json::Value) -> Result<(), CoreError> {
-    let Some((attr, value)) = doc
-        .as_object()
-        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("timezone")))
-    else {
-        return Ok(());
+/// The IANA zone `name` stands for, in the tz database's spelling: an IANA name (any case) or
+/// a Windows time zone id; `None` for anything else.
+pub fn iana(name: &str) -> Option<&'static str> {
+    if let Ok(tz) = name.parse::<chrono_tz::Tz>() {
+        return Some(tz.name());
+    }
+    if let Some(tz) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|tz| tz.name().eq_ignore_ascii_case(name))
+    {
+        return Some(tz.name());
+    }
+    name.trim()
+        .parse::<windows_timezones::WindowsTimezone>()
+        .ok()
+        .map(|w| w.tzdb_id())
+}
+
+/// What the product gets for a document's `timezone`: the IANA zone, or empty (not sent, or
+/// not something a zone can be derived from).
+pub fn of_document(doc: &Value) -> String {
+    match attribute(doc) {
+        Some((_, Value::String(s))) => iana(s).unwrap_or_default().to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The warning for the IdP's admin when a document's `timezone` was sent but gives the product
+/// no zone; `None` when it does, or when none was sent (absent, `null`, `""`).
+pub fn warning(doc: &Value) -> Option<String> {
+    let (attr, value) = attribute(doc)?;
+    let shown = match value {
+        Value::Null => return None,
+        Value::String(s) if s.is_empty() || iana(s).is_some() => return None,
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
     };
-    match value {
-        serde_json::Value::Null => Ok(()),
-        serde_json::Value::String(s) if s.is_empty() || is_iana(s) => Ok(()),
-        serde_json::Value::String(s) => Err(CoreError::InvalidValue(format!(
-            "{attr} {s:?} is not an IANA time zone (e.g. \"Europe/Berlin\")"
-        ))),
-        other => Err(CoreError::InvalidValue(format!(
-            "{attr} must be a string naming an IANA time zone (e.g. \"Europe/Berlin\"), not {other}"
-        ))),
-    }
+    Some(format!(
+        "{attr} {shown} is neither an IANA time zone (e.g. \"Europe/Berlin\") nor a Windows time zone id \
+         (e.g. \"W. Europe Standard Time\"): stored as sent, but the product gets no time zone for this user; \
+         map an IANA time zone to {attr} in the IdP"
+    ))
 }
 
-/// The same check on a `UserSpec`'s document (empty: a native user without one, no zone).
-pub fn check_spec(spec: &dirsync_proto::v1::UserSpec) -> Result<(), CoreError> {
-    if spec.document.trim().is_empty() {
-        return Ok(());
-    }
-    // A document that is not JSON is refused by the store with its own message.
-    match serde_json::from_str::<serde_json::Value>(&spec.document) {
-        Ok(doc) => check_document(&doc),
-        Err(_) => Ok(()),
-    }
+/// [`warning`] for a `UserSpec`'s document (a document that is not JSON has none).
+pub fn spec_warning(spec: &dirsync_proto::v1::UserSpec) -> Option<String> {
+    serde_json::from_str::<Value>(&spec.document)
+        .ok()
+        .and_then(|doc| warning(&doc))
 }
 
 #[cfg(test)]
@@ -53,46 +79,60 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn zone_names() {
-        for (name, ok) in [
-            ("Europe/Berlin", true),
-            ("America/Los_Angeles", true),
-            ("UTC", true),
-            ("Etc/GMT+1", true),
-            ("US/Eastern", true),
-            ("europe/berlin", true),
-            ("Mars/Olympus", false),
-            ("Europe/Berlin ", false),
-            ("CEST", false),
-            ("+01:00", false),
-            ("", false),
+    fn normalised_zones() {
+        for (name, want) in [
+            ("Europe/Berlin", Some("Europe/Berlin")),
+            ("America/Los_Angeles", Some("America/Los_Angeles")),
+            ("UTC", Some("UTC")),
+            ("Etc/GMT+1", Some("Etc/GMT+1")),
+            ("US/Eastern", Some("US/Eastern")),
+            ("europe/berlin", Some("Europe/Berlin")),
+            // Windows ids, through CLDR's world-wide default row.
+            ("W. Europe Standard Time", Some("Europe/Berlin")),
+            ("Pacific Standard Time", Some("America/Los_Angeles")),
+            ("Tokyo Standard Time", Some("Asia/Tokyo")),
+            ("GMT Standard Time", Some("Europe/London")),
+            ("UTC-11", Some("Etc/GMT+11")),
+            ("Mars/Olympus", None),
+            ("Europe/Berlin ", None),
+            ("CEST", None),
+            ("+01:00", None),
+            ("W. Mars Standard Time", None),
+            ("", None),
         ] {
-            assert_eq!(is_iana(name), ok, "{name:?}");
+            assert_eq!(iana(name), want, "{name:?}");
         }
     }
 
     #[test]
     fn documents() {
-        for (doc, want) in [
-            (json!({"userName": "a"}), None),
-            (json!({"timezone": "Europe/Vienna"}), None),
-            (json!({"timezone": ""}), None),
-            (json!({"timezone": null}), None),
+        let warned = |attr: &str, shown: &str| {
+            Some(format!(
+                "{attr} {shown} is neither an IANA time zone (e.g. \"Europe/Berlin\") nor a Windows time zone id \
+                 (e.g. \"W. Europe Standard Time\"): stored as sent, but the product gets no time zone for this \
+                 user; map an IANA time zone to {attr} in the IdP"
+            ))
+        };
+        for (doc, zone, want_warning) in [
+            (json!({"userName": "a"}), "", None),
+            (json!({"timezone": "Europe/Vienna"}), "Europe/Vienna", None),
+            (json!({"timezone": "W. Europe Standard Time"}), "Europe/Berlin", None),
+            (json!({"timezone": ""}), "", None),
+            (json!({"timezone": null}), "", None),
             (
                 json!({"timezone": "Mars/Olympus"}),
-                Some(r#"timezone "Mars/Olympus" is not an IANA time zone (e.g. "Europe/Berlin")"#),
+                "",
+                warned("timezone", "\"Mars/Olympus\""),
             ),
             (
                 json!({"timeZone": "Mars/Olympus"}),
-                Some(r#"timeZone "Mars/Olympus" is not an IANA time zone (e.g. "Europe/Berlin")"#),
+                "",
+                warned("timeZone", "\"Mars/Olympus\""),
             ),
-            (
-                json!({"timezone": 3}),
-                Some(r#"timezone must be a string naming an IANA time zone (e.g. "Europe/Berlin"), not 3"#),
-            ),
+            (json!({"timezone": 3}), "", warned("timezone", "3")),
         ] {
-            let got = check_document(&doc).err().map(|e| e.to_string());
-            assert_eq!(got.as_deref(), want, "{doc}");
+            assert_eq!(of_document(&doc), zone, "{doc}");
+            assert_eq!(warning(&doc), want_warning, "{doc}");
         }
     }
 }

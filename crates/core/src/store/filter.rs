@@ -243,7 +243,9 @@ fn core_column(target: Target, path: &AttributePath) -> Option<Accessor> {
         (Target::Users, "displayname", "") => (c("display_name"), Kind::Text),
         (Target::Users, "name", "givenname") => (c("given_name"), Kind::Text),
         (Target::Users, "name", "familyname") => (c("family_name"), Kind::Text),
-        (Target::Groups, "displayname", "") => (c("display_name"), Kind::Text),
+        // The key the name is unique by (migration 000012): a filter finds the group that a
+        // create of the same name would collide with, in any case (Entra matches by it).
+        (Target::Groups, "displayname", "") => (c("display_name_key"), Kind::TextKey),
         _ => return None,
     };
     Some(Accessor::Column(found.0, found.1))

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::filter::{self, Target};
 use super::keyset::{self, Cursor, SeekOrder, Start};
-use super::{Page, is_unique_violation};
+use super::{Page, ci_key, is_unique_violation};
 use crate::entity::{group_members, groups, users};
 use crate::error::{CoreError, Result};
 
@@ -265,6 +265,45 @@ pub async fn apply_member_changes(
     Ok(delta)
 }
 
+/// The tenant's group (other than `except`) whose name is `name` ignoring case, if any; groups
+/// marked `name_shared` by migration 000012 count too.
+async fn name_holder(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<Option<Uuid>> {
+    let mut q = groups::Entity::find()
+        .select_only()
+        .column(groups::Column::Id)
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .filter(groups::Column::DisplayNameKey.eq(ci_key(name)));
+    if let Some(id) = except {
+        q = q.filter(groups::Column::Id.ne(id));
+    }
+    Ok(q.into_tuple().one(txn).await?)
+}
+
+/// 409 `uniqueness` naming the group that holds the name, so the IdP's admin can find it.
+fn name_taken(name: &str, holder: Option<Uuid>) -> CoreError {
+    CoreError::Uniqueness(match holder {
+        Some(other) => format!(
+            "displayName {name:?} is already taken by group {other} (group names are unique per tenant, ignoring case)"
+        ),
+        None => format!(
+            "displayName {name:?} was taken by another group at the same moment (group names are unique per tenant, ignoring case)"
+        ),
+    })
+}
+
+/// Refuses `name` when another group of the tenant holds it.
+async fn check_name_free(txn: &DatabaseTransaction, tenant_id: Uuid, name: &str, except: Option<Uuid>) -> Result<()> {
+    match name_holder(txn, tenant_id, name, except).await? {
+        Some(other) => Err(name_taken(name, Some(other))),
+        None => Ok(()),
+    }
+}
+
 pub async fn create(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
@@ -274,11 +313,14 @@ pub async fn create(
     now: i64,
 ) -> Result<(groups::Model, Vec<Uuid>)> {
     validate(spec)?;
+    check_name_free(txn, tenant_id, &spec.display_name, None).await?;
     let model = groups::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
         connection_id: Set(connection_id),
         display_name: Set(spec.display_name.clone()),
+        display_name_key: Set(ci_key(&spec.display_name)),
+        name_shared: Set(false),
         external_id: Set(spec.external_id.clone()),
         document: Set(document(spec)?),
         version: Set(1),
@@ -286,7 +328,14 @@ pub async fn create(
         updated_at: Set(now),
     }
     .insert(txn)
-    .await?;
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            name_taken(&spec.display_name, None)
+        } else {
+            e.into()
+        }
+    })?;
     let ids = parse_member_ids(member_ids)?;
     let added = add_uuids(txn, tenant_id, model.id, &ids).await?;
     Ok((model, added))
@@ -328,6 +377,15 @@ pub async fn update(
         .col_expr(groups::Column::UpdatedAt, Expr::val(now));
     if let Some(spec) = spec {
         validate(spec)?;
+        // A rename claims the new name; keeping the name (in any case) keeps the group's claim,
+        // also for a group that shares its name since migration 000012.
+        let key = ci_key(&spec.display_name);
+        if key != current.display_name_key {
+            check_name_free(txn, tenant_id, &spec.display_name, Some(id)).await?;
+            update = update
+                .col_expr(groups::Column::DisplayNameKey, Expr::val(key))
+                .col_expr(groups::Column::NameShared, Expr::val(false));
+        }
         update = update
             .col_expr(groups::Column::DisplayName, Expr::val(spec.display_name.clone()))
             .col_expr(groups::Column::ExternalId, Expr::val(spec.external_id.clone()))
@@ -341,7 +399,7 @@ pub async fn update(
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                CoreError::Uniqueness("displayName is already taken".into())
+                name_taken(spec.map_or("", |s| s.display_name.as_str()), None)
             } else {
                 e.into()
             }

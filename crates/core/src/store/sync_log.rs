@@ -69,6 +69,7 @@ pub async fn record<C: ConnectionTrait>(db: &C, o: Outcome) -> Result<()> {
         idp_request_id: Set(o.idp_request_id),
         trace_id: Set(o.trace_id),
         body: Set(o.body),
+        warning: Set(None),
     };
     sync_log::Entity::insert(entry)
         .on_conflict(
@@ -127,6 +128,9 @@ pub struct Stats {
     pub successes_24h: u64,
     pub failures_24h: u64,
     pub last_error: Option<sync_log::Model>,
+    /// Requests refused with 429 in the last 24 hours.
+    pub throttled_24h: u64,
+    pub last_warning: Option<sync_log::Model>,
 }
 
 pub async fn stats<C: ConnectionTrait>(db: &C, connection_ids: &[Uuid], now: i64) -> Result<HashMap<Uuid, Stats>> {
@@ -155,6 +159,12 @@ pub async fn stats<C: ConnectionTrait>(db: &C, connection_ids: &[Uuid], now: i64
             .count(db)
             .await?;
         let failures_24h = recent().filter(sync_log::Column::Status.gte(400)).count(db).await?;
+        let throttled_24h = recent().filter(sync_log::Column::Status.eq(429)).count(db).await?;
+        let last_warning = of()
+            .filter(sync_log::Column::Warning.is_not_null())
+            .order_by_desc(sync_log::Column::Id)
+            .one(db)
+            .await?;
         let last_error = of()
             .filter(sync_log::Column::Status.gte(400))
             .order_by_desc(sync_log::Column::Id)
@@ -168,6 +178,8 @@ pub async fn stats<C: ConnectionTrait>(db: &C, connection_ids: &[Uuid], now: i64
                 successes_24h,
                 failures_24h,
                 last_error,
+                throttled_24h,
+                last_warning,
             },
         );
     }
