@@ -12,6 +12,8 @@ mod m20261125_000008_licenses;
 mod m20261125_000009_schemas;
 mod m20261125_000010_tenant_settings;
 mod m20261125_000011_adoption;
+// portal (issue 16)
+mod m20261201_000014_portal;
 
 pub struct Migrator;
 
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_schemas::Migration),
             Box::new(m20261125_000010_tenant_settings::Migration),
             Box::new(m20261125_000011_adoption::Migration),
+            // portal (issue 16)
+            Box::new(m20261201_000014_portal::Migration),
         ]
     }
 }

@@ -52,7 +52,7 @@ impl AdminService {
         }
     }
 
-    fn connection(&self, c: connections::Model) -> Connection {
+    pub(crate) fn connection(&self, c: connections::Model) -> Connection {
         Connection {
             scim_base_url: scim_base_url(&self.public_url, &c.tenant_id.to_string()),
             id: c.id.to_string(),
@@ -72,7 +72,7 @@ pub fn scim_base_url(public_url: &str, tenant_id: &str) -> String {
     format!("{}/scim/v2/{tenant_id}", public_url.trim_end_matches('/'))
 }
 
-fn entry_to_proto(e: sync_log::Model) -> SyncLogEntry {
+pub(crate) fn entry_to_proto(e: sync_log::Model) -> SyncLogEntry {
     SyncLogEntry {
         id: e.id.to_string(),
         tenant_id: e.tenant_id.to_string(),
@@ -318,6 +318,7 @@ impl Admin for AdminService {
                 n => u64::from(n.min(1000)),
             },
             after_id: optional_id("sync log entry", r.after_id.as_deref())?,
+            search: None,
         };
         let entries = log::list(&self.db, q).await?;
         Ok(Response::new(ListSyncLogResponse {

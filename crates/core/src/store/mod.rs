@@ -8,6 +8,7 @@ pub mod groups;
 pub mod keyset;
 pub mod leases;
 pub mod licenses;
+pub mod portal;
 pub mod roles;
 pub mod schemas;
 pub mod settings;

@@ -1,0 +1,239 @@
+//! Portal links and sessions. A link is a one-time token a product hands to a customer's IT
+//! admin; redeeming it opens a session for that link's tenant. Both keep only the SHA-256 of
+//! their secret; a lookup by hash is followed by a constant-time comparison.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::entity::{portal_links, portal_sessions};
+use crate::error::{CoreError, Result};
+use crate::tokens as secrets;
+
+/// Prefix of portal link tokens (recognisable to secret scanners).
+pub const LINK_PREFIX: &str = "dsl_";
+/// Prefix of portal session secrets.
+pub const SESSION_PREFIX: &str = "dsp_";
+
+/// A link without a lifetime is meant for a redirect: it lives 15 minutes.
+pub const DEFAULT_LINK_MS: i64 = 15 * 60 * 1000;
+pub const MIN_LINK_MS: i64 = 60 * 1000;
+/// Links sent by mail may live days, never longer than a week.
+pub const MAX_LINK_MS: i64 = 7 * 24 * 3600 * 1000;
+/// A session unused this long ends.
+pub const IDLE_MS: i64 = 30 * 60 * 1000;
+/// A session ends this long after it opened, however busy.
+pub const ABSOLUTE_MS: i64 = 8 * 3600 * 1000;
+pub const MAX_RETURN_URL: usize = 2000;
+
+/// Why a link or session is refused; the same words for every reason, so that a guesser
+/// learns nothing.
+fn denied(what: &str) -> CoreError {
+    CoreError::Unauthenticated(format!("this portal {what} is invalid, used, revoked or expired"))
+}
+
+fn random(prefix: &str) -> Result<String> {
+    secrets::generate_with_prefix(prefix)
+        .map_err(|e| CoreError::Db(sea_orm::DbErr::Custom(format!("no randomness available: {e}"))))
+}
+
+/// Checks a lifetime (0: the default) and returns it in milliseconds.
+pub fn link_lifetime_ms(seconds: u64) -> Result<i64> {
+    if seconds == 0 {
+        return Ok(DEFAULT_LINK_MS);
+    }
+    let ms = i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    if !(MIN_LINK_MS..=MAX_LINK_MS).contains(&ms) {
+        return Err(CoreError::InvalidValue(format!(
+            "lifetime_seconds must be between {} and {} (7 days), or 0 for 15 minutes; got {seconds}",
+            MIN_LINK_MS / 1000,
+            MAX_LINK_MS / 1000
+        )));
+    }
+    Ok(ms)
+}
+
+/// A return URL must be an absolute http(s) URL without whitespace or quotes, and bounded.
+pub fn check_return_url(url: &str) -> Result<()> {
+    let ok = url.len() <= MAX_RETURN_URL
+        && (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "http://".len()
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidValue(format!(
+            "return_url must be an absolute http(s) URL of at most {MAX_RETURN_URL} characters without spaces or quotes"
+        )))
+    }
+}
+
+/// What a new link is for.
+#[derive(Debug, Clone)]
+pub struct NewLink<'a> {
+    pub tenant_id: Uuid,
+    pub connection_id: Option<Uuid>,
+    pub intent: &'a str,
+    pub lifetime_ms: i64,
+    pub return_url: Option<&'a str>,
+    pub created_by: &'a str,
+}
+
+/// Stores a new link and returns it with its token (shown once).
+pub async fn create_link(txn: &DatabaseTransaction, new: NewLink<'_>, now: i64) -> Result<(portal_links::Model, String)> {
+    let token = random(LINK_PREFIX)?;
+    let row = portal_links::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(new.tenant_id),
+        connection_id: Set(new.connection_id),
+        intent: Set(new.intent.to_owned()),
+        token_hash: Set(secrets::hash(&token)),
+        return_url: Set(new.return_url.map(str::to_owned)),
+        created_by: Set(new.created_by.to_owned()),
+        created_at: Set(now),
+        expires_at: Set(now.saturating_add(new.lifetime_ms)),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok((row, token))
+}
+
+pub async fn revoke_link(txn: &DatabaseTransaction, tenant_id: Uuid, link_id: Uuid, now: i64) -> Result<()> {
+    let link = portal_links::Entity::find_by_id(link_id)
+        .filter(portal_links::Column::TenantId.eq(tenant_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| CoreError::NotFound(format!("portal link {link_id} not found in tenant {tenant_id}")))?;
+    if link.revoked_at.is_none() {
+        portal_links::Entity::update_many()
+            .col_expr(portal_links::Column::RevokedAt, Expr::val(now))
+            .filter(portal_links::Column::Id.eq(link.id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The link a token opens, if it is unused, unrevoked and unexpired. Does not use it up.
+pub async fn live_link<C: ConnectionTrait>(db: &C, token: &str, now: i64) -> Result<portal_links::Model> {
+    if !token.starts_with(LINK_PREFIX) || token.len() > 100 {
+        return Err(denied("link"));
+    }
+    let link = portal_links::Entity::find()
+        .filter(portal_links::Column::TokenHash.eq(secrets::hash(token)))
+        .one(db)
+        .await?
+        .ok_or_else(|| denied("link"))?;
+    let live = link.used_at.is_none() && link.revoked_at.is_none() && link.expires_at > now;
+    if !secrets::verify(token, &link.token_hash) || !live {
+        return Err(denied("link"));
+    }
+    Ok(link)
+}
+
+/// Uses a link up and opens a session for its tenant; returns the session and its secret.
+/// Of two concurrent redemptions exactly one succeeds (the conditional update decides).
+pub async fn redeem_link(txn: &DatabaseTransaction, token: &str, now: i64) -> Result<(portal_sessions::Model, String)> {
+    let link = live_link(txn, token, now).await?;
+    let used = portal_links::Entity::update_many()
+        .col_expr(portal_links::Column::UsedAt, Expr::val(now))
+        .filter(portal_links::Column::Id.eq(link.id))
+        .filter(portal_links::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if used != 1 {
+        return Err(denied("link"));
+    }
+    let secret = random(SESSION_PREFIX)?;
+    let session = portal_sessions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(link.tenant_id),
+        link_id: Set(link.id),
+        connection_id: Set(link.connection_id),
+        intent: Set(link.intent),
+        token_hash: Set(secrets::hash(&secret)),
+        return_url: Set(link.return_url),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now.saturating_add(ABSOLUTE_MS)),
+        ended_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok((session, secret))
+}
+
+/// The live session a secret names, with its idle expiry moved on to `now + IDLE_MS`.
+pub async fn session<C: ConnectionTrait>(db: &C, secret: &str, now: i64) -> Result<portal_sessions::Model> {
+    if !secret.starts_with(SESSION_PREFIX) || secret.len() > 100 {
+        return Err(denied("session"));
+    }
+    let mut s = portal_sessions::Entity::find()
+        .filter(portal_sessions::Column::TokenHash.eq(secrets::hash(secret)))
+        .one(db)
+        .await?
+        .ok_or_else(|| denied("session"))?;
+    let live = s.ended_at.is_none() && s.expires_at > now && s.last_seen_at.saturating_add(IDLE_MS) > now;
+    if !secrets::verify(secret, &s.token_hash) || !live {
+        return Err(denied("session"));
+    }
+    // Touching at most once a minute keeps page loads from writing on every request.
+    if now - s.last_seen_at >= 60_000 {
+        portal_sessions::Entity::update_many()
+            .col_expr(portal_sessions::Column::LastSeenAt, Expr::val(now))
+            .filter(portal_sessions::Column::Id.eq(s.id))
+            .exec(db)
+            .await?;
+        s.last_seen_at = now;
+    }
+    Ok(s)
+}
+
+pub async fn end_session<C: ConnectionTrait>(db: &C, session_id: Uuid, now: i64) -> Result<()> {
+    portal_sessions::Entity::update_many()
+        .col_expr(portal_sessions::Column::EndedAt, Expr::val(now))
+        .filter(portal_sessions::Column::Id.eq(session_id))
+        .filter(portal_sessions::Column::EndedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Points a session at a connection of its tenant (after setup created one).
+pub async fn set_connection(txn: &DatabaseTransaction, session_id: Uuid, connection_id: Uuid) -> Result<()> {
+    portal_sessions::Entity::update_many()
+        .col_expr(portal_sessions::Column::ConnectionId, Expr::val(Some(connection_id)))
+        .filter(portal_sessions::Column::Id.eq(session_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_and_return_urls_are_bounded() {
+        assert_eq!(link_lifetime_ms(0).unwrap(), DEFAULT_LINK_MS);
+        assert_eq!(link_lifetime_ms(3600).unwrap(), 3_600_000);
+        for bad in [1, 59, 7 * 24 * 3600 + 1, u64::MAX] {
+            assert!(link_lifetime_ms(bad).is_err(), "{bad}");
+        }
+        check_return_url("https://app.example.com/settings/scim?x=1").unwrap();
+        for bad in [
+            "",
+            "javascript:alert(1)",
+            "//evil.example",
+            "https://a b",
+            "https://x\"onload=",
+            "http://",
+        ] {
+            assert!(check_return_url(bad).is_err(), "{bad}");
+        }
+        assert!(check_return_url(&format!("https://x/{}", "a".repeat(MAX_RETURN_URL))).is_err());
+    }
+}
