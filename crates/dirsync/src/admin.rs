@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 mod domains;
 mod licenses;
+mod portal;
 mod schemas;
 mod settings;
 
@@ -76,6 +77,9 @@ enum AdminCommand {
     /// A tenant's languages (normalising users' preferredLanguage/locale) and delayed invites.
     #[command(subcommand)]
     Settings(settings::SettingsCommand),
+    /// One-time links into the setup portal for a tenant's IT admin.
+    #[command(subcommand)]
+    Portal(portal::PortalCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         #[arg(long)]
@@ -850,6 +854,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         }
         AdminCommand::Domain(command) => domains::run(&mut client, command, args.output).await?,
         AdminCommand::Settings(command) => settings::run(channel, command, args.output).await?,
+        AdminCommand::Portal(command) => portal::run(channel, command, args.output).await?,
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {

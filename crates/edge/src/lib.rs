@@ -315,6 +315,16 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, Router::new(), shutdown).await
+}
+
+/// Serves the SCIM edge with `extra` routes beside it (the setup portal under `/portal`).
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    extra: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Nagle's algorithm off: responses must not wait for the client's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
@@ -322,7 +332,7 @@ pub async fn serve(
         }
     });
     let recorder = state.recorder.clone();
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state).merge(extra))
         .with_graceful_shutdown(shutdown)
         .await?;
     // The last request outcomes reach the sync log before the edge exits.
