@@ -11,16 +11,16 @@ use tokio::process::{Child, ChildStdout, Command};
 
 use crate::harness::{Backend, Store};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
 
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     out: Lines<BufReader<ChildStdout>>,
     seen: Vec<String>,
 }
 
 impl Proc {
-    fn spawn(args: &[&str], store: &Store, dir: &std::path::Path) -> Proc {
+    pub(crate) fn spawn(args: &[&str], store: &Store, dir: &std::path::Path) -> Proc {
         Self::spawn_logging(args, store, dir, None)
     }
 
@@ -55,7 +55,7 @@ impl Proc {
     }
 
     /// The rest of the first stdout line that contains `marker`.
-    async fn value_after(&mut self, marker: &str) -> String {
+    pub(crate) async fn value_after(&mut self, marker: &str) -> String {
         if let Some(line) = self.seen.iter().find(|l| l.contains(marker)) {
             return line.split_once(marker).unwrap().1.trim().to_owned();
         }
@@ -74,7 +74,7 @@ impl Proc {
     }
 
     /// Stops the process with SIGTERM and checks that it exits cleanly.
-    async fn terminate(mut self) {
+    pub(crate) async fn terminate(mut self) {
         let pid = self.child.id().unwrap().to_string();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -89,12 +89,12 @@ impl Proc {
     }
 }
 
-fn edge_root(line: &str) -> String {
+pub(crate) fn edge_root(line: &str) -> String {
     line.trim_end_matches("/scim/v2/<tenant id>").to_owned()
 }
 
 /// `dirsync admin`, with the key file of the data directory `dir`.
-async fn admin(dir: &std::path::Path, grpc: &str, args: &[&str]) -> Value {
+pub(crate) async fn admin(dir: &std::path::Path, grpc: &str, args: &[&str]) -> Value {
     let out = Command::new(BIN)
         .env("DIRSYNC_DATA_DIR", dir)
         .env_remove("DIRSYNC_SERVICE_KEY")

@@ -16,6 +16,8 @@ mod harness;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod licenses;
+mod portal;
+mod portal_browser;
 mod protocol;
 mod queries;
 mod roles;

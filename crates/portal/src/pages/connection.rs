@@ -75,6 +75,10 @@ async fn render(
         .into_iter()
         .filter(|s| s.connection.is_some())
         .partition(|s| s.connection.as_ref().is_some_and(|c| c.ended.is_none()));
+    // The session's own connection first.
+    let mine = session.info.connection_id.as_deref();
+    let mut live = live;
+    live.sort_by_key(|s| s.connection.as_ref().map(|c| c.id.as_str()) != mine);
     let body = html! {
         @if let Some(n) = &notice {
             div class="notice ok" role="status" { p { (n) } }

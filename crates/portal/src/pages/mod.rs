@@ -70,6 +70,13 @@ impl<'a> Ctx<'a> {
             (Section::Log, "/portal/log", t.nav_log),
         ];
         let other = self.lang.other();
+        // The switch reloads the section's page (the current URL may be a form's POST target).
+        let here = match self.section {
+            Section::Setup => "/portal/setup",
+            Section::Connection => "/portal/connection",
+            Section::Log => "/portal/log",
+            Section::None => "",
+        };
         html! {
             (DOCTYPE)
             html lang=(self.lang.code()) {
@@ -96,7 +103,7 @@ impl<'a> Ctx<'a> {
                             @if let Some(s) = self.session {
                                 span class="tenant" { (t.organisation) ": " strong { (s.tenant_name) } }
                             }
-                            a href={ "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) {
+                            a href={ (here) "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) {
                                 (other.texts().language_name)
                             }
                             @if self.session.is_some() {
