@@ -213,6 +213,17 @@ impl Browser {
         all.len()
     }
 
+    /// Scrolls `css` into view (for a photo of what sits below the fold).
+    async fn scroll_to(&self, css: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return true;",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap();
+    }
+
     async fn screenshot(&self, name: &str) {
         if let Some(dir) = &self.shots {
             let png = self.client.screenshot().await.unwrap();
@@ -276,12 +287,14 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     assert_eq!(idp(&app, Method::POST, &format!("{tenant_url}/Users"), &token, Some(ada.clone())).await, 201);
     b.wait_for_text("#verify", "created user ada@acme.example").await;
     b.wait_for_text("#verify", "reached dirsync").await;
+    b.scroll_to("#credentials").await;
     b.screenshot("setup-verified").await;
     // A mistake in the IdP: the page says what went wrong and how to fix it.
     assert_eq!(idp(&app, Method::POST, &format!("{tenant_url}/Users"), &token, Some(ada)).await, 409);
     b.wait_for_text("#verify", "The newest request failed").await;
     b.wait_for_text("#verify", "maps userName to a unique value").await;
     minor += b.accessible("setup (verification)").await;
+    b.scroll_to("#verify-title").await;
     b.screenshot("setup-error").await;
 
     // Sync log: newest first, live, filterable, details with the fix.

@@ -58,13 +58,23 @@ impl Idp {
     /// relative links and raw HTML reduced to text.
     pub fn steps_html(&self) -> String {
         let md = steps(self.guide);
-        let parser = Parser::new_ext(md, Options::ENABLE_TABLES).filter_map(|e| match e {
-            Event::Start(Tag::Heading { level, id, classes, attrs }) => Some(Event::Start(Tag::Heading {
-                level: demote(level),
-                id,
-                classes,
-                attrs,
-            })),
+        let mut in_heading = false;
+        let parser = Parser::new_ext(md, Options::ENABLE_TABLES).filter_map(move |e| match e {
+            // The page numbers its own steps; the guide's "2." would read as a second step 2.
+            Event::Text(text) if in_heading => {
+                in_heading = false;
+                let bare = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').trim_start();
+                Some(Event::Text(bare.to_owned().into()))
+            }
+            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+                in_heading = true;
+                Some(Event::Start(Tag::Heading {
+                    level: demote(level),
+                    id,
+                    classes,
+                    attrs,
+                }))
+            }
             Event::End(TagEnd::Heading(level)) => Some(Event::End(TagEnd::Heading(demote(level)))),
             Event::Start(Tag::Link { .. } | Tag::Image { .. }) | Event::End(TagEnd::Link | TagEnd::Image) => None,
             Event::Html(h) | Event::InlineHtml(h) => Some(Event::Text(h)),
@@ -109,6 +119,8 @@ mod tests {
             assert!(!html.contains("<a "), "{}", idp.profile);
             assert!(!html.contains("<script"), "{}", idp.profile);
         }
-        assert!(find("okta").unwrap().steps_html().contains("SCIM connector base URL"));
+        let okta = find("okta").unwrap().steps_html();
+        assert!(okta.contains("SCIM connector base URL"));
+        assert!(okta.contains("<h3>Create the app integration</h3>"), "{okta}");
     }
 }
