@@ -596,3 +596,229 @@ on_both_stores!(
     sessions_never_reach_another_tenant,
     actions_are_journaled_with_the_session,
 );
+
+/// A tenant with roles, license tiers and groups as an IdP sent them: `Admins` (one member,
+/// mapped to Admin), `Engineering` (three members, mapped to Team), `Sales` (empty).
+pub struct Mapped {
+    pub engineering: String,
+    pub admins: String,
+    pub admin_role: String,
+    pub member_role: String,
+    pub starter: String,
+}
+
+pub async fn seed_mappings(app: &TestApp) -> Mapped {
+    use dirsync_proto::v1::licenses_client::LicensesClient;
+    use dirsync_proto::v1::{
+        CreateRoleRequest, CreateTierRequest, MapGroupToRoleRequest, MapGroupToTierRequest, SetLicenseSettingsRequest,
+    };
+    let mut admin = app.admin().await;
+    let mut role = async |name: &str, rank: i32, is_admin: bool, is_guest: bool, is_default: bool| {
+        admin
+            .create_role(CreateRoleRequest {
+                tenant_id: app.tenant_id.clone(),
+                name: name.into(),
+                rank,
+                is_admin,
+                is_guest,
+                is_default,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .id
+    };
+    let admin_role = role("Admin", 100, true, false, false).await;
+    let member_role = role("Member", 10, false, false, true).await;
+    role("Guest", 0, false, true, false).await;
+    let mut licenses = LicensesClient::new(app.channel().await);
+    let mut tier = async |name: &str, rank: i32, seats: i64| {
+        licenses
+            .create_tier(CreateTierRequest {
+                tenant_id: app.tenant_id.clone(),
+                name: name.into(),
+                rank,
+                seats,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .id
+    };
+    let starter = tier("Starter", 1, 1).await;
+    let team = tier("Team", 2, 10).await;
+    let mut licenses = LicensesClient::new(app.channel().await);
+    licenses
+        .set_license_settings(SetLicenseSettingsRequest {
+            tenant_id: app.tenant_id.clone(),
+            auto_purchase: Some(true),
+            billing_window_seconds: None,
+        })
+        .await
+        .unwrap();
+    let user = async |name: &str| {
+        let r = app
+            .scim(Method::POST, "/Users", Some(json!({"userName": format!("{name}@acme.example")})))
+            .await;
+        r.expect(201);
+        r.body["id"].as_str().unwrap().to_owned()
+    };
+    let boss = user("boss").await;
+    let mut engineers = Vec::new();
+    for n in ["ann", "ben", "cy"] {
+        engineers.push(user(n).await);
+    }
+    let group = async |name: &str, members: &[String]| {
+        let members: Vec<_> = members.iter().map(|m| json!({"value": m})).collect();
+        let r = app
+            .scim(Method::POST, "/Groups", Some(json!({"displayName": name, "members": members})))
+            .await;
+        r.expect(201);
+        r.body["id"].as_str().unwrap().to_owned()
+    };
+    let admins = group("Admins", &[boss]).await;
+    let engineering = group("Engineering", &engineers).await;
+    group("Sales", &[]).await;
+    admin
+        .map_group_to_role(MapGroupToRoleRequest {
+            tenant_id: app.tenant_id.clone(),
+            group_id: admins.clone(),
+            role_id: admin_role.clone(),
+        })
+        .await
+        .unwrap();
+    licenses
+        .map_group_to_tier(MapGroupToTierRequest {
+            tenant_id: app.tenant_id.clone(),
+            group_id: engineering.clone(),
+            tier_id: team,
+        })
+        .await
+        .unwrap();
+    Mapped {
+        engineering,
+        admins,
+        admin_role,
+        member_role,
+        starter,
+    }
+}
+
+async fn mappings_are_previewed_then_saved(app: TestApp) {
+    let m = seed_mappings(&app).await;
+    let cookie = session(&app, &app.tenant_id, Some(&app.connection_id)).await;
+    let page = send(&app, Method::GET, "/portal/mappings", Some(&cookie), &[], &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for text in ["Engineering", "3 members", "Admins", "Sales", "Starter", "The last admin is never removed"] {
+        assert!(page.text.contains(text), "{text}");
+    }
+    assert!(!page.text.contains(">Guest<"), "guest roles cannot be mapped");
+    let before = app.changes(&app.tenant_id, 0, 1000).await.len();
+
+    // The preview says what would happen and changes nothing.
+    let preview = format!(
+        "/portal/mappings/preview?group={}&role={}&tier={}",
+        m.engineering, m.admin_role, m.starter
+    );
+    let page = send(&app, Method::GET, &preview, Some(&cookie), &[], &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for text in [
+        "for the 3 members of Engineering",
+        "3 user(s) move from Member to Admin",
+        "3 user(s) move from Team to Starter",
+        "2 more seat(s) will be bought",
+    ] {
+        assert!(page.text.contains(text), "{text}: {}", page.text);
+    }
+    assert_eq!(app.changes(&app.tenant_id, 0, 1000).await.len(), before, "a preview changes nothing");
+    let page = send(&app, Method::GET, "/portal/mappings", Some(&cookie), &[], &[]).await;
+    assert!(!page.text.contains(&format!("value=\"{}\" selected", m.starter)), "not mapped yet");
+
+    // Saved: the same effect, journaled with the session.
+    let page = send(
+        &app,
+        Method::POST,
+        "/portal/mappings/save",
+        Some(&cookie),
+        &[("group", &m.engineering), ("role", &m.admin_role), ("tier", &m.starter)],
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for text in ["Saved. For the members of Engineering", "3 user(s) move from Member to Admin", "2 more seat(s) were bought"] {
+        assert!(page.text.contains(text), "{text}: {}", page.text);
+    }
+    let changes = app.changes(&app.tenant_id, 0, 1000).await;
+    let saved: Vec<_> = changes.iter().filter(|c| c.r#type == "portal.mapping_saved").collect();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(change_data(saved[0])["actor"]["type"], "portal_session");
+    assert!(changes.len() > before + 3, "role and license changes are in the feed");
+    assert!(
+        app.sync_log().await.iter().any(|e| e.method == "PORTAL"
+            && e.summary.starts_with("mapped group Engineering to Admin and Starter; 3 users changed role")),
+        "{:?}",
+        app.sync_log().await
+    );
+
+    // The last-admin rule bites: unmapping the only admin's group is refused, with the rule.
+    let page = send(
+        &app,
+        Method::GET,
+        &format!("/portal/mappings/preview?group={}&role={}&tier=", m.admins, m.member_role),
+        Some(&cookie),
+        &[],
+        &[],
+    )
+    .await;
+    assert!(
+        !page.text.contains("This change is refused"),
+        "Engineering holds admins now: {}",
+        page.text
+    );
+    let page = send(
+        &app,
+        Method::POST,
+        "/portal/mappings/save",
+        Some(&cookie),
+        &[("group", &m.engineering), ("role", ""), ("tier", "")],
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let page = send(
+        &app,
+        Method::GET,
+        &format!("/portal/mappings/preview?group={}&role=&tier=", m.admins),
+        Some(&cookie),
+        &[],
+        &[],
+    )
+    .await;
+    assert!(page.text.contains("This change is refused"), "{}", page.text);
+    assert!(page.text.contains("The last admin is never removed"));
+    let page = send(
+        &app,
+        Method::POST,
+        "/portal/mappings/save",
+        Some(&cookie),
+        &[("group", &m.admins), ("role", ""), ("tier", "")],
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+
+    // Another tenant's groups and roles are not found.
+    let b = app.new_tenant("globex").await;
+    let other = session(&app, &b.id, None).await;
+    for (method, path) in [
+        (Method::GET, format!("/portal/mappings/preview?group={}&role=&tier=", m.engineering)),
+        (Method::POST, "/portal/mappings/save".to_owned()),
+    ] {
+        let page = send(&app, method, &path, Some(&other), &[("group", &m.engineering), ("role", ""), ("tier", "")], &[]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.text);
+    }
+    let page = send(&app, Method::GET, "/portal/mappings", Some(&other), &[], &[]).await;
+    assert!(!page.text.contains("Engineering"));
+}
+
+on_both_stores!(mappings_are_previewed_then_saved);

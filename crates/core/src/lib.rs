@@ -184,7 +184,7 @@ pub async fn serve(
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let licenses = LicensesService::new(db.clone(), clock.clone(), signal.clone());
-    let changes = ChangesService::new(db.clone(), signal);
+    let changes = ChangesService::new(db.clone(), signal.clone());
     let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
     let CoreSettings {
         public_url,
@@ -194,7 +194,13 @@ pub async fn serve(
     } = settings;
     jobs::spawn(db.clone(), clock.clone(), retention);
     let schemas = SchemasService::new(db.clone(), clock.clone());
-    let portal = PortalService::new(db.clone(), clock.clone(), public_url.clone(), sealing.clone());
+    let portal = PortalService::new(
+        db.clone(),
+        clock.clone(),
+        public_url.clone(),
+        sealing.clone(),
+        signal.clone(),
+    );
     let admin = AdminService::new(db.clone(), clock, public_url, sealing);
     tonic::transport::Server::builder()
         .trace_fn(|req| {

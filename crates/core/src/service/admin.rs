@@ -116,7 +116,7 @@ fn tenant_to_proto(t: tenants::Model) -> Tenant {
     }
 }
 
-fn role_to_proto(r: role_rows::Model, assigned_users: u64) -> Role {
+pub(crate) fn role_to_proto(r: role_rows::Model, assigned_users: u64) -> Role {
     Role {
         id: r.id.to_string(),
         tenant_id: r.tenant_id.to_string(),
@@ -138,7 +138,7 @@ fn mapping_to_proto(m: roles::Mapping) -> RoleMapping {
     }
 }
 
-fn source_to_proto(s: RoleSource) -> PbRoleSource {
+pub(crate) fn source_to_proto(s: RoleSource) -> PbRoleSource {
     match s {
         RoleSource::Groups => PbRoleSource::Groups,
         RoleSource::Attribute => PbRoleSource::Attribute,

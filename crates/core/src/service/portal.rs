@@ -11,14 +11,16 @@ use dirsync_proto::v1::{
     PortalLink, PortalOverview, PortalRotateTokenRequest, PortalSession, PortalSessionGrant, PortalSyncLogRequest,
     RedeemLinkRequest, RevokeLinkRequest, RevokeLinkResponse, RevokeTokensResponse, SessionRequest,
 };
+use dirsync_proto::v1::{MappedGroup, MappingChange, MappingEffect, Move, PortalMappings};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::admin::entry_to_proto;
+use super::admin::{entry_to_proto, role_to_proto, source_to_proto};
+use super::licenses::tier_to_proto;
 use super::{in_txn, optional_id, tenant, timestamp};
-use crate::AdminService;
+use crate::{AdminService, ChangeSignal};
 use crate::clock::SharedClock;
 use crate::entity::{connections, portal_sessions};
 use crate::error::{CoreError, Result, parse_id};
@@ -27,7 +29,7 @@ use crate::sealing::SecretBox;
 use crate::service_auth::CallingService;
 use crate::store::portal::{self as store, NewLink};
 use crate::store::sync_log as log;
-use crate::store::admin;
+use crate::store::{admin, licenses, roles};
 
 /// The longest grace period a rotation may give the old secret.
 const MAX_GRACE_SECONDS: u64 = 30 * 24 * 3600;
@@ -43,10 +45,18 @@ pub struct PortalService {
     sealing: SecretBox,
     /// For the connection and sync-log views the Admin API renders too.
     admin: AdminService,
+    /// Wakes Watch streams after an action wrote changes.
+    signal: ChangeSignal,
 }
 
 impl PortalService {
-    pub fn new(db: DatabaseConnection, clock: SharedClock, public_url: String, sealing: SecretBox) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: SharedClock,
+        public_url: String,
+        sealing: SecretBox,
+        signal: ChangeSignal,
+    ) -> Self {
         let admin = AdminService::new(db.clone(), clock.clone(), public_url.clone(), sealing.clone());
         Self {
             db,
@@ -54,6 +64,7 @@ impl PortalService {
             public_url: public_url.trim_end_matches('/').to_owned(),
             sealing,
             admin,
+            signal,
         }
     }
 
@@ -100,12 +111,20 @@ fn intent_from_str(s: &str) -> PortalIntent {
     }
 }
 
+/// What a portal action acted on.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Connection(Uuid),
+    Group(Uuid),
+}
+
 /// Writes what a portal session did: a change event (`urn:dirsync:event:portal:<action>`) and
-/// a completed sync-log line of the connection, both naming the session.
+/// a completed sync-log line, both naming the session. The line goes to the connection acted
+/// on, or for a tenant-wide action to the session's connection (else the newest live one).
 async fn journal_action(
     txn: &DatabaseTransaction,
     s: &portal_sessions::Model,
-    connection_id: Uuid,
+    target: Target,
     action: &'static str,
     summary: String,
     now: i64,
@@ -115,7 +134,23 @@ async fn journal_action(
         "token_revealed" => ("portal.token_revealed", "urn:dirsync:event:portal:token_revealed"),
         "token_rotated" => ("portal.token_rotated", "urn:dirsync:event:portal:token_rotated"),
         "tokens_revoked" => ("portal.tokens_revoked", "urn:dirsync:event:portal:tokens_revoked"),
+        "mapping_saved" => ("portal.mapping_saved", "urn:dirsync:event:portal:mapping_saved"),
         _ => ("portal.connection_ended", "urn:dirsync:event:portal:connection_ended"),
+    };
+    let (resource_type, resource_id, connection_id) = match target {
+        Target::Connection(c) => ("Connection", c, Some(c)),
+        Target::Group(g) => {
+            let conn = match s.connection_id {
+                Some(c) => Some(c),
+                None => admin::list_connections(txn, s.tenant_id)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.ended_at.is_none())
+                    .map(|c| c.id)
+                    .next_back(),
+            };
+            ("Group", g, conn)
+        }
     };
     let actor = format!("portal session {}", s.id);
     let summary = format!("{summary} (by {actor})");
@@ -128,15 +163,18 @@ async fn journal_action(
     let event = Event {
         kind,
         uri,
-        resource_type: "Connection",
-        resource_id: connection_id,
+        resource_type,
+        resource_id,
         data: json!({
-            "connectionId": connection_id,
+            "resourceId": resource_id,
             "actor": {"type": "portal_session", "sessionId": s.id, "linkId": s.link_id},
         }),
         summary: summary.clone(),
     };
-    journal::write(txn, s.tenant_id, Some(connection_id), &ctx, &[event], now).await?;
+    journal::write(txn, s.tenant_id, connection_id, &ctx, &[event], now).await?;
+    let Some(connection_id) = connection_id else {
+        return Ok(());
+    };
     log::record(
         txn,
         log::Outcome {
@@ -152,6 +190,29 @@ async fn journal_action(
         },
     )
     .await
+}
+
+fn effect_to_proto(e: store::MappingEffect) -> MappingEffect {
+    let moves = |v: Vec<(String, String, u64)>| -> Vec<Move> {
+        v.into_iter().map(|(from, to, users)| Move { from, to, users }).collect()
+    };
+    MappingEffect {
+        group_name: e.group_name,
+        members: e.members,
+        role_moves: moves(e.role_moves),
+        tier_moves: moves(e.tier_moves),
+        seats_bought: e.seats_bought,
+        refused: None,
+    }
+}
+
+/// The ids a mapping change names (empty: no mapping).
+fn mapping_ids(req: &MappingChange) -> Result<(Uuid, Option<Uuid>, Option<Uuid>)> {
+    Ok((
+        parse_id("group", &req.group_id)?,
+        optional_id("role", Some(&req.role_id))?,
+        optional_id("license tier", Some(&req.tier_id))?,
+    ))
 }
 
 #[tonic::async_trait]
@@ -297,9 +358,10 @@ impl Portal for PortalService {
                 }
             };
             let summary = format!("set up connection {} for {profile}", conn.name);
-            journal_action(txn, &s, conn.id, "idp_chosen", summary, now).await
+            journal_action(txn, &s, Target::Connection(conn.id), "idp_chosen", summary, now).await
         })
         .await?;
+        self.signal.notify();
         let s = self.session(&req.session).await?;
         Ok(Response::new(self.session_view(&s).await?))
     }
@@ -314,10 +376,19 @@ impl Portal for PortalService {
         let (conn, token, secret) = in_txn(&self.db, async |txn| {
             let conn = self.live_connection(txn, &s, &req.connection_id).await?;
             let (token, secret) = admin::current_secret(txn, &conn, &self.sealing, now).await?;
-            journal_action(txn, &s, conn.id, "token_revealed", "showed the secret token".into(), now).await?;
+            journal_action(
+                txn,
+                &s,
+                Target::Connection(conn.id),
+                "token_revealed",
+                "showed the secret token".into(),
+                now,
+            )
+            .await?;
             Ok((conn, token, secret))
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(ConnectionCredentials {
             connection: Some(self.admin.connection(conn)),
             token: secret,
@@ -348,10 +419,11 @@ impl Portal for PortalService {
                 0 => "rotated the secret token; the old one stopped working at once".to_owned(),
                 g => format!("rotated the secret token; the old one works for {g} more seconds"),
             };
-            journal_action(txn, &s, conn.id, "token_rotated", summary, now).await?;
+            journal_action(txn, &s, Target::Connection(conn.id), "token_rotated", summary, now).await?;
             Ok((conn, token, secret))
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(ConnectionCredentials {
             connection: Some(self.admin.connection(conn)),
             token: secret,
@@ -370,10 +442,11 @@ impl Portal for PortalService {
             let conn = self.live_connection(txn, &s, &req.connection_id).await?;
             let n = admin::revoke_tokens(txn, conn.id, now).await?;
             let summary = format!("revoked {n} secret token{}", if n == 1 { "" } else { "s" });
-            journal_action(txn, &s, conn.id, "tokens_revoked", summary, now).await?;
+            journal_action(txn, &s, Target::Connection(conn.id), "tokens_revoked", summary, now).await?;
             Ok(n)
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(RevokeTokensResponse { revoked }))
     }
 
@@ -391,10 +464,11 @@ impl Portal for PortalService {
                 "ended the connection; {} users and {} groups stay in the tenant",
                 ended.users_unlinked, ended.groups_unlinked
             );
-            journal_action(txn, &s, conn.id, "connection_ended", summary, now).await?;
+            journal_action(txn, &s, Target::Connection(conn.id), "connection_ended", summary, now).await?;
             Ok(ended)
         })
         .await?;
+        self.signal.notify();
         Ok(Response::new(EndConnectionResponse {
             tokens_revoked: ended.tokens_revoked,
             users_unlinked: ended.users_unlinked,
@@ -428,5 +502,96 @@ impl Portal for PortalService {
         Ok(Response::new(ListSyncLogResponse {
             entries: entries.into_iter().map(entry_to_proto).collect(),
         }))
+    }
+    async fn mappings(&self, request: Request<SessionRequest>) -> Result<Response<PortalMappings>, Status> {
+        let s = self.session(&request.into_inner().session).await?;
+        let t = s.tenant_id;
+        let roles = roles::list(&self.db, t).await?;
+        let held = roles::holders(&self.db, t).await?;
+        let source = roles::source(&self.db, t).await?;
+        let seats = licenses::seats(&self.db, t).await?;
+        let tiers = licenses::list(&self.db, t).await?;
+        let groups = store::mapped_groups(&self.db, t).await?;
+        Ok(Response::new(PortalMappings {
+            roles: roles
+                .into_iter()
+                .map(|r| {
+                    let n = held.get(&r.id).copied().unwrap_or_default();
+                    role_to_proto(r, n)
+                })
+                .collect(),
+            tiers: tiers
+                .into_iter()
+                .map(|tier| {
+                    let n = seats.get(&tier.id).copied().unwrap_or_default();
+                    tier_to_proto(tier, n)
+                })
+                .collect(),
+            groups: groups
+                .into_iter()
+                .map(|g| MappedGroup {
+                    id: g.id.to_string(),
+                    display_name: g.display_name,
+                    members: g.members,
+                    role_id: g.role_id.map(|r| r.to_string()),
+                    tier_id: g.tier_id.map(|t| t.to_string()),
+                })
+                .collect(),
+            role_source: source_to_proto(source) as i32,
+        }))
+    }
+
+    async fn preview_mapping(&self, request: Request<MappingChange>) -> Result<Response<MappingEffect>, Status> {
+        let req = request.into_inner();
+        let s = self.session(&req.session).await?;
+        let (group, role, tier) = mapping_ids(&req)?;
+        let now = self.clock.now_ms();
+        // Applied for real, then rolled back: the preview runs the very rules a save runs.
+        let txn = crate::store::begin(&self.db).await.map_err(CoreError::from)?;
+        let result = store::apply_mapping(&txn, s.tenant_id, group, role, tier, now).await;
+        txn.rollback().await.map_err(CoreError::from)?;
+        match result {
+            Ok((effect, _)) => Ok(Response::new(effect_to_proto(effect))),
+            Err(CoreError::LastAdmin(why)) => {
+                let name = crate::store::groups::get(&self.db, s.tenant_id, group).await?.display_name;
+                Ok(Response::new(MappingEffect {
+                    group_name: name,
+                    refused: Some(why),
+                    ..Default::default()
+                }))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn save_mapping(&self, request: Request<MappingChange>) -> Result<Response<MappingEffect>, Status> {
+        let req = request.into_inner();
+        let s = self.session(&req.session).await?;
+        let (group, role, tier) = mapping_ids(&req)?;
+        let now = self.clock.now_ms();
+        let effect = in_txn(&self.db, async |txn| {
+            let (effect, events) = store::apply_mapping(txn, s.tenant_id, group, role, tier, now).await?;
+            journal::write(txn, s.tenant_id, None, &RequestContext::default(), &events, now).await?;
+            let role_name = match role {
+                Some(r) => roles::get(txn, s.tenant_id, r).await?.name,
+                None => "no role".into(),
+            };
+            let tier_name = match tier {
+                Some(t) => licenses::get(txn, s.tenant_id, t).await?.name,
+                None => "no license tier".into(),
+            };
+            let summary = format!(
+                "mapped group {} to {role_name} and {tier_name}; {} users changed role, {} changed license, {} seats bought",
+                effect.group_name,
+                effect.role_moves.iter().map(|m| m.2).sum::<u64>(),
+                effect.tier_moves.iter().map(|m| m.2).sum::<u64>(),
+                effect.seats_bought
+            );
+            journal_action(txn, &s, Target::Group(group), "mapping_saved", summary, now).await?;
+            Ok(effect)
+        })
+        .await?;
+        self.signal.notify();
+        Ok(Response::new(effect_to_proto(effect)))
     }
 }

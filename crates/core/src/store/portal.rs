@@ -2,6 +2,8 @@
 //! admin; redeeming it opens a session for that link's tenant. Both keep only the SHA-256 of
 //! their secret; a lookup by hash is followed by a constant-time comparison.
 
+use std::collections::{BTreeMap, HashMap};
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -210,6 +212,182 @@ pub async fn set_connection(txn: &DatabaseTransaction, session_id: Uuid, connect
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// What a mapping change does to a group's members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappingEffect {
+    pub group_name: String,
+    pub members: u64,
+    /// (from, to, users); "" is no role.
+    pub role_moves: Vec<(String, String, u64)>,
+    /// (from, to, users); "" is no license.
+    pub tier_moves: Vec<(String, String, u64)>,
+    pub seats_bought: u64,
+}
+
+/// The user members of a group.
+async fn user_members<C: ConnectionTrait>(db: &C, tenant_id: Uuid, group_id: Uuid) -> Result<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+
+    use crate::entity::group_members;
+    Ok(group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::MemberId)
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .filter(group_members::Column::GroupId.eq(group_id))
+        .filter(group_members::Column::MemberType.eq("User"))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Each user's role name and license tier name.
+async fn snapshot(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<(HashMap<Uuid, String>, HashMap<Uuid, String>, u64)> {
+    use sea_orm::PaginatorTrait;
+
+    use crate::entity::license_purchases;
+    let roles = super::roles::entitlements(txn, tenant_id, ids)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.role.map(|r| (e.user_id, r.name)))
+        .collect();
+    let tiers = super::licenses::held(txn, tenant_id, ids)
+        .await?
+        .into_iter()
+        .map(|(u, h)| (u, h.tier))
+        .collect();
+    let purchases = license_purchases::Entity::find()
+        .filter(license_purchases::Column::TenantId.eq(tenant_id))
+        .count(txn)
+        .await?;
+    Ok((roles, tiers, purchases))
+}
+
+/// How many of `ids` went from which value to which.
+fn moves(ids: &[Uuid], before: &HashMap<Uuid, String>, after: &HashMap<Uuid, String>) -> Vec<(String, String, u64)> {
+    let mut out: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for id in ids {
+        let (b, a) = (before.get(id).cloned().unwrap_or_default(), after.get(id).cloned().unwrap_or_default());
+        if a != b {
+            *out.entry((b, a)).or_default() += 1;
+        }
+    }
+    out.into_iter().map(|((b, a), n)| (b, a, n)).collect()
+}
+
+/// Maps a group to `role` and `tier` (None: no mapping) and recomputes its members' roles and
+/// licenses, in `txn`. Returns what moved and the feed events; the caller commits (save) or
+/// rolls back (preview). Fails with LastAdmin when the tenant would lose its last admin.
+pub async fn apply_mapping(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    role: Option<Uuid>,
+    tier: Option<Uuid>,
+    now: i64,
+) -> Result<(MappingEffect, Vec<crate::journal::Event>)> {
+    use super::{licenses, roles};
+    let group = super::groups::get(txn, tenant_id, group_id).await?;
+    let ids = user_members(txn, tenant_id, group_id).await?;
+    let (roles_before, tiers_before, bought_before) = snapshot(txn, tenant_id, &ids).await?;
+    let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+    match role {
+        Some(r) => {
+            roles::map_group(txn, tenant_id, group_id, r).await?;
+        }
+        None => {
+            roles::unmap_group(txn, tenant_id, group_id).await?;
+        }
+    }
+    let mut events =
+        roles::reassign_after_config(txn, tenant_id, roles::Scope::Group(group_id), had_admins, now).await?;
+    match tier {
+        Some(t) => {
+            licenses::map_group(txn, tenant_id, group_id, t).await?;
+        }
+        None => {
+            licenses::unmap_group(txn, tenant_id, group_id).await?;
+        }
+    }
+    events.extend(licenses::reassign_after_config(txn, tenant_id, licenses::Scope::Group(group_id), now).await?);
+    let (roles_after, tiers_after, bought_after) = snapshot(txn, tenant_id, &ids).await?;
+    Ok((
+        MappingEffect {
+            group_name: group.display_name,
+            members: ids.len() as u64,
+            role_moves: moves(&ids, &roles_before, &roles_after),
+            tier_moves: moves(&ids, &tiers_before, &tiers_after),
+            seats_bought: bought_after.saturating_sub(bought_before),
+        },
+        events,
+    ))
+}
+
+/// A group with its member count and mappings, for the Mappings page.
+#[derive(Debug, Clone)]
+pub struct MappedGroup {
+    pub id: Uuid,
+    pub display_name: String,
+    pub members: u64,
+    pub role_id: Option<Uuid>,
+    pub tier_id: Option<Uuid>,
+}
+
+/// Most groups the Mappings page lists.
+pub const MAX_GROUPS: u64 = 500;
+
+pub async fn mapped_groups<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<MappedGroup>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+
+    use crate::entity::{group_members, groups};
+    let rows: Vec<(Uuid, String)> = groups::Entity::find()
+        .select_only()
+        .columns([groups::Column::Id, groups::Column::DisplayName])
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .order_by_asc(groups::Column::DisplayName)
+        .limit(MAX_GROUPS)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+    let counts: HashMap<Uuid, i64> = group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::GroupId)
+        .column_as(group_members::Column::MemberId.count(), "n")
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .filter(group_members::Column::MemberType.eq("User"))
+        .filter(group_members::Column::GroupId.is_in(ids))
+        .group_by(group_members::Column::GroupId)
+        .into_tuple::<(Uuid, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let role: HashMap<Uuid, Uuid> = super::roles::mappings(db, tenant_id)
+        .await?
+        .into_iter()
+        .map(|m| (m.group_id, m.role_id))
+        .collect();
+    let tier: HashMap<Uuid, Uuid> = super::licenses::mappings(db, tenant_id)
+        .await?
+        .into_iter()
+        .map(|m| (m.group_id, m.tier_id))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(id, display_name)| MappedGroup {
+            id,
+            display_name,
+            members: counts.get(&id).copied().unwrap_or_default().max(0) as u64,
+            role_id: role.get(&id).copied(),
+            tier_id: tier.get(&id).copied(),
+        })
+        .collect())
 }
 
 #[cfg(test)]

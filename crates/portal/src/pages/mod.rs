@@ -4,6 +4,7 @@ pub mod assets;
 pub mod connection;
 pub mod link;
 pub mod log;
+pub mod mappings;
 pub mod setup;
 
 use axum::extract::State;
@@ -24,6 +25,7 @@ pub enum Section {
     Setup,
     Connection,
     Log,
+    Mappings,
     None,
 }
 
@@ -68,6 +70,7 @@ impl<'a> Ctx<'a> {
             (Section::Setup, "/portal/setup", t.nav_setup),
             (Section::Connection, "/portal/connection", t.nav_connection),
             (Section::Log, "/portal/log", t.nav_log),
+            (Section::Mappings, "/portal/mappings", t.nav_mappings),
         ];
         let other = self.lang.other();
         // The switch reloads the section's page (the current URL may be a form's POST target).
@@ -75,6 +78,7 @@ impl<'a> Ctx<'a> {
             Section::Setup => "/portal/setup",
             Section::Connection => "/portal/connection",
             Section::Log => "/portal/log",
+            Section::Mappings => "/portal/mappings",
             Section::None => "",
         };
         html! {
