@@ -822,3 +822,39 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
 }
 
 on_both_stores!(mappings_are_previewed_then_saved);
+
+async fn people_are_listed_with_role_license_and_status(app: TestApp) {
+    seed_mappings(&app).await;
+    let ann = app
+        .scim(Method::GET, "/Users?filter=userName%20eq%20%22ann@acme.example%22", None)
+        .await;
+    let ann_id = ann.body["Resources"][0]["id"].as_str().unwrap().to_owned();
+    app.scim(
+        Method::PATCH,
+        &format!("/Users/{ann_id}"),
+        Some(crate::harness::patch(json!([{"op": "replace", "path": "active", "value": false}]))),
+    )
+    .await
+    .expect(200);
+    let cookie = session(&app, &app.tenant_id, None).await;
+    let page = send(&app, Method::GET, "/portal/people", Some(&cookie), &[], &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for text in ["boss@acme.example", "ann@acme.example", "cy@acme.example", "Admin", "Team", "Engineering", "Sales"] {
+        assert!(page.text.contains(text), "{text}");
+    }
+    assert_eq!(page.text.matches("Deactivated").count(), 1, "ann only");
+    let page = send(&app, Method::GET, "/portal/people?q=ANN", Some(&cookie), &[], &[]).await;
+    assert!(page.text.contains("ann@acme.example") && !page.text.contains("ben@acme.example"));
+    // LIKE wildcards in a search are plain characters.
+    let page = send(&app, Method::GET, "/portal/people?q=%25", Some(&cookie), &[], &[]).await;
+    assert!(page.text.contains("No users match."), "{}", page.text);
+    let long = "x".repeat(201);
+    let page = send(&app, Method::GET, &format!("/portal/people?q={long}"), Some(&cookie), &[], &[]).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    let b = app.new_tenant("globex").await;
+    let other = session(&app, &b.id, None).await;
+    let page = send(&app, Method::GET, "/portal/people?q=acme", Some(&other), &[], &[]).await;
+    assert!(!page.text.contains("acme.example") && page.text.contains("No users match."));
+}
+
+on_both_stores!(people_are_listed_with_role_license_and_status);

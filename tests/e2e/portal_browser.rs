@@ -318,6 +318,64 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     let rows = b.client.find_all(Locator::Css("#log-rows tr")).await.unwrap();
     assert_eq!(rows.len(), 1, "by user");
 
+    // Mappings: a group to a role and a license tier, previewed before it is saved.
+    let m = crate::portal::seed_mappings(&app).await;
+    b.click_text("a", "Mappings").await;
+    b.wait_for_text("h1", "Groups, roles and licenses").await;
+    minor += b.accessible("mappings").await;
+    b.screenshot("mappings").await;
+    let role = b
+        .client
+        .find(Locator::Css(&format!("#role-{}", m.engineering)))
+        .await
+        .unwrap();
+    role.select_by_value(&m.admin_role).await.unwrap();
+    let tier = b
+        .client
+        .find(Locator::Css(&format!("#tier-{}", m.engineering)))
+        .await
+        .unwrap();
+    tier.select_by_value(&m.starter).await.unwrap();
+    b.client
+        .find(Locator::XPath(&format!(
+            "//select[@id='role-{}']/ancestor::form//button",
+            m.engineering
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for_text("h1", "Preview: Engineering").await;
+    let preview = b.text("main").await;
+    for text in [
+        "3 user(s) move from Member to Admin",
+        "3 user(s) move from Team to Starter",
+        "2 more seat(s) will be bought",
+    ] {
+        assert!(preview.contains(text), "{text}: {preview}");
+    }
+    minor += b.accessible("mapping preview").await;
+    b.screenshot("mapping-preview").await;
+    b.click_text("button", "Save").await;
+    b.wait_for_text("main", "Saved. For the members of Engineering").await;
+
+    // People: searchable, each with role, license and status.
+    b.click_text("a", "People").await;
+    b.wait_for_text("h1", "People and groups").await;
+    b.wait_for_text("main", "ada@acme.example").await;
+    minor += b.accessible("people").await;
+    b.screenshot("people").await;
+    b.client
+        .find(Locator::Css("#q"))
+        .await
+        .unwrap()
+        .send_keys(&format!("ann{ENTER}"))
+        .await
+        .unwrap();
+    b.wait_for_text("main", "ann@acme.example").await;
+    assert!(!b.text("main").await.contains("ada@acme.example"));
+
     // Connection: details, rotation with a grace period.
     b.click_text("a", "Connection").await;
     b.wait_for_text("h1", "Connection").await;
@@ -363,7 +421,7 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(users.total_results, 2, "the users stay");
+    assert_eq!(users.total_results, 6, "the users stay (two from Okta, four seeded for the mappings)");
 
     // The link is used up: opening it again says so.
     b.goto(&url).await;

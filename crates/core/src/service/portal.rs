@@ -11,7 +11,7 @@ use dirsync_proto::v1::{
     PortalLink, PortalOverview, PortalRotateTokenRequest, PortalSession, PortalSessionGrant, PortalSyncLogRequest,
     RedeemLinkRequest, RevokeLinkRequest, RevokeLinkResponse, RevokeTokensResponse, SessionRequest,
 };
-use dirsync_proto::v1::{MappedGroup, MappingChange, MappingEffect, Move, PortalMappings};
+use dirsync_proto::v1::{MappedGroup, MappingChange, MappingEffect, Move, PeopleRequest, Person, PortalMappings, PortalPeople};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde_json::json;
 use tonic::{Request, Response, Status};
@@ -593,5 +593,48 @@ impl Portal for PortalService {
         .await?;
         self.signal.notify();
         Ok(Response::new(effect_to_proto(effect)))
+    }
+    async fn people(&self, request: Request<PeopleRequest>) -> Result<Response<PortalPeople>, Status> {
+        let req = request.into_inner();
+        let s = self.session(&req.session).await?;
+        let search = req.search.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if search.is_some_and(|t| t.chars().count() > MAX_SEARCH) {
+            return Err(CoreError::InvalidValue(format!("search is at most {MAX_SEARCH} characters")).into());
+        }
+        let people = store::people(&self.db, s.tenant_id, search).await?;
+        let truncated = people.len() as u64 >= store::MAX_PEOPLE;
+        let needle = search.map(str::to_lowercase);
+        let groups = store::mapped_groups(&self.db, s.tenant_id)
+            .await?
+            .into_iter()
+            .filter(|g| needle.as_deref().is_none_or(|n| g.display_name.to_lowercase().contains(n)))
+            .map(|g| MappedGroup {
+                id: g.id.to_string(),
+                display_name: g.display_name,
+                members: g.members,
+                role_id: g.role_id.map(|r| r.to_string()),
+                tier_id: g.tier_id.map(|t| t.to_string()),
+            })
+            .collect();
+        Ok(Response::new(PortalPeople {
+            people: people
+                .into_iter()
+                .map(|p| Person {
+                    id: p.user.id.to_string(),
+                    user_name: p.user.user_name,
+                    display_name: p.user.display_name.unwrap_or_default(),
+                    email: p.user.email.unwrap_or_default(),
+                    active: p.user.active,
+                    license_pending: p
+                        .license
+                        .as_ref()
+                        .is_some_and(|h| h.state == crate::licenses::State::Pending),
+                    license: p.license.map(|h| h.tier),
+                    role: p.role,
+                })
+                .collect(),
+            groups,
+            truncated,
+        }))
     }
 }

@@ -390,6 +390,47 @@ pub async fn mapped_groups<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Resul
         .collect())
 }
 
+/// A user as the People page shows it.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub user: crate::entity::users::Model,
+    pub role: Option<String>,
+    pub license: Option<super::licenses::Held>,
+}
+
+/// Most people one People page lists.
+pub const MAX_PEOPLE: u64 = 200;
+
+/// Users whose userName, display name or e-mail contains `search`, by userName.
+pub async fn people<C: ConnectionTrait>(db: &C, tenant_id: Uuid, search: Option<&str>) -> Result<Vec<Person>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+
+    use crate::entity::users;
+    let mut q = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
+    if let Some(text) = search.filter(|t| !t.is_empty()) {
+        q = q.filter(super::contains_ci(
+            &[users::Column::UserNameKey, users::Column::DisplayName, users::Column::EmailKey],
+            text,
+        ));
+    }
+    let rows = q.order_by_asc(users::Column::UserNameKey).limit(MAX_PEOPLE).all(db).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
+    let mut roles: HashMap<Uuid, String> = super::roles::entitlements(db, tenant_id, &ids)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.role.map(|r| (e.user_id, r.name)))
+        .collect();
+    let mut held = super::licenses::held(db, tenant_id, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|u| Person {
+            role: roles.remove(&u.id),
+            license: held.remove(&u.id),
+            user: u,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

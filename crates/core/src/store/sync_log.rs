@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -109,21 +109,10 @@ pub async fn list<C: ConnectionTrait>(db: &C, q: Query) -> Result<Vec<sync_log::
         find = find.filter(sync_log::Column::Status.gte(400));
     }
     if let Some(text) = q.search.as_deref().filter(|t| !t.is_empty()) {
-        use sea_orm::sea_query::{Func, LikeExpr};
-        let escaped: String = text
-            .to_lowercase()
-            .chars()
-            .flat_map(|c| match c {
-                '%' | '_' | '\\' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
-        let like = || LikeExpr::new(format!("%{escaped}%")).escape('\\');
-        find = find.filter(
-            sea_orm::Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col(sync_log::Column::Summary))).like(like()))
-                .add(Expr::expr(Func::lower(Expr::col(sync_log::Column::Path))).like(like())),
-        );
+        find = find.filter(super::contains_ci(
+            &[sync_log::Column::Summary, sync_log::Column::Path],
+            text,
+        ));
     }
     find = match q.after_id {
         Some(after) => find

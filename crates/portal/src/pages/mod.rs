@@ -5,6 +5,7 @@ pub mod connection;
 pub mod link;
 pub mod log;
 pub mod mappings;
+pub mod people;
 pub mod setup;
 
 use axum::extract::State;
@@ -26,6 +27,7 @@ pub enum Section {
     Connection,
     Log,
     Mappings,
+    People,
     None,
 }
 
@@ -71,6 +73,7 @@ impl<'a> Ctx<'a> {
             (Section::Connection, "/portal/connection", t.nav_connection),
             (Section::Log, "/portal/log", t.nav_log),
             (Section::Mappings, "/portal/mappings", t.nav_mappings),
+            (Section::People, "/portal/people", t.nav_people),
         ];
         let other = self.lang.other();
         // The switch reloads the section's page (the current URL may be a form's POST target).
@@ -79,6 +82,7 @@ impl<'a> Ctx<'a> {
             Section::Connection => "/portal/connection",
             Section::Log => "/portal/log",
             Section::Mappings => "/portal/mappings",
+            Section::People => "/portal/people",
             Section::None => "",
         };
         html! {
