@@ -103,6 +103,8 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(PortalSessions::Table).to_owned())
             .await?;
-        manager.drop_table(Table::drop().table(PortalLinks::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(PortalLinks::Table).to_owned())
+            .await
     }
 }

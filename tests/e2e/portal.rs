@@ -130,7 +130,10 @@ async fn links_are_one_time_and_scanners_do_not_use_them_up(app: TestApp) {
     for part in ["dirsync_portal=dsp_", "HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(part), "{cookie}");
     }
-    assert!(!cookie.contains("Expires") && !cookie.contains("Max-Age"), "a session cookie: {cookie}");
+    assert!(
+        !cookie.contains("Expires") && !cookie.contains("Max-Age"),
+        "a session cookie: {cookie}"
+    );
     // Used once: neither shown nor usable again.
     for method in [Method::GET, Method::POST] {
         let p = send(&app, method, &url, None, &[], &[]).await;
@@ -157,16 +160,26 @@ async fn links_are_one_time_and_scanners_do_not_use_them_up(app: TestApp) {
     })
     .await
     .unwrap();
-    assert_eq!(send(&app, Method::POST, &url, None, &[], &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        send(&app, Method::POST, &url, None, &[], &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     // Expired.
     let (_, url) = link(&app, &app.tenant_id, None, PortalIntent::Manage).await;
     store_sql(&app, "UPDATE portal_links SET expires_at = 1").await;
     for method in [Method::GET, Method::POST] {
-        assert_eq!(send(&app, method, &url, None, &[], &[]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            send(&app, method, &url, None, &[], &[]).await.status,
+            StatusCode::NOT_FOUND
+        );
     }
     // A guessed token, and one of the wrong shape.
-    for bad in ["dsl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x", &"dsl_a".repeat(100)] {
+    for bad in [
+        "dsl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "x",
+        &"dsl_a".repeat(100),
+    ] {
         let p = send(&app, Method::GET, &format!("/portal/link/{bad}"), None, &[], &[]).await;
         assert_eq!(p.status, StatusCode::NOT_FOUND, "{bad}");
     }
@@ -182,8 +195,14 @@ async fn links_are_one_time_and_scanners_do_not_use_them_up(app: TestApp) {
     let missing = uuid::Uuid::now_v7().to_string();
     for (req, code) in [
         (ask(&app.tenant_id, 30, None, None), tonic::Code::InvalidArgument),
-        (ask(&app.tenant_id, 8 * 86_400, None, None), tonic::Code::InvalidArgument),
-        (ask(&app.tenant_id, 0, Some("javascript:alert(1)"), None), tonic::Code::InvalidArgument),
+        (
+            ask(&app.tenant_id, 8 * 86_400, None, None),
+            tonic::Code::InvalidArgument,
+        ),
+        (
+            ask(&app.tenant_id, 0, Some("javascript:alert(1)"), None),
+            tonic::Code::InvalidArgument,
+        ),
         (ask(&missing, 0, None, None), tonic::Code::NotFound),
         (
             ask(&app.tenant_id, 0, None, Some(&other.connection_id)),
@@ -198,7 +217,10 @@ async fn links_are_one_time_and_scanners_do_not_use_them_up(app: TestApp) {
         .await
         .unwrap()
         .into_inner();
-    assert!(mail.expires.unwrap().seconds > now_ms() / 1000 + 2 * 86_400, "links for mail live days");
+    assert!(
+        mail.expires.unwrap().seconds > now_ms() / 1000 + 2 * 86_400,
+        "links for mail live days"
+    );
 }
 
 async fn sessions_expire_and_end(app: TestApp) {
@@ -283,8 +305,16 @@ async fn cross_site_requests_are_refused_and_pages_are_locked_down(app: TestApp)
     let (_, url) = link(&app, &app.tenant_id, None, PortalIntent::Setup).await;
     let p = send(&app, Method::POST, &url, None, &[], &[("sec-fetch-site", "cross-site")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
-    assert_eq!(send(&app, Method::GET, &url, None, &[], &[]).await.status, StatusCode::OK, "still unused");
-    assert_eq!(current_token(&app, &app.tenant_id, &app.connection_id).await, before, "nothing rotated");
+    assert_eq!(
+        send(&app, Method::GET, &url, None, &[], &[]).await.status,
+        StatusCode::OK,
+        "still unused"
+    );
+    assert_eq!(
+        current_token(&app, &app.tenant_id, &app.connection_id).await,
+        before,
+        "nothing rotated"
+    );
     let p = send(
         &app,
         Method::POST,
@@ -298,14 +328,25 @@ async fn cross_site_requests_are_refused_and_pages_are_locked_down(app: TestApp)
     assert_ne!(current_token(&app, &app.tenant_id, &app.connection_id).await, before);
 
     // Every page: a strict policy, no frames, no caching; the token only after a click.
-    for path in ["/portal/setup", "/portal/connection", "/portal/log", "/portal/nothing-here"] {
+    for path in [
+        "/portal/setup",
+        "/portal/connection",
+        "/portal/log",
+        "/portal/nothing-here",
+    ] {
         let p = send(&app, Method::GET, path, Some(&cookie), &[], &[]).await;
         let csp = p.header("content-security-policy");
-        assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe"), "{path}: {csp}");
+        assert!(
+            csp.contains("script-src 'self';") && !csp.contains("unsafe"),
+            "{path}: {csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert_eq!(p.header("x-frame-options"), "DENY", "{path}");
         assert_eq!(p.header("cache-control"), "no-store", "{path}");
-        assert!(!p.text.contains("<script>") && !p.text.contains(" style="), "{path}: inline code");
+        assert!(
+            !p.text.contains("<script>") && !p.text.contains(" style="),
+            "{path}: inline code"
+        );
         assert!(!p.text.contains("dsy_"), "{path}: a secret was rendered unasked");
     }
     let p = send(
@@ -331,17 +372,41 @@ async fn cross_site_requests_are_refused_and_pages_are_locked_down(app: TestApp)
     let root = start_portal(&app, branded).await;
     let (_, url) = link(&app, &app.tenant_id, None, PortalIntent::Setup).await;
     let url = url.replace(&app.root, &root);
-    let p = send(&app, Method::GET, &url, None, &[], &[("accept-language", "de-DE,de;q=0.9,en;q=0.5")]).await;
+    let p = send(
+        &app,
+        Method::GET,
+        &url,
+        None,
+        &[],
+        &[("accept-language", "de-DE,de;q=0.9,en;q=0.5")],
+    )
+    .await;
     assert!(
         p.header("content-security-policy")
             .ends_with("frame-ancestors https://app.example.com")
     );
     assert!(p.header("x-frame-options").is_empty());
     assert!(p.text.contains("Acme Cloud") && p.text.contains("Weiter") && p.text.contains("lang=\"de\""));
-    let p = send(&app, Method::GET, &format!("{url}?lang=en"), None, &[], &[("accept-language", "de")]).await;
+    let p = send(
+        &app,
+        Method::GET,
+        &format!("{url}?lang=en"),
+        None,
+        &[],
+        &[("accept-language", "de")],
+    )
+    .await;
     assert!(p.text.contains("Continue"), "the switch wins");
     assert!(p.header("set-cookie").contains("dirsync_portal_lang=en"));
-    let theme = send(&app, Method::GET, &format!("{root}/portal/assets/theme.css"), None, &[], &[]).await;
+    let theme = send(
+        &app,
+        Method::GET,
+        &format!("{root}/portal/assets/theme.css"),
+        None,
+        &[],
+        &[],
+    )
+    .await;
     assert!(theme.text.contains("--accent: #aa3300"), "{}", theme.text);
 }
 
@@ -365,7 +430,12 @@ pub async fn start_portal(app: &TestApp, mut config: dirsync_portal::PortalConfi
             ..Default::default()
         },
     );
-    tokio::spawn(dirsync_edge::serve_with(listener, state, router, std::future::pending()));
+    tokio::spawn(dirsync_edge::serve_with(
+        listener,
+        state,
+        router,
+        std::future::pending(),
+    ));
     root
 }
 
@@ -384,7 +454,15 @@ async fn sessions_never_reach_another_tenant(app: TestApp) {
     // Every action on B's connection with A's session: not found, nothing changes.
     for action in ["reveal", "rotate", "revoke", "end"] {
         let path = format!("/portal/connection/{}/{action}", b.connection_id);
-        let p = send(&app, Method::POST, &path, Some(&a), &[("grace", "0"), ("back", "setup")], &[]).await;
+        let p = send(
+            &app,
+            Method::POST,
+            &path,
+            Some(&a),
+            &[("grace", "0"), ("back", "setup")],
+            &[],
+        )
+        .await;
         assert_eq!(p.status, StatusCode::NOT_FOUND, "{action}: {}", p.text);
         assert!(!p.text.contains(&b.token), "{action}");
     }
@@ -404,7 +482,9 @@ async fn sessions_never_reach_another_tenant(app: TestApp) {
     let conns = app
         .admin()
         .await
-        .list_connections(ListConnectionsRequest { tenant_id: b.id.clone() })
+        .list_connections(ListConnectionsRequest {
+            tenant_id: b.id.clone(),
+        })
         .await
         .unwrap()
         .into_inner()
@@ -442,7 +522,11 @@ async fn sessions_never_reach_another_tenant(app: TestApp) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::NotFound);
-    let own = grpc.get_session(SessionRequest { session: secret }).await.unwrap().into_inner();
+    let own = grpc
+        .get_session(SessionRequest { session: secret })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(own.tenant_id, app.tenant_id);
 }
 
@@ -525,7 +609,11 @@ async fn actions_are_journaled_with_the_session(app: TestApp) {
     assert_eq!(by_portal.len(), 2, "{log:?}");
     for e in by_portal {
         assert_eq!(e.status, 200);
-        assert!(e.summary.contains(&format!("by portal session {session_id}")), "{}", e.summary);
+        assert!(
+            e.summary.contains(&format!("by portal session {session_id}")),
+            "{}",
+            e.summary
+        );
     }
 }
 
@@ -533,7 +621,9 @@ async fn actions_are_journaled_with_the_session(app: TestApp) {
 /// link` makes links an IT admin can open.
 async fn serve_and_cli(backend: crate::harness::Backend) {
     use crate::binary::{Proc, admin, edge_root};
-    let Some(store) = crate::harness::Store::new(backend).await else { return };
+    let Some(store) = crate::harness::Store::new(backend).await else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("dirsync-portal-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut p = Proc::spawn(
@@ -546,11 +636,24 @@ async fn serve_and_cli(backend: crate::harness::Backend) {
     let grpc = p.value_after("gRPC core:").await;
     let tenant = tenant_url.rsplit('/').next().unwrap();
     let keys = std::fs::read_to_string(dir.join("service-keys")).unwrap();
-    assert!(keys.lines().any(|l| l.starts_with("portal=dsk_")), "{}", keys.lines().count());
+    assert!(
+        keys.lines().any(|l| l.starts_with("portal=dsk_")),
+        "{}",
+        keys.lines().count()
+    );
     let out = admin(
         &dir,
         &grpc,
-        &["portal", "link", "--tenant", tenant, "--lifetime", "2d", "--intent", "manage"],
+        &[
+            "portal",
+            "link",
+            "--tenant",
+            tenant,
+            "--lifetime",
+            "2d",
+            "--intent",
+            "manage",
+        ],
     )
     .await;
     let url = out["url"].as_str().unwrap();
@@ -561,7 +664,13 @@ async fn serve_and_cli(backend: crate::harness::Backend) {
     let resp = http.post(url).header("origin", &edge).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()["location"], "/portal/connection");
-    let cookie = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let page = http
         .get(format!("{edge}/portal/connection"))
         .header("cookie", cookie)
@@ -658,7 +767,11 @@ pub async fn seed_mappings(app: &TestApp) -> Mapped {
         .unwrap();
     let user = async |name: &str| {
         let r = app
-            .scim(Method::POST, "/Users", Some(json!({"userName": format!("{name}@acme.example")})))
+            .scim(
+                Method::POST,
+                "/Users",
+                Some(json!({"userName": format!("{name}@acme.example")})),
+            )
             .await;
         r.expect(201);
         r.body["id"].as_str().unwrap().to_owned()
@@ -671,7 +784,11 @@ pub async fn seed_mappings(app: &TestApp) -> Mapped {
     let group = async |name: &str, members: &[String]| {
         let members: Vec<_> = members.iter().map(|m| json!({"value": m})).collect();
         let r = app
-            .scim(Method::POST, "/Groups", Some(json!({"displayName": name, "members": members})))
+            .scim(
+                Method::POST,
+                "/Groups",
+                Some(json!({"displayName": name, "members": members})),
+            )
             .await;
         r.expect(201);
         r.body["id"].as_str().unwrap().to_owned()
@@ -709,7 +826,14 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
     let cookie = session(&app, &app.tenant_id, Some(&app.connection_id)).await;
     let page = send(&app, Method::GET, "/portal/mappings", Some(&cookie), &[], &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    for text in ["Engineering", "3 members", "Admins", "Sales", "Starter", "The last admin is never removed"] {
+    for text in [
+        "Engineering",
+        "3 members",
+        "Admins",
+        "Sales",
+        "Starter",
+        "The last admin is never removed",
+    ] {
         assert!(page.text.contains(text), "{text}");
     }
     assert!(!page.text.contains(">Guest<"), "guest roles cannot be mapped");
@@ -730,9 +854,16 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
     ] {
         assert!(page.text.contains(text), "{text}: {}", page.text);
     }
-    assert_eq!(app.changes(&app.tenant_id, 0, 1000).await.len(), before, "a preview changes nothing");
+    assert_eq!(
+        app.changes(&app.tenant_id, 0, 1000).await.len(),
+        before,
+        "a preview changes nothing"
+    );
     let page = send(&app, Method::GET, "/portal/mappings", Some(&cookie), &[], &[]).await;
-    assert!(!page.text.contains(&format!("value=\"{}\" selected", m.starter)), "not mapped yet");
+    assert!(
+        !page.text.contains(&format!("value=\"{}\" selected", m.starter)),
+        "not mapped yet"
+    );
 
     // Saved: the same effect, journaled with the session.
     let page = send(
@@ -745,7 +876,11 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
     )
     .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    for text in ["Saved. For the members of Engineering", "3 user(s) move from Member to Admin", "2 more seat(s) were bought"] {
+    for text in [
+        "Saved. For the members of Engineering",
+        "3 user(s) move from Member to Admin",
+        "2 more seat(s) were bought",
+    ] {
         assert!(page.text.contains(text), "{text}: {}", page.text);
     }
     let changes = app.changes(&app.tenant_id, 0, 1000).await;
@@ -755,7 +890,8 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
     assert!(changes.len() > before + 3, "role and license changes are in the feed");
     assert!(
         app.sync_log().await.iter().any(|e| e.method == "PORTAL"
-            && e.summary.starts_with("mapped group Engineering to Admin and Starter; 3 users changed role")),
+            && e.summary
+                .starts_with("mapped group Engineering to Admin and Starter; 3 users changed role")),
         "{:?}",
         app.sync_log().await
     );
@@ -764,7 +900,10 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
     let page = send(
         &app,
         Method::GET,
-        &format!("/portal/mappings/preview?group={}&role={}&tier=", m.admins, m.member_role),
+        &format!(
+            "/portal/mappings/preview?group={}&role={}&tier=",
+            m.admins, m.member_role
+        ),
         Some(&cookie),
         &[],
         &[],
@@ -811,10 +950,21 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
     let b = app.new_tenant("globex").await;
     let other = session(&app, &b.id, None).await;
     for (method, path) in [
-        (Method::GET, format!("/portal/mappings/preview?group={}&role=&tier=", m.engineering)),
+        (
+            Method::GET,
+            format!("/portal/mappings/preview?group={}&role=&tier=", m.engineering),
+        ),
         (Method::POST, "/portal/mappings/save".to_owned()),
     ] {
-        let page = send(&app, method, &path, Some(&other), &[("group", &m.engineering), ("role", ""), ("tier", "")], &[]).await;
+        let page = send(
+            &app,
+            method,
+            &path,
+            Some(&other),
+            &[("group", &m.engineering), ("role", ""), ("tier", "")],
+            &[],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.text);
     }
     let page = send(&app, Method::GET, "/portal/mappings", Some(&other), &[], &[]).await;
@@ -826,20 +976,34 @@ on_both_stores!(mappings_are_previewed_then_saved);
 async fn people_are_listed_with_role_license_and_status(app: TestApp) {
     seed_mappings(&app).await;
     let ann = app
-        .scim(Method::GET, "/Users?filter=userName%20eq%20%22ann@acme.example%22", None)
+        .scim(
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22ann@acme.example%22",
+            None,
+        )
         .await;
     let ann_id = ann.body["Resources"][0]["id"].as_str().unwrap().to_owned();
     app.scim(
         Method::PATCH,
         &format!("/Users/{ann_id}"),
-        Some(crate::harness::patch(json!([{"op": "replace", "path": "active", "value": false}]))),
+        Some(crate::harness::patch(
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )),
     )
     .await
     .expect(200);
     let cookie = session(&app, &app.tenant_id, None).await;
     let page = send(&app, Method::GET, "/portal/people", Some(&cookie), &[], &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    for text in ["boss@acme.example", "ann@acme.example", "cy@acme.example", "Admin", "Team", "Engineering", "Sales"] {
+    for text in [
+        "boss@acme.example",
+        "ann@acme.example",
+        "cy@acme.example",
+        "Admin",
+        "Team",
+        "Engineering",
+        "Sales",
+    ] {
         assert!(page.text.contains(text), "{text}");
     }
     assert_eq!(page.text.matches("Deactivated").count(), 1, "ann only");
@@ -849,7 +1013,15 @@ async fn people_are_listed_with_role_license_and_status(app: TestApp) {
     let page = send(&app, Method::GET, "/portal/people?q=%25", Some(&cookie), &[], &[]).await;
     assert!(page.text.contains("No users match."), "{}", page.text);
     let long = "x".repeat(201);
-    let page = send(&app, Method::GET, &format!("/portal/people?q={long}"), Some(&cookie), &[], &[]).await;
+    let page = send(
+        &app,
+        Method::GET,
+        &format!("/portal/people?q={long}"),
+        Some(&cookie),
+        &[],
+        &[],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     let b = app.new_tenant("globex").await;
     let other = session(&app, &b.id, None).await;

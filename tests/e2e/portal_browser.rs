@@ -56,7 +56,10 @@ impl Browser {
                 "browser tests need {missing:?}{} (apt-get install chromium chromium-driver; npm install axe-core into .ci/node, as .ci/run does)",
                 if axe.is_none() { " and axe-core" } else { "" }
             );
-            assert!(std::env::var("CI").is_err(), "under CI the browser tests must run: {what}");
+            assert!(
+                std::env::var("CI").is_err(),
+                "under CI the browser tests must run: {what}"
+            );
             eprintln!("skipped: {what}");
             return None;
         }
@@ -139,7 +142,13 @@ impl Browser {
     }
 
     async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
 
     async fn click_text(&self, tag: &str, text: &str) {
@@ -245,7 +254,9 @@ async fn idp(app: &TestApp, method: Method, url: &str, token: &str, body: Option
 async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     let started = Instant::now();
     let screenshots = app.store_url.starts_with("sqlite");
-    let Some(b) = Browser::start(screenshots).await else { return };
+    let Some(b) = Browser::start(screenshots).await else {
+        return;
+    };
     let mut minor = 0;
 
     // The product links its customer's IT admin to the portal.
@@ -268,7 +279,10 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     let source = b.client.source().await.unwrap();
     assert!(!source.contains("dsy_"), "token rendered unasked");
     let tenant_url = b.value("input[id^=url-]").await;
-    assert!(tenant_url.ends_with(&format!("/scim/v2/{}", app.tenant_id)), "{tenant_url}");
+    assert!(
+        tenant_url.ends_with(&format!("/scim/v2/{}", app.tenant_id)),
+        "{tenant_url}"
+    );
     b.click_text("button", "Show token").await;
     b.wait_for_text("main", "Treat this token like a password").await;
     let token = b.value("input[id^=token-]").await;
@@ -284,13 +298,26 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     assert_eq!(idp(&app, Method::GET, &filter, &token, None).await, 200);
     let ada = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@acme.example",
         "name": {"givenName": "Ada", "familyName": "Lovelace"}, "active": true});
-    assert_eq!(idp(&app, Method::POST, &format!("{tenant_url}/Users"), &token, Some(ada.clone())).await, 201);
+    assert_eq!(
+        idp(
+            &app,
+            Method::POST,
+            &format!("{tenant_url}/Users"),
+            &token,
+            Some(ada.clone())
+        )
+        .await,
+        201
+    );
     b.wait_for_text("#verify", "created user ada@acme.example").await;
     b.wait_for_text("#verify", "reached dirsync").await;
     b.scroll_to("#credentials").await;
     b.screenshot("setup-verified").await;
     // A mistake in the IdP: the page says what went wrong and how to fix it.
-    assert_eq!(idp(&app, Method::POST, &format!("{tenant_url}/Users"), &token, Some(ada)).await, 409);
+    assert_eq!(
+        idp(&app, Method::POST, &format!("{tenant_url}/Users"), &token, Some(ada)).await,
+        409
+    );
     b.wait_for_text("#verify", "The newest request failed").await;
     b.wait_for_text("#verify", "maps userName to a unique value").await;
     minor += b.accessible("setup (verification)").await;
@@ -303,8 +330,12 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     let first = b.text("#log-rows tr:first-child").await;
     assert!(first.contains("409"), "newest first: {first}");
     let bob = json!({"userName": "bob@acme.example"});
-    assert_eq!(idp(&app, Method::POST, &format!("{tenant_url}/Users"), &token, Some(bob)).await, 201);
-    b.wait_for_text("#log-rows tr:first-child", "created user bob@acme.example").await;
+    assert_eq!(
+        idp(&app, Method::POST, &format!("{tenant_url}/Users"), &token, Some(bob)).await,
+        201
+    );
+    b.wait_for_text("#log-rows tr:first-child", "created user bob@acme.example")
+        .await;
     b.click("#log-rows tr.failed summary").await;
     b.wait_for_text("#log-rows tr.failed details", "How to fix it").await;
     minor += b.accessible("sync log").await;
@@ -380,14 +411,21 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     b.click_text("a", "Connection").await;
     b.wait_for_text("h1", "Connection").await;
     b.wait_for_text("main", "Okta").await;
-    assert!(!b.client.source().await.unwrap().contains(&token), "not shown again unasked");
+    assert!(
+        !b.client.source().await.unwrap().contains(&token),
+        "not shown again unasked"
+    );
     minor += b.accessible("connection").await;
     b.click_text("button", "Rotate token").await;
     b.wait_for_text("main", "A new token was issued").await;
     let rotated = b.value("input[id^=token-]").await;
     assert!(rotated.starts_with("dsy_") && rotated != token);
     for t in [&token, &rotated] {
-        assert_eq!(idp(&app, Method::GET, &format!("{tenant_url}/Users"), t, None).await, 200, "grace period");
+        assert_eq!(
+            idp(&app, Method::GET, &format!("{tenant_url}/Users"), t, None).await,
+            200,
+            "grace period"
+        );
     }
     minor += b.accessible("connection (rotated)").await;
     b.screenshot("connection").await;
@@ -408,9 +446,13 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     minor += b.accessible("end connection").await;
     b.screenshot("end-connection").await;
     b.click_text("button", "Yes, end the connection").await;
-    b.wait_for_text("main", "The connection has ended. 2 users and 0 groups stay").await;
+    b.wait_for_text("main", "The connection has ended. 2 users and 0 groups stay")
+        .await;
     tokio::time::sleep(dirsync_edge::auth::CACHE_TTL).await;
-    assert_eq!(idp(&app, Method::GET, &format!("{tenant_url}/Users"), &rotated, None).await, 401);
+    assert_eq!(
+        idp(&app, Method::GET, &format!("{tenant_url}/Users"), &rotated, None).await,
+        401
+    );
     let users = app
         .directory()
         .await
@@ -421,7 +463,10 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(users.total_results, 6, "the users stay (two from Okta, four seeded for the mappings)");
+    assert_eq!(
+        users.total_results, 6,
+        "the users stay (two from Okta, four seeded for the mappings)"
+    );
 
     // The link is used up: opening it again says so.
     b.goto(&url).await;

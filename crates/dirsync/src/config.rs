@@ -121,7 +121,12 @@ impl PortalFlags {
             product_name: self.portal_product_name.trim().to_owned(),
             logo_url: self.portal_logo_url.clone().filter(|u| !u.is_empty()),
             accent_colour: self.portal_accent_colour.clone(),
-            frame_origins: self.portal_frame_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
+            frame_origins: self
+                .portal_frame_origins
+                .iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect(),
         };
         config.validate()?;
         Ok(config)

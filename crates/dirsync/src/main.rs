@@ -190,7 +190,12 @@ async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
     let _telemetry = dirsync_telemetry::init("dirsync-edge")?;
     let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
     let channel = dirsync_edge::core_channel(&args.core_url).context("core URL")?;
-    let portal = portal_routes(&channel, args.portal_key().as_deref(), &args.portal, args.public_url.clone())?;
+    let portal = portal_routes(
+        &channel,
+        args.portal_key().as_deref(),
+        &args.portal,
+        args.public_url.clone(),
+    )?;
     let state = dirsync_edge::AppState::new(channel, args.config()?);
     println!("dirsync edge is running, core at {}", args.core_url);
     println!("  SCIM edge:  http://{scim_addr}/scim/v2/<tenant id>");

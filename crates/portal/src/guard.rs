@@ -115,7 +115,10 @@ mod tests {
             (&[("sec-fetch-site", "same-origin")], true),
             (&[("sec-fetch-site", "none")], true),
             (&[("sec-fetch-site", "same-site")], false),
-            (&[("sec-fetch-site", "cross-site"), ("origin", "https://scim.example.com")], false),
+            (
+                &[("sec-fetch-site", "cross-site"), ("origin", "https://scim.example.com")],
+                false,
+            ),
             (&[("origin", "https://scim.example.com")], true),
             (&[("origin", "https://evil.example")], false),
             (&[("origin", "null")], false),

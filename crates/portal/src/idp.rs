@@ -63,10 +63,17 @@ impl Idp {
             // The page numbers its own steps; the guide's "2." would read as a second step 2.
             Event::Text(text) if in_heading => {
                 in_heading = false;
-                let bare = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').trim_start();
+                let bare = text
+                    .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
+                    .trim_start();
                 Some(Event::Text(bare.to_owned().into()))
             }
-            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
                 in_heading = true;
                 Some(Event::Start(Tag::Heading {
                     level: demote(level),

@@ -60,9 +60,7 @@ pub enum ConfigError {
 }
 
 fn is_origin(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     rest.is_some_and(|r| {
         !r.is_empty()
             && r.chars()
@@ -80,7 +78,9 @@ impl PortalConfig {
         if let Some(logo) = &self.logo_url {
             let ok = logo.starts_with("https://")
                 && logo.len() <= 2000
-                && !logo.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | ';' | ','));
+                && !logo
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | ';' | ','));
             if !ok {
                 return Err(ConfigError::Logo(logo.clone()));
             }

@@ -81,7 +81,9 @@ impl FromRequestParts<PortalState> for Session {
         let info = state
             .core
             .clone()
-            .get_session(SessionRequest { session: secret.clone() })
+            .get_session(SessionRequest {
+                session: secret.clone(),
+            })
             .await
             .map_err(|e| {
                 if e.code() != tonic::Code::Unauthenticated {

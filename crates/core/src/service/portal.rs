@@ -11,7 +11,9 @@ use dirsync_proto::v1::{
     PortalLink, PortalOverview, PortalRotateTokenRequest, PortalSession, PortalSessionGrant, PortalSyncLogRequest,
     RedeemLinkRequest, RevokeLinkRequest, RevokeLinkResponse, RevokeTokensResponse, SessionRequest,
 };
-use dirsync_proto::v1::{MappedGroup, MappingChange, MappingEffect, Move, PeopleRequest, Person, PortalMappings, PortalPeople};
+use dirsync_proto::v1::{
+    MappedGroup, MappingChange, MappingEffect, Move, PeopleRequest, Person, PortalMappings, PortalPeople,
+};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde_json::json;
 use tonic::{Request, Response, Status};
@@ -20,7 +22,6 @@ use uuid::Uuid;
 use super::admin::{entry_to_proto, role_to_proto, source_to_proto};
 use super::licenses::tier_to_proto;
 use super::{in_txn, optional_id, tenant, timestamp};
-use crate::{AdminService, ChangeSignal};
 use crate::clock::SharedClock;
 use crate::entity::{connections, portal_sessions};
 use crate::error::{CoreError, Result, parse_id};
@@ -30,6 +31,7 @@ use crate::service_auth::CallingService;
 use crate::store::portal::{self as store, NewLink};
 use crate::store::sync_log as log;
 use crate::store::{admin, licenses, roles};
+use crate::{AdminService, ChangeSignal};
 
 /// The longest grace period a rotation may give the old secret.
 const MAX_GRACE_SECONDS: u64 = 30 * 24 * 3600;
@@ -194,7 +196,9 @@ async fn journal_action(
 
 fn effect_to_proto(e: store::MappingEffect) -> MappingEffect {
     let moves = |v: Vec<(String, String, u64)>| -> Vec<Move> {
-        v.into_iter().map(|(from, to, users)| Move { from, to, users }).collect()
+        v.into_iter()
+            .map(|(from, to, users)| Move { from, to, users })
+            .collect()
     };
     MappingEffect {
         group_name: e.group_name,
@@ -269,7 +273,10 @@ impl Portal for PortalService {
         let tenant_id = tenant(&req.tenant_id)?;
         let link_id = parse_id("portal link", &req.link_id)?;
         let now = self.clock.now_ms();
-        in_txn(&self.db, async |txn| store::revoke_link(txn, tenant_id, link_id, now).await).await?;
+        in_txn(&self.db, async |txn| {
+            store::revoke_link(txn, tenant_id, link_id, now).await
+        })
+        .await?;
         Ok(Response::new(RevokeLinkResponse {}))
     }
 
@@ -553,7 +560,9 @@ impl Portal for PortalService {
         match result {
             Ok((effect, _)) => Ok(Response::new(effect_to_proto(effect))),
             Err(CoreError::LastAdmin(why)) => {
-                let name = crate::store::groups::get(&self.db, s.tenant_id, group).await?.display_name;
+                let name = crate::store::groups::get(&self.db, s.tenant_id, group)
+                    .await?
+                    .display_name;
                 Ok(Response::new(MappingEffect {
                     group_name: name,
                     refused: Some(why),
@@ -607,7 +616,11 @@ impl Portal for PortalService {
         let groups = store::mapped_groups(&self.db, s.tenant_id)
             .await?
             .into_iter()
-            .filter(|g| needle.as_deref().is_none_or(|n| g.display_name.to_lowercase().contains(n)))
+            .filter(|g| {
+                needle
+                    .as_deref()
+                    .is_none_or(|n| g.display_name.to_lowercase().contains(n))
+            })
             .map(|g| MappedGroup {
                 id: g.id.to_string(),
                 display_name: g.display_name,

@@ -60,7 +60,9 @@ pub fn check_return_url(url: &str) -> Result<()> {
     let ok = url.len() <= MAX_RETURN_URL
         && (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() > "http://".len()
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
     if ok {
         Ok(())
     } else {
@@ -82,7 +84,11 @@ pub struct NewLink<'a> {
 }
 
 /// Stores a new link and returns it with its token (shown once).
-pub async fn create_link(txn: &DatabaseTransaction, new: NewLink<'_>, now: i64) -> Result<(portal_links::Model, String)> {
+pub async fn create_link(
+    txn: &DatabaseTransaction,
+    new: NewLink<'_>,
+    now: i64,
+) -> Result<(portal_links::Model, String)> {
     let token = random(LINK_PREFIX)?;
     let row = portal_links::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -272,7 +278,10 @@ async fn snapshot(
 fn moves(ids: &[Uuid], before: &HashMap<Uuid, String>, after: &HashMap<Uuid, String>) -> Vec<(String, String, u64)> {
     let mut out: BTreeMap<(String, String), u64> = BTreeMap::new();
     for id in ids {
-        let (b, a) = (before.get(id).cloned().unwrap_or_default(), after.get(id).cloned().unwrap_or_default());
+        let (b, a) = (
+            before.get(id).cloned().unwrap_or_default(),
+            after.get(id).cloned().unwrap_or_default(),
+        );
         if a != b {
             *out.entry((b, a)).or_default() += 1;
         }
@@ -409,11 +418,19 @@ pub async fn people<C: ConnectionTrait>(db: &C, tenant_id: Uuid, search: Option<
     let mut q = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
     if let Some(text) = search.filter(|t| !t.is_empty()) {
         q = q.filter(super::contains_ci(
-            &[users::Column::UserNameKey, users::Column::DisplayName, users::Column::EmailKey],
+            &[
+                users::Column::UserNameKey,
+                users::Column::DisplayName,
+                users::Column::EmailKey,
+            ],
             text,
         ));
     }
-    let rows = q.order_by_asc(users::Column::UserNameKey).limit(MAX_PEOPLE).all(db).await?;
+    let rows = q
+        .order_by_asc(users::Column::UserNameKey)
+        .limit(MAX_PEOPLE)
+        .all(db)
+        .await?;
     let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
     let mut roles: HashMap<Uuid, String> = super::roles::entitlements(db, tenant_id, &ids)
         .await?

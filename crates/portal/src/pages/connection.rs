@@ -258,7 +258,11 @@ pub async fn confirm_end(
     Ok(ctx.page(t.end_confirm_title, body).into_response())
 }
 
-pub async fn end(State(state): State<PortalState>, session: Session, Path(id): Path<String>) -> Result<Response, PageError> {
+pub async fn end(
+    State(state): State<PortalState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let done = state
         .core
         .clone()

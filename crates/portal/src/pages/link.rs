@@ -23,11 +23,21 @@ fn invalid(ctx: &Ctx<'_>) -> Response {
     )
 }
 
-pub async fn show(State(state): State<PortalState>, Path(token): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn show(
+    State(state): State<PortalState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let lang = Lang::of_request(uri.query(), &headers);
     let ctx = Ctx::new(&state, lang, None, Section::None);
     let t = ctx.t;
-    let info = match state.core.clone().inspect_link(InspectLinkRequest { token: token.clone() }).await {
+    let info = match state
+        .core
+        .clone()
+        .inspect_link(InspectLinkRequest { token: token.clone() })
+        .await
+    {
         Ok(i) => i.into_inner(),
         Err(e) if e.code() == tonic::Code::Unauthenticated => return invalid(&ctx),
         Err(e) => return super::PageError::new(&state, lang)(e).into_response(),

@@ -29,7 +29,11 @@ impl LogQuery {
     }
 
     fn search(&self) -> Option<String> {
-        self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned)
+        self.q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned)
     }
 
     async fn fetch(&self, state: &PortalState, session: &Session, limit: u32) -> Result<Vec<SyncLogEntry>, PageError> {

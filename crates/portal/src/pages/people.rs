@@ -22,7 +22,12 @@ pub async fn show(
     session: Session,
     Query(query): Query<PeopleQuery>,
 ) -> Result<Response, PageError> {
-    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
+    let search = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
     let people = state
         .core
         .clone()
