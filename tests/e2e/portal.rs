@@ -946,6 +946,55 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
     .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
 
+    // Invitations on, with their delay, and off again.
+    let page = send(
+        &app,
+        Method::POST,
+        "/portal/mappings/invitations",
+        Some(&cookie),
+        &[("enabled", "1"), ("delay", "3600")],
+        &[],
+    )
+    .await;
+    assert!(page.text.contains("Invitations are on."), "{}", page.text);
+    let settings = dirsync_proto::v1::tenant_settings_client::TenantSettingsClient::new(app.channel().await)
+        .get_tenant_settings(dirsync_proto::v1::GetTenantSettingsRequest {
+            tenant_id: app.tenant_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(settings.invites_enabled);
+    assert_eq!(settings.invite_delay_seconds, 3600);
+    let page = send(
+        &app,
+        Method::POST,
+        "/portal/mappings/invitations",
+        Some(&cookie),
+        &[("delay", "3600")],
+        &[],
+    )
+    .await;
+    assert!(page.text.contains("Invitations are off."), "{}", page.text);
+    let page = send(
+        &app,
+        Method::POST,
+        "/portal/mappings/invitations",
+        Some(&cookie),
+        &[("enabled", "1"), ("delay", "9999999")],
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "at most 30 days");
+    let kinds: Vec<String> = app
+        .changes(&app.tenant_id, 0, 1000)
+        .await
+        .into_iter()
+        .map(|c| c.r#type)
+        .filter(|k| k == "portal.invitations_set")
+        .collect();
+    assert_eq!(kinds.len(), 2);
+
     // Another tenant's groups and roles are not found.
     let b = app.new_tenant("globex").await;
     let other = session(&app, &b.id, None).await;

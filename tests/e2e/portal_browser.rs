@@ -180,6 +180,16 @@ impl Browser {
         }
     }
 
+    /// Waits until the address contains `part` (a form was submitted and its page loaded).
+    async fn wait_for_url(&self, part: &str) {
+        let started = Instant::now();
+        while !self.client.current_url().await.unwrap().as_str().contains(part) {
+            assert!(started.elapsed() < Duration::from_secs(20), "never reached {part:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.client.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    }
+
     /// Presses Tab until the focused element's text is `label`, then presses `key`.
     async fn keyboard_to(&self, label: &str, key: &str) {
         for _ in 0..40 {
@@ -342,7 +352,7 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     b.screenshot("sync-log").await;
     b.click("#failed").await;
     b.click_text("button", "Filter").await;
-    b.wait_for_text("main", "Only failed requests").await;
+    b.wait_for_url("failed=1").await;
     let rows = b.client.find_all(Locator::Css("#log-rows tr")).await.unwrap();
     assert_eq!(rows.len(), 1, "only the failed request");
     b.goto(&format!("{}/portal/log?q=bob", app.root)).await;
@@ -390,6 +400,9 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     b.screenshot("mapping-preview").await;
     b.click_text("button", "Save").await;
     b.wait_for_text("main", "Saved. For the members of Engineering").await;
+    b.click("#invites").await;
+    b.click_text("button", "Save invitations").await;
+    b.wait_for_text("main", "Invitations are on.").await;
 
     // People: searchable, each with role, license and status.
     b.click_text("a", "People").await;
@@ -404,8 +417,12 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
         .send_keys(&format!("ann{ENTER}"))
         .await
         .unwrap();
-    b.wait_for_text("main", "ann@acme.example").await;
-    assert!(!b.text("main").await.contains("ada@acme.example"));
+    b.wait_for_url("q=ann").await;
+    let found = b.text("main").await;
+    assert!(
+        found.contains("ann@acme.example") && !found.contains("ada@acme.example"),
+        "{found}"
+    );
 
     // Connection: details, rotation with a grace period.
     b.click_text("a", "Connection").await;

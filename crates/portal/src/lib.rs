@@ -138,6 +138,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/mappings", get(pages::mappings::show))
         .route("/mappings/preview", get(pages::mappings::preview))
         .route("/mappings/save", post(pages::mappings::save))
+        .route("/mappings/invitations", post(pages::mappings::invitations))
         .route("/people", get(pages::people::show))
         .route("/logout", post(pages::logout))
         .route("/assets/portal.js", get(pages::assets::script))

@@ -11,6 +11,7 @@ use dirsync_proto::v1::{
     PortalLink, PortalOverview, PortalRotateTokenRequest, PortalSession, PortalSessionGrant, PortalSyncLogRequest,
     RedeemLinkRequest, RevokeLinkRequest, RevokeLinkResponse, RevokeTokensResponse, SessionRequest,
 };
+use dirsync_proto::v1::{Invitations, InvitationsRequest};
 use dirsync_proto::v1::{
     MappedGroup, MappingChange, MappingEffect, Move, PeopleRequest, Person, PortalMappings, PortalPeople,
 };
@@ -118,6 +119,7 @@ fn intent_from_str(s: &str) -> PortalIntent {
 enum Target {
     Connection(Uuid),
     Group(Uuid),
+    Tenant,
 }
 
 /// Writes what a portal session did: a change event (`urn:dirsync:event:portal:<action>`) and
@@ -137,11 +139,12 @@ async fn journal_action(
         "token_rotated" => ("portal.token_rotated", "urn:dirsync:event:portal:token_rotated"),
         "tokens_revoked" => ("portal.tokens_revoked", "urn:dirsync:event:portal:tokens_revoked"),
         "mapping_saved" => ("portal.mapping_saved", "urn:dirsync:event:portal:mapping_saved"),
+        "invitations_set" => ("portal.invitations_set", "urn:dirsync:event:portal:invitations_set"),
         _ => ("portal.connection_ended", "urn:dirsync:event:portal:connection_ended"),
     };
     let (resource_type, resource_id, connection_id) = match target {
         Target::Connection(c) => ("Connection", c, Some(c)),
-        Target::Group(g) => {
+        Target::Group(_) | Target::Tenant => {
             let conn = match s.connection_id {
                 Some(c) => Some(c),
                 None => admin::list_connections(txn, s.tenant_id)
@@ -151,7 +154,10 @@ async fn journal_action(
                     .map(|c| c.id)
                     .next_back(),
             };
-            ("Group", g, conn)
+            match target {
+                Target::Group(g) => ("Group", g, conn),
+                _ => ("Tenant", s.tenant_id, conn),
+            }
         }
     };
     let actor = format!("portal session {}", s.id);
@@ -519,7 +525,12 @@ impl Portal for PortalService {
         let seats = licenses::seats(&self.db, t).await?;
         let tiers = licenses::list(&self.db, t).await?;
         let groups = store::mapped_groups(&self.db, t).await?;
+        let settings = crate::store::settings::get(&self.db, t).await?;
         Ok(Response::new(PortalMappings {
+            invitations: Some(Invitations {
+                enabled: settings.invites_enabled,
+                delay_seconds: u64::try_from(settings.invite_delay_seconds).unwrap_or_default(),
+            }),
             roles: roles
                 .into_iter()
                 .map(|r| {
@@ -648,6 +659,37 @@ impl Portal for PortalService {
                 .collect(),
             groups,
             truncated,
+        }))
+    }
+    async fn set_invitations(&self, request: Request<InvitationsRequest>) -> Result<Response<Invitations>, Status> {
+        let req = request.into_inner();
+        let s = self.session(&req.session).await?;
+        let update = crate::settings::Update {
+            invites_enabled: Some(req.enabled),
+            invite_delay_seconds: Some(req.delay_seconds),
+            ..Default::default()
+        };
+        let now = self.clock.now_ms();
+        let next = in_txn(&self.db, async |txn| {
+            let current = crate::store::settings::get(txn, s.tenant_id).await?;
+            let next = crate::settings::apply(&current, &update)?;
+            let next = crate::store::settings::put(txn, s.tenant_id, &next, now).await?;
+            let summary = if next.invites_enabled {
+                format!(
+                    "turned invitations on, {} seconds after a user is created",
+                    next.invite_delay_seconds
+                )
+            } else {
+                "turned invitations off".to_owned()
+            };
+            journal_action(txn, &s, Target::Tenant, "invitations_set", summary, now).await?;
+            Ok(next)
+        })
+        .await?;
+        self.signal.notify();
+        Ok(Response::new(Invitations {
+            enabled: next.invites_enabled,
+            delay_seconds: u64::try_from(next.invite_delay_seconds).unwrap_or_default(),
         }))
     }
 }

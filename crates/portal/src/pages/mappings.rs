@@ -4,7 +4,7 @@
 
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Response};
-use dirsync_proto::v1::{MappingChange, MappingEffect, Move, RoleSource, SessionRequest};
+use dirsync_proto::v1::{InvitationsRequest, MappingChange, MappingEffect, Move, RoleSource, SessionRequest};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -91,6 +91,27 @@ async fn render(state: &PortalState, session: &Session, notice: Option<Markup>) 
         }
         @if m.role_source == RoleSource::Attribute as i32 {
             p class="notice" { (t.map_attribute_source) }
+        }
+        @let inv = m.invitations.clone().unwrap_or_default();
+        section class="card" aria-labelledby="invitations" {
+            h2 id="invitations" { (t.inv_title) }
+            p { (ctx.with_product(t.inv_help)) }
+            form method="post" action="/portal/mappings/invitations" class="row" {
+                div class="check" {
+                    input type="checkbox" id="invites" name="enabled" value="1" checked[inv.enabled];
+                    label for="invites" { (t.inv_enabled) }
+                }
+                label for="delay" { (t.inv_delay) }
+                select id="delay" name="delay" {
+                    @for (secs, label) in [(0, t.delay_now), (600, t.delay_10m), (3600, t.delay_1h), (86_400, t.delay_1d)] {
+                        option value=(secs) selected[inv.delay_seconds == secs] { (label) }
+                    }
+                    @if ![0, 600, 3600, 86_400].contains(&inv.delay_seconds) {
+                        option value=(inv.delay_seconds) selected { (inv.delay_seconds) " s" }
+                    }
+                }
+                button type="submit" { (t.inv_save) }
+            }
         }
         @if m.groups.is_empty() { p { (t.map_no_groups) } }
         @for g in &m.groups {
@@ -184,5 +205,33 @@ pub async fn save(
         p { (fill(t.saved, &[("group", &e.group_name)])) }
         (effect_list(t, &e, true))
     };
+    render(&state, &session, Some(notice)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InvitationsForm {
+    #[serde(default)]
+    enabled: Option<String>,
+    delay: u64,
+}
+
+pub async fn invitations(
+    State(state): State<PortalState>,
+    session: Session,
+    Form(form): Form<InvitationsForm>,
+) -> Result<Response, PageError> {
+    let inv = state
+        .core
+        .clone()
+        .set_invitations(InvitationsRequest {
+            session: session.secret.clone(),
+            enabled: form.enabled.is_some_and(|e| !e.is_empty()),
+            delay_seconds: form.delay,
+        })
+        .await
+        .map_err(PageError::new(&state, session.lang))?
+        .into_inner();
+    let t = session.lang.texts();
+    let notice = html! { p { (if inv.enabled { t.inv_on } else { t.inv_off }) } };
     render(&state, &session, Some(notice)).await
 }
