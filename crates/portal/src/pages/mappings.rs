@@ -92,7 +92,7 @@ async fn render(state: &PortalState, session: &Session, notice: Option<Markup>) 
         @if m.role_source == RoleSource::Attribute as i32 {
             p class="notice" { (t.map_attribute_source) }
         }
-        @let inv = m.invitations.clone().unwrap_or_default();
+        @let inv = m.invitations.unwrap_or_default();
         section class="card" aria-labelledby="invitations" {
             h2 id="invitations" { (t.inv_title) }
             p { (ctx.with_product(t.inv_help)) }
