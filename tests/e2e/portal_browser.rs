@@ -1,7 +1,8 @@
 //! The setup portal in a real browser: headless Chromium through chromedriver (WebDriver),
 //! driven as an IT admin would, while the test plays the IdP over SCIM. Every page gets an
 //! axe-core check (no serious or critical violation), the first steps are done with the
-//! keyboard only, and each page is photographed into docs/portal/ (on the SQLite run).
+//! keyboard only, and each page is photographed into docs/portal/ (on the SQLite run, with
+//! DIRSYNC_SCREENSHOTS=1 or when a picture is missing).
 //!
 //! Needs `chromium`, `chromium-driver` (Debian) and axe-core (npm; `.ci/run` installs both).
 //! Under CI a missing browser or axe-core fails; elsewhere the test says so and skips.
@@ -243,10 +244,16 @@ impl Browser {
             .unwrap();
     }
 
+    /// Photographs the page into docs/portal/<name>.png when it is missing there or
+    /// DIRSYNC_SCREENSHOTS is set (so an ordinary test run leaves the worktree clean).
     async fn screenshot(&self, name: &str) {
         if let Some(dir) = &self.shots {
+            let path = dir.join(format!("{name}.png"));
+            if path.exists() && std::env::var_os("DIRSYNC_SCREENSHOTS").is_none() {
+                return;
+            }
             let png = self.client.screenshot().await.unwrap();
-            std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+            std::fs::write(path, png).unwrap();
         }
     }
 
