@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "licenses.proto",
         "schemas.proto",
         "settings.proto",
+        "portal.proto",
     ]
     .map(|f| root.join("dirsync/v1").join(f));
     tonic_prost_build::configure()

@@ -14,6 +14,7 @@ mod m20261125_000010_tenant_settings;
 mod m20261125_000011_adoption;
 mod m20261201_000012_group_names;
 mod m20261201_000013_license_source;
+mod m20261201_000014_portal;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_adoption::Migration),
             Box::new(m20261201_000012_group_names::Migration),
             Box::new(m20261201_000013_license_source::Migration),
+            Box::new(m20261201_000014_portal::Migration),
         ]
     }
 }

@@ -11,7 +11,7 @@ use tokio::process::{Child, ChildStdout, Command};
 
 use crate::harness::{Backend, Store};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
 
 pub(crate) struct Proc {
     child: Child,

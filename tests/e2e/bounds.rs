@@ -342,7 +342,6 @@ async fn allowed_inputs_work_alike_on_both_stores(app: TestApp) {
 /// refused by the core's own bounds (linear work: set de-duplication, an iterative check).
 async fn hostile_sizes_are_refused_by_the_core_too(app: TestApp) {
     let mut config = dirsync_edge::EdgeConfig {
-        rate_limit_per_second: 0,
         max_body_bytes: 64 << 20,
         ..Default::default()
     };
@@ -629,10 +628,7 @@ async fn grpc_inputs_are_bounded(app: TestApp) {
 /// closed; body: 408), and the edge serves others meanwhile.
 async fn slow_clients_are_cut_off(app: TestApp) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut config = dirsync_edge::EdgeConfig {
-        rate_limit_per_second: 0,
-        ..Default::default()
-    };
+    let mut config = dirsync_edge::EdgeConfig::default();
     config.bounds.header_read_timeout = std::time::Duration::from_secs(1);
     config.bounds.body_read_timeout = std::time::Duration::from_secs(1);
     let root = app.edge_with(config).await;

@@ -113,6 +113,8 @@ pub type Grpc = tonic::service::interceptor::InterceptedService<Channel, BearerK
 pub struct Keys {
     pub edge: String,
     pub test: String,
+    /// The setup portal's key (served by the edge process).
+    pub portal: String,
     pub server: String,
 }
 
@@ -128,6 +130,7 @@ impl Keys {
         Keys {
             edge: key(),
             test: key(),
+            portal: key(),
             server: dirsync_core::sealing::SecretBox::generate_key().unwrap(),
         }
     }
@@ -143,7 +146,11 @@ impl Keys {
     }
 
     pub fn auth(&self) -> dirsync_core::ServiceAuth {
-        dirsync_core::ServiceAuth::new([("edge", self.edge.as_str()), ("test", self.test.as_str())])
+        dirsync_core::ServiceAuth::new([
+            ("edge", self.edge.as_str()),
+            ("test", self.test.as_str()),
+            ("portal", self.portal.as_str()),
+        ])
     }
 }
 
@@ -207,7 +214,15 @@ impl TestApp {
                 ..Default::default()
             },
         );
-        tokio::spawn(dirsync_edge::serve(scim_listener, state, async {
+        // The edge serves the setup portal beside SCIM, as `dirsync serve` does.
+        let portal = dirsync_portal::router(dirsync_portal::PortalState::new(
+            dirsync_portal::core_client(dirsync_edge::core_channel(&grpc).unwrap(), &keys.portal),
+            dirsync_portal::PortalConfig {
+                public_url: Some(root.clone()),
+                ..Default::default()
+            },
+        ));
+        tokio::spawn(dirsync_edge::serve_with(scim_listener, state, portal, async {
             let _ = edge_stopped.await;
         }));
         let mut app = TestApp {

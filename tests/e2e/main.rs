@@ -20,6 +20,8 @@ mod health;
 mod idp;
 mod licenses;
 mod limits;
+mod portal;
+mod portal_browser;
 mod primary_email;
 mod protocol;
 mod queries;

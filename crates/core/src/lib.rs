@@ -27,6 +27,7 @@ use dirsync_proto::v1::admin_server::AdminServer;
 use dirsync_proto::v1::changes_server::ChangesServer;
 use dirsync_proto::v1::directory_server::DirectoryServer;
 use dirsync_proto::v1::licenses_server::LicensesServer;
+use dirsync_proto::v1::portal_server::PortalServer;
 use dirsync_proto::v1::schemas_server::SchemasServer;
 use dirsync_proto::v1::tenant_settings_server::TenantSettingsServer;
 use migration::{Migrator, MigratorTrait};
@@ -40,6 +41,7 @@ pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
 pub use service::licenses::LicensesService;
+pub use service::portal::PortalService;
 pub use service::schemas::SchemasService;
 pub use service::settings::TenantSettingsService;
 pub use service_auth::ServiceAuth;
@@ -177,6 +179,7 @@ pub async fn serve(
     health_reporter
         .set_serving::<TenantSettingsServer<TenantSettingsService>>()
         .await;
+    health_reporter.set_serving::<PortalServer<PortalService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dirsync_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -184,7 +187,7 @@ pub async fn serve(
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let licenses = LicensesService::new(db.clone(), clock.clone(), signal.clone());
-    let changes = ChangesService::new(db.clone(), signal);
+    let changes = ChangesService::new(db.clone(), signal.clone());
     // Store probe behind grpc.health.v1, and the metrics read from the store.
     observe::spawn(db.clone(), health_reporter.clone(), served_names(), changes.watchers());
     let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
@@ -196,6 +199,13 @@ pub async fn serve(
     } = settings;
     jobs::spawn(db.clone(), clock.clone(), retention);
     let schemas = SchemasService::new(db.clone(), clock.clone());
+    let portal = PortalService::new(
+        db.clone(),
+        clock.clone(),
+        public_url.clone(),
+        sealing.clone(),
+        signal.clone(),
+    );
     let admin = AdminService::new(db.clone(), clock, public_url, sealing);
     tonic::transport::Server::builder()
         .layer(dirsync_telemetry::grpc::GrpcLayer::new(
@@ -211,6 +221,7 @@ pub async fn serve(
             TenantSettingsServer::new(tenant_settings),
             auth.clone(),
         ))
+        .add_service(InterceptedService::new(PortalServer::new(portal), auth.clone()))
         .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 mod domains;
 mod groups;
 mod licenses;
+mod portal;
 mod schemas;
 mod settings;
 mod users;
@@ -84,6 +85,9 @@ enum AdminCommand {
     /// A tenant's languages (normalising users' preferredLanguage/locale) and delayed invites.
     #[command(subcommand)]
     Settings(settings::SettingsCommand),
+    /// One-time links into the setup portal for a tenant's IT admin.
+    #[command(subcommand)]
+    Portal(portal::PortalCommand),
     /// Prints a tenant's change feed, then follows it (Ctrl-C to stop).
     Watch {
         /// Tenant id.
@@ -979,6 +983,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
         }
         AdminCommand::Domain(command) => domains::run(&mut client, command, args.output).await?,
         AdminCommand::Settings(command) => settings::run(channel, command, args.output).await?,
+        AdminCommand::Portal(command) => portal::run(channel, command, args.output).await?,
         AdminCommand::Watch { .. } => Value::Null,
     };
     if args.output == Output::Json {

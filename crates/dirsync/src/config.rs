@@ -194,6 +194,43 @@ impl TelemetryArgs {
     }
 }
 
+/// The setup portal (issue 16): branding and embedding, per deployment.
+#[derive(Debug, Clone, Args)]
+pub struct PortalFlags {
+    /// The product's name in the portal's header and texts.
+    #[arg(long, env = "DIRSYNC_PORTAL_PRODUCT_NAME", default_value = "dirsync")]
+    pub portal_product_name: String,
+    /// An https URL of the product's logo, shown in the portal's header.
+    #[arg(long, env = "DIRSYNC_PORTAL_LOGO_URL")]
+    pub portal_logo_url: Option<String>,
+    /// The portal's accent colour, #rrggbb.
+    #[arg(long, env = "DIRSYNC_PORTAL_ACCENT_COLOUR", default_value = "#1f5fbf")]
+    pub portal_accent_colour: String,
+    /// Origins that may show the portal in a frame (comma-separated, e.g.
+    /// https://app.example.com); none by default.
+    #[arg(long, env = "DIRSYNC_PORTAL_FRAME_ORIGINS", value_delimiter = ',')]
+    pub portal_frame_origins: Vec<String>,
+}
+
+impl PortalFlags {
+    pub fn config(&self, public_url: Option<String>) -> anyhow::Result<dirsync_portal::PortalConfig> {
+        let config = dirsync_portal::PortalConfig {
+            public_url,
+            product_name: self.portal_product_name.trim().to_owned(),
+            logo_url: self.portal_logo_url.clone().filter(|u| !u.is_empty()),
+            accent_colour: self.portal_accent_colour.clone(),
+            frame_origins: self
+                .portal_frame_origins
+                .iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -211,6 +248,8 @@ pub struct ServeArgs {
     pub edge: EdgeFlags,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub portal: PortalFlags,
 }
 
 impl ServeArgs {
@@ -257,12 +296,19 @@ pub struct EdgeArgs {
     pub edge: EdgeFlags,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub portal: PortalFlags,
 }
 
 impl EdgeArgs {
     pub fn config(&self) -> anyhow::Result<EdgeConfig> {
         let key = crate::keys::client_key(self.service_key.as_deref(), self.service_keys_file.as_deref(), "edge")?;
         Ok(self.edge.config(self.public_url.clone(), key))
+    }
+
+    /// The portal's key: the `portal` line of the key file; none: the portal is not served.
+    pub fn portal_key(&self) -> Option<String> {
+        crate::keys::client_key(None, self.service_keys_file.as_deref(), "portal").ok()
     }
 }
 

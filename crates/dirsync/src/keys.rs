@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 /// The services a fresh key file has keys for.
-pub const DEFAULT_SERVICES: &[&str] = &["edge", "admin"];
+pub const DEFAULT_SERVICES: &[&str] = &["edge", "admin", "portal"];
 
 #[derive(Clone, Default)]
 pub struct KeyFile {
@@ -141,7 +141,7 @@ mod tests {
         let path = dir.join("service-keys");
         let (created, new) = KeyFile::load_or_create(&path).unwrap();
         assert!(new);
-        assert_eq!(created.entries.len(), 2);
+        assert_eq!(created.entries.len(), DEFAULT_SERVICES.len());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -142,12 +142,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let core = tokio::spawn(dirsync_core::serve(db, clock, settings, grpc, stopped(stop_rx.clone())));
     let channel = dirsync_edge::core_channel(&format!("http://{grpc_addr}"))?;
+    let portal = portal_routes(&channel, keys.get("portal"), &args.portal, Some(public_url.clone()))?;
     let state = dirsync_edge::AppState::new(channel, args.edge.config(Some(public_url.clone()), edge_key));
-    let edge = tokio::spawn(dirsync_edge::serve(scim, state, stopped(stop_rx)));
+    let edge = tokio::spawn(dirsync_edge::serve_with(scim, state, portal, stopped(stop_rx)));
 
     println!("dirsync is running (store: {})", config::redact_url(&database_url));
     println!("  SCIM edge:  http://{scim_addr}/scim/v2/<tenant id>");
     println!("  gRPC core:  http://{grpc_addr}");
+    println!("  portal:     {public_url}/portal/ (open a link from `dirsync admin portal link`)");
     print_keys(&keys_path, new_keys);
     if let Some(b) = first {
         println!();
@@ -215,9 +217,32 @@ async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync-edge", &args.scim_addr).await?;
     let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
     let channel = dirsync_edge::core_channel(&args.core_url).context("core URL")?;
+    let portal = portal_routes(
+        &channel,
+        args.portal_key().as_deref(),
+        &args.portal,
+        args.public_url.clone(),
+    )?;
     let state = dirsync_edge::AppState::new(channel, args.config()?);
     println!("dirsync edge is running, core at {}", args.core_url);
     println!("  SCIM edge:  http://{scim_addr}/scim/v2/<tenant id>");
-    dirsync_edge::serve(scim, state, shutdown_signal()).await?;
+    dirsync_edge::serve_with(scim, state, portal, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The setup portal under /portal, with the `portal` service key; without that key (a key
+/// file from before the portal) it is not served, and start-up says how to add it.
+fn portal_routes(
+    channel: &tonic::transport::Channel,
+    key: Option<&str>,
+    flags: &config::PortalFlags,
+    public_url: Option<String>,
+) -> anyhow::Result<axum::Router> {
+    let config = flags.config(public_url)?;
+    let Some(key) = key else {
+        println!("  portal:     off (add a portal=<key> line to the service key file to serve it)");
+        return Ok(axum::Router::new());
+    };
+    let client = dirsync_portal::core_client(channel.clone(), key);
+    Ok(dirsync_portal::router(dirsync_portal::PortalState::new(client, config)))
 }

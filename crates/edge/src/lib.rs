@@ -336,13 +336,23 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, Router::new(), shutdown).await
+}
+
+/// Serves the SCIM edge with `extra` routes beside it (the setup portal under `/portal`).
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    extra: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let recorder = state.recorder.clone();
     let bounds = state.config.bounds;
     // Paths are made canonical before routing (`paths`): `/users`, `/Users/`, ... A layer on
     // the router itself would run after routing, so the router is this wrapper's fallback.
     let app = Router::new().fallback_service(tower::Layer::layer(
         &middleware::from_fn(paths::normalize),
-        router(state),
+        router(state).merge(extra),
     ));
     bounds::serve_http(listener, app, bounds, shutdown).await?;
     // The last request outcomes reach the sync log before the edge exits.

@@ -10,6 +10,8 @@ pub mod license_purchases;
 pub mod license_settings;
 pub mod license_tiers;
 pub mod pending_invites;
+pub mod portal_links;
+pub mod portal_sessions;
 pub mod role_mappings;
 pub mod roles;
 pub mod sync_log;

@@ -43,6 +43,30 @@ pub struct AdminService {
 }
 
 impl AdminService {
+    /// Each connection of `tenant_id` with what its sync log says of the last 24 hours (the
+    /// operator's status and the portal's overview).
+    pub(crate) async fn connection_stats(&self, tenant_id: uuid::Uuid) -> Result<Vec<ConnectionStats>, Status> {
+        let conns = admin::list_connections(&self.db, tenant_id).await?;
+        let ids: Vec<uuid::Uuid> = conns.iter().map(|c| c.id).collect();
+        let mut stats = log::stats(&self.db, &ids, self.clock.now_ms()).await?;
+        Ok(conns
+            .into_iter()
+            .map(|c| {
+                let s = stats.remove(&c.id).unwrap_or_default();
+                ConnectionStats {
+                    connection: Some(self.connection(c)),
+                    last_request: s.last_request.map(timestamp),
+                    last_success: s.last_success.map(timestamp),
+                    successes_24h: s.successes_24h,
+                    failures_24h: s.failures_24h,
+                    last_error: s.last_error.map(entry_to_proto),
+                    throttled_24h: s.throttled_24h,
+                    last_warning: s.last_warning.map(entry_to_proto),
+                }
+            })
+            .collect())
+    }
+
     pub fn new(db: DatabaseConnection, clock: SharedClock, public_url: String, sealing: SecretBox) -> Self {
         Self {
             db,
@@ -52,7 +76,7 @@ impl AdminService {
         }
     }
 
-    fn connection(&self, c: connections::Model) -> Connection {
+    pub(crate) fn connection(&self, c: connections::Model) -> Connection {
         Connection {
             scim_base_url: scim_base_url(&self.public_url, &c.tenant_id.to_string()),
             id: c.id.to_string(),
@@ -72,7 +96,7 @@ pub fn scim_base_url(public_url: &str, tenant_id: &str) -> String {
     format!("{}/scim/v2/{tenant_id}", public_url.trim_end_matches('/'))
 }
 
-fn entry_to_proto(e: sync_log::Model) -> SyncLogEntry {
+pub(crate) fn entry_to_proto(e: sync_log::Model) -> SyncLogEntry {
     SyncLogEntry {
         id: e.id.to_string(),
         tenant_id: e.tenant_id.to_string(),
@@ -117,7 +141,7 @@ fn tenant_to_proto(t: tenants::Model) -> Tenant {
     }
 }
 
-fn role_to_proto(r: role_rows::Model, assigned_users: u64) -> Role {
+pub(crate) fn role_to_proto(r: role_rows::Model, assigned_users: u64) -> Role {
     Role {
         id: r.id.to_string(),
         tenant_id: r.tenant_id.to_string(),
@@ -139,7 +163,7 @@ fn mapping_to_proto(m: roles::Mapping) -> RoleMapping {
     }
 }
 
-fn source_to_proto(s: RoleSource) -> PbRoleSource {
+pub(crate) fn source_to_proto(s: RoleSource) -> PbRoleSource {
     match s {
         RoleSource::Groups => PbRoleSource::Groups,
         RoleSource::Attribute => PbRoleSource::Attribute,
@@ -319,6 +343,7 @@ impl Admin for AdminService {
                 n => u64::from(n.min(1000)),
             },
             after_id: optional_id("sync log entry", r.after_id.as_deref())?,
+            search: None,
         };
         let entries = log::list(&self.db, q).await?;
         Ok(Response::new(ListSyncLogResponse {
@@ -331,25 +356,7 @@ impl Admin for AdminService {
         request: Request<ConnectionStatusRequest>,
     ) -> Result<Response<ConnectionStatusResponse>, Status> {
         let tenant_id = tenant(&request.into_inner().tenant_id)?;
-        let conns = admin::list_connections(&self.db, tenant_id).await?;
-        let ids: Vec<uuid::Uuid> = conns.iter().map(|c| c.id).collect();
-        let mut stats = log::stats(&self.db, &ids, self.clock.now_ms()).await?;
-        let connections = conns
-            .into_iter()
-            .map(|c| {
-                let s = stats.remove(&c.id).unwrap_or_default();
-                ConnectionStats {
-                    connection: Some(self.connection(c)),
-                    last_request: s.last_request.map(timestamp),
-                    last_success: s.last_success.map(timestamp),
-                    successes_24h: s.successes_24h,
-                    failures_24h: s.failures_24h,
-                    last_error: s.last_error.map(entry_to_proto),
-                    throttled_24h: s.throttled_24h,
-                    last_warning: s.last_warning.map(entry_to_proto),
-                }
-            })
-            .collect();
+        let connections = self.connection_stats(tenant_id).await?;
         Ok(Response::new(ConnectionStatusResponse { connections }))
     }
 

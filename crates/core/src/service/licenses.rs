@@ -34,7 +34,7 @@ impl LicensesService {
     }
 }
 
-fn tier_to_proto(t: license_tiers::Model, seats: Seats) -> Tier {
+pub(crate) fn tier_to_proto(t: license_tiers::Model, seats: Seats) -> Tier {
     Tier {
         id: t.id.to_string(),
         tenant_id: t.tenant_id.to_string(),

@@ -5,6 +5,7 @@ pub(crate) mod adoption;
 pub mod changes;
 pub mod directory;
 pub mod licenses;
+pub mod portal;
 pub mod schemas;
 pub mod settings;
 

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod keyset;
 pub mod leases;
 pub mod licenses;
+pub mod portal;
 pub mod roles;
 pub mod schemas;
 pub mod settings;
@@ -50,6 +51,26 @@ pub async fn lock_tenant(txn: &DatabaseTransaction, tenant_id: uuid::Uuid) -> Re
 
 pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Rows where any of `columns`, lowercased, contains `text` (a LIKE whose wildcards in `text`
+/// are escaped), for search boxes.
+pub(crate) fn contains_ci<C>(columns: &[C], text: &str) -> sea_orm::Condition
+where
+    C: sea_orm::sea_query::IntoColumnRef + Copy,
+{
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let escaped: String = text
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    columns.iter().fold(sea_orm::Condition::any(), |cond, col| {
+        cond.add(Expr::expr(Func::lower(Expr::col(*col))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
+    })
 }
 
 /// Normalised key of a case-insensitive value (RFC 7643 §2.4 caseExact=false).

@@ -97,6 +97,8 @@ pub struct Query {
     pub limit: u64,
     /// Oldest first after this id; otherwise newest first.
     pub after_id: Option<Uuid>,
+    /// Only entries whose path or summary contains this, case-insensitive.
+    pub search: Option<String>,
 }
 
 pub async fn list<C: ConnectionTrait>(db: &C, q: Query) -> Result<Vec<sync_log::Model>> {
@@ -106,6 +108,12 @@ pub async fn list<C: ConnectionTrait>(db: &C, q: Query) -> Result<Vec<sync_log::
     }
     if q.failed_only {
         find = find.filter(sync_log::Column::Status.gte(400));
+    }
+    if let Some(text) = q.search.as_deref().filter(|t| !t.is_empty()) {
+        find = find.filter(super::contains_ci(
+            &[sync_log::Column::Summary, sync_log::Column::Path],
+            text,
+        ));
     }
     find = match q.after_id {
         Some(after) => find

@@ -44,7 +44,7 @@ pub enum OnOff {
 }
 
 /// `600`, `90s`, `10m`, `2h`, `1d` -> seconds.
-fn parse_delay(s: &str) -> Result<u64, String> {
+pub(super) fn parse_delay(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
