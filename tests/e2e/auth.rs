@@ -75,7 +75,7 @@ async fn unauthenticated_requests_get_scim_401(app: TestApp) {
             assert!(r.header("www-authenticate").is_some());
         }
     }
-    // Basic <tenant id>:<secret> works (Okta, scim-notes B2.13).
+    // Basic <tenant id>:<secret> works (Okta, docs/idp/notes.md B2.13).
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", app.tenant_id, app.token));
     let auth = format!("Basic {basic}");
     app.send(

@@ -66,7 +66,7 @@ async fn group_lifecycle(app: TestApp) {
     );
     let path = format!("/Groups/{gid}");
 
-    // Entra: add several members at once, re-adding an existing one succeeds (scim-notes B1.6).
+    // Entra: add several members at once, re-adding an existing one succeeds (docs/idp/notes.md B1.6).
     let add = patch(
         json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": users[1]}, {"value": users[2]}]}]),
     );

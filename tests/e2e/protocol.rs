@@ -80,7 +80,7 @@ async fn every_error_is_a_scim_error(app: TestApp) {
     app.send(Method::POST, &url("/Users"), t, Some(big), &[])
         .await
         .expect_error(413, Some("tooLarge"));
-    // Both JSON media types, with parameters, and a missing Accept (scim-notes B7).
+    // Both JSON media types, with parameters, and a missing Accept (docs/idp/notes.md B7).
     for ct in ["application/json", "application/scim+json; charset=utf-8"] {
         let r = app
             .http

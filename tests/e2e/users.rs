@@ -204,7 +204,7 @@ async fn replace_and_patch(app: TestApp) {
     assert_eq!(r.body["nickName"], "Caz");
 
     // PUT replaces; read-only attributes in the body are ignored; a body without `active`
-    // leaves the user inactive (Okta sends PUT for everything, scim-notes B2.4).
+    // leaves the user inactive (Okta sends PUT for everything, docs/idp/notes.md B2.4).
     let mut body = user("carol@example.com");
     body["id"] = json!("ignored");
     body["meta"] = json!({"resourceType": "User"});
@@ -233,7 +233,7 @@ async fn replace_and_patch(app: TestApp) {
     let active = app.scim(Method::GET, "/Users?filter=active%20eq%20true", None).await;
     assert_eq!(active.body["totalResults"], 1);
 
-    // Deactivated users stay visible to filters (scim-notes B1.19).
+    // Deactivated users stay visible to filters (docs/idp/notes.md B1.19).
     let url = reqwest::Url::parse_with_params(
         &format!("{}/Users", app.scim),
         &[("filter", "userName eq \"carol@example.com\"")],

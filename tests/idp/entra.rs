@@ -1,4 +1,4 @@
-//! Microsoft Entra ID provisioning (scim-notes B1), as the provisioning service sends it: with
+//! Microsoft Entra ID provisioning (docs/idp/notes.md B1), as the provisioning service sends it: with
 //! its default (non-compliant) PATCH shapes and with the `?aadOptscim062020` flag.
 //! Sources: [MS-tut] "Develop and plan provisioning for a SCIM endpoint", [MS-compat] "Known
 //! issues … SCIM 2.0 protocol compliance", [MS-how], [MS-gallery-val].

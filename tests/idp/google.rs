@@ -1,4 +1,4 @@
-//! Google Workspace auto-provisioning (scim-notes B4): a probe `GET /Users?count=1` on setup,
+//! Google Workspace auto-provisioning (docs/idp/notes.md B4): a probe `GET /Users?count=1` on setup,
 //! then users only (groups scope provisioning but are not pushed as SCIM Groups).
 //! Sources: [AUTHN-gws], [GWS-help] support.google.com/a/answer/7681608, [ORY-gws].
 

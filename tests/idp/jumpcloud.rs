@@ -1,4 +1,4 @@
-//! JumpCloud's custom SCIM integration (scim-notes B6): "Test Connection" creates a real test
+//! JumpCloud's custom SCIM integration (docs/idp/notes.md B6): "Test Connection" creates a real test
 //! user and test group and deletes them again; member removal uses the Entra-style value list.
 //! Sources: [JC] "Provision and manage users and groups … custom SCIM", uni-moni KB.
 

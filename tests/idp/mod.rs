@@ -5,7 +5,7 @@
 //! (`dirsync admin connection create --idp <profile>`), and sends its requests through an
 //! [`IdpClient`] that sets every header itself: the harness's `send` adds
 //! `Content-Type: application/scim+json` to bodies, which is not what Okta or PingFederate send.
-//! Sources in step comments (`[MS-tut]`, `B1.5`, …) resolve in `shared/scim-notes.md`.
+//! Sources in step comments (`[MS-tut]`, `B1.5`, …) resolve in `docs/idp/notes.md`.
 
 mod entra;
 mod google;

@@ -1,4 +1,4 @@
-//! Okta provisioning (scim-notes B2), as Okta and its Runscope spec tests send it: Basic auth
+//! Okta provisioning (docs/idp/notes.md B2), as Okta and its Runscope spec tests send it: Basic auth
 //! `<tenant id>:<token>`, `Content-Type: application/json`, `Accept` with a charset.
 //! Sources: [OK-ref] Okta SCIM 2.0 protocol reference, [OK-spec] Okta-SCIM-20-SPEC-Test.json,
 //! [OK-prep] "Build your SCIM API service", Delinea's Okta endpoint reference.

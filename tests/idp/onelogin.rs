@@ -1,4 +1,4 @@
-//! OneLogin's SCIM provisioner (scim-notes B3): an admin-editable JSON template with the
+//! OneLogin's SCIM provisioner (docs/idp/notes.md B3): an admin-editable JSON template with the
 //! non-standard `urn:scim:schemas:core:2.0` URNs, an empty `User-Agent`, stray `?`/`&` in
 //! URLs, updates by PUT, group membership by PATCH /Groups.
 //! Sources: goauthentik/authentik#11249, [OL-kb] KB0013904, scim.dev OneLogin guide.

@@ -1,4 +1,4 @@
-//! PingOne / PingFederate SCIM provisioner (scim-notes B5): users by POST and PUT (never
+//! PingOne / PingFederate SCIM provisioner (docs/idp/notes.md B5): users by POST and PUT (never
 //! PATCH), an admin-written matching filter (`username Eq "%s"`), groups found by paging
 //! through all of them, disabled users provisioned with `active: false`.
 //! Sources: [PING-pf] SCIM Provisioner docs, [PING-p1] "SCIM filter expressions",

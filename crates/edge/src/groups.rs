@@ -304,7 +304,7 @@ pub async fn replace(
     Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
 }
 
-/// PATCH /Groups/{id} (RFC 7644 §3.5.2). Answers 204 (what Entra expects, scim-notes B1.20)
+/// PATCH /Groups/{id} (RFC 7644 §3.5.2). Answers 204 (what Entra expects, docs/idp/notes.md B1.20)
 /// unless the client asks for attributes, then 200 with the resource.
 pub async fn patch(
     State(state): State<AppState>,

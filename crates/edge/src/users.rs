@@ -237,7 +237,7 @@ async fn read_modify_write(
 
 /// PUT /Users/{id} (RFC 7644 §3.5.1): replaces the resource; read-only attributes are ignored,
 /// immutable ones must not change, and a body without `active` keeps the current state
-/// (Okta sends PUT for everything, scim-notes B2.4).
+/// (Okta sends PUT for everything, docs/idp/notes.md B2.4).
 pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,

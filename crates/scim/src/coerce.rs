@@ -1,5 +1,5 @@
 //! Checking and coercing client-sent values against attribute definitions (RFC 7643 §2.3),
-//! with the leniencies real IdPs need: booleans as strings (scim-notes B1.2), `manager` as a
+//! with the leniencies real IdPs need: booleans as strings (docs/idp/notes.md B1.2), `manager` as a
 //! plain string or one-element array (B1.9), nulls as absent (B1.11). Values are otherwise
 //! kept exactly as sent.
 

@@ -1,6 +1,6 @@
 //! Filter compatibility rules: rewrites of a parsed filter that let IdPs' matching queries
 //! find what they mean, applied before the filter reaches the store. Each rule is a row of
-//! data, named after the IdP behaviour it serves (scim-notes.md), and applies to every client:
+//! data, named after the IdP behaviour it serves (docs/idp/notes.md), and applies to every client:
 //! a rule only fires on paths the schema would otherwise not resolve to a comparable value,
 //! so it never changes the meaning of a filter that already works.
 
@@ -22,7 +22,7 @@ pub struct FilterAlias {
 }
 
 /// Attribute aliases in filters. `email` is not a SCIM 2.0 attribute, yet PingOne's
-/// documented matching filter is `email Co "%s"` ([PING-p1], scim-notes B5.2); it means the
+/// documented matching filter is `email Co "%s"` ([PING-p1], docs/idp/notes.md B5.2); it means the
 /// user's e-mail addresses.
 pub const FILTER_ALIASES: &[FilterAlias] = &[FilterAlias {
     rule: "pingone-email-filter: `email` in a filter is `emails.value` ([PING-p1] B5.2)",
@@ -35,7 +35,7 @@ pub const FILTER_ALIASES: &[FilterAlias] = &[FilterAlias {
 /// - [`FILTER_ALIASES`] for names the schema does not know;
 /// - a single-valued complex attribute compared as a whole compares its `value`
 ///   sub-attribute, as RFC 7644 §3.4.2.2 does for multi-valued ones: Entra's reference
-///   check `id eq "…" and manager eq "<manager id>"` ([MS-tut] Example 4, scim-notes B1.16).
+///   check `id eq "…" and manager eq "<manager id>"` ([MS-tut] Example 4, docs/idp/notes.md B1.16).
 pub fn rewrite_filter(f: &Filter, rs: &ResourceSchema) -> Filter {
     match f {
         Filter::And(xs) => Filter::And(xs.iter().map(|x| rewrite_filter(x, rs)).collect()),

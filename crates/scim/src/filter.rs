@@ -1,7 +1,7 @@
 //! The RFC 7644 §3.4.2.2 filter language: a hand-written recursive-descent parser, a
 //! canonical printer, and an in-memory evaluator for PATCH value filters and tests.
 //!
-//! Leniencies beyond the RFC grammar (scim-notes B1.15, B5.2): unquoted bare values, and
+//! Leniencies beyond the RFC grammar (docs/idp/notes.md B1.15, B5.2): unquoted bare values, and
 //! Entra's `emails[type eq "work"] eq "x"` / `emails[type eq "work"].value eq "x"` forms.
 
 use std::cmp::Ordering;

@@ -1,7 +1,7 @@
 //! PATCH (RFC 7644 §3.5.2): parsing PatchOp bodies, applying operations to a resource
 //! document, and splitting group-membership changes out for set-based storage.
 //!
-//! Leniencies from scim-notes.md, accepted from every client: op names in any case (B1.1),
+//! Leniencies from docs/idp/notes.md, accepted from every client: op names in any case (B1.1),
 //! booleans as strings (B1.2), dotted and URN-prefixed keys in no-path values (B1.4),
 //! member removal by value list (B1.5), filtered add/replace creating a missing entry
 //! (B1.7), `manager` as string or array (B1.9), `""`/`null` replace clearing (B1.12),

@@ -562,7 +562,7 @@ pub fn enterprise_user_schema() -> Schema {
     }
 }
 
-/// Non-standard schema URNs sent by real clients, mapped to the standard ones (scim-notes
+/// Non-standard schema URNs sent by real clients, mapped to the standard ones (docs/idp/notes.md
 /// B1.11, B3.1/B3.2). `None` in the target means "the resource type's core schema".
 const URN_ALIASES: [(&str, Option<&str>); 5] = [
     ("urn:scim:schemas:core:2.0", None),

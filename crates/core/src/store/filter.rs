@@ -586,7 +586,7 @@ fn compare_column(
         Kind::Bool => {
             let b = match value {
                 V::Boolean(b) => b,
-                // Entra sends booleans as quoted, capitalised strings (scim-notes B1.3).
+                // Entra sends booleans as quoted, capitalised strings (docs/idp/notes.md B1.3).
                 V::String(s) if s.eq_ignore_ascii_case("true") => true,
                 V::String(s) if s.eq_ignore_ascii_case("false") => false,
                 _ => {

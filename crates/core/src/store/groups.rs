@@ -167,7 +167,7 @@ async fn add_uuids(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, i
             member_id: Set(*id),
             member_type: Set((*kind).to_owned()),
         });
-        // Adding an existing member succeeds (scim-notes B1.6, B7); a concurrent add of the
+        // Adding an existing member succeeds (docs/idp/notes.md B1.6, B7); a concurrent add of the
         // same member is absorbed the same way.
         group_members::Entity::insert_many(rows)
             .on_conflict(
