@@ -142,8 +142,27 @@ impl Keys {
         }
     }
 
+    /// The edge's key with its default scope, the tests' key with `admin`, and one key per
+    /// scope (named `scope-<name>`, its key [`Keys::scoped`]) for the scope tests.
     pub fn auth(&self) -> dirsync_core::ServiceAuth {
-        dirsync_core::ServiceAuth::new([("edge", self.edge.as_str()), ("test", self.test.as_str())])
+        use dirsync_core::{Scope, Scopes};
+        let mut keys = vec![
+            ("edge".to_owned(), self.edge.clone(), Scopes::default_for("edge")),
+            ("test".to_owned(), self.test.clone(), Scopes::of([Scope::Admin])),
+        ];
+        for scope in Scope::ALL {
+            keys.push((
+                format!("scope-{}", scope.name()),
+                self.scoped(scope),
+                Scopes::of([scope]),
+            ));
+        }
+        dirsync_core::ServiceAuth::with_scopes(keys)
+    }
+
+    /// The key that holds exactly `scope`.
+    pub fn scoped(&self, scope: dirsync_core::Scope) -> String {
+        format!("{}-{}", self.test, scope.name())
     }
 }
 

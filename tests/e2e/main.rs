@@ -20,6 +20,7 @@ mod protocol;
 mod queries;
 mod roles;
 mod schemas;
+mod scopes;
 mod settings;
 mod synclog;
 mod users;

@@ -32,7 +32,6 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::service::interceptor::InterceptedService;
 
 pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
@@ -40,7 +39,7 @@ pub use service::directory::DirectoryService;
 pub use service::licenses::LicensesService;
 pub use service::schemas::SchemasService;
 pub use service::settings::TenantSettingsService;
-pub use service_auth::ServiceAuth;
+pub use service_auth::{CallingService, Scope, Scopes, ServiceAuth};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -199,17 +198,16 @@ pub async fn serve(
             dirsync_telemetry::set_parent_from_headers(&span, req.headers());
             span
         })
+        // Every method but health and reflection needs a service key whose scopes allow it.
+        .layer(auth.layer())
         .add_service(health)
         .add_service(reflection)
-        .add_service(InterceptedService::new(DirectoryServer::new(directory), auth.clone()))
-        .add_service(InterceptedService::new(AdminServer::new(admin), auth.clone()))
-        .add_service(InterceptedService::new(LicensesServer::new(licenses), auth.clone()))
-        .add_service(InterceptedService::new(SchemasServer::new(schemas), auth.clone()))
-        .add_service(InterceptedService::new(
-            TenantSettingsServer::new(tenant_settings),
-            auth.clone(),
-        ))
-        .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
+        .add_service(DirectoryServer::new(directory))
+        .add_service(AdminServer::new(admin))
+        .add_service(LicensesServer::new(licenses))
+        .add_service(SchemasServer::new(schemas))
+        .add_service(TenantSettingsServer::new(tenant_settings))
+        .add_service(ChangesServer::new(changes))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;
     checkpoint(&db).await;
