@@ -18,6 +18,7 @@ mod idp;
 mod licenses;
 mod protocol;
 mod queries;
+mod resilience;
 mod roles;
 mod schemas;
 mod scopes;

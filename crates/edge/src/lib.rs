@@ -2,6 +2,7 @@
 //! and calls the core over gRPC. It knows no SQL.
 
 pub mod auth;
+pub mod auth_failures;
 pub mod bulk;
 pub mod capture;
 pub mod convert;
@@ -183,7 +184,8 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
         .get::<axum::extract::OriginalUri>()
         .map_or_else(|| req.uri().clone(), |u| u.0.clone());
     let tenant = auth::path_tenant(uri.path()).to_owned();
-    let caller = match auth::authenticate(&state, req.headers(), &tenant).await {
+    let source = auth::source(req.extensions());
+    let caller = match auth::authenticate(&state, req.headers(), source, &tenant).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -322,9 +324,9 @@ pub async fn serve(
         }
     });
     let recorder = state.recorder.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // The peer address, for the failed-authentication limit.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     // The last request outcomes reach the sync log before the edge exits.
     recorder.flush().await;
     Ok(())

@@ -115,6 +115,7 @@ pub struct AppState {
     calls: TracePropagation,
     pub config: Arc<EdgeConfig>,
     pub auth_cache: SharedAuthCache,
+    pub auth_failures: Arc<crate::auth_failures::AuthFailures>,
     pub limiter: Arc<RateLimiter>,
     pub recorder: crate::recorder::Recorder,
     pub schema_cache: Arc<crate::tenant_schemas::SchemaCache>,
@@ -134,6 +135,7 @@ impl AppState {
             calls,
             config: Arc::new(config),
             auth_cache: Arc::new(AuthCache::default()),
+            auth_failures: Arc::default(),
             limiter,
             schema_cache: Arc::default(),
         }
