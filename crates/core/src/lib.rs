@@ -29,10 +29,11 @@ use dirsync_proto::v1::schemas_server::SchemasServer;
 use dirsync_proto::v1::tenant_settings_server::TenantSettingsServer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DbErr};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+pub use sea_orm::DatabaseConnection;
 pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
@@ -53,6 +54,33 @@ pub enum StartError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("{0}")]
     Bootstrap(#[from] error::CoreError),
+}
+
+/// How long a request waits for a PostgreSQL connection (a new one included) before it is
+/// answered `UNAVAILABLE`: while the store is down, requests fail fast with 503 and
+/// `Retry-After` instead of hanging, and a saturated pool sheds load.
+pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request waits for the one SQLite connection before `UNAVAILABLE`.
+pub const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits for a write lock another process holds before `UNAVAILABLE`.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Like [`connect`], but while the store cannot be reached (PostgreSQL not up yet, a network
+/// partition), waits and tries again with exponential backoff (0.5 s doubling to 10 s),
+/// logging each failure; errors that waiting cannot fix (a bad URL, a failed migration) end
+/// it at once. Stop it by dropping its future (at SIGTERM).
+pub async fn connect_waiting(url: &str) -> Result<DatabaseConnection, StartError> {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match connect(url).await {
+            Err(StartError::Db(e)) if error::DbFailure::of(&e) == error::DbFailure::Unavailable => {
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "store unavailable at start; waiting for it");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.
@@ -79,10 +107,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
+        opts.acquire_timeout(SQLITE_ACQUIRE_TIMEOUT);
     } else {
-        opts.max_connections(16).acquire_timeout(Duration::from_secs(10));
+        opts.max_connections(16)
+            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+            .connect_timeout(PG_ACQUIRE_TIMEOUT);
     }
     let db = Database::connect(opts).await?;
     Migrator::up(&db, None).await?;
@@ -155,6 +186,10 @@ fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::
     })
 }
 
+/// How long calls in flight may take to finish after the stop signal before the core stops
+/// anyway (Watch streams end at once with `UNAVAILABLE`).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
 /// Serves the core's gRPC API (Directory, Admin, Changes, health, reflection) until
 /// `shutdown`. Every service but health and reflection requires a service key.
 pub async fn serve(
@@ -180,7 +215,9 @@ pub async fn serve(
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let licenses = LicensesService::new(db.clone(), clock.clone(), signal.clone());
-    let changes = ChangesService::new(db.clone(), signal);
+    // Set when `shutdown` resolves: Watch streams end, then the server stops.
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let changes = ChangesService::new(db.clone(), signal).with_shutdown(stopping.clone());
     let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
     let CoreSettings {
         public_url,
@@ -191,7 +228,16 @@ pub async fn serve(
     jobs::spawn(db.clone(), clock.clone(), retention);
     let schemas = SchemasService::new(db.clone(), clock.clone());
     let admin = AdminService::new(db.clone(), clock, public_url, sealing);
-    tonic::transport::Server::builder()
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    };
+    let mut stopped = stopping.clone();
+    let deadline = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let server = tonic::transport::Server::builder()
         .trace_fn(|req| {
             let span = tracing::info_span!("grpc", otel.name = %req.uri().path(), rpc.method = %req.uri().path());
             // Continue the trace the edge started (W3C traceparent in gRPC metadata).
@@ -208,8 +254,14 @@ pub async fn serve(
         .add_service(SchemasServer::new(schemas))
         .add_service(TenantSettingsServer::new(tenant_settings))
         .add_service(ChangesServer::new(changes))
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(incoming(listener), shutdown);
+    tokio::select! {
+        served = server => served?,
+        () = deadline => tracing::warn!(
+            grace_ms = SHUTDOWN_GRACE.as_millis() as u64,
+            "calls still running at the end of the shutdown grace period were cut off"
+        ),
+    }
     checkpoint(&db).await;
     Ok(())
 }

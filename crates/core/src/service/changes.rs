@@ -34,12 +34,27 @@ impl ChangeSignal {
 pub struct ChangesService {
     db: DatabaseConnection,
     signal: ChangeSignal,
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl ChangesService {
     pub fn new(db: DatabaseConnection, signal: ChangeSignal) -> Self {
-        Self { db, signal }
+        // A sender that is never used: without `with_shutdown`, streams end only with their client.
+        let (_, stopping) = tokio::sync::watch::channel(false);
+        Self { db, signal, stopping }
     }
+
+    /// Ends every `Watch` stream with `UNAVAILABLE` once `stopping` turns true, so the server
+    /// can stop and clients reconnect (to another replica, or this one restarted) from the
+    /// last cursor they received.
+    pub fn with_shutdown(mut self, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.stopping = stopping;
+        self
+    }
+}
+
+fn shutting_down() -> Status {
+    Status::unavailable("the server is shutting down; reconnect with after_cursor set to the last cursor received")
 }
 
 pub(crate) fn change_to_proto(c: changes::Model) -> Change {
@@ -74,9 +89,15 @@ impl Changes for ChangesService {
         let (tx, rx) = mpsc::channel(BATCH as usize);
         let db = self.db.clone();
         let signal = self.signal.clone();
+        let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
             let mut last = cursor(req.after_cursor);
             loop {
+                if *stopping.borrow() {
+                    // Never waits: a client that reads nothing still sees its stream end.
+                    let _ = tx.try_send(Err(shutting_down()));
+                    return;
+                }
                 // Registered before the query, so a commit between the two is not missed.
                 let notified = signal.0.notified();
                 tokio::pin!(notified);
@@ -100,6 +121,7 @@ impl Changes for ChangesService {
                         _ = &mut notified => {}
                         _ = tokio::time::sleep(POLL) => {}
                         _ = tx.closed() => return,
+                        _ = stopping.wait_for(|s| *s) => {}
                     }
                 }
             }
