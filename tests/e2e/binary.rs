@@ -11,21 +11,26 @@ use tokio::process::{Child, ChildStdout, Command};
 
 use crate::harness::{Backend, Store};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
 
-struct Proc {
-    child: Child,
+pub(crate) struct Proc {
+    pub(crate) child: Child,
     out: Lines<BufReader<ChildStdout>>,
     seen: Vec<String>,
 }
 
 impl Proc {
-    fn spawn(args: &[&str], store: &Store, dir: &std::path::Path) -> Proc {
+    pub(crate) fn spawn(args: &[&str], store: &Store, dir: &std::path::Path) -> Proc {
         Self::spawn_logging(args, store, dir, None)
     }
 
     /// Like `spawn`; with `log`, stderr goes to that file at debug level.
-    fn spawn_logging(args: &[&str], store: &Store, dir: &std::path::Path, log: Option<&std::path::Path>) -> Proc {
+    pub(crate) fn spawn_logging(
+        args: &[&str],
+        store: &Store,
+        dir: &std::path::Path,
+        log: Option<&std::path::Path>,
+    ) -> Proc {
         let mut cmd = Command::new(BIN);
         let stderr = match log {
             Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
@@ -55,7 +60,7 @@ impl Proc {
     }
 
     /// The rest of the first stdout line that contains `marker`.
-    async fn value_after(&mut self, marker: &str) -> String {
+    pub(crate) async fn value_after(&mut self, marker: &str) -> String {
         if let Some(line) = self.seen.iter().find(|l| l.contains(marker)) {
             return line.split_once(marker).unwrap().1.trim().to_owned();
         }
@@ -74,7 +79,7 @@ impl Proc {
     }
 
     /// Stops the process with SIGTERM and checks that it exits cleanly.
-    async fn terminate(mut self) {
+    pub(crate) async fn terminate(mut self) {
         let pid = self.child.id().unwrap().to_string();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -89,7 +94,7 @@ impl Proc {
     }
 }
 
-fn edge_root(line: &str) -> String {
+pub(crate) fn edge_root(line: &str) -> String {
     line.trim_end_matches("/scim/v2/<tenant id>").to_owned()
 }
 
@@ -111,7 +116,7 @@ async fn admin(dir: &std::path::Path, grpc: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("admin --output json prints JSON")
 }
 
-async fn request(method: Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn request(method: Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
     if let Some(b) = body {
         req = req.header("content-type", "application/scim+json").body(b.to_string());

@@ -8,6 +8,7 @@
 mod adoption;
 mod auth;
 mod binary;
+mod faults;
 mod feed;
 mod groups;
 mod grpc;
