@@ -1,11 +1,137 @@
 //! Abuse, outages and crashes: a flood of bogus tokens is refused on the edge, a store outage
 //! answers 503 and recovers alone, a `kill -9` loses no acknowledged write.
 
-use dirsync_edge::auth_failures::FAILURE_BURST;
-use reqwest::Method;
+use std::sync::Arc;
 
-use crate::harness::TestApp;
+use dirsync_edge::auth_failures::FAILURE_BURST;
+use dirsync_proto::v1::{CreateRoleRequest, MapGroupToRoleRequest};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, patch};
 use crate::on_both_stores;
+use crate::users::user;
+
+async fn created(app: &TestApp, path: &str, body: Value) -> String {
+    let r = app.scim(Method::POST, path, Some(body)).await;
+    r.expect(201);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+fn add_member(id: &str) -> Value {
+    patch(json!([{"op": "add", "path": "members", "value": [{"value": id}]}]))
+}
+
+/// Admins deleted while they are replaced, at the same moment: on PostgreSQL the two took
+/// their locks in opposite orders and could deadlock (500). Now every call succeeds or finds
+/// the user gone, and nothing else.
+async fn deleting_and_replacing_an_admin_at_once_never_fails(app: TestApp) {
+    let mut admin = app.admin().await;
+    let role = admin
+        .create_role(CreateRoleRequest {
+            tenant_id: app.tenant_id.clone(),
+            name: "Admin".into(),
+            rank: 100,
+            is_admin: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let admins = created(&app, "/Groups", json!({"displayName": "Admins"})).await;
+    admin
+        .map_group_to_role(MapGroupToRoleRequest {
+            tenant_id: app.tenant_id.clone(),
+            group_id: admins.clone(),
+            role_id: role,
+        })
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..21 {
+        let id = created(&app, "/Users", user(&format!("admin{i}@example.com"))).await;
+        let r = app
+            .scim(Method::PATCH, &format!("/Groups/{admins}"), Some(add_member(&id)))
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        ids.push(id);
+    }
+    // One admin stays; the other twenty are deleted and replaced at once.
+    let app = Arc::new(app);
+    let mut calls = Vec::new();
+    for (i, id) in ids.iter().skip(1).enumerate() {
+        let (a, b) = (app.clone(), app.clone());
+        let (d, r) = (id.clone(), id.clone());
+        calls.push(tokio::spawn(async move {
+            a.scim(Method::DELETE, &format!("/Users/{d}"), None)
+                .await
+                .status
+                .as_u16()
+        }));
+        calls.push(tokio::spawn(async move {
+            let mut body = user(&format!("admin{}@example.com", i + 1));
+            body["displayName"] = json!("Renamed");
+            b.scim(Method::PUT, &format!("/Users/{r}"), Some(body))
+                .await
+                .status
+                .as_u16()
+        }));
+    }
+    for c in calls {
+        let status = c.await.unwrap();
+        assert!(matches!(status, 200 | 204 | 404), "status {status}");
+    }
+    for id in ids.iter().skip(1) {
+        app.scim(Method::GET, &format!("/Users/{id}"), None).await.expect(404);
+    }
+}
+
+/// A user deleted while group PATCHes add it to 30 groups: afterwards no group lists it.
+async fn memberships_never_outlive_their_user(app: TestApp) {
+    let mut groups = Vec::new();
+    for i in 0..30 {
+        groups.push(created(&app, "/Groups", json!({"displayName": format!("Team {i}")})).await);
+    }
+    let app = Arc::new(app);
+    for round in 0..3 {
+        let id = created(&app, "/Users", user(&format!("doomed{round}@example.com"))).await;
+        let mut calls = Vec::new();
+        for g in &groups {
+            let (app, g, id) = (app.clone(), g.clone(), id.clone());
+            calls.push(tokio::spawn(async move {
+                app.scim(Method::PATCH, &format!("/Groups/{g}"), Some(add_member(&id)))
+                    .await
+                    .status
+                    .as_u16()
+            }));
+        }
+        let deleting = {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move {
+                app.scim(Method::DELETE, &format!("/Users/{id}"), None)
+                    .await
+                    .status
+                    .as_u16()
+            })
+        };
+        for c in calls {
+            let status = c.await.unwrap();
+            // Added before the delete (then removed with the user), or refused as unknown after.
+            assert!(matches!(status, 200 | 204 | 400), "PATCH answered {status}");
+        }
+        assert_eq!(deleting.await.unwrap(), 204);
+        for g in &groups {
+            let r = app.scim(Method::GET, &format!("/Groups/{g}"), None).await;
+            r.expect(200);
+            let members = r.body["members"].as_array().cloned().unwrap_or_default();
+            assert!(
+                !members.iter().any(|m| m["value"] == id.as_str()),
+                "deleted user {id} is still a member of group {g}"
+            );
+        }
+    }
+}
 
 /// Bogus tokens from one address: the first burst is asked about (401), the rest refused on
 /// the edge (429, `Retry-After`, SCIM error schema); a client whose token works keeps working
@@ -49,4 +175,8 @@ async fn a_flood_of_bogus_tokens_is_refused_on_the_edge(app: TestApp) {
         .expect(200);
 }
 
-on_both_stores!(a_flood_of_bogus_tokens_is_refused_on_the_edge);
+on_both_stores!(
+    a_flood_of_bogus_tokens_is_refused_on_the_edge,
+    deleting_and_replacing_an_admin_at_once_never_fails,
+    memberships_never_outlive_their_user
+);

@@ -139,8 +139,14 @@ impl From<CoreError> for Status {
                     Status::unavailable("the store is temporarily unavailable; retry later")
                 }
                 DbFailure::Conflict => {
-                    tracing::warn!(error = %db, "transaction conflict persisted after retries");
-                    Status::unavailable("the change conflicted with concurrent changes; retry")
+                    tracing::debug!(error = %db, "transaction lost to a concurrent one");
+                    let mut status = Status::unavailable("the change conflicted with concurrent changes; retry");
+                    // Run again by `service::conflicts` (the rolled-back call changed nothing).
+                    status.metadata_mut().insert(
+                        crate::service::conflicts::CONFLICT_METADATA,
+                        tonic::metadata::MetadataValue::from_static("1"),
+                    );
+                    status
                 }
                 DbFailure::Other => {
                     tracing::error!(error = %db, "database error");

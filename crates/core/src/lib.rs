@@ -246,6 +246,8 @@ pub async fn serve(
         })
         // Every method but health and reflection needs a service key whose scopes allow it.
         .layer(auth.layer())
+        // A call whose transaction lost to a concurrent one runs again (never a 500).
+        .layer(service::conflicts::ConflictRetryLayer)
         .add_service(health)
         .add_service(reflection)
         .add_service(DirectoryServer::new(directory))

@@ -263,6 +263,8 @@ impl Directory for DirectoryService {
         timezone::check_spec(&spec)?;
         let now = self.clock.now_ms();
         let (user, langs) = in_txn(&self.db, async |txn| {
+            // The user's row first: the lock order in `store`.
+            users::lock(txn, tenant_id, id).await?;
             // A SCIM write sees only what its connection sees, and adopts a native user it may.
             let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
             let adopted = adoption::before_write(txn, tenant_id, id, visible, true).await?;
@@ -294,6 +296,8 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
+            // The user's row first, then (for an admin) the tenant: the lock order in `store`.
+            users::lock(txn, tenant_id, id).await?;
             let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
             adoption::before_write(txn, tenant_id, id, visible, false).await?;
             roles::before_user_delete(txn, tenant_id, id).await?;
@@ -433,6 +437,8 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
+            // The group's row first: the lock order in `store`.
+            groups::lock(txn, tenant_id, id).await?;
             let members = roles::before_group_delete(txn, tenant_id, id).await?;
             let licensed = licenses::before_group_delete(txn, tenant_id, id).await?;
             let gone = groups::delete(txn, tenant_id, id, req.expected_version).await?;
@@ -687,6 +693,8 @@ impl DirectoryService {
     ) -> Result<Group, Status> {
         let now = self.clock.now_ms();
         let group = in_txn(&self.db, async |txn| {
+            // The group's row first: the lock order in `store`.
+            groups::lock(txn, tenant_id, id).await?;
             let (before, after, delta) =
                 groups::update(txn, tenant_id, id, spec, changes, expected_version, now).await?;
             let mut events: Vec<Event> = Event::group_changed(&before, &after).into_iter().collect();

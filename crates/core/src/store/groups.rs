@@ -85,6 +85,8 @@ async fn member_types(
             .column(users::Column::Id)
             .filter(users::Column::TenantId.eq(tenant_id))
             .filter(users::Column::Id.is_in(chunk.iter().copied()))
+            // Lock order step 2: a concurrent delete of the user waits for this membership.
+            .lock_shared()
             .into_tuple()
             .all(txn)
             .await?;
@@ -98,6 +100,7 @@ async fn member_types(
             .column(groups::Column::Id)
             .filter(groups::Column::TenantId.eq(tenant_id))
             .filter(groups::Column::Id.is_in(missing))
+            .lock_shared()
             .into_tuple()
             .all(txn)
             .await?;
@@ -288,6 +291,20 @@ pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Resul
         .one(db)
         .await?
         .ok_or_else(|| CoreError::NotFound(format!("group {id} not found")))
+}
+
+/// Locks the group's row for the rest of the transaction (step 1 of the lock order in
+/// `store`); a missing group is left to the caller's own lookup to report.
+pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    groups::Entity::find_by_id(id)
+        .select_only()
+        .column(groups::Column::Id)
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .lock_exclusive()
+        .into_tuple::<Uuid>()
+        .one(txn)
+        .await?;
+    Ok(())
 }
 
 fn check_version(current: &groups::Model, expected: Option<i64>) -> Result<()> {
