@@ -118,7 +118,9 @@ struct Load {
 }
 
 impl Load {
-    fn start(base: &str, token: &str, writers: usize) -> Load {
+    /// `writers` loops, each pausing `pace` after every answer (to stay under the edge's
+    /// per-connection rate limit, whose 429s are not what these tests are about).
+    fn start(base: &str, token: &str, writers: usize, pace: Duration) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(Mutex::new(Vec::new()));
         let statuses = Arc::new(Mutex::new(Vec::new()));
@@ -148,8 +150,14 @@ impl Load {
                             tokio::time::sleep(Duration::from_millis(20)).await;
                             continue;
                         };
+                        tokio::time::sleep(pace).await;
                         let status = resp.status().as_u16();
-                        statuses.lock().await.push(status);
+                        // A 503 without Retry-After counts as a wrong answer.
+                        let retry = resp.headers().contains_key("retry-after");
+                        statuses
+                            .lock()
+                            .await
+                            .push(if status == 503 && !retry { 599 } else { status });
                         if status == 201
                             && let Ok(v) = resp.json::<serde_json::Value>().await
                         {
@@ -210,7 +218,7 @@ async fn kill_9_loses_no_acknowledged_write(backend: Backend) {
     let mut s = Served::start(&store, &dir).await;
     let (tenant, token) = first_tenant(&mut s.proc).await;
     let base = format!("{}/scim/v2/{tenant}", s.root);
-    let load = Load::start(&base, &token, 8);
+    let load = Load::start(&base, &token, 8, Duration::ZERO);
     // Let the load run, then kill while requests are in flight.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     s.proc.child.start_kill().unwrap();
@@ -244,6 +252,252 @@ async fn kill_9_loses_no_acknowledged_write(backend: Backend) {
     s.proc.terminate().await;
     let _ = std::fs::remove_dir_all(&dir);
     store.cleanup().await;
+}
+
+/// A PostgreSQL cluster of the test's own on an ephemeral loopback port, so stopping it
+/// disturbs nobody else's tests.
+struct Cluster {
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    fn bin(name: &str) -> std::path::PathBuf {
+        let base = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server binaries in /usr/lib/postgresql")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .max()
+            .unwrap();
+        base.join("bin").join(name)
+    }
+
+    /// Runs a PostgreSQL tool as the postgres user (initdb refuses root).
+    fn run(args: &[&str]) {
+        let as_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+        let mut cmd = if as_root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]);
+            c
+        } else {
+            std::process::Command::new(Self::bin(args[0]))
+        };
+        if as_root {
+            cmd.arg(Self::bin(args[0]));
+        }
+        let out = cmd.args(&args[1..]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn init() -> Cluster {
+        let dir = std::env::temp_dir().join(format!("dirsync-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::process::Command::new("chown")
+            .args(["postgres", dir.to_str().unwrap()])
+            .status()
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let data = dir.join("data");
+        Self::run(&[
+            "initdb",
+            "-D",
+            data.to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ]);
+        Cluster { dir, port }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn start(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("log");
+        Self::run(&[
+            "pg_ctl",
+            "-D",
+            self.dir.join("data").to_str().unwrap(),
+            "-o",
+            &opts,
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "start",
+        ]);
+    }
+
+    fn stop(&self) {
+        Self::run(&[
+            "pg_ctl",
+            "-D",
+            self.dir.join("data").to_str().unwrap(),
+            "-m",
+            "fast",
+            "-w",
+            "stop",
+        ]);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(Self::bin("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How the store goes away and comes back.
+enum Outage {
+    /// Our own PostgreSQL cluster, stopped and started.
+    Postgres(Cluster),
+    /// A SQLite file whose write lock another process holds (a backup tool, a second writer).
+    Sqlite(sea_orm::DatabaseTransaction),
+}
+
+/// The store goes away under a SCIM write load and comes back: meanwhile every answer is 201
+/// or 503 with Retry-After (no 500, no hang), dirsync recovers alone, and no acknowledged
+/// write is lost. On PostgreSQL, `serve` is first started while the store is still down and
+/// waits for it.
+async fn store_outage_answers_503_and_recovers(backend: Backend) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let dir = data_dir();
+    let (store, cluster) = match backend {
+        Backend::Postgres => {
+            if std::env::var("TEST_DATABASE_URL").is_err() {
+                eprintln!("skipped: PostgreSQL tests need TEST_DATABASE_URL");
+                return;
+            }
+            let cluster = Cluster::init();
+            (Store::at(&cluster.url()), Some(cluster))
+        }
+        Backend::Sqlite => (Store::new(backend).await.unwrap(), None),
+    };
+    let mut p = Proc::spawn(&SERVE, &store, &dir);
+    if let Some(c) = &cluster {
+        // Started while the store is down: it waits, then starts when the store is there.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            p.child.try_wait().unwrap().is_none(),
+            "serve exited while the store was down"
+        );
+        c.start();
+    }
+    let root = edge_root(&p.value_after("SCIM edge:").await);
+    let grpc = p.value_after("gRPC core:").await;
+    let mut s = Served { proc: p, root, grpc };
+    let (tenant, token) = first_tenant(&mut s.proc).await;
+    let base = format!("{}/scim/v2/{tenant}", s.root);
+    let load = Load::start(&base, &token, 4, Duration::from_millis(100));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let outage = match cluster {
+        Some(c) => {
+            c.stop();
+            Outage::Postgres(c)
+        }
+        None => {
+            // `serve` keeps its SQLite file in its data directory.
+            let url = format!("sqlite://{}/dirsync.db", dir.display());
+            let db = sea_orm::Database::connect(&url).await.unwrap();
+            let txn = db
+                .begin_with_options(sea_orm::TransactionOptions {
+                    sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            txn.execute_unprepared("SELECT 1").await.unwrap();
+            Outage::Sqlite(txn)
+        }
+    };
+    // Longer than any wait inside dirsync (pool acquire, SQLite busy timeout).
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let during = load.statuses.lock().await.len();
+    let back = Instant::now();
+    let cluster = match outage {
+        Outage::Postgres(c) => {
+            c.start();
+            Some(c)
+        }
+        Outage::Sqlite(txn) => {
+            txn.rollback().await.unwrap();
+            None
+        }
+    };
+    let returned = back.elapsed();
+    // Recovery: the first write acknowledged after the store is back.
+    let recovered = loop {
+        let (status, _) = request(
+            Method::POST,
+            &format!("{base}/Users"),
+            &token,
+            Some(json!({"userName": format!("probe-{}@example.com", uuid::Uuid::new_v4().simple())})),
+        )
+        .await;
+        if status == 201 {
+            break back.elapsed();
+        }
+        assert!(back.elapsed() < Duration::from_secs(30), "no recovery within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (acked, statuses) = load.finish().await;
+    let unavailable = statuses.iter().filter(|s| **s == 503).count();
+    let wrong: Vec<&u16> = statuses.iter().filter(|s| !matches!(s, 201 | 503)).collect();
+    assert!(
+        wrong.is_empty(),
+        "answers other than 201 and 503 with Retry-After: {wrong:?}"
+    );
+    assert!(unavailable > 0, "the outage was never seen: {statuses:?}");
+    assert_eq!(statuses.last(), Some(&201), "not recovered at the end");
+    for id in &acked {
+        let (status, _) = request(Method::GET, &format!("{base}/Users/{id}"), &token, None).await;
+        assert_eq!(status, 200, "acknowledged user {id} lost");
+    }
+    eprintln!(
+        "outage ({backend:?}): {} answers ({during} by the end of the outage), {unavailable} were 503, {} writes acknowledged and found; store back in {} ms, first write acknowledged {} ms after the store was back",
+        statuses.len(),
+        acked.len(),
+        returned.as_millis(),
+        recovered.saturating_sub(returned).as_millis()
+    );
+    s.proc.terminate().await;
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&dir);
+    if backend == Backend::Sqlite {
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_outage_sqlite() {
+    store_outage_answers_503_and_recovers(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_outage_postgres() {
+    store_outage_answers_503_and_recovers(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,6 +72,15 @@ impl Store {
         }
     }
 
+    /// A store at `url` that the test manages itself (cleanup removes nothing).
+    pub fn at(url: &str) -> Store {
+        Store {
+            url: url.to_owned(),
+            dir: None,
+            pg: None,
+        }
+    }
+
     pub async fn cleanup(self) {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
