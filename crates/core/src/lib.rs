@@ -237,6 +237,14 @@ pub async fn serve(
         let _ = stopped.wait_for(|s| *s).await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
+    // Every generated server has these two setters, but no trait names them.
+    macro_rules! limits {
+        ($server:expr) => {
+            $server
+                .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+        };
+    }
     let server = tonic::transport::Server::builder()
         .trace_fn(|req| {
             let span = tracing::info_span!("grpc", otel.name = %req.uri().path(), rpc.method = %req.uri().path());
@@ -250,12 +258,12 @@ pub async fn serve(
         .layer(service::conflicts::ConflictRetryLayer)
         .add_service(health)
         .add_service(reflection)
-        .add_service(DirectoryServer::new(directory))
-        .add_service(AdminServer::new(admin))
-        .add_service(LicensesServer::new(licenses))
-        .add_service(SchemasServer::new(schemas))
-        .add_service(TenantSettingsServer::new(tenant_settings))
-        .add_service(ChangesServer::new(changes))
+        .add_service(limits!(DirectoryServer::new(directory)))
+        .add_service(limits!(AdminServer::new(admin)))
+        .add_service(limits!(LicensesServer::new(licenses)))
+        .add_service(limits!(SchemasServer::new(schemas)))
+        .add_service(limits!(TenantSettingsServer::new(tenant_settings)))
+        .add_service(limits!(ChangesServer::new(changes)))
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     tokio::select! {
         served = server => served?,

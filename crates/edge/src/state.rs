@@ -128,7 +128,11 @@ impl AppState {
             key: config.service_key.as_ref().map(|k| Arc::from(k.0.as_str())),
         };
         // Started here so that every edge, in `serve` or in a test, records what it answers.
-        let recorder = crate::recorder::Recorder::spawn(AdminClient::with_interceptor(channel.clone(), calls.clone()));
+        let recorder = crate::recorder::Recorder::spawn(
+            AdminClient::with_interceptor(channel.clone(), calls.clone())
+                .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES),
+        );
         Self {
             recorder,
             channel,
@@ -143,13 +147,19 @@ impl AppState {
 
     pub fn directory(&self) -> DirectoryClient<CoreChannel> {
         DirectoryClient::with_interceptor(self.channel.clone(), self.calls.clone())
+            .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
     }
 
     pub fn admin(&self) -> AdminClient<CoreChannel> {
         AdminClient::with_interceptor(self.channel.clone(), self.calls.clone())
+            .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
     }
 
     pub fn schemas(&self) -> SchemasClient<CoreChannel> {
         SchemasClient::with_interceptor(self.channel.clone(), self.calls.clone())
+            .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
     }
 }
