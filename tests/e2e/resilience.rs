@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use dirsync_edge::auth_failures::FAILURE_BURST;
-use dirsync_proto::v1::{CreateRoleRequest, MapGroupToRoleRequest};
+use dirsync_proto::v1::{
+    CreateRoleRequest, CreateUserRequest, GetGroupRequest, IdList, MapGroupToRoleRequest, MemberChange,
+    PatchGroupRequest, UserSpec, member_change,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -175,7 +178,74 @@ async fn a_flood_of_bogus_tokens_is_refused_on_the_edge(app: TestApp) {
         .expect(200);
 }
 
+/// A native user (created by the product, not adoptable by the connection) in a SCIM group:
+/// the product sees it as a member, the SCIM connection never learns of it, in GET of the
+/// group, in the group list, and in the member stream.
+async fn member_listings_show_a_connection_only_what_it_may_see(app: TestApp) {
+    let mut dir = app.directory().await;
+    let native = dir
+        .create_user(CreateUserRequest {
+            tenant_id: app.tenant_id.clone(),
+            user: Some(UserSpec {
+                user_name: "owner@elsewhere.example".into(),
+                active: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let scim_user = created(&app, "/Users", user("member@example.com")).await;
+    let group = created(
+        &app,
+        "/Groups",
+        json!({"displayName": "Mixed", "members": [{"value": scim_user}]}),
+    )
+    .await;
+    dir.patch_group(PatchGroupRequest {
+        tenant_id: app.tenant_id.clone(),
+        id: group.clone(),
+        member_changes: vec![MemberChange {
+            kind: Some(member_change::Kind::Add(IdList {
+                ids: vec![native.clone()],
+            })),
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let everyone = dir
+        .get_group(GetGroupRequest {
+            tenant_id: app.tenant_id.clone(),
+            id: group.clone(),
+            include_members: true,
+            connection_id: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(everyone.members.len(), 2);
+    let values = |members: &Value| -> Vec<String> {
+        members
+            .as_array()
+            .map(|m| m.iter().map(|m| m["value"].as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let got = app.scim(Method::GET, &format!("/Groups/{group}"), None).await;
+    got.expect(200);
+    assert_eq!(values(&got.body["members"]), vec![scim_user.clone()]);
+    let listed = app
+        .scim(Method::GET, "/Groups?filter=displayName%20eq%20%22Mixed%22", None)
+        .await;
+    listed.expect(200);
+    assert_eq!(values(&listed.body["Resources"][0]["members"]), vec![scim_user]);
+    assert!(!got.body.to_string().contains(&native) && !listed.body.to_string().contains(&native));
+}
+
 on_both_stores!(
+    member_listings_show_a_connection_only_what_it_may_see,
     a_flood_of_bogus_tokens_is_refused_on_the_edge,
     deleting_and_replacing_an_admin_at_once_never_fails,
     memberships_never_outlive_their_user

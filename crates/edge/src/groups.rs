@@ -109,6 +109,7 @@ async fn fetch_streaming_members(
                 tenant_id: caller.tenant_id.clone(),
                 group_id: group.id.clone(),
                 batch_size: 5000,
+                connection_id: Some(caller.connection_id.clone()),
             })
             .await?
             .into_inner();
@@ -126,6 +127,7 @@ async fn fetch(state: &AppState, caller: &Caller, id: &str, include_members: boo
             tenant_id: caller.tenant_id.clone(),
             id: id.to_owned(),
             include_members,
+            connection_id: Some(caller.connection_id.clone()),
         })
         .await?
         .into_inner())
@@ -200,6 +202,7 @@ pub async fn list_groups(
             count: q.count,
             sort: q.sort,
             include_members: with_members,
+            connection_id: Some(caller.connection_id.clone()),
             ..Default::default()
         })
         .await?

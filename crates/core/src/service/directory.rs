@@ -28,6 +28,7 @@ use crate::journal::{self, Event, RequestContext};
 use crate::roles::Trigger;
 use crate::service::changes::ChangeSignal;
 use crate::settings::{self as tenant_settings, timezone};
+use crate::store::adoption::Visibility;
 use crate::store::groups::{MemberChange, MemberRow};
 use crate::store::users::{LookupKey, NewUser};
 use crate::store::{Page, adoption, groups, licenses, roles, users};
@@ -126,9 +127,10 @@ async fn with_members(
     tenant_id: Uuid,
     group: group_rows::Model,
     include: bool,
+    connection_id: Option<Uuid>,
 ) -> Result<Group> {
     let members = if include {
-        groups::members_of(txn, tenant_id, &[group.id])
+        groups::members_of(txn, tenant_id, &[group.id], Visibility::reading(connection_id))
             .await?
             .remove(&group.id)
             .unwrap_or_default()
@@ -356,7 +358,7 @@ impl Directory for DirectoryService {
             let mut events = vec![Event::group_created(&g)];
             events.extend(Event::members(&g, &added, &[]));
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            with_members(txn, tenant_id, g, true).await
+            with_members(txn, tenant_id, g, true, connection_id).await
         })
         .await?;
         self.signal.notify();
@@ -368,9 +370,10 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let group = in_txn(&self.db, async |txn| {
             let g = groups::get(txn, tenant_id, id).await?;
-            with_members(txn, tenant_id, g, req.include_members).await
+            with_members(txn, tenant_id, g, req.include_members, connection_id).await
         })
         .await?;
         Ok(Response::new(group))
@@ -456,6 +459,7 @@ impl Directory for DirectoryService {
     async fn list_groups(&self, request: Request<ListGroupsRequest>) -> Result<Response<ListGroupsResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
+        let visible = Visibility::reading(optional_id("connection", req.connection_id.as_deref())?);
         let groups = in_txn(&self.db, async |txn| {
             let (total, rows, next) = groups::list(
                 txn,
@@ -468,7 +472,7 @@ impl Directory for DirectoryService {
             .await?;
             let mut members = if req.include_members {
                 let ids: Vec<Uuid> = rows.iter().map(|g| g.id).collect();
-                groups::members_of(txn, tenant_id, &ids).await?
+                groups::members_of(txn, tenant_id, &ids, visible).await?
             } else {
                 Default::default()
             };
@@ -564,6 +568,7 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let group_id = parse_id("group", &req.group_id)?;
+        let visible = Visibility::reading(optional_id("connection", req.connection_id.as_deref())?);
         groups::get(&self.db, tenant_id, group_id).await?;
         let batch = stream_batch(req.batch_size);
         // Two batches in flight at most: a slow reader holds back the queries, not memory.
@@ -573,7 +578,7 @@ impl Directory for DirectoryService {
             async move {
                 let mut after = None;
                 loop {
-                    let rows = match groups::members_after(&db, tenant_id, group_id, after, batch).await {
+                    let rows = match groups::members_after(&db, tenant_id, group_id, after, batch, visible).await {
                         Ok(rows) => rows,
                         Err(e) => {
                             let _ = tx.send(Err(e.into())).await;
@@ -702,7 +707,7 @@ impl DirectoryService {
             events.extend(roles::after_members_changed(txn, tenant_id, id, &delta, trigger(connection_id), now).await?);
             events.extend(licenses::after_members_changed(txn, tenant_id, id, &delta, now).await?);
             journal::write(txn, tenant_id, connection_id, ctx, &events, now).await?;
-            with_members(txn, tenant_id, after, include_members).await
+            with_members(txn, tenant_id, after, include_members, connection_id).await
         })
         .await?;
         self.signal.notify();
