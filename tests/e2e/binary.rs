@@ -14,7 +14,7 @@ use crate::harness::{Backend, Store};
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
 
 pub(crate) struct Proc {
-    child: Child,
+    pub(crate) child: Child,
     out: Lines<BufReader<ChildStdout>>,
     seen: Vec<String>,
 }
@@ -25,7 +25,12 @@ impl Proc {
     }
 
     /// Like `spawn`; with `log`, stderr goes to that file at debug level.
-    fn spawn_logging(args: &[&str], store: &Store, dir: &std::path::Path, log: Option<&std::path::Path>) -> Proc {
+    pub(crate) fn spawn_logging(
+        args: &[&str],
+        store: &Store,
+        dir: &std::path::Path,
+        log: Option<&std::path::Path>,
+    ) -> Proc {
         Self::spawn_with(args, store, dir, log, &[])
     }
 

@@ -193,11 +193,13 @@ async fn large_membership_patch(app: TestApp) {
             document: "{}".into(),
             ..Default::default()
         };
+        // The connection's own users: a SCIM read of the group shows a connection only
+        // the members it may see.
         let u = dir
             .create_user(dirsync_proto::v1::CreateUserRequest {
                 tenant_id: app.tenant_id.clone(),
                 user: Some(spec),
-                connection_id: None,
+                connection_id: Some(app.connection_id.clone()),
             })
             .await
             .unwrap()

@@ -183,6 +183,7 @@ async fn tenants_are_isolated_on_every_grpc_call(app: TestApp) {
                 tenant_id: a.clone(),
                 id: victim_group.clone(),
                 include_members: true,
+                connection_id: None,
             })
             .await
             .map(|_| ()),

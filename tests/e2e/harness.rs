@@ -72,6 +72,15 @@ impl Store {
         }
     }
 
+    /// A store at `url` that the test manages itself (cleanup removes nothing).
+    pub fn at(url: &str) -> Store {
+        Store {
+            url: url.to_owned(),
+            dir: None,
+            pg: None,
+        }
+    }
+
     pub async fn cleanup(self) {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -145,12 +154,28 @@ impl Keys {
         }
     }
 
+    /// The edge's key with its default scope, the tests' key with `admin`, and one key per
+    /// scope (named `scope-<name>`, its key [`Keys::scoped`]) for the scope tests.
     pub fn auth(&self) -> dirsync_core::ServiceAuth {
-        dirsync_core::ServiceAuth::new([
-            ("edge", self.edge.as_str()),
-            ("test", self.test.as_str()),
-            ("portal", self.portal.as_str()),
-        ])
+        use dirsync_core::{Scope, Scopes};
+        let mut keys = vec![
+            ("edge".to_owned(), self.edge.clone(), Scopes::default_for("edge")),
+            ("test".to_owned(), self.test.clone(), Scopes::of([Scope::Admin])),
+            ("portal".to_owned(), self.portal.clone(), Scopes::default_for("portal")),
+        ];
+        for scope in Scope::ALL {
+            keys.push((
+                format!("scope-{}", scope.name()),
+                self.scoped(scope),
+                Scopes::of([scope]),
+            ));
+        }
+        dirsync_core::ServiceAuth::with_scopes(keys)
+    }
+
+    /// The key that holds exactly `scope`.
+    pub fn scoped(&self, scope: dirsync_core::Scope) -> String {
+        format!("{}-{}", self.test, scope.name())
     }
 }
 

@@ -551,6 +551,7 @@ async fn memberships_page_and_stream(app: TestApp) {
                 tenant_id: t.clone(),
                 group_id: g.id.clone(),
                 batch_size,
+                connection_id: None,
             })
             .await
             .unwrap()
@@ -641,6 +642,7 @@ async fn memberships_page_and_stream(app: TestApp) {
             tenant_id: t.clone(),
             group_id: missing,
             batch_size: 0,
+            connection_id: None,
         })
         .await
         .unwrap_err(),

@@ -32,11 +32,11 @@ use dirsync_proto::v1::schemas_server::SchemasServer;
 use dirsync_proto::v1::tenant_settings_server::TenantSettingsServer;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DbErr};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::service::interceptor::InterceptedService;
 
+pub use sea_orm::DatabaseConnection;
 pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
@@ -44,7 +44,7 @@ pub use service::licenses::LicensesService;
 pub use service::portal::PortalService;
 pub use service::schemas::SchemasService;
 pub use service::settings::TenantSettingsService;
-pub use service_auth::ServiceAuth;
+pub use service_auth::{CallingService, Scope, Scopes, ServiceAuth};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -58,6 +58,33 @@ pub enum StartError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("{0}")]
     Bootstrap(#[from] error::CoreError),
+}
+
+/// How long a request waits for a PostgreSQL connection (a new one included) before it is
+/// answered `UNAVAILABLE`: while the store is down, requests fail fast with 503 and
+/// `Retry-After` instead of hanging, and a saturated pool sheds load.
+pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request waits for the one SQLite connection before `UNAVAILABLE`.
+pub const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits for a write lock another process holds before `UNAVAILABLE`.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Like [`connect`], but while the store cannot be reached (PostgreSQL not up yet, a network
+/// partition), waits and tries again with exponential backoff (0.5 s doubling to 10 s),
+/// logging each failure; errors that waiting cannot fix (a bad URL, a failed migration) end
+/// it at once. Stop it by dropping its future (at SIGTERM).
+pub async fn connect_waiting(url: &str) -> Result<DatabaseConnection, StartError> {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match connect(url).await {
+            Err(StartError::Db(e)) if error::DbFailure::of(&e) == error::DbFailure::Unavailable => {
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "store unavailable at start; waiting for it");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.
@@ -84,10 +111,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
+        opts.acquire_timeout(SQLITE_ACQUIRE_TIMEOUT);
     } else {
-        opts.max_connections(16).acquire_timeout(Duration::from_secs(10));
+        opts.max_connections(16)
+            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+            .connect_timeout(PG_ACQUIRE_TIMEOUT);
     }
     let mut db = Database::connect(opts).await?;
     Migrator::up(&db, None).await?;
@@ -161,6 +191,10 @@ fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::
     })
 }
 
+/// How long calls in flight may take to finish after the stop signal before the core stops
+/// anyway (Watch streams end at once with `UNAVAILABLE`).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
 /// Serves the core's gRPC API (Directory, Admin, Changes, health, reflection) until
 /// `shutdown`. Every service but health and reflection requires a service key.
 pub async fn serve(
@@ -187,7 +221,9 @@ pub async fn serve(
     let signal = ChangeSignal::default();
     let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
     let licenses = LicensesService::new(db.clone(), clock.clone(), signal.clone());
-    let changes = ChangesService::new(db.clone(), signal.clone());
+    // Set when `shutdown` resolves: Watch streams end, then the server stops.
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let changes = ChangesService::new(db.clone(), signal.clone()).with_shutdown(stopping.clone());
     // Store probe behind grpc.health.v1, and the metrics read from the store.
     observe::spawn(db.clone(), health_reporter.clone(), served_names(), changes.watchers());
     let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
@@ -207,24 +243,48 @@ pub async fn serve(
         signal.clone(),
     );
     let admin = AdminService::new(db.clone(), clock, public_url, sealing);
-    tonic::transport::Server::builder()
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    };
+    let mut stopped = stopping.clone();
+    let deadline = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    // Every generated server has these two setters, but no trait names them.
+    macro_rules! limits {
+        ($server:expr) => {
+            $server
+                .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+        };
+    }
+    let server = tonic::transport::Server::builder()
         .layer(dirsync_telemetry::grpc::GrpcLayer::new(
             dirsync_telemetry::grpc::Side::Server,
         ))
+        // Every method but health and reflection needs a service key whose scopes allow it.
+        .layer(auth.layer())
+        // A call whose transaction lost to a concurrent one runs again (never a 500).
+        .layer(service::conflicts::ConflictRetryLayer)
         .add_service(health)
         .add_service(reflection)
-        .add_service(InterceptedService::new(DirectoryServer::new(directory), auth.clone()))
-        .add_service(InterceptedService::new(AdminServer::new(admin), auth.clone()))
-        .add_service(InterceptedService::new(LicensesServer::new(licenses), auth.clone()))
-        .add_service(InterceptedService::new(SchemasServer::new(schemas), auth.clone()))
-        .add_service(InterceptedService::new(
-            TenantSettingsServer::new(tenant_settings),
-            auth.clone(),
-        ))
-        .add_service(InterceptedService::new(PortalServer::new(portal), auth.clone()))
-        .add_service(InterceptedService::new(ChangesServer::new(changes), auth))
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
-        .await?;
+        .add_service(limits!(DirectoryServer::new(directory)))
+        .add_service(limits!(AdminServer::new(admin)))
+        .add_service(limits!(LicensesServer::new(licenses)))
+        .add_service(limits!(SchemasServer::new(schemas)))
+        .add_service(limits!(TenantSettingsServer::new(tenant_settings)))
+        .add_service(limits!(PortalServer::new(portal)))
+        .add_service(limits!(ChangesServer::new(changes)))
+        .serve_with_incoming_shutdown(incoming(listener), shutdown);
+    tokio::select! {
+        served = server => served?,
+        () = deadline => tracing::warn!(
+            grace_ms = SHUTDOWN_GRACE.as_millis() as u64,
+            "calls still running at the end of the shutdown grace period were cut off"
+        ),
+    }
     checkpoint(&db).await;
     Ok(())
 }

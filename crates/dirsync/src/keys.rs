@@ -1,23 +1,41 @@
 //! The service-keys file: one `name=key` line per calling service, readable by its owner only.
 //! `serve` and `core` create it on first start with a key for the edge and one for
 //! `dirsync admin`; operators add a line per product service.
+//!
+//! A line may name its scopes after the key: `crm=dsk_… scopes=directory.read,changes`.
+//! Without them a key keeps the default scopes of its name (`admin`, `edge`, `portal`), and
+//! any other name gets the least a product service needs (`product`: directory reads,
+//! entitlements, the change feed). See `dirsync_core::service_auth` for the table.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use dirsync_core::Scopes;
 
 /// The services a fresh key file has keys for.
 pub const DEFAULT_SERVICES: &[&str] = &["edge", "admin", "portal"];
 
+/// One line of the file: a calling service, its key and what the key may do.
+#[derive(Clone)]
+pub struct KeyEntry {
+    pub name: String,
+    pub key: String,
+    pub scopes: Scopes,
+}
+
 #[derive(Clone, Default)]
 pub struct KeyFile {
-    pub entries: Vec<(String, String)>,
+    pub entries: Vec<KeyEntry>,
 }
 
 impl std::fmt::Debug for KeyFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.entries.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| format!("{}[{}]", e.name, e.scopes))
+            .collect();
         f.debug_struct("KeyFile").field("services", &names).finish()
     }
 }
@@ -30,23 +48,42 @@ impl KeyFile {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let Some((name, key)) = line.split_once('=') else {
-                bail!("line {}: expected name=key", n + 1);
+            let Some((name, rest)) = line.split_once('=') else {
+                bail!("line {}: expected name=key [scopes=a,b]", n + 1);
             };
-            let (name, key) = (name.trim(), key.trim());
+            let name = name.trim();
+            let mut words = rest.split_whitespace();
+            let key = words.next().unwrap_or("");
             if name.is_empty() || key.len() < 32 {
                 bail!(
                     "line {}: a service name and a key of at least 32 characters are needed",
                     n + 1
                 );
             }
-            entries.push((name.to_owned(), key.to_owned()));
+            let mut scopes = Scopes::default_for(name);
+            for word in words {
+                let Some(list) = word.strip_prefix("scopes=") else {
+                    bail!(
+                        "line {}: after the key only scopes=a,b may follow, found {word:?}",
+                        n + 1
+                    );
+                };
+                scopes = Scopes::parse(list).with_context(|| format!("line {}", n + 1))?;
+                if scopes.is_empty() {
+                    bail!("line {}: scopes= names no scope", n + 1);
+                }
+            }
+            entries.push(KeyEntry {
+                name: name.to_owned(),
+                key: key.to_owned(),
+                scopes,
+            });
         }
         Ok(KeyFile { entries })
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries.iter().find(|(n, _)| n == name).map(|(_, k)| k.as_str())
+        self.entries.iter().find(|e| e.name == name).map(|e| e.key.as_str())
     }
 
     pub fn read(path: &Path) -> anyhow::Result<Self> {
@@ -63,18 +100,31 @@ impl KeyFile {
         for name in DEFAULT_SERVICES {
             let key = dirsync_core::tokens::generate_with_prefix(dirsync_core::tokens::SERVICE_KEY_PREFIX)
                 .map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
-            entries.push(((*name).to_owned(), key));
+            entries.push(KeyEntry {
+                name: (*name).to_owned(),
+                key,
+                scopes: Scopes::default_for(name),
+            });
         }
-        let mut text = String::from("# dirsync service keys: one name=key line per service calling the gRPC API.\n");
-        for (n, k) in &entries {
-            text.push_str(&format!("{n}={k}\n"));
+        let mut text = String::from(concat!(
+            "# dirsync service keys: one name=key line per service calling the gRPC API.\n",
+            "# A line may end in scopes=a,b (admin, edge, portal, directory.read, entitlements,\n",
+            "# changes, product); without it admin, edge and portal keep their own scope and any\n",
+            "# other name gets product (directory reads, entitlements, the change feed).\n",
+        ));
+        for e in &entries {
+            text.push_str(&format!("{}={}\n", e.name, e.key));
         }
         write_private(path, &text)?;
         Ok((KeyFile { entries }, true))
     }
 
     pub fn auth(&self) -> dirsync_core::ServiceAuth {
-        dirsync_core::ServiceAuth::new(self.entries.iter().map(|(n, k)| (n.clone(), k.clone())))
+        dirsync_core::ServiceAuth::with_scopes(
+            self.entries
+                .iter()
+                .map(|e| (e.name.clone(), e.key.clone(), e.scopes.clone())),
+        )
     }
 }
 
@@ -153,6 +203,23 @@ mod tests {
         assert!(!format!("{again:?}").contains(created.get("edge").unwrap()));
         assert!(KeyFile::parse("edge=short").is_err());
         assert!(KeyFile::parse("# comment\n\nnoequals").is_err());
+        let long = "k".repeat(32);
+        let scoped = |line: &str| KeyFile::parse(line).map(|f| f.entries[0].scopes.to_string());
+        for (line, want) in [
+            (format!("edge={long}"), Some("edge")),
+            (format!("admin = {long}"), Some("admin")),
+            (format!("crm={long}"), Some("directory.read,entitlements,changes")),
+            (format!("crm={long} scopes=changes"), Some("changes")),
+            (
+                format!("edge={long} scopes=directory.read,entitlements"),
+                Some("directory.read,entitlements"),
+            ),
+            (format!("crm={long} scopes=root"), None),
+            (format!("crm={long} scopes="), None),
+            (format!("crm={long} tenants=x"), None),
+        ] {
+            assert_eq!(scoped(&line).ok().as_deref(), want, "{line}");
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -81,6 +81,15 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Opens the store, waiting with backoff while it is unreachable; `None` when a signal to
+/// stop came first. (Readiness reporting during the wait belongs here.)
+async fn open_store(url: &str) -> anyhow::Result<Option<dirsync_core::DatabaseConnection>> {
+    tokio::select! {
+        db = dirsync_core::connect_waiting(url) => Ok(Some(db.context("opening the store")?)),
+        () = shutdown_signal() => Ok(None),
+    }
+}
+
 async fn bind(addr: &str, what: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(addr)
         .await
@@ -114,9 +123,9 @@ async fn telemetry(args: &TelemetryArgs, service: &str, other: &str) -> anyhow::
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync", &args.scim_addr).await?;
     let database_url = args.database_url();
-    let db = dirsync_core::connect(&database_url)
-        .await
-        .context("opening the store")?;
+    let Some(db) = open_store(&database_url).await? else {
+        return Ok(());
+    };
     let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
     let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{scim_addr}"));
@@ -136,15 +145,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let clock = dirsync_core::clock::system();
     let first = dirsync_core::bootstrap(&db, &clock, &settings).await?;
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let core = tokio::spawn(dirsync_core::serve(db, clock, settings, grpc, stopped(stop_rx.clone())));
+    // Stopped in order: the edge first (stops accepting, drains, flushes its sync-log
+    // outcomes to the core), then the core (ends Watch streams, finishes its calls).
+    let (core_stop, core_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (edge_stop, edge_stopped) = tokio::sync::oneshot::channel::<()>();
+    let core = tokio::spawn(dirsync_core::serve(db, clock, settings, grpc, async {
+        let _ = core_stopped.await;
+    }));
     let channel = dirsync_edge::core_channel(&format!("http://{grpc_addr}"))?;
     let portal = portal_routes(&channel, keys.get("portal"), &args.portal, Some(public_url.clone()))?;
     let state = dirsync_edge::AppState::new(channel, args.edge.config(Some(public_url.clone()), edge_key));
-    let edge = tokio::spawn(dirsync_edge::serve_with(scim, state, portal, stopped(stop_rx)));
+    let mut edge = tokio::spawn(dirsync_edge::serve_with(scim, state, portal, async {
+        let _ = edge_stopped.await;
+    }));
 
     println!("dirsync is running (store: {})", config::redact_url(&database_url));
     println!("  SCIM edge:  http://{scim_addr}/scim/v2/<tenant id>");
@@ -173,11 +186,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     shutdown_signal().await;
-    let _ = stop_tx.send(true);
+    let _ = edge_stop.send(());
+    match tokio::time::timeout(EDGE_DRAIN, &mut edge).await {
+        Ok(done) => done.context("edge task")??,
+        Err(_) => {
+            tracing::warn!("SCIM requests still running after the drain period were cut off");
+            edge.abort();
+        }
+    }
+    let _ = core_stop.send(());
     core.await.context("core task")??;
-    edge.await.context("edge task")??;
     Ok(())
 }
+
+/// How long `serve` lets SCIM requests in flight finish at shutdown before it stops the core
+/// (which has `dirsync_core::SHUTDOWN_GRACE` of its own): both fit in 10 s.
+const EDGE_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Tells where the gRPC service keys are (never the keys themselves).
 fn print_keys(path: &std::path::Path, created: bool) {
@@ -192,9 +216,9 @@ fn print_keys(path: &std::path::Path, created: bool) {
 async fn core(args: CoreArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync-core", &args.grpc_addr).await?;
     let database_url = args.database_url();
-    let db = dirsync_core::connect(&database_url)
-        .await
-        .context("opening the store")?;
+    let Some(db) = open_store(&database_url).await? else {
+        return Ok(());
+    };
     let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
     let public_url = args.public_url.clone();
     let keys_path = args.store.keys_path();

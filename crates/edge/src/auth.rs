@@ -3,19 +3,23 @@
 //!
 //! Successful lookups are cached for [`CACHE_TTL`], so a revoked secret stops working on every
 //! edge replica within that time. Secrets are never logged; the cache is keyed by their hash.
+//! Failures are limited per source address (see [`crate::auth_failures`]).
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{Extensions, HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use dirsync_proto::v1::AuthenticateRequest;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::auth_failures::{FAILURE_BURST, FAILURES_PER_MINUTE, Verdict};
+use crate::error::{ApiError, set_retry_after};
 use crate::state::AppState;
 
 pub const CACHE_TTL: Duration = Duration::from_secs(2);
@@ -102,8 +106,55 @@ fn cache_key(c: &Credentials) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Why a request was not authenticated.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Bad or missing credentials (401), or the core's error.
+    Error(ApiError),
+    /// The source failed to authenticate too often: 429 with `Retry-After`.
+    Limited(Duration),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Error(e)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Error(e) => e.into_response(),
+            Refusal::Limited(wait) => {
+                let mut resp = ApiError::new(
+                    429,
+                    None,
+                    format!(
+                        "too many failed authentications from this address ({FAILURE_BURST} at once, then \
+                         {FAILURES_PER_MINUTE} a minute); check the token and retry after {} s",
+                        wait.as_secs_f64().ceil().max(1.0)
+                    ),
+                )
+                .into_response();
+                set_retry_after(&mut resp, wait);
+                resp
+            }
+        }
+    }
+}
+
+/// The address a request came from, when the server recorded it.
+pub fn source(extensions: &Extensions) -> Option<IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
 /// Authenticates a request's credentials for the tenant in its path.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap, path_tenant: &str) -> Result<Caller, ApiError> {
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    source: Option<IpAddr>,
+    path_tenant: &str,
+) -> Result<Caller, Refusal> {
     let header = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::unauthorized("missing Authorization header; send Bearer <token> or Basic credentials")
     })?;
@@ -111,24 +162,37 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, path_tenant: &s
         ApiError::unauthorized("malformed Authorization header; send Bearer <token> or Basic <tenant id>:<token>")
     })?;
     if creds.tenant.as_deref().is_some_and(|t| t != path_tenant) {
-        return Err(ApiError::unauthorized("the credentials are not valid for this tenant"));
+        return Err(ApiError::unauthorized("the credentials are not valid for this tenant").into());
     }
     let key = cache_key(&creds);
     let caller = match state.auth_cache.get(&key) {
         Some(c) => c,
         None => {
-            let resp = state
+            let invalid = || ApiError::unauthorized("invalid, expired or revoked token");
+            match state.auth_failures.check(source, &key) {
+                Verdict::Ask => {}
+                Verdict::Refused => {
+                    state.auth_failures.failed(source, key);
+                    return Err(invalid().into());
+                }
+                Verdict::Limited(wait) => return Err(Refusal::Limited(wait)),
+            }
+            let resp = match state
                 .admin()
                 .authenticate(AuthenticateRequest {
                     token: creds.secret.clone(),
                     tenant_id: creds.tenant.clone(),
                 })
                 .await
-                .map_err(|s| match s.code() {
-                    tonic::Code::Unauthenticated => ApiError::unauthorized("invalid, expired or revoked token"),
-                    _ => ApiError::from(s),
-                })?
-                .into_inner();
+            {
+                Ok(r) => r.into_inner(),
+                Err(s) if s.code() == tonic::Code::Unauthenticated => {
+                    state.auth_failures.failed(source, key);
+                    return Err(invalid().into());
+                }
+                Err(s) => return Err(ApiError::from(s).into()),
+            };
+            state.auth_failures.succeeded(key);
             let caller = Caller {
                 tenant_id: resp.tenant_id,
                 connection_id: resp.connection_id,
@@ -140,7 +204,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, path_tenant: &s
         }
     };
     if caller.tenant_id != path_tenant {
-        return Err(ApiError::unauthorized("the credentials are not valid for this tenant"));
+        return Err(ApiError::unauthorized("the credentials are not valid for this tenant").into());
     }
     tracing::Span::current().record("tenant", caller.tenant_id.as_str());
     Ok(caller)
@@ -155,7 +219,7 @@ pub fn path_tenant(path: &str) -> &str {
 
 /// Handlers get the caller the connection middleware authenticated.
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(c) = parts.extensions.get::<Caller>() {
@@ -165,7 +229,13 @@ impl FromRequestParts<AppState> for Caller {
             .extensions
             .get::<axum::extract::OriginalUri>()
             .map_or(&parts.uri, |u| &u.0);
-        authenticate(state, &parts.headers, path_tenant(uri.path())).await
+        authenticate(
+            state,
+            &parts.headers,
+            source(&parts.extensions),
+            path_tenant(uri.path()),
+        )
+        .await
     }
 }
 

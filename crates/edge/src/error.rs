@@ -96,6 +96,19 @@ impl From<tonic::Status> for ApiError {
     }
 }
 
+/// How long a client is told to wait when the directory is unavailable (a store outage or a
+/// core that is restarting): long enough not to hammer a recovering store, short enough that
+/// an IdP's retry lands soon after it is back.
+pub const UNAVAILABLE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sets `Retry-After` (whole seconds, at least 1).
+pub fn set_retry_after(resp: &mut Response, wait: std::time::Duration) {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+}
+
 /// The `detail` of an error response, kept on the response for the sync log.
 #[derive(Debug, Clone)]
 pub struct ErrorDetail(pub String);
@@ -107,6 +120,9 @@ impl IntoResponse for ApiError {
         resp.extensions_mut().insert(ErrorDetail(self.0.detail.clone()));
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            set_retry_after(&mut resp, UNAVAILABLE_RETRY_AFTER);
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

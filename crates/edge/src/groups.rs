@@ -98,6 +98,33 @@ fn member_change(c: MemberChange) -> pb::MemberChange {
     pb::MemberChange { kind: Some(kind) }
 }
 
+/// A group and, when asked, all its members, streamed from the core in batches: a group of
+/// any size is read without one gRPC message holding all of it.
+async fn fetch_streaming_members(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    include_members: bool,
+) -> ApiResult<Group> {
+    let mut group = fetch(state, caller, id, false).await?;
+    if include_members {
+        let mut stream = state
+            .directory()
+            .stream_group_members(pb::StreamGroupMembersRequest {
+                tenant_id: caller.tenant_id.clone(),
+                group_id: group.id.clone(),
+                batch_size: 5000,
+                connection_id: Some(caller.connection_id.clone()),
+            })
+            .await?
+            .into_inner();
+        while let Some(batch) = stream.message().await? {
+            group.members.extend(batch.members);
+        }
+    }
+    Ok(group)
+}
+
 async fn fetch(state: &AppState, caller: &Caller, id: &str, include_members: bool) -> ApiResult<Group> {
     Ok(state
         .directory()
@@ -105,6 +132,7 @@ async fn fetch(state: &AppState, caller: &Caller, id: &str, include_members: boo
             tenant_id: caller.tenant_id.clone(),
             id: id.to_owned(),
             include_members,
+            connection_id: Some(caller.connection_id.clone()),
         })
         .await?
         .into_inner())
@@ -147,7 +175,7 @@ pub async fn get(
     let proj = projection_from_query(query.as_deref())?;
     let with_members = proj.wants("members");
     let rs = schema(&state, &caller).await?;
-    let group = fetch(&state, &caller, &path.id, with_members).await?;
+    let group = fetch_streaming_members(&state, &caller, &path.id, with_members).await?;
     if if_none_match(&headers)?.is_some_and(|p| p.matches(group.version)) {
         return Ok(Scim {
             status: StatusCode::NOT_MODIFIED,
@@ -179,6 +207,7 @@ pub async fn list_groups(
             count: q.count,
             sort: q.sort,
             include_members: with_members,
+            connection_id: Some(caller.connection_id.clone()),
             ..Default::default()
         })
         .await?

@@ -2,6 +2,7 @@
 //! and calls the core over gRPC. It knows no SQL.
 
 pub mod auth;
+pub mod auth_failures;
 pub mod bounds;
 pub mod bulk;
 pub mod capture;
@@ -182,7 +183,8 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
         .get::<axum::extract::OriginalUri>()
         .map_or_else(|| req.uri().clone(), |u| u.0.clone());
     let tenant = auth::path_tenant(uri.path()).to_owned();
-    let caller = match auth::authenticate(&state, req.headers(), &tenant).await {
+    let source = auth::source(req.extensions());
+    let caller = match auth::authenticate(&state, req.headers(), source, &tenant).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

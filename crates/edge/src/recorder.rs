@@ -16,6 +16,21 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const BATCH: usize = 500;
 /// Outcomes queued before new ones are dropped (with a warning) rather than slow requests.
 const QUEUE: usize = 10_000;
+/// A batch is sent once its encoded outcomes reach this size (captured bodies make single
+/// outcomes large), so every batch stays far below `dirsync_proto::MAX_MESSAGE_BYTES`.
+pub const MAX_BATCH_BYTES: usize = 1 << 20;
+/// A recorded request path (with its query) is cut to this many characters.
+pub const MAX_PATH_CHARS: usize = 2048;
+/// A recorded error detail is cut to this many characters.
+pub const MAX_ERROR_CHARS: usize = 1024;
+
+/// `s` cut to `max` characters, marked with "…" when it was cut.
+fn truncate(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+        s.push('…');
+    }
+}
 
 enum Msg {
     Record(Box<RecordRequestRequest>),
@@ -35,7 +50,11 @@ impl Recorder {
         Self { tx }
     }
 
-    pub fn record(&self, r: RecordRequestRequest) {
+    pub fn record(&self, mut r: RecordRequestRequest) {
+        truncate(&mut r.path, MAX_PATH_CHARS);
+        if let Some(e) = r.error.as_mut() {
+            truncate(e, MAX_ERROR_CHARS);
+        }
         if self.tx.try_send(Msg::Record(Box::new(r))).is_err() {
             tracing::warn!("the sync-log queue is full; a request outcome was not recorded");
         }
@@ -56,13 +75,38 @@ async fn send(admin: &mut AdminClient<CoreChannel>, batch: &mut Vec<RecordReques
     }
     let records = std::mem::take(batch);
     let n = records.len();
-    if let Err(e) = admin.record_requests(RecordRequestsRequest { records }).await {
+    let Err(e) = admin
+        .record_requests(RecordRequestsRequest {
+            records: records.clone(),
+        })
+        .await
+    else {
+        return;
+    };
+    if n == 1 || matches!(e.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded) {
         tracing::warn!(code = ?e.code(), message = %e.message(), lost = n, "recording request outcomes failed");
+        return;
+    }
+    // The core refused the batch itself: send its outcomes one by one, so one bad outcome
+    // never takes other requests' (or other tenants') lines with it.
+    let mut lost = 0;
+    for r in records {
+        if admin
+            .record_requests(RecordRequestsRequest { records: vec![r] })
+            .await
+            .is_err()
+        {
+            lost += 1;
+        }
+    }
+    if lost > 0 {
+        tracing::warn!(code = ?e.code(), message = %e.message(), lost, "recording request outcomes failed");
     }
 }
 
 async fn run(mut admin: AdminClient<CoreChannel>, mut rx: mpsc::Receiver<Msg>) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut bytes = 0;
     loop {
         let first = match rx.recv().await {
             Some(m) => m,
@@ -72,14 +116,17 @@ async fn run(mut admin: AdminClient<CoreChannel>, mut rx: mpsc::Receiver<Msg>) {
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Record(r) => batch.push(*r),
+                Msg::Record(r) => {
+                    bytes += prost::Message::encoded_len(&*r);
+                    batch.push(*r);
+                }
                 Msg::Flush(done) => {
                     send(&mut admin, &mut batch).await;
                     let _ = done.send(());
                     break;
                 }
             }
-            if batch.len() >= BATCH {
+            if batch.len() >= BATCH || bytes >= MAX_BATCH_BYTES {
                 break;
             }
             next = match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -88,5 +135,18 @@ async fn run(mut admin: AdminClient<CoreChannel>, mut rx: mpsc::Receiver<Msg>) {
             };
         }
         send(&mut admin, &mut batch).await;
+        bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        for (input, max, want) in [("abc", 3, "abc"), ("abcd", 3, "abc…"), ("äöüß", 2, "äö…"), ("", 0, "")] {
+            let mut s = input.to_owned();
+            super::truncate(&mut s, max);
+            assert_eq!(s, want);
+        }
     }
 }

@@ -119,6 +119,7 @@ pub struct AppState {
     traced: dirsync_telemetry::grpc::GrpcLayer,
     pub config: Arc<EdgeConfig>,
     pub auth_cache: SharedAuthCache,
+    pub auth_failures: Arc<crate::auth_failures::AuthFailures>,
     pub limiter: Limiter,
     pub recorder: crate::recorder::Recorder,
     pub schema_cache: Arc<crate::tenant_schemas::SchemaCache>,
@@ -131,7 +132,11 @@ impl AppState {
             key: config.service_key.as_ref().map(|k| Arc::from(k.0.as_str())),
         };
         // Started here so that every edge, in `serve` or in a test, records what it answers.
-        let recorder = crate::recorder::Recorder::spawn(AdminClient::with_interceptor(channel.clone(), calls.clone()));
+        let recorder = crate::recorder::Recorder::spawn(
+            AdminClient::with_interceptor(channel.clone(), calls.clone())
+                .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES),
+        );
         Self {
             recorder,
             channel,
@@ -139,6 +144,7 @@ impl AppState {
             traced: dirsync_telemetry::grpc::GrpcLayer::new(dirsync_telemetry::grpc::Side::Client),
             config: Arc::new(config),
             auth_cache: Arc::new(AuthCache::default()),
+            auth_failures: Arc::default(),
             limiter,
             schema_cache: Arc::default(),
         }
@@ -146,14 +152,20 @@ impl AppState {
 
     pub fn directory(&self) -> DirectoryClient<TracedChannel> {
         DirectoryClient::new(self.traced_channel())
+            .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
     }
 
     pub fn admin(&self) -> AdminClient<TracedChannel> {
         AdminClient::new(self.traced_channel())
+            .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
     }
 
     pub fn schemas(&self) -> SchemasClient<TracedChannel> {
         SchemasClient::new(self.traced_channel())
+            .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
     }
 
     fn traced_channel(&self) -> TracedChannel {

@@ -35,14 +35,18 @@ pub struct ChangesService {
     db: DatabaseConnection,
     signal: ChangeSignal,
     watchers: Arc<crate::observe::Watchers>,
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl ChangesService {
     pub fn new(db: DatabaseConnection, signal: ChangeSignal) -> Self {
+        // A sender that is never used: without `with_shutdown`, streams end only with their client.
+        let (_, stopping) = tokio::sync::watch::channel(false);
         Self {
             db,
             signal,
             watchers: Arc::default(),
+            stopping,
         }
     }
 
@@ -50,6 +54,18 @@ impl ChangesService {
     pub fn watchers(&self) -> Arc<crate::observe::Watchers> {
         self.watchers.clone()
     }
+
+    /// Ends every `Watch` stream with `UNAVAILABLE` once `stopping` turns true, so the server
+    /// can stop and clients reconnect (to another replica, or this one restarted) from the
+    /// last cursor they received.
+    pub fn with_shutdown(mut self, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.stopping = stopping;
+        self
+    }
+}
+
+fn shutting_down() -> Status {
+    Status::unavailable("the server is shutting down; reconnect with after_cursor set to the last cursor received")
 }
 
 pub(crate) fn change_to_proto(c: changes::Model) -> Change {
@@ -85,9 +101,15 @@ impl Changes for ChangesService {
         let db = self.db.clone();
         let signal = self.signal.clone();
         let watching = self.watchers.watch(tenant_id, cursor(req.after_cursor));
+        let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
             let mut last = cursor(req.after_cursor);
             loop {
+                if *stopping.borrow() {
+                    // Never waits: a client that reads nothing still sees its stream end.
+                    let _ = tx.try_send(Err(shutting_down()));
+                    return;
+                }
                 // Registered before the query, so a commit between the two is not missed.
                 let notified = signal.0.notified();
                 tokio::pin!(notified);
@@ -112,6 +134,7 @@ impl Changes for ChangesService {
                         _ = &mut notified => {}
                         _ = tokio::time::sleep(POLL) => {}
                         _ = tx.closed() => return,
+                        _ = stopping.wait_for(|s| *s) => {}
                     }
                 }
             }

@@ -28,6 +28,7 @@ use crate::journal::{self, Event, RequestContext};
 use crate::roles::Trigger;
 use crate::service::changes::ChangeSignal;
 use crate::settings::{self as tenant_settings, timezone};
+use crate::store::adoption::Visibility;
 use crate::store::groups::{MemberChange, MemberRow};
 use crate::store::users::{LookupKey, NewUser};
 use crate::store::{Page, adoption, groups, licenses, roles, users};
@@ -150,9 +151,10 @@ async fn with_members(
     tenant_id: Uuid,
     group: group_rows::Model,
     include: bool,
+    connection_id: Option<Uuid>,
 ) -> Result<Group> {
     let members = if include {
-        groups::members_of(txn, tenant_id, &[group.id])
+        groups::members_of(txn, tenant_id, &[group.id], Visibility::reading(connection_id))
             .await?
             .remove(&group.id)
             .unwrap_or_default()
@@ -307,6 +309,8 @@ impl Directory for DirectoryService {
         let zone_warning = timezone::spec_warning(&spec);
         let now = self.clock.now_ms();
         let (user, langs) = in_txn(&self.db, async |txn| {
+            // The user's row first: the lock order in `store`.
+            users::lock(txn, tenant_id, id).await?;
             // A SCIM write sees only what its connection sees, and adopts a native user it may.
             let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
             let adopted = adoption::before_write(txn, tenant_id, id, visible, true).await?;
@@ -339,6 +343,8 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
+            // The user's row first, then (for an admin) the tenant: the lock order in `store`.
+            users::lock(txn, tenant_id, id).await?;
             let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
             adoption::before_write(txn, tenant_id, id, visible, false).await?;
             roles::before_user_delete(txn, tenant_id, id).await?;
@@ -405,7 +411,7 @@ impl Directory for DirectoryService {
             let mut events = vec![Event::group_created(&g)];
             events.extend(Event::members(&g, &added, &[]));
             journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            with_members(txn, tenant_id, g, true).await
+            with_members(txn, tenant_id, g, true, connection_id).await
         })
         .await?;
         self.signal.notify();
@@ -417,9 +423,10 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
+        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let group = in_txn(&self.db, async |txn| {
             let g = groups::get(txn, tenant_id, id).await?;
-            with_members(txn, tenant_id, g, req.include_members).await
+            with_members(txn, tenant_id, g, req.include_members, connection_id).await
         })
         .await?;
         Ok(Response::new(group))
@@ -491,6 +498,8 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
+            // The group's row first: the lock order in `store`.
+            groups::lock(txn, tenant_id, id).await?;
             let members = roles::before_group_delete(txn, tenant_id, id).await?;
             let licensed = licenses::before_group_delete(txn, tenant_id, id).await?;
             let gone = groups::delete(txn, tenant_id, id, req.expected_version).await?;
@@ -508,6 +517,7 @@ impl Directory for DirectoryService {
     async fn list_groups(&self, request: Request<ListGroupsRequest>) -> Result<Response<ListGroupsResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
+        let visible = Visibility::reading(optional_id("connection", req.connection_id.as_deref())?);
         let groups = in_txn(&self.db, async |txn| {
             let (total, rows, next) = groups::list(
                 txn,
@@ -520,7 +530,7 @@ impl Directory for DirectoryService {
             .await?;
             let mut members = if req.include_members {
                 let ids: Vec<Uuid> = rows.iter().map(|g| g.id).collect();
-                groups::members_of(txn, tenant_id, &ids).await?
+                groups::members_of(txn, tenant_id, &ids, visible).await?
             } else {
                 Default::default()
             };
@@ -618,6 +628,7 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let group_id = parse_id("group", &req.group_id)?;
+        let visible = Visibility::reading(optional_id("connection", req.connection_id.as_deref())?);
         groups::get(&self.db, tenant_id, group_id).await?;
         let batch = stream_batch(req.batch_size);
         // Two batches in flight at most: a slow reader holds back the queries, not memory.
@@ -627,7 +638,7 @@ impl Directory for DirectoryService {
             async move {
                 let mut after = None;
                 loop {
-                    let rows = match groups::members_after(&db, tenant_id, group_id, after, batch).await {
+                    let rows = match groups::members_after(&db, tenant_id, group_id, after, batch, visible).await {
                         Ok(rows) => rows,
                         Err(e) => {
                             let _ = tx.send(Err(e.into())).await;
@@ -748,6 +759,8 @@ impl DirectoryService {
     ) -> Result<Group, Status> {
         let now = self.clock.now_ms();
         let group = in_txn(&self.db, async |txn| {
+            // The group's row first: the lock order in `store`.
+            groups::lock(txn, tenant_id, id).await?;
             let (before, after, delta) =
                 groups::update(txn, tenant_id, id, spec, changes, expected_version, now).await?;
             let mut events: Vec<Event> = Event::group_changed(&before, &after).into_iter().collect();
@@ -755,7 +768,7 @@ impl DirectoryService {
             events.extend(roles::after_members_changed(txn, tenant_id, id, &delta, trigger(connection_id), now).await?);
             events.extend(licenses::after_members_changed(txn, tenant_id, id, &delta, now).await?);
             journal::write(txn, tenant_id, connection_id, ctx, &events, now).await?;
-            with_members(txn, tenant_id, after, include_members).await
+            with_members(txn, tenant_id, after, include_members, connection_id).await
         })
         .await?;
         self.signal.notify();

@@ -3,6 +3,7 @@
 pub mod admin;
 pub(crate) mod adoption;
 pub mod changes;
+pub mod conflicts;
 pub mod directory;
 pub mod licenses;
 pub mod portal;

@@ -231,7 +231,7 @@ impl Portal for PortalService {
         let caller = request
             .extensions()
             .get::<CallingService>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.clone());
+            .map_or_else(|| "unknown".to_owned(), |c| c.name.clone());
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;

@@ -154,31 +154,48 @@ pub async fn remove_domain(txn: &DatabaseTransaction, tenant_id: Uuid, domain: &
 }
 
 /// Makes a native user the connection's SCIM user (its version is left to the write that
-/// follows). A user adopted concurrently by another writer stays as that writer left it.
-async fn take_over(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid, connection_id: Uuid) -> Result<()> {
-    users::Entity::update_many()
+/// follows): a conditional update (still native) that says whether this writer won. A user
+/// adopted concurrently by another connection stays as that writer left it, and this one
+/// gets `lost` (it may no longer see the user).
+async fn take_over(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    connection_id: Uuid,
+    lost: impl FnOnce() -> CoreError,
+) -> Result<()> {
+    let won = users::Entity::update_many()
         .col_expr(users::Column::Source, Expr::val("scim"))
         .col_expr(users::Column::ConnectionId, Expr::val(Some(connection_id)))
         .filter(users::Column::Id.eq(id))
         .filter(users::Column::TenantId.eq(tenant_id))
         .filter(users::Column::Source.eq(NATIVE))
         .exec(txn)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected
+        == 1;
+    if won { Ok(()) } else { Err(lost()) }
 }
 
 /// Links an unmanaged SCIM user (its connection ended) to the connection that writes it. A
-/// user linked concurrently by another connection stays with that one.
+/// user linked concurrently by another connection stays with that one: the update is
+/// conditional, and this connection then no longer sees the user (NOT_FOUND).
 async fn link(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid, connection_id: Uuid) -> Result<()> {
-    users::Entity::update_many()
+    let won = users::Entity::update_many()
         .col_expr(users::Column::ConnectionId, Expr::val(Some(connection_id)))
         .filter(users::Column::Id.eq(id))
         .filter(users::Column::TenantId.eq(tenant_id))
         .filter(users::Column::Source.ne(NATIVE))
         .filter(users::Column::ConnectionId.is_null())
         .exec(txn)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected
+        == 1;
+    if won {
+        Ok(())
+    } else {
+        Err(CoreError::NotFound(format!("user {id} not found")))
+    }
 }
 
 /// Before a SCIM write (replace or delete) of user `id`: NOT_FOUND when `v` does not see it;
@@ -207,7 +224,10 @@ pub async fn before_write(
     }
     let m = adoption::matching(&user, &domain_names(txn, tenant_id).await?)
         .ok_or_else(|| CoreError::NotFound(format!("user {id} not found")))?;
-    take_over(txn, tenant_id, id, connection_id).await?;
+    take_over(txn, tenant_id, id, connection_id, || {
+        CoreError::NotFound(format!("user {id} not found"))
+    })
+    .await?;
     Ok(Some((user, Takeover::Adopted(m))))
 }
 
@@ -278,7 +298,13 @@ pub async fn before_create(
         }
         1 => {
             let (user, m) = adoptable.remove(0);
-            take_over(txn, tenant_id, user.id, connection_id).await?;
+            take_over(txn, tenant_id, user.id, connection_id, || {
+                CoreError::Uniqueness(format!(
+                    "userName {:?} was just taken over by another connection",
+                    spec.user_name
+                ))
+            })
+            .await?;
             Ok(Some((user, Takeover::Adopted(m))))
         }
         _ => Err(CoreError::Uniqueness(format!(

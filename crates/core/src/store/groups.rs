@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::adoption::Visibility;
 use super::filter::{self, Target};
 use super::keyset::{self, Cursor, SeekOrder, Start};
 use super::{Page, ci_key, is_unique_violation};
@@ -103,6 +104,8 @@ async fn member_types(
             .column(users::Column::Id)
             .filter(users::Column::TenantId.eq(tenant_id))
             .filter(users::Column::Id.is_in(chunk.iter().copied()))
+            // Lock order step 2: a concurrent delete of the user waits for this membership.
+            .lock_shared()
             .into_tuple()
             .all(txn)
             .await?;
@@ -116,6 +119,7 @@ async fn member_types(
             .column(groups::Column::Id)
             .filter(groups::Column::TenantId.eq(tenant_id))
             .filter(groups::Column::Id.is_in(missing))
+            .lock_shared()
             .into_tuple()
             .all(txn)
             .await?;
@@ -349,6 +353,20 @@ pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Resul
         .ok_or_else(|| CoreError::NotFound(format!("group {id} not found")))
 }
 
+/// Locks the group's row for the rest of the transaction (step 1 of the lock order in
+/// `store`); a missing group is left to the caller's own lookup to report.
+pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    groups::Entity::find_by_id(id)
+        .select_only()
+        .column(groups::Column::Id)
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .lock_exclusive()
+        .into_tuple::<Uuid>()
+        .one(txn)
+        .await?;
+    Ok(())
+}
+
 fn check_version(current: &groups::Model, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != current.version => Err(CoreError::VersionMismatch(format!(
@@ -481,12 +499,13 @@ pub async fn members_of<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     group_ids: &[Uuid],
+    visible: Visibility,
 ) -> Result<BTreeMap<Uuid, Vec<MemberRow>>> {
     let mut out: BTreeMap<Uuid, Vec<MemberRow>> = BTreeMap::new();
     if group_ids.is_empty() {
         return Ok(out);
     }
-    let select = member_select(tenant_id, group_ids);
+    let select = member_select(tenant_id, group_ids, visible);
     for row in db.query_all(&select).await? {
         let group_id: Uuid = row.try_get("", "group_id")?;
         out.entry(group_id).or_default().push(member_row(&row)?);
@@ -495,12 +514,27 @@ pub async fn members_of<C: ConnectionTrait>(
 }
 
 /// Members of `group_ids` with their display names (a user's displayName, else its userName;
-/// a group's displayName), ordered by member id.
-fn member_select(tenant_id: Uuid, group_ids: &[Uuid]) -> SelectStatement {
+/// a group's displayName), ordered by member id; user members `visible` does not see are
+/// left out (a SCIM connection never learns of native users it may not adopt).
+fn member_select(tenant_id: Uuid, group_ids: &[Uuid], visible: Visibility) -> SelectStatement {
     let gm = Alias::new("gm");
     let u = Alias::new("u");
     let g = Alias::new("g");
-    Query::select()
+    let mut select = Query::select();
+    if let Some(condition) = crate::store::adoption::condition(visible) {
+        let seen = Query::select()
+            .expr(Expr::val(1))
+            .from(users::Entity)
+            .and_where(Expr::col((users::Entity, users::Column::Id)).equals((gm.clone(), Alias::new("member_id"))))
+            .and_where(condition)
+            .to_owned();
+        select.and_where(
+            Expr::col((gm.clone(), Alias::new("member_type")))
+                .ne("User")
+                .or(Expr::exists(seen)),
+        );
+    }
+    select
         .column((gm.clone(), Alias::new("group_id")))
         .column((gm.clone(), Alias::new("member_id")))
         .column((gm.clone(), Alias::new("member_type")))
@@ -543,8 +577,9 @@ pub async fn members_after<C: ConnectionTrait>(
     group_id: Uuid,
     after: Option<Uuid>,
     limit: u64,
+    visible: Visibility,
 ) -> Result<Vec<MemberRow>> {
-    let mut select = member_select(tenant_id, &[group_id]);
+    let mut select = member_select(tenant_id, &[group_id], visible);
     if let Some(after) = after {
         select.and_where(Expr::col((Alias::new("gm"), Alias::new("member_id"))).gt(after));
     }
@@ -572,7 +607,7 @@ pub async fn members_page<C: ConnectionTrait>(
         .transpose()?
         .map(|c| c.id);
     get(db, tenant_id, group_id).await?;
-    let mut rows = members_after(db, tenant_id, group_id, after, count.saturating_add(1)).await?;
+    let mut rows = members_after(db, tenant_id, group_id, after, count.saturating_add(1), Visibility::All).await?;
     let more = rows.len() as u64 > count;
     rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
     let next = match rows.last() {

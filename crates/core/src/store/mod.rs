@@ -31,6 +31,21 @@ pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr
     .await
 }
 
+// Lock order. Every mutation takes its row locks in this order, so that two transactions
+// never wait for each other in a cycle (a deadlock, which PostgreSQL breaks by failing one):
+//
+//   1. the user or group the request names (`users::lock`, `groups::lock`: FOR UPDATE),
+//      before anything else of the transaction;
+//   2. the users and groups it adds as members (`FOR SHARE`, in `groups::member_types`), so
+//      a concurrent delete of one of them waits for the membership to commit and then deletes
+//      it too, or deletes first and the member is refused as unknown: memberships never
+//      outlive their user or group;
+//   3. membership rows;
+//   4. the tenant row (`lock_tenant`, and `journal::write` at the end of every mutation);
+//   5. rows the tenant lock guards (role assignments, seats, the journal).
+//
+// SQLite takes its one database write lock at BEGIN (`begin`), so there the order is moot.
+
 /// Takes the tenant row's lock, held to commit (`journal::write` takes it too, at the end):
 /// a rule that counts before it writes (the last admin, a tier's free seats) runs after it,
 /// so a concurrent change of the same tenant on another replica waits, then counts what this

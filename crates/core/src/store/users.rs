@@ -115,6 +115,20 @@ pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Resul
         .ok_or_else(|| CoreError::NotFound(format!("user {id} not found")))
 }
 
+/// Locks the user's row for the rest of the transaction (step 1 of the lock order in
+/// `store`); a missing user is left to the caller's own lookup to report.
+pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    users::Entity::find_by_id(id)
+        .select_only()
+        .column(users::Column::Id)
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .lock_exclusive()
+        .into_tuple::<Uuid>()
+        .one(txn)
+        .await?;
+    Ok(())
+}
+
 fn check_version(current: &users::Model, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != current.version => Err(CoreError::VersionMismatch(format!(

@@ -12,6 +12,7 @@ use super::{Channel, Output, time};
 pub enum PortalCommand {
     /// Creates a one-time portal link and prints it (shown once).
     Link {
+        /// The tenant whose admin the link is for.
         #[arg(long)]
         tenant: String,
         /// The connection the admin manages (default: the tenant's, or a new one from setup).
@@ -30,8 +31,10 @@ pub enum PortalCommand {
     },
     /// Revokes a link that has not been used yet.
     Revoke {
+        /// The tenant the link was made for.
         #[arg(long)]
         tenant: String,
+        /// The link's id, as `portal link` printed it.
         #[arg(long)]
         link: String,
     },
