@@ -12,6 +12,7 @@ mod bounds;
 mod cli;
 mod faults;
 mod feed;
+mod folding;
 mod groups;
 mod grpc;
 mod grpc_auth;

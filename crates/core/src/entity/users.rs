@@ -17,6 +17,9 @@ pub struct Model {
     pub family_name: Option<String>,
     pub email: Option<String>,
     pub email_key: Option<String>,
+    pub display_name_key: Option<String>,
+    pub given_name_key: Option<String>,
+    pub family_name_key: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub document: Json,
     pub version: i64,

@@ -14,6 +14,7 @@ use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, FunctionCall, LikeExpr, Query};
 use uuid::Uuid;
 
+use super::ci_key;
 use super::keyset::KeyKind;
 use crate::error::{CoreError, Result};
 
@@ -44,7 +45,8 @@ enum Scope {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// Text compared case-insensitively through a lower-cased key column.
+    /// Text compared case-insensitively through its folded key column ([`ci_key`], computed
+    /// in Rust on every write), so both stores match alike whatever the script.
     TextKey,
     Text,
     Uuid,
@@ -226,6 +228,56 @@ fn doc_keys(path: &AttributePath, with_sub: bool) -> Result<Vec<Name<'_>>> {
     Ok(keys)
 }
 
+/// The value column behind a folded key, for comparisons a schema declares case-exact.
+fn exact_column(scope: Scope, path: &AttributePath) -> Option<Accessor> {
+    let Scope::Root(target @ Target::Users) = scope else {
+        return None;
+    };
+    if !path.schema.is_empty() {
+        return None;
+    }
+    let name = path.name.to_ascii_lowercase();
+    let sub = path.sub_attribute.to_ascii_lowercase();
+    let column = match (name.as_str(), sub.as_str()) {
+        ("displayname", "") => "display_name",
+        ("name", "givenname") => "given_name",
+        ("name", "familyname") => "family_name",
+        _ => return None,
+    };
+    Some(Accessor::Column(col(target, column), Kind::Text))
+}
+
+/// `emails`/`emails.value` compared case-insensitively: the primary address also through its
+/// folded key, so it matches alike on both stores in any script (the other addresses live only
+/// in the JSON document and fold with the store's `lower()`, ASCII-only on SQLite).
+fn primary_email_key(scope: Scope, path: &AttributePath, c: &Comparison, op: CompareOp) -> Option<Expr> {
+    let Scope::Root(target @ Target::Users) = scope else {
+        return None;
+    };
+    let value_sub = path.sub_attribute.is_empty() || path.sub_attribute.eq_ignore_ascii_case("value");
+    if c.case_exact
+        || !path.schema.is_empty()
+        || !path.name.eq_ignore_ascii_case("emails")
+        || !value_sub
+        || !matches!(op, CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
+    {
+        return None;
+    }
+    let Some(filter_value::Kind::String(s)) = c.value.as_ref().and_then(|v| v.kind.as_ref()) else {
+        return None;
+    };
+    Some(key_compare(col(target, "email_key"), op, s))
+}
+
+/// A positive comparison of a folded key column with the folded `s`.
+fn key_compare(e: Expr, op: CompareOp, s: &str) -> Expr {
+    let key = ci_key(s);
+    match op {
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => e.like(LikeExpr::new(like_pattern(op, &key)).escape('\\')),
+        _ => e.eq(key),
+    }
+}
+
 fn core_column(target: Target, path: &AttributePath) -> Option<Accessor> {
     if !path.schema.is_empty() {
         return None;
@@ -240,9 +292,9 @@ fn core_column(target: Target, path: &AttributePath) -> Option<Accessor> {
         (_, "meta", "lastmodified") => (c("updated_at"), Kind::Millis),
         (Target::Users, "username", "") => (c("user_name_key"), Kind::TextKey),
         (Target::Users, "active", "") => (c("active"), Kind::Bool),
-        (Target::Users, "displayname", "") => (c("display_name"), Kind::Text),
-        (Target::Users, "name", "givenname") => (c("given_name"), Kind::Text),
-        (Target::Users, "name", "familyname") => (c("family_name"), Kind::Text),
+        (Target::Users, "displayname", "") => (c("display_name_key"), Kind::TextKey),
+        (Target::Users, "name", "givenname") => (c("given_name_key"), Kind::TextKey),
+        (Target::Users, "name", "familyname") => (c("family_name_key"), Kind::TextKey),
         // The key the name is unique by (migration 000012): a filter finds the group that a
         // create of the same name would collide with, in any case (Entra matches by it).
         (Target::Groups, "displayname", "") => (c("display_name_key"), Kind::TextKey),
@@ -418,7 +470,12 @@ fn compare(backend: DbBackend, scope: Scope, c: &Comparison) -> Result<Expr> {
             path: Some(elem),
             ..c.clone()
         };
-        return exists_elements(backend, scope, path, |backend, s| compare(backend, s, &inner));
+        let op = CompareOp::try_from(c.op).unwrap_or(CompareOp::Unspecified);
+        let elements = exists_elements(backend, scope, path, |backend, s| compare(backend, s, &inner))?;
+        return Ok(match primary_email_key(scope, path, c, op) {
+            Some(primary) => primary.or(elements),
+            None => elements,
+        });
     }
     let op = CompareOp::try_from(c.op).unwrap_or(CompareOp::Unspecified);
     let value = c
@@ -426,7 +483,11 @@ fn compare(backend: DbBackend, scope: Scope, c: &Comparison) -> Result<Expr> {
         .as_ref()
         .and_then(|v| v.kind.clone())
         .ok_or_else(|| CoreError::InvalidFilter(format!("comparison on {} without value", path.name)))?;
-    match accessor(backend, scope, path)? {
+    let column = match exact_column(scope, path).filter(|_| c.case_exact) {
+        Some(exact) => exact,
+        None => accessor(backend, scope, path)?,
+    };
+    match column {
         Accessor::Column(e, kind) => compare_column(backend, e, kind, op, value, c.case_exact),
         Accessor::Json(sql) => compare_json(backend, sql, op, value, c.case_exact),
     }
@@ -544,22 +605,7 @@ fn compare_column(
         };
     }
     match kind {
-        Kind::TextKey => {
-            let V::String(s) = value else {
-                return Err(CoreError::InvalidFilter("userName compares with a string".into()));
-            };
-            // The key column is already lower-cased: compare with the lower-cased value.
-            let key = s.to_lowercase();
-            match op {
-                CompareOp::Eq => Ok(e.eq(key)),
-                CompareOp::Ne => Ok(e.ne(key)),
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
-                    Ok(e.like(LikeExpr::new(like_pattern(op, &key)).escape('\\')))
-                }
-                other => ordering(e, other, Expr::val(key)).ok_or_else(|| unsupported(other, "userName")),
-            }
-        }
-        Kind::Text => {
+        Kind::TextKey | Kind::Text => {
             let s = match value {
                 V::String(s) => s,
                 V::Boolean(b) => b.to_string(),
@@ -568,7 +614,15 @@ fn compare_column(
                     return Err(CoreError::InvalidFilter("text attributes compare with strings".into()));
                 }
             };
-            compare_text(backend, e, op, &s, case_exact)
+            if kind == Kind::Text {
+                return compare_text(backend, e, op, &s, case_exact);
+            }
+            // The key column holds the folded value: compare with the folded filter value.
+            match op {
+                CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => Ok(key_compare(e, op, &s)),
+                CompareOp::Ne => Ok(ne_or_null(e.clone(), e.eq(ci_key(&s)))),
+                other => ordering(e, other, Expr::val(ci_key(&s))).ok_or_else(|| unsupported(other, "text")),
+            }
         }
         Kind::Uuid => {
             let V::String(s) = value else {

@@ -420,7 +420,7 @@ pub async fn people<C: ConnectionTrait>(db: &C, tenant_id: Uuid, search: Option<
         q = q.filter(super::contains_ci(
             &[
                 users::Column::UserNameKey,
-                users::Column::DisplayName,
+                users::Column::DisplayNameKey,
                 users::Column::EmailKey,
             ],
             text,

@@ -93,6 +93,9 @@ pub async fn create(txn: &DatabaseTransaction, new: NewUser<'_>, now: i64) -> Re
         family_name: Set(spec.family_name.clone()),
         email: Set(spec.email.clone()),
         email_key: Set(spec.email.as_deref().map(ci_key)),
+        display_name_key: Set(spec.display_name.as_deref().map(ci_key)),
+        given_name_key: Set(spec.given_name.as_deref().map(ci_key)),
+        family_name_key: Set(spec.family_name.as_deref().map(ci_key)),
         document: Set(document(spec)?),
         version: Set(1),
         created_at: Set(now),
@@ -162,6 +165,18 @@ pub async fn replace(
         .col_expr(users::Column::FamilyName, Expr::val(spec.family_name.clone()))
         .col_expr(users::Column::Email, Expr::val(spec.email.clone()))
         .col_expr(users::Column::EmailKey, Expr::val(spec.email.as_deref().map(ci_key)))
+        .col_expr(
+            users::Column::DisplayNameKey,
+            Expr::val(spec.display_name.as_deref().map(ci_key)),
+        )
+        .col_expr(
+            users::Column::GivenNameKey,
+            Expr::val(spec.given_name.as_deref().map(ci_key)),
+        )
+        .col_expr(
+            users::Column::FamilyNameKey,
+            Expr::val(spec.family_name.as_deref().map(ci_key)),
+        )
         .col_expr(users::Column::Document, Expr::val(document(spec)?))
         .col_expr(users::Column::Version, Expr::col(users::Column::Version).add(1))
         .col_expr(users::Column::UpdatedAt, Expr::val(now))
