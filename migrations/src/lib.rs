@@ -15,6 +15,7 @@ mod m20261125_000011_adoption;
 mod m20261201_000012_group_names;
 mod m20261201_000013_license_source;
 mod m20261201_000014_portal;
+mod m20261201_000016_primary_emails;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_group_names::Migration),
             Box::new(m20261201_000013_license_source::Migration),
             Box::new(m20261201_000014_portal::Migration),
+            Box::new(m20261201_000016_primary_emails::Migration),
         ]
     }
 }

@@ -270,6 +270,13 @@ pub fn primary_email(doc: &Value) -> Option<&str> {
         .or_else(|| emails.iter().find_map(email_value))
 }
 
+/// Normalised key of a case-insensitive value (RFC 7643 §2.4 caseExact=false): Unicode-aware
+/// lowercasing, done here rather than in SQL (SQLite's `lower()` folds ASCII only). Lives in
+/// this I/O-free crate so the store's writes and the migrations that rewrite keys share it.
+pub fn ci_key(s: &str) -> String {
+    s.to_lowercase()
+}
+
 fn email_value(e: &Value) -> Option<&str> {
     e.as_object().and_then(|o| get_ci(o, "value")).and_then(Value::as_str)
 }

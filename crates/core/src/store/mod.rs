@@ -89,9 +89,7 @@ where
 }
 
 /// Normalised key of a case-insensitive value (RFC 7643 §2.4 caseExact=false).
-pub fn ci_key(s: &str) -> String {
-    s.to_lowercase()
-}
+pub use dirsync_scim::resource::ci_key;
 
 /// Paging as the store takes it: 1-based start, page size (0 = count only).
 #[derive(Debug, Clone, Copy)]
