@@ -16,6 +16,7 @@ mod m20261201_000012_group_names;
 mod m20261201_000013_license_source;
 mod m20261201_000014_portal;
 mod m20261201_000015_user_name_keys;
+mod m20261201_000016_primary_emails;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_license_source::Migration),
             Box::new(m20261201_000014_portal::Migration),
             Box::new(m20261201_000015_user_name_keys::Migration),
+            Box::new(m20261201_000016_primary_emails::Migration),
         ]
     }
 }

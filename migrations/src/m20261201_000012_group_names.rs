@@ -12,6 +12,8 @@
 
 use std::collections::HashSet;
 
+// The same key as the core's `store::ci_key`: the one function both use.
+use dirsync_scim::resource::ci_key as key;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::prelude::Uuid;
@@ -39,11 +41,6 @@ enum SyncLog {
 
 const INDEX: &str = "idx_groups_tenant_display_name_key";
 const LOOKUP: &str = "idx_groups_tenant_display_name_key_all";
-
-/// The same key as the core's `store::ci_key`.
-fn key(name: &str) -> String {
-    name.to_lowercase()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

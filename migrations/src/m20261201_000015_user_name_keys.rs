@@ -31,10 +31,8 @@ const FAMILY_INDEX: &str = "idx_users_tenant_family_name_key";
 /// Rows read and written per backfill batch.
 const BATCH: u64 = 500;
 
-/// The same key as the core's `store::ci_key`.
-fn key(s: &str) -> String {
-    s.to_lowercase()
-}
+/// The key every write path stores (`dirsync_scim::resource::ci_key`).
+use dirsync_scim::resource::ci_key as key;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

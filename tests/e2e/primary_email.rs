@@ -12,7 +12,7 @@ use dirsync_proto::v1::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, change_data, patch};
+use crate::harness::{Backend, Store, TestApp, change_data, patch};
 use crate::on_both_stores;
 
 /// A user as Google Workspace or JumpCloud may send it: the home address first, no flag.
@@ -183,3 +183,159 @@ async fn the_first_work_address_is_primary_everywhere(app: TestApp) {
 }
 
 on_both_stores!(the_first_work_address_is_primary_everywhere);
+
+/// A store written before the rule was fixed (before migration 000016) holds the first address
+/// of any type in `users.email`; after the migration `User.email` and lookups by e-mail give
+/// the work address. The version (the ETag) stays, rows already right stay, and a native
+/// account keeps the address its product chose.
+async fn a_store_from_before_the_rule_migrates_to_the_work_address(backend: Backend) {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::{ConnectionTrait, Database};
+
+    let Some(store) = Store::new(backend).await else { return };
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261201_000016_primary_emails")
+        .unwrap();
+    let db = Database::connect(&store.url).await.unwrap();
+    // At 000014 (and 000015 where the tree has it): every migration before this one.
+    Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
+    let tenant = uuid::Uuid::now_v7();
+    db.execute(
+        &Query::insert()
+            .into_table(Alias::new("tenants"))
+            .columns([Alias::new("id"), Alias::new("name"), Alias::new("created_at")])
+            .values_panic([tenant.into(), "legacy".into(), 1i64.into()])
+            .to_owned(),
+    )
+    .await
+    .unwrap();
+    // (user name, source, document, stored e-mail as the old code wrote it, version)
+    let users = [
+        (
+            "ann",
+            "scim",
+            home_first("ann", "ann@private.example", "Ann@ACME.example"),
+            Some("ann@private.example"),
+            3i64,
+        ),
+        (
+            "bea",
+            "scim",
+            home_first("bea", "bea@private.example", "bea@acme.example"),
+            Some("bea@acme.example"),
+            5,
+        ),
+        (
+            "nat",
+            "native",
+            home_first("nat", "nat@private.example", "nat@acme.example"),
+            Some("nat@private.example"),
+            2,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (i, (user_name, source, document, email, version)) in users.iter().enumerate() {
+        let id = uuid::Uuid::now_v7();
+        db.execute(
+            &Query::insert()
+                .into_table(Alias::new("users"))
+                .columns(
+                    [
+                        "id",
+                        "tenant_id",
+                        "connection_id",
+                        "source",
+                        "user_name",
+                        "user_name_key",
+                        "active",
+                        "email",
+                        "email_key",
+                        "document",
+                        "version",
+                        "created_at",
+                        "updated_at",
+                    ]
+                    .map(Alias::new),
+                )
+                .values_panic([
+                    id.into(),
+                    tenant.into(),
+                    Option::<uuid::Uuid>::None.into(),
+                    (*source).into(),
+                    (*user_name).into(),
+                    user_name.to_lowercase().into(),
+                    true.into(),
+                    email.map(str::to_owned).into(),
+                    email.map(str::to_lowercase).into(),
+                    document.clone().into(),
+                    (*version).into(),
+                    (i as i64 + 1).into(),
+                    (i as i64 + 1).into(),
+                ])
+                .to_owned(),
+        )
+        .await
+        .unwrap();
+        ids.push(id.to_string());
+    }
+    db.close().await.unwrap();
+
+    let app = TestApp::start(&store).await;
+    let tenant_id = tenant.to_string();
+    let mut dir = app.directory().await;
+    let want = [
+        ("ann", "Ann@ACME.example", 3),
+        ("bea", "bea@acme.example", 5),
+        ("nat", "nat@private.example", 2),
+    ];
+    for (id, (user_name, email, version)) in ids.iter().zip(want) {
+        let user = dir
+            .get_user(GetUserRequest {
+                tenant_id: tenant_id.clone(),
+                id: id.clone(),
+                connection_id: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(user.email.as_deref(), Some(email), "{user_name}");
+        assert_eq!(user.version, version, "{user_name}: the ETag stays");
+        // Found by that address, whatever its case (the key column).
+        let found = dir
+            .get_user_by(GetUserByRequest {
+                tenant_id: tenant_id.clone(),
+                key: Some(get_user_by_request::Key::Email(email.to_uppercase())),
+                connection_id: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(found.id, *id, "{user_name} by {email}");
+    }
+    // Nobody is found by the address the old rule picked.
+    let old = dir
+        .get_user_by(GetUserByRequest {
+            tenant_id: tenant_id.clone(),
+            key: Some(get_user_by_request::Key::Email("ann@private.example".into())),
+            connection_id: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(old.code(), tonic::Code::NotFound);
+    drop(app);
+    store.cleanup().await;
+}
+
+mod a_store_from_before_the_rule_migrates_to_the_work_address {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_store_from_before_the_rule_migrates_to_the_work_address(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_store_from_before_the_rule_migrates_to_the_work_address(crate::harness::Backend::Postgres).await;
+    }
+}

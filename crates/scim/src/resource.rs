@@ -270,6 +270,21 @@ pub fn primary_email(doc: &Value) -> Option<&str> {
         .or_else(|| emails.iter().find_map(email_value))
 }
 
+/// Normalised key of a case-insensitive value (RFC 7643 §2.4 caseExact=false): THE fold of
+/// dirsync, stored beside every value compared case-insensitively (`user_name_key`,
+/// `email_key`, `display_name_key`, `given_name_key`, `family_name_key`, groups'
+/// `display_name_key`) and applied to filter values, so SQLite and PostgreSQL match alike
+/// (SQLite's `lower()` folds ASCII only). Lives in this I/O-free crate so the store's writes
+/// and the migrations that write keys for older rows share it.
+///
+/// It is Rust's `str::to_lowercase` (Unicode lower-case mapping, no locale, no case folding):
+/// Ö → ö, Ж → ж, ẞ → ß but "SS" → "ss" ≠ "ß"; Σ → σ, or ς at the end of a word; I → i and
+/// İ → "i̇" (i + combining dot above), while ı stays ı, so Turkish dotless ı matches neither
+/// I nor i.
+pub fn ci_key(s: &str) -> String {
+    s.to_lowercase()
+}
+
 fn email_value(e: &Value) -> Option<&str> {
     e.as_object().and_then(|o| get_ci(o, "value")).and_then(Value::as_str)
 }

@@ -88,18 +88,8 @@ where
     })
 }
 
-/// Normalised key of a case-insensitive value (RFC 7643 §2.4 caseExact=false): THE fold of
-/// dirsync, stored beside every value compared case-insensitively (`user_name_key`,
-/// `email_key`, `display_name_key`, `given_name_key`, `family_name_key`, groups'
-/// `display_name_key`) and applied to filter values, so SQLite and PostgreSQL match alike.
-///
-/// It is Rust's `str::to_lowercase` (Unicode lower-case mapping, no locale, no case folding):
-/// Ö → ö, Ж → ж, ẞ → ß but "SS" → "ss" ≠ "ß"; Σ → σ, or ς at the end of a word; I → i and
-/// İ → "i̇" (i + combining dot above), while ı stays ı, so Turkish dotless ı matches neither
-/// I nor i. Migrations 000012 and 000015 compute the same key for rows written before them.
-pub fn ci_key(s: &str) -> String {
-    s.to_lowercase()
-}
+/// THE fold of dirsync for case-insensitive values (see its definition).
+pub use dirsync_scim::resource::ci_key;
 
 /// Paging as the store takes it: 1-based start, page size (0 = count only).
 #[derive(Debug, Clone, Copy)]
