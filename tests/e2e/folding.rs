@@ -118,27 +118,12 @@ fn compare(name: &str, sub: &str, op: pb::CompareOp, value: &str) -> pb::Filter 
 
 /// Users written before migration 000015 get their folded keys from it.
 async fn users_written_before_the_keys_get_them(backend: Backend) {
-    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
     use sea_orm::sea_query::{Alias, Query};
-    use sea_orm::{ConnectionTrait, Database};
 
-    let Some(store) = Store::new(backend).await else { return };
-    let before = Migrator::migrations()
-        .iter()
-        .position(|m| m.name() == "m20261201_000015_user_name_keys")
-        .unwrap();
-    let db = Database::connect(&store.url).await.unwrap();
-    Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
-    let tenant = uuid::Uuid::now_v7();
-    db.execute(
-        &Query::insert()
-            .into_table(Alias::new("tenants"))
-            .columns([Alias::new("id"), Alias::new("name"), Alias::new("created_at")])
-            .values_panic([tenant.into(), "legacy".into(), 1i64.into()])
-            .to_owned(),
-    )
-    .await
-    .unwrap();
+    let Some((store, db, tenant)) = Store::before_migration(backend, "m20261201_000015_user_name_keys").await else {
+        return;
+    };
     for (i, (user_name, display, family, email)) in PEOPLE.iter().enumerate() {
         let doc = json!({"userName": user_name, "displayName": display, "name": {"familyName": family}});
         db.execute(

@@ -329,27 +329,12 @@ on_both_stores!(
 /// starts: every group keeps its name, id and members; the oldest holds the name, and no new
 /// group or rename may take it while any of them has it.
 async fn a_store_with_duplicate_group_names_migrates_and_starts(backend: Backend) {
-    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
     use sea_orm::sea_query::{Alias, Query};
-    use sea_orm::{ConnectionTrait, Database};
 
-    let Some(store) = Store::new(backend).await else { return };
-    let before = Migrator::migrations()
-        .iter()
-        .position(|m| m.name() == "m20261201_000012_group_names")
-        .unwrap();
-    let db = Database::connect(&store.url).await.unwrap();
-    Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
-    let tenant = uuid::Uuid::now_v7();
-    db.execute(
-        &Query::insert()
-            .into_table(Alias::new("tenants"))
-            .columns([Alias::new("id"), Alias::new("name"), Alias::new("created_at")])
-            .values_panic([tenant.into(), "legacy".into(), 1i64.into()])
-            .to_owned(),
-    )
-    .await
-    .unwrap();
+    let Some((store, db, tenant)) = Store::before_migration(backend, "m20261201_000012_group_names").await else {
+        return;
+    };
     // Oldest first: "Sales" holds the name after the migration.
     let names = ["Sales", "sales", "SALES", "Ops"];
     let mut ids = Vec::new();

@@ -30,6 +30,32 @@ pub struct Store {
 }
 
 impl Store {
+    /// A fresh store migrated up to, but not including, migration `name`, holding one tenant
+    /// (`legacy`): for tests of what a migration does to rows written before it.
+    pub async fn before_migration(
+        backend: Backend,
+        name: &str,
+    ) -> Option<(Store, sea_orm::DatabaseConnection, uuid::Uuid)> {
+        use migration::{Migrator, MigratorTrait};
+        use sea_orm::sea_query::{Alias, Query};
+
+        let store = Store::new(backend).await?;
+        let before = Migrator::migrations().iter().position(|m| m.name() == name).unwrap();
+        let db = Database::connect(&store.url).await.unwrap();
+        Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
+        let tenant = uuid::Uuid::now_v7();
+        db.execute(
+            &Query::insert()
+                .into_table(Alias::new("tenants"))
+                .columns([Alias::new("id"), Alias::new("name"), Alias::new("created_at")])
+                .values_panic([tenant.into(), "legacy".into(), 1i64.into()])
+                .to_owned(),
+        )
+        .await
+        .unwrap();
+        Some((store, db, tenant))
+    }
+
     /// `None` when PostgreSQL is not configured outside CI (the test is then skipped).
     pub async fn new(backend: Backend) -> Option<Store> {
         let id = uuid::Uuid::new_v4().simple().to_string();

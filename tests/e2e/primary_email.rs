@@ -189,28 +189,13 @@ on_both_stores!(the_first_work_address_is_primary_everywhere);
 /// the work address. The version (the ETag) stays, rows already right stay, and a native
 /// account keeps the address its product chose.
 async fn a_store_from_before_the_rule_migrates_to_the_work_address(backend: Backend) {
-    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
     use sea_orm::sea_query::{Alias, Query};
-    use sea_orm::{ConnectionTrait, Database};
 
-    let Some(store) = Store::new(backend).await else { return };
-    let before = Migrator::migrations()
-        .iter()
-        .position(|m| m.name() == "m20261201_000016_primary_emails")
-        .unwrap();
-    let db = Database::connect(&store.url).await.unwrap();
     // At 000014 (and 000015 where the tree has it): every migration before this one.
-    Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
-    let tenant = uuid::Uuid::now_v7();
-    db.execute(
-        &Query::insert()
-            .into_table(Alias::new("tenants"))
-            .columns([Alias::new("id"), Alias::new("name"), Alias::new("created_at")])
-            .values_panic([tenant.into(), "legacy".into(), 1i64.into()])
-            .to_owned(),
-    )
-    .await
-    .unwrap();
+    let Some((store, db, tenant)) = Store::before_migration(backend, "m20261201_000016_primary_emails").await else {
+        return;
+    };
     // (user name, source, document, stored e-mail as the old code wrote it, version)
     let users = [
         (
