@@ -768,9 +768,9 @@ async fn every_parsed_filter_yields_sql_the_store_accepts(app: TestApp) {
                 refused += 1;
                 continue;
             };
-            let cond = match condition(backend, *target, &pb_filter) {
+            let cond = match dirsync_core::convert::filter(&pb_filter).and_then(|f| condition(backend, *target, &f)) {
                 Ok(c) => c,
-                Err(dirsync_core::error::CoreError::InvalidFilter(_)) => {
+                Err(e) if e.kind() == Some(dirsync_core::error::ErrorKind::InvalidFilter) => {
                     refused += 1;
                     continue;
                 }

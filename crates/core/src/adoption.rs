@@ -41,7 +41,7 @@ const MAX_DOMAIN: usize = 253;
 /// without wildcard, trailing dot, or '@'.
 pub fn validate_domain(input: &str) -> Result<String> {
     let d = input.trim().to_ascii_lowercase();
-    let bad = |why: &str| CoreError::InvalidValue(format!("domain {input:?} is not valid: {why}"));
+    let bad = |why: &str| CoreError::invalid_value(format!("domain {input:?} is not valid: {why}"));
     if d.is_empty() {
         return Err(bad("it is empty"));
     }

@@ -1,72 +1,61 @@
 //! The core's one error type and its mapping to gRPC status codes.
 
-use dirsync_proto::v1::ErrorReason;
+pub use dirsync_domain::error::{ERROR_DOMAIN, Error, ErrorKind, GrpcCode};
 use sea_orm::DbErr;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// Domain of the `google.rpc.ErrorInfo` attached to every error status.
-pub const ERROR_DOMAIN: &str = "dirsync.v1";
-
+/// A refusal by a domain rule, or a failure of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Uniqueness(String),
-    #[error("{0}")]
-    VersionMismatch(String),
-    #[error("{0}")]
-    InvalidValue(String),
-    #[error("{0}")]
-    InvalidFilter(String),
-    #[error("{0}")]
-    Mutability(String),
-    #[error("{0}")]
-    Unauthenticated(String),
-    /// The user exists but is deactivated (login resolution refuses it).
-    #[error("{0}")]
-    UserInactive(String),
-    /// A lookup key that should name one user names several.
-    #[error("{0}")]
-    Ambiguous(String),
-    /// A page token this query did not return (garbage, or from another query).
-    #[error("{0}")]
-    InvalidPageToken(String),
-    /// The change would leave a tenant that has an active admin without one.
-    #[error("{0}")]
-    LastAdmin(String),
-    /// A role that users still hold cannot be deleted.
-    #[error("{0}")]
-    RoleInUse(String),
-    /// A license tier's seats are held or awaited: it cannot shrink below them or be deleted.
-    #[error("{0}")]
-    LicenseInUse(String),
+    #[error(transparent)]
+    Domain(#[from] Error),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
 }
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
+/// Constructors by kind, so call sites read as the refusal they make.
+macro_rules! constructors {
+    ($($name:ident => $kind:ident),* $(,)?) => {
+        impl CoreError {
+            $(pub fn $name(message: String) -> Self {
+                CoreError::Domain(Error::new(ErrorKind::$kind, message))
+            })*
+        }
+    };
+}
+
+constructors! {
+    not_found => NotFound,
+    uniqueness => Uniqueness,
+    version_mismatch => VersionMismatch,
+    invalid_value => InvalidValue,
+    invalid_filter => InvalidFilter,
+    mutability => Mutability,
+    unauthenticated => Unauthenticated,
+    user_inactive => UserInactive,
+    ambiguous => Ambiguous,
+    invalid_page_token => InvalidPageToken,
+    last_admin => LastAdmin,
+    role_in_use => RoleInUse,
+    license_in_use => LicenseInUse,
+}
+
 impl CoreError {
-    fn reason_and_code(&self) -> (ErrorReason, Code) {
+    /// The kind of a domain refusal; `None` for a store failure.
+    pub fn kind(&self) -> Option<ErrorKind> {
         match self {
-            CoreError::NotFound(_) => (ErrorReason::NotFound, Code::NotFound),
-            CoreError::Uniqueness(_) => (ErrorReason::Uniqueness, Code::AlreadyExists),
-            CoreError::VersionMismatch(_) => (ErrorReason::VersionMismatch, Code::Aborted),
-            CoreError::InvalidValue(_) => (ErrorReason::InvalidValue, Code::InvalidArgument),
-            CoreError::InvalidFilter(_) => (ErrorReason::InvalidFilter, Code::InvalidArgument),
-            CoreError::Mutability(_) => (ErrorReason::Mutability, Code::InvalidArgument),
-            CoreError::Unauthenticated(_) => (ErrorReason::Unauthenticated, Code::Unauthenticated),
-            CoreError::UserInactive(_) => (ErrorReason::UserInactive, Code::FailedPrecondition),
-            CoreError::Ambiguous(_) => (ErrorReason::Ambiguous, Code::FailedPrecondition),
-            CoreError::InvalidPageToken(_) => (ErrorReason::InvalidPageToken, Code::InvalidArgument),
-            CoreError::LastAdmin(_) => (ErrorReason::LastAdmin, Code::FailedPrecondition),
-            CoreError::RoleInUse(_) => (ErrorReason::RoleInUse, Code::FailedPrecondition),
-            CoreError::LicenseInUse(_) => (ErrorReason::LicenseInUse, Code::FailedPrecondition),
-            CoreError::Db(_) => (ErrorReason::Unspecified, Code::Internal),
+            CoreError::Domain(e) => Some(e.kind()),
+            CoreError::Db(_) => None,
         }
     }
+}
+
+/// The table's gRPC code as tonic's.
+fn grpc_code(code: GrpcCode) -> Code {
+    Code::from_i32(code as i32)
 }
 
 /// What a database error means for the caller.
@@ -130,37 +119,73 @@ impl CoreError {
 
 impl From<CoreError> for Status {
     fn from(err: CoreError) -> Self {
-        let (reason, code) = err.reason_and_code();
-        if let CoreError::Db(db) = &err {
-            // Internal details are logged, never sent to the caller.
-            return match DbFailure::of(db) {
-                DbFailure::Unavailable => {
-                    tracing::warn!(error = %db, "store unavailable");
-                    Status::unavailable("the store is temporarily unavailable; retry later")
-                }
-                DbFailure::Conflict => {
-                    tracing::debug!(error = %db, "transaction lost to a concurrent one");
-                    let mut status = Status::unavailable("the change conflicted with concurrent changes; retry");
-                    // Run again by `service::conflicts` (the rolled-back call changed nothing).
-                    status.metadata_mut().insert(
-                        crate::service::conflicts::CONFLICT_METADATA,
-                        tonic::metadata::MetadataValue::from_static("1"),
-                    );
-                    status
-                }
-                DbFailure::Other => {
-                    tracing::error!(error = %db, "database error");
-                    Status::internal("internal error")
-                }
-            };
-        }
-        let details =
-            ErrorDetails::with_error_info(reason.as_str_name(), ERROR_DOMAIN, std::collections::HashMap::new());
-        Status::with_error_details(code, err.to_string(), details)
+        let refusal = match err {
+            CoreError::Domain(refusal) => refusal,
+            CoreError::Db(db) => {
+                // Internal details are logged, never sent to the caller.
+                return match DbFailure::of(&db) {
+                    DbFailure::Unavailable => {
+                        tracing::warn!(error = %db, "store unavailable");
+                        Status::unavailable("the store is temporarily unavailable; retry later")
+                    }
+                    DbFailure::Conflict => {
+                        tracing::debug!(error = %db, "transaction lost to a concurrent one");
+                        let mut status = Status::unavailable("the change conflicted with concurrent changes; retry");
+                        // Run again by `service::conflicts` (the rolled-back call changed nothing).
+                        status.metadata_mut().insert(
+                            crate::service::conflicts::CONFLICT_METADATA,
+                            tonic::metadata::MetadataValue::from_static("1"),
+                        );
+                        status
+                    }
+                    DbFailure::Other => {
+                        tracing::error!(error = %db, "database error");
+                        Status::internal("internal error")
+                    }
+                };
+            }
+        };
+        let code = refusal.kind().code();
+        let details = ErrorDetails::with_error_info(code.reason, ERROR_DOMAIN, std::collections::HashMap::new());
+        Status::with_error_details(grpc_code(code.grpc), refusal.message(), details)
     }
 }
 
 /// Parses an id sent by a caller; a malformed id names nothing, so it is "not found".
 pub fn parse_id(kind: &str, id: &str) -> Result<uuid::Uuid> {
-    uuid::Uuid::parse_str(id).map_err(|_| CoreError::NotFound(format!("{kind} {id} not found")))
+    Ok(dirsync_domain::error::parse_id(kind, id)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use dirsync_proto::v1::ErrorReason;
+
+    use super::*;
+
+    /// The table's reasons are exactly the proto's `ErrorReason` names (bar UNSPECIFIED).
+    #[test]
+    fn reasons_are_the_proto_names() {
+        for kind in ErrorKind::ALL {
+            assert!(ErrorReason::from_str_name(kind.code().reason).is_some(), "{kind:?}");
+        }
+        for n in 1..100 {
+            if let Ok(reason) = ErrorReason::try_from(n) {
+                assert!(ErrorKind::from_reason(reason.as_str_name()).is_some(), "{reason:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_carries_its_reason_and_code() {
+        for kind in ErrorKind::ALL {
+            let status = Status::from(CoreError::Domain(Error::new(kind, "why")));
+            assert_eq!(status.code(), grpc_code(kind.code().grpc));
+            assert_eq!(status.message(), "why");
+            let info = status.get_error_details().error_info().cloned();
+            assert_eq!(
+                info.map(|i| (i.reason, i.domain)),
+                Some((kind.code().reason.to_owned(), ERROR_DOMAIN.to_owned()))
+            );
+        }
+    }
 }

@@ -312,7 +312,7 @@ pub async fn write(
     let row = txn
         .query_one(&bump)
         .await?
-        .ok_or_else(|| CoreError::NotFound(format!("tenant {tenant_id} not found")))?;
+        .ok_or_else(|| CoreError::not_found(format!("tenant {tenant_id} not found")))?;
     let last: i64 = row.try_get("", "change_seq")?;
     let first = last - n + 1;
     let rows = events.iter().enumerate().map(|(i, e)| changes::ActiveModel {

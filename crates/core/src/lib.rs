@@ -1,9 +1,11 @@
 //! dirsync's core: the directory service. It owns the data and every domain rule, answers
 //! over gRPC, and knows no HTTP, SCIM JSON or IdP quirks.
 
+pub use dirsync_domain::{clock, ids, text};
+
 pub mod adoption;
 pub mod billing;
-pub mod clock;
+pub mod convert;
 pub mod entity;
 pub mod error;
 pub mod jobs;
@@ -17,7 +19,6 @@ pub mod service;
 pub mod service_auth;
 pub mod settings;
 pub mod store;
-pub mod text;
 pub mod tokens;
 
 use std::future::Future;

@@ -126,7 +126,7 @@ impl Default for Settings {
 /// Settings as an operator may set them: the default source needs a default tier.
 pub fn validate_source(s: &Settings) -> Result<()> {
     if s.source == Source::Default && s.default_tier.is_none() {
-        return Err(CoreError::InvalidValue(
+        return Err(CoreError::invalid_value(
             "the license source \"default\" needs a default tier (default_tier_id)".into(),
         ));
     }
@@ -270,10 +270,10 @@ pub fn billing_window_end(first_unbilled_at: i64, window_seconds: i64) -> i64 {
 /// A tier as a caller asks for it.
 pub fn validate_tier(name: &str, seats: i64) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(CoreError::InvalidValue("a license tier name must not be empty".into()));
+        return Err(CoreError::invalid_value("a license tier name must not be empty".into()));
     }
     if seats < 0 {
-        return Err(CoreError::InvalidValue(format!(
+        return Err(CoreError::invalid_value(format!(
             "tier {name:?}: seats must be 0 or more, not {seats}"
         )));
     }
@@ -282,7 +282,7 @@ pub fn validate_tier(name: &str, seats: i64) -> Result<()> {
 
 pub fn validate_window(seconds: i64) -> Result<()> {
     if !(1..=MAX_BILLING_WINDOW_SECONDS).contains(&seconds) {
-        return Err(CoreError::InvalidValue(format!(
+        return Err(CoreError::invalid_value(format!(
             "the billing window must be between 1 and {MAX_BILLING_WINDOW_SECONDS} seconds, not {seconds}"
         )));
     }
@@ -295,7 +295,7 @@ fn users(n: i64) -> String {
 
 /// The refusal of a seat count below the seats held.
 pub fn seats_in_use(tier: &str, seats: i64, assigned: i64) -> CoreError {
-    CoreError::LicenseInUse(format!(
+    CoreError::license_in_use(format!(
         "tier {tier:?} cannot have {seats} seats: {} hold one; release seats first (nothing was changed)",
         users(assigned)
     ))
@@ -303,7 +303,7 @@ pub fn seats_in_use(tier: &str, seats: i64, assigned: i64) -> CoreError {
 
 /// The refusal to delete a tier someone holds or waits for.
 pub fn tier_in_use(tier: &str, assigned: i64, pending: i64) -> CoreError {
-    CoreError::LicenseInUse(format!(
+    CoreError::license_in_use(format!(
         "tier {tier:?} is held by {} and awaited by {}; unmap its groups or move those users first \
          (nothing was changed)",
         users(assigned),
@@ -745,9 +745,8 @@ mod tests {
         ] {
             assert_eq!(validate_window(window).is_ok(), ok, "{window}");
         }
-        let CoreError::LicenseInUse(msg) = seats_in_use("Team", 1, 3) else {
-            panic!("wrong error")
-        };
-        assert!(msg.contains("3 users hold one"), "{msg}");
+        let refusal = seats_in_use("Team", 1, 3);
+        assert_eq!(refusal.kind(), Some(crate::error::ErrorKind::LicenseInUse));
+        assert!(refusal.to_string().contains("3 users hold one"), "{refusal}");
     }
 }

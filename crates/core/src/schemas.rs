@@ -75,7 +75,7 @@ pub fn extension_value<'a>(document: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 fn invalid(msg: String) -> CoreError {
-    CoreError::InvalidValue(msg)
+    CoreError::invalid_value(msg)
 }
 
 /// RFC 7643 §2.1 ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA; the
@@ -282,6 +282,7 @@ pub fn attributes_from_json(text: &str) -> Vec<Attribute> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn attr(name: &str, ty: &str) -> Attribute {
         Attribute {
@@ -389,7 +390,9 @@ mod tests {
         for (d, want) in cases {
             let shown = format!("{d:?}");
             match validate(d) {
-                Err(CoreError::InvalidValue(m)) => assert!(m.contains(want), "{shown}: {m}"),
+                Err(e) if e.kind() == Some(ErrorKind::InvalidValue) => {
+                    assert!(e.to_string().contains(want), "{shown}: {e}")
+                }
                 other => panic!("{shown}: {other:?}"),
             }
         }

@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dirsync_domain::error::{ERROR_DOMAIN, ErrorKind};
 use dirsync_scim::{ScimError, ScimType};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -61,26 +62,32 @@ pub fn reason(status: &tonic::Status) -> Option<String> {
     status.get_error_details().error_info().map(|i| i.reason.clone())
 }
 
-/// One mapping from core outcomes to SCIM statuses and `scimType`s.
+/// The kind of a core refusal, read from its `ErrorInfo` reason; `None` when the status has
+/// none, comes from another domain, or names a reason this build does not know.
+pub fn kind(status: &tonic::Status) -> Option<ErrorKind> {
+    let details = status.get_error_details();
+    let info = details.error_info()?;
+    (info.domain == ERROR_DOMAIN)
+        .then(|| ErrorKind::from_reason(&info.reason))
+        .flatten()
+}
+
+/// Core outcomes as SCIM statuses and `scimType`s: a known reason by the domain's one error
+/// table, anything else by its gRPC code.
 impl From<tonic::Status> for ApiError {
     fn from(status: tonic::Status) -> Self {
         let detail = status.message().to_owned();
+        if let Some(kind) = kind(&status) {
+            let code = kind.code();
+            return Self::new(code.http_status, code.scim_type, detail);
+        }
         match status.code() {
             Code::NotFound => Self::not_found(detail),
             Code::AlreadyExists => Self::new(409, Some(ScimType::Uniqueness), detail),
             Code::Aborted => Self::precondition_failed(detail),
-            Code::InvalidArgument => {
-                let t = match reason(&status).as_deref() {
-                    Some("INVALID_FILTER") => ScimType::InvalidFilter,
-                    Some("MUTABILITY") => ScimType::Mutability,
-                    _ => ScimType::InvalidValue,
-                };
-                Self::bad_request(t, detail)
-            }
-            // The core refused to remove a tenant's last active admin; nothing changed.
-            Code::FailedPrecondition if reason(&status).as_deref() == Some("LAST_ADMIN") => {
-                Self::new(409, None, detail)
-            }
+            Code::InvalidArgument => Self::bad_request(ScimType::InvalidValue, detail),
+            // A rule refused the change in the resource's current state; nothing changed.
+            Code::FailedPrecondition => Self::new(409, None, detail),
             Code::Unauthenticated => Self::unauthorized(detail),
             Code::PermissionDenied => Self::new(403, None, detail),
             Code::ResourceExhausted => Self::new(429, None, detail),
@@ -130,5 +137,105 @@ impl IntoResponse for ApiError {
             );
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use tonic_types::ErrorDetails;
+
+    use super::*;
+
+    fn refused(code: Code, reason: &str, domain: &str) -> tonic::Status {
+        let details = ErrorDetails::with_error_info(reason, domain, HashMap::new());
+        tonic::Status::with_error_details(code, "the core's detail", details)
+    }
+
+    /// Known reasons answer by the table, whatever the code; unknown or foreign ones by code,
+    /// keeping the core's detail; only codes that say "broken" become 500.
+    #[test]
+    fn statuses_map_by_reason_then_code() {
+        let cases: &[(Code, &str, &str, u16, Option<ScimType>)] = &[
+            (
+                Code::InvalidArgument,
+                "INVALID_FILTER",
+                ERROR_DOMAIN,
+                400,
+                Some(ScimType::InvalidFilter),
+            ),
+            (
+                Code::InvalidArgument,
+                "MUTABILITY",
+                ERROR_DOMAIN,
+                400,
+                Some(ScimType::Mutability),
+            ),
+            (
+                Code::InvalidArgument,
+                "INVALID_VALUE",
+                ERROR_DOMAIN,
+                400,
+                Some(ScimType::InvalidValue),
+            ),
+            (Code::FailedPrecondition, "LAST_ADMIN", ERROR_DOMAIN, 409, None),
+            (Code::FailedPrecondition, "LICENSE_IN_USE", ERROR_DOMAIN, 409, None),
+            (
+                Code::AlreadyExists,
+                "UNIQUENESS",
+                ERROR_DOMAIN,
+                409,
+                Some(ScimType::Uniqueness),
+            ),
+            (Code::Aborted, "VERSION_MISMATCH", ERROR_DOMAIN, 412, None),
+            (Code::NotFound, "NOT_FOUND", ERROR_DOMAIN, 404, None),
+            // A reason added to the core after this edge was built.
+            (Code::FailedPrecondition, "SOMETHING_NEW", ERROR_DOMAIN, 409, None),
+            (
+                Code::InvalidArgument,
+                "SOMETHING_NEW",
+                ERROR_DOMAIN,
+                400,
+                Some(ScimType::InvalidValue),
+            ),
+            // Another domain's reason is not ours to read.
+            (
+                Code::InvalidArgument,
+                "INVALID_FILTER",
+                "other.v1",
+                400,
+                Some(ScimType::InvalidValue),
+            ),
+        ];
+        for (code, reason, domain, status, scim_type) in cases {
+            let e = ApiError::from(refused(*code, reason, domain));
+            assert_eq!(
+                (e.0.status, e.0.scim_type),
+                (*status, *scim_type),
+                "{code:?} {reason} {domain}"
+            );
+            assert_eq!(e.0.detail, "the core's detail");
+        }
+    }
+
+    #[test]
+    fn statuses_without_a_reason_map_by_code() {
+        let cases = [
+            (Code::FailedPrecondition, 409),
+            (Code::InvalidArgument, 400),
+            (Code::NotFound, 404),
+            (Code::Unavailable, 503),
+            (Code::PermissionDenied, 403),
+            (Code::Internal, 500),
+            (Code::Unknown, 500),
+        ];
+        for (code, status) in cases {
+            assert_eq!(
+                ApiError::from(tonic::Status::new(code, "x")).0.status,
+                status,
+                "{code:?}"
+            );
+        }
     }
 }

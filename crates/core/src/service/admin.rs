@@ -253,7 +253,9 @@ impl Admin for AdminService {
         let (conn, token, secret) = in_txn(&self.db, async |txn| {
             let conn = admin::get_connection(txn, tenant_id, connection_id).await?;
             if conn.ended_at.is_some() {
-                return Err(CoreError::InvalidValue(format!("connection {connection_id} has ended")));
+                return Err(CoreError::invalid_value(format!(
+                    "connection {connection_id} has ended"
+                )));
             }
             let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
             admin::expire_tokens(txn, conn.id, Some(token.id), now.saturating_add(grace_ms)).await?;
@@ -290,7 +292,7 @@ impl Admin for AdminService {
         let req = request.into_inner();
         // A malformed tenant id in Basic credentials is a failed login, not a 404.
         let tenant_id = optional_id("tenant", req.tenant_id.as_deref())
-            .map_err(|_| CoreError::Unauthenticated("invalid, expired or revoked token".into()))?;
+            .map_err(|_| CoreError::unauthenticated("invalid, expired or revoked token".into()))?;
         let conn = admin::authenticate(&self.db, &req.token, tenant_id, self.clock.now_ms()).await?;
         Ok(Response::new(AuthenticateResponse {
             tenant_id: conn.tenant_id.to_string(),
@@ -369,7 +371,7 @@ impl Admin for AdminService {
         let connection_id = parse_id("connection", &req.connection_id)?;
         let conn = admin::get_connection(&self.db, tenant_id, connection_id).await?;
         if conn.ended_at.is_some() {
-            return Err(CoreError::InvalidValue(format!("connection {connection_id} has ended")).into());
+            return Err(CoreError::invalid_value(format!("connection {connection_id} has ended")).into());
         }
         let (token, secret) = admin::current_secret(&self.db, &conn, &self.sealing, self.clock.now_ms()).await?;
         Ok(Response::new(ConnectionCredentials {
@@ -527,7 +529,7 @@ impl Admin for AdminService {
             PbRoleSource::Groups => RoleSource::Groups,
             PbRoleSource::Attribute => RoleSource::Attribute,
             PbRoleSource::Unspecified => {
-                return Err(CoreError::InvalidValue(
+                return Err(CoreError::invalid_value(
                     "source must be ROLE_SOURCE_GROUPS or ROLE_SOURCE_ATTRIBUTE".into(),
                 )
                 .into());

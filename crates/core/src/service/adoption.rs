@@ -1,9 +1,10 @@
 //! Adoption in the services: the verified-domain RPCs of `Admin`, and the takeover of a
 //! native user by a SCIM create, which runs the hooks of a replace.
 
+use dirsync_domain::user::UserSpec;
 use dirsync_proto::v1::{
     AddVerifiedDomainRequest, ListVerifiedDomainsRequest, ListVerifiedDomainsResponse, RemoveVerifiedDomainRequest,
-    RemoveVerifiedDomainResponse, UserSpec, VerifiedDomain,
+    RemoveVerifiedDomainResponse, VerifiedDomain,
 };
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::Status;

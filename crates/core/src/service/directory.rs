@@ -2,6 +2,7 @@
 
 use std::pin::Pin;
 
+use dirsync_domain::group::GroupSpec;
 use dirsync_proto::v1::directory_server::Directory;
 use dirsync_proto::v1::{
     BatchGetEntitlementsRequest, BatchGetEntitlementsResponse, CreateGroupRequest, CreateUserRequest,
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
+use crate::convert;
 use crate::entity::{groups as group_rows, users as user_rows};
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, Event, RequestContext};
@@ -116,7 +118,7 @@ pub const MAX_MEMBER_IDS_PER_REQUEST: usize = 100_000;
 
 fn check_member_count(n: usize) -> Result<()> {
     if n > MAX_MEMBER_IDS_PER_REQUEST {
-        return Err(CoreError::InvalidValue(format!(
+        return Err(CoreError::invalid_value(format!(
             "the request names {n} member ids, more than the limit of {MAX_MEMBER_IDS_PER_REQUEST}"
         )));
     }
@@ -141,7 +143,7 @@ fn member_changes(changes: &[dirsync_proto::v1::MemberChange]) -> Result<Vec<Mem
             Some(member_change::Kind::Remove(l)) => Ok(MemberChange::Remove(l.ids.clone())),
             Some(member_change::Kind::RemoveAll(_)) => Ok(MemberChange::RemoveAll),
             Some(member_change::Kind::Replace(l)) => Ok(MemberChange::Replace(l.ids.clone())),
-            None => Err(CoreError::InvalidValue("empty member change".into())),
+            None => Err(CoreError::invalid_value("empty member change".into())),
         })
         .collect()
 }
@@ -237,10 +239,11 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let spec = req
-            .user
-            .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
-        crate::text::check_user(&spec)?;
+        let spec = convert::user_spec(
+            req.user
+                .ok_or_else(|| CoreError::invalid_value("user is required".into()))?,
+        );
+        crate::text::check_user(&spec).map_err(CoreError::from)?;
         // Never refused for its value; a zone the product cannot use is a warning (`timezone`).
         let zone_warning = timezone::spec_warning(&spec);
         let now = self.clock.now_ms();
@@ -302,10 +305,11 @@ impl Directory for DirectoryService {
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let spec = req
-            .user
-            .ok_or_else(|| CoreError::InvalidValue("user is required".into()))?;
-        crate::text::check_user(&spec)?;
+        let spec = convert::user_spec(
+            req.user
+                .ok_or_else(|| CoreError::invalid_value("user is required".into()))?,
+        );
+        crate::text::check_user(&spec).map_err(CoreError::from)?;
         let zone_warning = timezone::spec_warning(&spec);
         let now = self.clock.now_ms();
         let (user, langs) = in_txn(&self.db, async |txn| {
@@ -370,13 +374,14 @@ impl Directory for DirectoryService {
         } else {
             users::Managed::Any
         };
+        let (filter, sort) = convert::query(req.filter.as_ref(), req.sort.as_ref())?;
         let (total, rows, next) = users::list(
             &self.db,
             tenant_id,
             visible,
             managed,
-            req.filter.as_ref(),
-            req.sort.as_ref(),
+            filter.as_ref(),
+            sort.as_ref(),
             page(req.start_index, req.count),
             req.page_token.as_deref(),
         )
@@ -400,10 +405,11 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let spec = req
-            .group
-            .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
-        crate::text::check_group(&spec)?;
+        let spec = convert::group_spec(
+            req.group
+                .ok_or_else(|| CoreError::invalid_value("group is required".into()))?,
+        );
+        crate::text::check_group(&spec).map_err(CoreError::from)?;
         check_member_count(req.member_ids.len())?;
         let now = self.clock.now_ms();
         let group = in_txn(&self.db, async |txn| {
@@ -439,10 +445,11 @@ impl Directory for DirectoryService {
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let spec = req
-            .group
-            .ok_or_else(|| CoreError::InvalidValue("group is required".into()))?;
-        crate::text::check_group(&spec)?;
+        let spec = convert::group_spec(
+            req.group
+                .ok_or_else(|| CoreError::invalid_value("group is required".into()))?,
+        );
+        crate::text::check_group(&spec).map_err(CoreError::from)?;
         check_member_count(req.member_ids.len())?;
         let changes = [MemberChange::Replace(req.member_ids.clone())];
         let group = self
@@ -468,8 +475,9 @@ impl Directory for DirectoryService {
         let id = parse_id("group", &req.id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let changes = member_changes(&req.member_changes)?;
-        if let Some(spec) = &req.group {
-            crate::text::check_group(spec)?;
+        let spec = req.group.map(convert::group_spec);
+        if let Some(spec) = &spec {
+            crate::text::check_group(spec).map_err(CoreError::from)?;
         }
         let group = self
             .update_group(
@@ -477,7 +485,7 @@ impl Directory for DirectoryService {
                 id,
                 connection_id,
                 &ctx,
-                req.group.as_ref(),
+                spec.as_ref(),
                 &changes,
                 req.expected_version,
                 req.include_members,
@@ -518,12 +526,13 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let visible = Visibility::reading(optional_id("connection", req.connection_id.as_deref())?);
+        let (filter, sort) = convert::query(req.filter.as_ref(), req.sort.as_ref())?;
         let groups = in_txn(&self.db, async |txn| {
             let (total, rows, next) = groups::list(
                 txn,
                 tenant_id,
-                req.filter.as_ref(),
-                req.sort.as_ref(),
+                filter.as_ref(),
+                sort.as_ref(),
                 page(req.start_index, req.count),
                 req.page_token.as_deref(),
             )
@@ -561,13 +570,13 @@ impl Directory for DirectoryService {
             Some(get_user_by_request::Key::ExternalId(v)) => LookupKey::ExternalId(v),
             None => {
                 return Err(
-                    CoreError::InvalidValue("a key (user_name, email or external_id) is required".into()).into(),
+                    CoreError::invalid_value("a key (user_name, email or external_id) is required".into()).into(),
                 );
             }
         };
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
-        crate::text::check("the lookup key", v)?;
+        crate::text::check("the lookup key", v).map_err(CoreError::from)?;
         let visible = adoption::Visibility::reading(connection_id);
         let user = users::get_by(&self.db, tenant_id, key, visible).await?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
@@ -672,11 +681,11 @@ impl Directory for DirectoryService {
             LoginKey::UserName => LookupKey::UserName(&req.subject),
             LoginKey::Unspecified => {
                 return Err(
-                    CoreError::InvalidValue("by must be LOGIN_KEY_EXTERNAL_ID or LOGIN_KEY_USER_NAME".into()).into(),
+                    CoreError::invalid_value("by must be LOGIN_KEY_EXTERNAL_ID or LOGIN_KEY_USER_NAME".into()).into(),
                 );
             }
         };
-        crate::text::check("subject", &req.subject)?;
+        crate::text::check("subject", &req.subject).map_err(CoreError::from)?;
         let user = users::resolve_login(&self.db, tenant_id, key).await?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(tenant_settings::user_out(&langs, user)))
@@ -698,7 +707,7 @@ impl Directory for DirectoryService {
         let e = found
             .into_iter()
             .next()
-            .ok_or_else(|| CoreError::NotFound(format!("user {user_id} not found")))?;
+            .ok_or_else(|| CoreError::not_found(format!("user {user_id} not found")))?;
         let license = held.get(&e.user_id);
         Ok(Response::new(entitlements_to_proto(e, license)))
     }
@@ -711,7 +720,7 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         if req.user_ids.len() > MAX_ENTITLEMENT_BATCH {
-            return Err(CoreError::InvalidValue(format!(
+            return Err(CoreError::invalid_value(format!(
                 "at most {MAX_ENTITLEMENT_BATCH} user ids per call, not {}",
                 req.user_ids.len()
             ))
@@ -752,7 +761,7 @@ impl DirectoryService {
         id: Uuid,
         connection_id: Option<Uuid>,
         ctx: &RequestContext,
-        spec: Option<&dirsync_proto::v1::GroupSpec>,
+        spec: Option<&GroupSpec>,
         changes: &[MemberChange],
         expected_version: Option<i64>,
         include_members: bool,

@@ -252,7 +252,7 @@ impl Licenses for LicensesService {
                     Ok(PbSource::Attribute) => LicenseSource::Attribute,
                     Ok(PbSource::Default) => LicenseSource::Default,
                     Err(_) => {
-                        return Err(CoreError::InvalidValue(format!(
+                        return Err(CoreError::invalid_value(format!(
                             "source {source} is not a LicenseSource (GROUPS, ATTRIBUTE or DEFAULT)"
                         )));
                     }
@@ -291,7 +291,7 @@ impl Licenses for LicensesService {
             Ok(PbFilter::Billed) => PurchaseFilter::State(PurchaseState::Billed),
             Ok(PbFilter::Cancelled) => PurchaseFilter::State(PurchaseState::Cancelled),
             Err(_) => {
-                return Err(CoreError::InvalidValue(format!(
+                return Err(CoreError::invalid_value(format!(
                     "filter {} is not a PurchaseFilter (ALL, UNBILLED, BILLED or CANCELLED)",
                     req.filter
                 ))

@@ -25,7 +25,7 @@ use super::licenses::tier_to_proto;
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
 use crate::entity::{connections, portal_sessions};
-use crate::error::{CoreError, Result, parse_id};
+use crate::error::{CoreError, ErrorKind, Result, parse_id};
 use crate::journal::{self, Event, RequestContext};
 use crate::sealing::SecretBox;
 use crate::service_auth::CallingService;
@@ -101,7 +101,7 @@ impl PortalService {
         let id = parse_id("connection", id)?;
         let conn = admin::get_connection(txn, s.tenant_id, id).await?;
         if conn.ended_at.is_some() {
-            return Err(CoreError::InvalidValue(format!("connection {id} has ended")));
+            return Err(CoreError::invalid_value(format!("connection {id} has ended")));
         }
         Ok(conn)
     }
@@ -239,7 +239,7 @@ impl Portal for PortalService {
             PortalIntent::Setup => "setup",
             PortalIntent::Manage => "manage",
             PortalIntent::Unspecified => {
-                return Err(CoreError::InvalidValue("intent must be SETUP or MANAGE".into()).into());
+                return Err(CoreError::invalid_value("intent must be SETUP or MANAGE".into()).into());
             }
         };
         let lifetime_ms = store::link_lifetime_ms(req.lifetime_seconds)?;
@@ -252,7 +252,7 @@ impl Portal for PortalService {
             if let Some(c) = connection_id {
                 let conn = admin::get_connection(txn, tenant_id, c).await?;
                 if conn.ended_at.is_some() {
-                    return Err(CoreError::InvalidValue(format!("connection {c} has ended")));
+                    return Err(CoreError::invalid_value(format!("connection {c} has ended")));
                 }
             }
             let new = NewLink {
@@ -332,7 +332,7 @@ impl Portal for PortalService {
         let s = self.session(&req.session).await?;
         let profile = req.idp_profile.to_ascii_lowercase();
         if !admin::IDP_PROFILES.contains(&profile.as_str()) {
-            return Err(CoreError::InvalidValue(format!(
+            return Err(CoreError::invalid_value(format!(
                 "unknown IdP {:?}; expected one of {}",
                 req.idp_profile.chars().take(40).collect::<String>(),
                 admin::IDP_PROFILES.join(", ")
@@ -400,7 +400,7 @@ impl Portal for PortalService {
         let req = request.into_inner();
         let s = self.session(&req.session).await?;
         if req.grace_seconds > MAX_GRACE_SECONDS {
-            return Err(CoreError::InvalidValue(format!(
+            return Err(CoreError::invalid_value(format!(
                 "grace_seconds is at most {MAX_GRACE_SECONDS} (30 days); got {}",
                 req.grace_seconds
             ))
@@ -477,7 +477,7 @@ impl Portal for PortalService {
         let r = request.into_inner();
         let s = self.session(&r.session).await?;
         if r.search.as_deref().is_some_and(|t| t.chars().count() > MAX_SEARCH) {
-            return Err(CoreError::InvalidValue(format!("search is at most {MAX_SEARCH} characters")).into());
+            return Err(CoreError::invalid_value(format!("search is at most {MAX_SEARCH} characters")).into());
         }
         let connection_id = optional_id("connection", r.connection_id.as_deref())?;
         if let Some(c) = connection_id {
@@ -554,13 +554,13 @@ impl Portal for PortalService {
         txn.rollback().await.map_err(CoreError::from)?;
         match result {
             Ok((effect, _)) => Ok(Response::new(effect_to_proto(effect))),
-            Err(CoreError::LastAdmin(why)) => {
+            Err(CoreError::Domain(why)) if why.kind() == ErrorKind::LastAdmin => {
                 let name = crate::store::groups::get(&self.db, s.tenant_id, group)
                     .await?
                     .display_name;
                 Ok(Response::new(MappingEffect {
                     group_name: name,
-                    refused: Some(why),
+                    refused: Some(why.message().to_owned()),
                     ..Default::default()
                 }))
             }
@@ -603,7 +603,7 @@ impl Portal for PortalService {
         let s = self.session(&req.session).await?;
         let search = req.search.as_deref().map(str::trim).filter(|t| !t.is_empty());
         if search.is_some_and(|t| t.chars().count() > MAX_SEARCH) {
-            return Err(CoreError::InvalidValue(format!("search is at most {MAX_SEARCH} characters")).into());
+            return Err(CoreError::invalid_value(format!("search is at most {MAX_SEARCH} characters")).into());
         }
         let people = store::people(&self.db, s.tenant_id, search).await?;
         let truncated = people.len() as u64 >= store::MAX_PEOPLE;

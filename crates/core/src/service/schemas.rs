@@ -89,7 +89,7 @@ impl Schemas for SchemasService {
         let tenant_id = tenant(&req.tenant_id)?;
         let def = from_proto(
             req.schema
-                .ok_or_else(|| CoreError::InvalidValue("RegisterSchema needs a schema".into()))?,
+                .ok_or_else(|| CoreError::invalid_value("RegisterSchema needs a schema".into()))?,
         );
         let now = self.clock.now_ms();
         let row = in_txn(&self.db, async |txn| store::register(txn, tenant_id, def, now).await).await?;

@@ -36,16 +36,16 @@ pub fn apply(current: &TenantSettings, update: &Update) -> Result<TenantSettings
     let mut next = current.clone();
     if let Some(list) = &update.supported_languages {
         if list.len() > MAX_LANGUAGES {
-            return Err(CoreError::InvalidValue(format!(
+            return Err(CoreError::invalid_value(format!(
                 "at most {MAX_LANGUAGES} supported languages, not {}",
                 list.len()
             )));
         }
         let mut supported: Vec<String> = Vec::with_capacity(list.len());
         for tag in list {
-            let tag = canonical_tag(tag).map_err(|e| CoreError::InvalidValue(format!("supported_languages: {e}")))?;
+            let tag = canonical_tag(tag).map_err(|e| CoreError::invalid_value(format!("supported_languages: {e}")))?;
             if supported.contains(&tag) {
-                return Err(CoreError::InvalidValue(format!(
+                return Err(CoreError::invalid_value(format!(
                     "supported_languages lists {tag:?} twice"
                 )));
             }
@@ -57,7 +57,7 @@ pub fn apply(current: &TenantSettings, update: &Update) -> Result<TenantSettings
         Some(d) if d.trim().is_empty() => next.languages.default.clear(),
         Some(d) => {
             next.languages.default =
-                canonical_tag(d).map_err(|e| CoreError::InvalidValue(format!("default_language: {e}")))?;
+                canonical_tag(d).map_err(|e| CoreError::invalid_value(format!("default_language: {e}")))?;
         }
         None => {}
     }
@@ -68,7 +68,7 @@ pub fn apply(current: &TenantSettings, update: &Update) -> Result<TenantSettings
         } else {
             "would no longer be"
         };
-        return Err(CoreError::InvalidValue(if l.supported.is_empty() {
+        return Err(CoreError::invalid_value(if l.supported.is_empty() {
             format!(
                 "default_language {:?} {why} one of the supported languages: the tenant would have none; \
                  set supported_languages or clear default_language",
@@ -87,7 +87,7 @@ pub fn apply(current: &TenantSettings, update: &Update) -> Result<TenantSettings
     }
     if let Some(delay) = update.invite_delay_seconds {
         if delay > MAX_INVITE_DELAY_SECONDS {
-            return Err(CoreError::InvalidValue(format!(
+            return Err(CoreError::invalid_value(format!(
                 "invite_delay_seconds must be at most {MAX_INVITE_DELAY_SECONDS} (30 days), not {delay}"
             )));
         }

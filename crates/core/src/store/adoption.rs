@@ -1,7 +1,7 @@
 //! Storage of adoption: verified domains, which users a SCIM connection sees (an SQL
 //! condition, so lists and lookups never load rows to hide them), and the takeover itself.
 
-use dirsync_proto::v1::UserSpec;
+use dirsync_domain::user::UserSpec;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
@@ -97,7 +97,7 @@ pub async fn get_visible<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid, 
     }
     q.one(db)
         .await?
-        .ok_or_else(|| CoreError::NotFound(format!("user {id} not found")))
+        .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))
 }
 
 /// The tenant's verified domains, sorted.
@@ -130,7 +130,7 @@ pub async fn add_domain(
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
-            CoreError::Uniqueness(format!("domain {domain:?} is already verified for this tenant"))
+            CoreError::uniqueness(format!("domain {domain:?} is already verified for this tenant"))
         } else {
             e.into()
         }
@@ -146,7 +146,7 @@ pub async fn remove_domain(txn: &DatabaseTransaction, tenant_id: Uuid, domain: &
         .await?
         .rows_affected;
     if gone == 0 {
-        return Err(CoreError::NotFound(format!(
+        return Err(CoreError::not_found(format!(
             "domain {domain:?} is not a verified domain of tenant {tenant_id}"
         )));
     }
@@ -194,7 +194,7 @@ async fn link(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid, connection_i
     if won {
         Ok(())
     } else {
-        Err(CoreError::NotFound(format!("user {id} not found")))
+        Err(CoreError::not_found(format!("user {id} not found")))
     }
 }
 
@@ -223,9 +223,9 @@ pub async fn before_write(
         return Ok(None);
     }
     let m = adoption::matching(&user, &domain_names(txn, tenant_id).await?)
-        .ok_or_else(|| CoreError::NotFound(format!("user {id} not found")))?;
+        .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))?;
     take_over(txn, tenant_id, id, connection_id, || {
-        CoreError::NotFound(format!("user {id} not found"))
+        CoreError::not_found(format!("user {id} not found"))
     })
     .await?;
     Ok(Some((user, Takeover::Adopted(m))))
@@ -292,14 +292,14 @@ pub async fn before_create(
         0 => {
             let key = ci_key(&spec.user_name);
             match candidates.iter().find(|u| u.user_name_key == key) {
-                Some(u) => Err(CoreError::Uniqueness(adoption::refusal(u, adopts))),
+                Some(u) => Err(CoreError::uniqueness(adoption::refusal(u, adopts))),
                 None => Ok(None),
             }
         }
         1 => {
             let (user, m) = adoptable.remove(0);
             take_over(txn, tenant_id, user.id, connection_id, || {
-                CoreError::Uniqueness(format!(
+                CoreError::uniqueness(format!(
                     "userName {:?} was just taken over by another connection",
                     spec.user_name
                 ))
@@ -307,7 +307,7 @@ pub async fn before_create(
             .await?;
             Ok(Some((user, Takeover::Adopted(m))))
         }
-        _ => Err(CoreError::Uniqueness(format!(
+        _ => Err(CoreError::uniqueness(format!(
             "userName {:?} matches several accounts created outside SCIM ({}); merge them in the product first",
             spec.user_name,
             adoptable

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use dirsync_proto::v1::{Filter, GroupSpec, Sort};
+use dirsync_domain::filter::{Filter, Sort};
+use dirsync_domain::group::GroupSpec;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -43,16 +44,16 @@ fn document(spec: &GroupSpec) -> Result<serde_json::Value> {
         return Ok(serde_json::json!({}));
     }
     let doc: serde_json::Value = serde_json::from_str(&spec.document)
-        .map_err(|e| CoreError::InvalidValue(format!("document is not valid JSON: {e}")))?;
+        .map_err(|e| CoreError::invalid_value(format!("document is not valid JSON: {e}")))?;
     if !doc.is_object() {
-        return Err(CoreError::InvalidValue("document must be a JSON object".into()));
+        return Err(CoreError::invalid_value("document must be a JSON object".into()));
     }
     Ok(doc)
 }
 
 fn validate(spec: &GroupSpec) -> Result<()> {
     if spec.display_name.trim().is_empty() {
-        return Err(CoreError::InvalidValue(
+        return Err(CoreError::invalid_value(
             "displayName is required and must not be empty".into(),
         ));
     }
@@ -64,7 +65,7 @@ fn parse_member_ids(ids: &[String]) -> Result<Vec<Uuid>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let parsed = Uuid::parse_str(id.trim())
-            .map_err(|_| CoreError::InvalidValue(format!("member {id:?} is not a user or group of this tenant")))?;
+            .map_err(|_| CoreError::invalid_value(format!("member {id:?} is not a user or group of this tenant")))?;
         if seen.insert(parsed) {
             out.push(parsed);
         }
@@ -86,12 +87,12 @@ async fn member_types(
         ids.iter()
             .map(|id| {
                 if *id == group_id {
-                    return Err(CoreError::InvalidValue(format!(
+                    return Err(CoreError::invalid_value(format!(
                         "group {id} cannot be a member of itself"
                     )));
                 }
                 kinds.get(id).map(|k| (*id, *k)).ok_or_else(|| {
-                    CoreError::InvalidValue(format!("member {id} is not a user or group of this tenant"))
+                    CoreError::invalid_value(format!("member {id} is not a user or group of this tenant"))
                 })
             })
             .collect()
@@ -290,7 +291,7 @@ async fn name_holder(
 
 /// 409 `uniqueness` naming the group that holds the name, so the IdP's admin can find it.
 fn name_taken(name: &str, holder: Option<Uuid>) -> CoreError {
-    CoreError::Uniqueness(match holder {
+    CoreError::uniqueness(match holder {
         Some(other) => format!(
             "displayName {name:?} is already taken by group {other} (group names are unique per tenant, ignoring case)"
         ),
@@ -350,7 +351,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Resul
         .filter(groups::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::NotFound(format!("group {id} not found")))
+        .ok_or_else(|| CoreError::not_found(format!("group {id} not found")))
 }
 
 /// Locks the group's row for the rest of the transaction (step 1 of the lock order in
@@ -369,7 +370,7 @@ pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Resul
 
 fn check_version(current: &groups::Model, expected: Option<i64>) -> Result<()> {
     match expected {
-        Some(v) if v != current.version => Err(CoreError::VersionMismatch(format!(
+        Some(v) if v != current.version => Err(CoreError::version_mismatch(format!(
             "group {} is at version {}, not {v}",
             current.id, current.version
         ))),
@@ -423,7 +424,7 @@ pub async fn update(
             }
         })?;
     if result.rows_affected == 0 {
-        return Err(CoreError::VersionMismatch(format!("group {id} changed concurrently")));
+        return Err(CoreError::version_mismatch(format!("group {id} changed concurrently")));
     }
     let delta = apply_member_changes(txn, tenant_id, id, changes).await?;
     let after = get(txn, tenant_id, id).await?;

@@ -138,7 +138,7 @@ impl Cursor {
         if ok {
             Ok(self)
         } else {
-            Err(CoreError::InvalidPageToken(
+            Err(CoreError::invalid_page_token(
                 "page_token does not match the query's sort".into(),
             ))
         }
@@ -164,7 +164,7 @@ pub fn encode(query: &str, cursor: &Cursor) -> String {
 
 /// Decodes a token that `encode` made for the same query; anything else is refused.
 pub fn decode(token: &str, query: &str) -> Result<Cursor> {
-    let invalid = || CoreError::InvalidPageToken("page_token is not a token of this query".into());
+    let invalid = || CoreError::invalid_page_token("page_token is not a token of this query".into());
     if token.len() > MAX_TOKEN_BYTES {
         return Err(invalid());
     }
@@ -243,7 +243,7 @@ impl SeekOrder {
                     cond.or(k.clone().is_null())
                 })
             }
-            _ => Err(CoreError::InvalidPageToken(
+            _ => Err(CoreError::invalid_page_token(
                 "page_token does not match the query's sort".into(),
             )),
         }
@@ -325,6 +325,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn tokens_round_trip_and_refuse_others() {
@@ -344,12 +345,12 @@ mod tests {
             let other = fingerprint(&[&"groups", &id]);
             assert!(matches!(
                 decode(&encode(&q, &c), &other),
-                Err(CoreError::InvalidPageToken(_))
+                Err(e) if e.kind() == Some(ErrorKind::InvalidPageToken)
             ));
         }
         for garbage in ["", "!!!", "bm90IGpzb24", &URL_SAFE_NO_PAD.encode(r#"{"q":"x"}"#)] {
             assert!(
-                matches!(decode(garbage, &q), Err(CoreError::InvalidPageToken(_))),
+                matches!(decode(garbage, &q), Err(e) if e.kind() == Some(ErrorKind::InvalidPageToken)),
                 "{garbage}"
             );
         }

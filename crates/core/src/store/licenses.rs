@@ -81,7 +81,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Resul
         .filter(license_tiers::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::NotFound(format!("license tier {id} not found")))
+        .ok_or_else(|| CoreError::not_found(format!("license tier {id} not found")))
 }
 
 /// The tenant's tiers, mappings and settings; one read when it has no tiers.
@@ -149,7 +149,7 @@ pub struct TierSpec {
 }
 
 fn name_taken(name: &str) -> CoreError {
-    CoreError::Uniqueness(format!("a license tier named {name:?} already exists in this tenant"))
+    CoreError::uniqueness(format!("a license tier named {name:?} already exists in this tenant"))
 }
 
 pub async fn create(
@@ -219,7 +219,7 @@ pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Res
     let mut s = settings(txn, tenant_id).await?;
     if s.default_tier == Some(id) {
         if s.source == rules::Source::Default {
-            return Err(CoreError::LicenseInUse(format!(
+            return Err(CoreError::license_in_use(format!(
                 "license tier {:?} is the default tier every active user gets; choose another \
                  default tier or license source first",
                 tier.name

@@ -91,15 +91,4 @@ where
 /// THE fold of dirsync for case-insensitive values (see its definition).
 pub use dirsync_scim::resource::ci_key;
 
-/// Paging as the store takes it: 1-based start, page size (0 = count only).
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub start_index: u64,
-    pub count: u64,
-}
-
-impl Page {
-    pub fn offset(&self) -> u64 {
-        self.start_index.max(1) - 1
-    }
-}
+pub use dirsync_domain::Page;

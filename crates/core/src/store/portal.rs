@@ -31,7 +31,7 @@ pub const MAX_RETURN_URL: usize = 2000;
 /// Why a link or session is refused; the same words for every reason, so that a guesser
 /// learns nothing.
 fn denied(what: &str) -> CoreError {
-    CoreError::Unauthenticated(format!("this portal {what} is invalid, used, revoked or expired"))
+    CoreError::unauthenticated(format!("this portal {what} is invalid, used, revoked or expired"))
 }
 
 fn random(prefix: &str) -> Result<String> {
@@ -46,7 +46,7 @@ pub fn link_lifetime_ms(seconds: u64) -> Result<i64> {
     }
     let ms = i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
     if !(MIN_LINK_MS..=MAX_LINK_MS).contains(&ms) {
-        return Err(CoreError::InvalidValue(format!(
+        return Err(CoreError::invalid_value(format!(
             "lifetime_seconds must be between {} and {} (7 days), or 0 for 15 minutes; got {seconds}",
             MIN_LINK_MS / 1000,
             MAX_LINK_MS / 1000
@@ -66,7 +66,7 @@ pub fn check_return_url(url: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(CoreError::InvalidValue(format!(
+        Err(CoreError::invalid_value(format!(
             "return_url must be an absolute http(s) URL of at most {MAX_RETURN_URL} characters without spaces or quotes"
         )))
     }
@@ -113,7 +113,7 @@ pub async fn revoke_link(txn: &DatabaseTransaction, tenant_id: Uuid, link_id: Uu
         .filter(portal_links::Column::TenantId.eq(tenant_id))
         .one(txn)
         .await?
-        .ok_or_else(|| CoreError::NotFound(format!("portal link {link_id} not found in tenant {tenant_id}")))?;
+        .ok_or_else(|| CoreError::not_found(format!("portal link {link_id} not found in tenant {tenant_id}")))?;
     if link.revoked_at.is_none() {
         portal_links::Entity::update_many()
             .col_expr(portal_links::Column::RevokedAt, Expr::val(now))

@@ -35,7 +35,7 @@ pub async fn source<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<RoleS
     let row = db
         .query_one(&q)
         .await?
-        .ok_or_else(|| CoreError::NotFound(format!("tenant {tenant_id} not found")))?;
+        .ok_or_else(|| CoreError::not_found(format!("tenant {tenant_id} not found")))?;
     let s: String = row.try_get("", "role_source")?;
     Ok(RoleSource::parse(&s))
 }
@@ -84,7 +84,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Resul
         .filter(roles::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::NotFound(format!("role {id} not found")))
+        .ok_or_else(|| CoreError::not_found(format!("role {id} not found")))
 }
 
 /// A role as a caller asks for it.
@@ -98,7 +98,7 @@ pub struct RoleSpec {
 }
 
 fn name_taken(name: &str) -> CoreError {
-    CoreError::Uniqueness(format!("a role named {name:?} already exists in this tenant"))
+    CoreError::uniqueness(format!("a role named {name:?} already exists in this tenant"))
 }
 
 /// At most one default role per tenant: flagging one clears the others.
@@ -177,7 +177,7 @@ pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Res
         .count(txn)
         .await?;
     if holders > 0 {
-        return Err(CoreError::RoleInUse(format!(
+        return Err(CoreError::role_in_use(format!(
             "role {:?} is held by {holders} user{}; change their role first",
             role.name,
             if holders == 1 { "" } else { "s" }

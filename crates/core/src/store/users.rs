@@ -1,6 +1,7 @@
 //! Users: create, read, replace, delete, list, lookups by key and login resolution.
 
-use dirsync_proto::v1::{Filter, Sort, UserSpec};
+use dirsync_domain::filter::{Filter, Sort};
+use dirsync_domain::user::UserSpec;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -20,9 +21,9 @@ fn document(spec: &UserSpec) -> Result<serde_json::Value> {
         return Ok(synthesized_document(spec));
     }
     let doc: serde_json::Value = serde_json::from_str(&spec.document)
-        .map_err(|e| CoreError::InvalidValue(format!("document is not valid JSON: {e}")))?;
+        .map_err(|e| CoreError::invalid_value(format!("document is not valid JSON: {e}")))?;
     if !doc.is_object() {
-        return Err(CoreError::InvalidValue("document must be a JSON object".into()));
+        return Err(CoreError::invalid_value("document must be a JSON object".into()));
     }
     Ok(doc)
 }
@@ -58,7 +59,7 @@ pub fn synthesized_document(spec: &UserSpec) -> serde_json::Value {
 
 fn validate(spec: &UserSpec) -> Result<()> {
     if spec.user_name.trim().is_empty() {
-        return Err(CoreError::InvalidValue(
+        return Err(CoreError::invalid_value(
             "userName is required and must not be empty".into(),
         ));
     }
@@ -66,7 +67,7 @@ fn validate(spec: &UserSpec) -> Result<()> {
 }
 
 fn taken(user_name: &str) -> CoreError {
-    CoreError::Uniqueness(format!("userName {user_name:?} is already taken in this tenant"))
+    CoreError::uniqueness(format!("userName {user_name:?} is already taken in this tenant"))
 }
 
 pub struct NewUser<'a> {
@@ -115,7 +116,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Resul
         .filter(users::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::NotFound(format!("user {id} not found")))
+        .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))
 }
 
 /// Locks the user's row for the rest of the transaction (step 1 of the lock order in
@@ -134,7 +135,7 @@ pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Resul
 
 fn check_version(current: &users::Model, expected: Option<i64>) -> Result<()> {
     match expected {
-        Some(v) if v != current.version => Err(CoreError::VersionMismatch(format!(
+        Some(v) if v != current.version => Err(CoreError::version_mismatch(format!(
             "user {} is at version {}, not {v}",
             current.id, current.version
         ))),
@@ -193,7 +194,7 @@ pub async fn replace(
             }
         })?;
     if result.rows_affected == 0 {
-        return Err(CoreError::VersionMismatch(format!("user {id} changed concurrently")));
+        return Err(CoreError::version_mismatch(format!("user {id} changed concurrently")));
     }
     Ok((current, get(txn, tenant_id, id).await?))
 }
@@ -322,7 +323,7 @@ pub async fn get_by<C: ConnectionTrait>(
 ) -> Result<users::Model> {
     let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
     if v.is_empty() {
-        return Err(CoreError::InvalidValue(format!("{key} is empty")));
+        return Err(CoreError::invalid_value(format!("{key} is empty")));
     }
     let cond = match key {
         LookupKey::UserName(v) => users::Column::UserNameKey.eq(ci_key(v)),
@@ -337,9 +338,9 @@ pub async fn get_by<C: ConnectionTrait>(
     }
     let mut found = query.order_by_asc(users::Column::Id).limit(2).all(db).await?;
     match found.len() {
-        0 => Err(CoreError::NotFound(format!("no user with {key} in this tenant"))),
+        0 => Err(CoreError::not_found(format!("no user with {key} in this tenant"))),
         1 => Ok(found.remove(0)),
-        _ => Err(CoreError::Ambiguous(format!("several users have {key} in this tenant"))),
+        _ => Err(CoreError::ambiguous(format!("several users have {key} in this tenant"))),
     }
 }
 
@@ -348,7 +349,7 @@ pub async fn get_by<C: ConnectionTrait>(
 pub async fn resolve_login<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<'_>) -> Result<users::Model> {
     let user = get_by(db, tenant_id, key, Visibility::All).await?;
     if !user.active {
-        return Err(CoreError::UserInactive(format!(
+        return Err(CoreError::user_inactive(format!(
             "user {} ({key}) is deactivated",
             user.id
         )));

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use dirsync_core::error::CoreError;
+use dirsync_core::error::ErrorKind;
 use dirsync_core::store::filter::{Target, condition};
 use dirsync_scim::schema::ResourceSchema;
 use libfuzzer_sys::fuzz_target;
@@ -41,9 +41,9 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
-            let cond = match condition(backend, target, &pb_filter) {
+            let cond = match dirsync_core::convert::filter(&pb_filter).and_then(|f| condition(backend, target, &f)) {
                 Ok(c) => c,
-                Err(CoreError::InvalidFilter(_)) => continue,
+                Err(e) if e.kind() == Some(ErrorKind::InvalidFilter) => continue,
                 Err(e) => panic!("{text:?}: {e:?}"),
             };
             let q = Query::select()

@@ -3,16 +3,17 @@
 //! request would succeed on one store and fail with 500 on the other. Checked on every gRPC
 //! input that reaches a text column or a stored document.
 
-use dirsync_proto::v1::{GroupSpec, UserSpec};
-
-use crate::error::{CoreError, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::group::GroupSpec;
+use crate::user::UserSpec;
 
 /// 400 (INVALID_VALUE) when `value` of `field` holds a NUL character.
 pub fn check(field: &str, value: &str) -> Result<()> {
     if value.contains('\0') {
-        return Err(CoreError::InvalidValue(format!(
-            "{field} contains a NUL character (U+0000), which the directory does not store"
-        )));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("{field} contains a NUL character (U+0000), which the directory does not store"),
+        ));
     }
     Ok(())
 }
@@ -27,9 +28,10 @@ pub fn check_document(field: &str, doc: &str) -> Result<()> {
         // An escape when preceded by an odd number of backslashes (`\\u0000` is text).
         let backslashes = b[..at].iter().rev().take_while(|c| **c == b'\\').count();
         if backslashes % 2 == 1 {
-            return Err(CoreError::InvalidValue(format!(
-                "{field} contains a NUL character (\\u0000), which the directory does not store"
-            )));
+            return Err(Error::new(
+                ErrorKind::InvalidValue,
+                format!("{field} contains a NUL character (\\u0000), which the directory does not store"),
+            ));
         }
         i = at + 5;
     }
@@ -87,6 +89,8 @@ mod tests {
             user_name: "a\0b".into(),
             ..Default::default()
         };
-        assert!(matches!(check_user(&user), Err(CoreError::InvalidValue(m)) if m.starts_with("userName")));
+        assert!(
+            matches!(check_user(&user), Err(e) if e.kind() == ErrorKind::InvalidValue && e.message().starts_with("userName"))
+        );
     }
 }
