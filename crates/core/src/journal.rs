@@ -3,12 +3,13 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set};
-use serde_json::{Value, json};
+
 use tonic::metadata::MetadataMap;
 use uuid::Uuid;
 
-use crate::entity::{changes, groups, roles, sync_log, tenants, users};
+use crate::entity::{changes, sync_log, tenants};
 use crate::error::{CoreError, Result};
+pub use dirsync_domain::events::{Event, uri};
 
 /// gRPC metadata the edge sends with each call it makes for a SCIM request.
 pub mod metadata {
@@ -18,18 +19,6 @@ pub mod metadata {
     pub const IDP_REQUEST_ID: &str = "x-dirsync-idp-request-id";
     /// A user write's `<urn>:<attribute>` values the tenant's schema kept on removal.
     pub const KEPT_ON_REMOVAL: &str = "x-dirsync-kept-on-removal";
-}
-
-/// RFC 9967 provisioning event URIs; dirsync's own events use `urn:dirsync:event:`.
-pub mod uri {
-    pub const CREATE: &str = "urn:ietf:params:SCIM:event:prov:create:full";
-    pub const PUT: &str = "urn:ietf:params:SCIM:event:prov:put:full";
-    pub const DELETE: &str = "urn:ietf:params:SCIM:event:prov:delete";
-    pub const ACTIVATE: &str = "urn:ietf:params:SCIM:event:prov:activate";
-    pub const DEACTIVATE: &str = "urn:ietf:params:SCIM:event:prov:deactivate";
-    pub const MEMBERS_ADDED: &str = "urn:dirsync:event:group:members:added";
-    pub const MEMBERS_REMOVED: &str = "urn:dirsync:event:group:members:removed";
-    pub const ROLE_ASSIGNED: &str = "urn:dirsync:event:role:assigned";
 }
 
 /// The SCIM request a mutation answers, as the edge described it in gRPC metadata.
@@ -57,224 +46,6 @@ impl RequestContext {
                 .map(|v| v.split(',').filter(|a| !a.is_empty()).map(str::to_owned).collect())
                 .unwrap_or_default(),
         }
-    }
-}
-
-/// One change, as the feed carries it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub kind: &'static str,
-    pub uri: &'static str,
-    pub resource_type: &'static str,
-    pub resource_id: Uuid,
-    pub data: Value,
-    /// What the sync log says about it.
-    pub summary: String,
-}
-
-/// Most member ids one event carries; larger changes become several events.
-const MEMBERS_PER_EVENT: usize = 1000;
-
-fn user_view(u: &users::Model) -> Value {
-    json!({
-        "id": u.id,
-        "userName": u.user_name,
-        "externalId": u.external_id,
-        "active": u.active,
-        "displayName": u.display_name,
-        "givenName": u.given_name,
-        "familyName": u.family_name,
-        "email": u.email,
-        "version": u.version,
-    })
-}
-
-fn group_view(g: &groups::Model) -> Value {
-    json!({"id": g.id, "displayName": g.display_name, "externalId": g.external_id, "version": g.version})
-}
-
-/// Top-level attributes whose values differ between two documents.
-fn changed_attributes(before: &Value, after: &Value) -> Vec<String> {
-    let empty = serde_json::Map::new();
-    let (b, a) = (
-        before.as_object().unwrap_or(&empty),
-        after.as_object().unwrap_or(&empty),
-    );
-    let mut keys: Vec<String> = b
-        .keys()
-        .chain(a.keys())
-        .filter(|k| b.get(*k) != a.get(*k))
-        .cloned()
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
-impl Event {
-    pub fn user_created(u: &users::Model) -> Event {
-        Event {
-            kind: "user.created",
-            uri: uri::CREATE,
-            resource_type: "User",
-            resource_id: u.id,
-            data: json!({ "after": user_view(u) }),
-            summary: format!("created user {}", u.user_name),
-        }
-    }
-
-    /// The events of a user replacement: deactivation and reactivation are events of their
-    /// own, any other change is `user.updated` with the changed attributes.
-    pub fn user_changed(before: &users::Model, after: &users::Model) -> Vec<Event> {
-        let mut out = Vec::new();
-        let data = json!({
-            "before": user_view(before),
-            "after": user_view(after),
-            "changedAttributes": changed_attributes(&before.document, &after.document),
-        });
-        if before.active != after.active {
-            let (kind, uri, verb) = if after.active {
-                ("user.reactivated", uri::ACTIVATE, "reactivated")
-            } else {
-                ("user.deactivated", uri::DEACTIVATE, "deactivated")
-            };
-            out.push(Event {
-                kind,
-                uri,
-                resource_type: "User",
-                resource_id: after.id,
-                data: data.clone(),
-                summary: format!("{verb} user {}", after.user_name),
-            });
-        }
-        let mut attrs = changed_attributes(&before.document, &after.document);
-        attrs.retain(|a| a != "active");
-        if !attrs.is_empty() || before.user_name != after.user_name {
-            out.push(Event {
-                kind: "user.updated",
-                uri: uri::PUT,
-                resource_type: "User",
-                resource_id: after.id,
-                data,
-                summary: format!("updated user {} ({})", after.user_name, attrs.join(", ")),
-            });
-        }
-        out
-    }
-
-    pub fn user_deleted(u: &users::Model, groups: &[Uuid]) -> Event {
-        Event {
-            kind: "user.deleted",
-            uri: uri::DELETE,
-            resource_type: "User",
-            resource_id: u.id,
-            data: json!({ "before": user_view(u), "groups": groups }),
-            summary: format!("deleted user {}", u.user_name),
-        }
-    }
-
-    pub fn group_created(g: &groups::Model) -> Event {
-        Event {
-            kind: "group.created",
-            uri: uri::CREATE,
-            resource_type: "Group",
-            resource_id: g.id,
-            data: json!({ "after": group_view(g) }),
-            summary: format!("created group {}", g.display_name),
-        }
-    }
-
-    pub fn group_changed(before: &groups::Model, after: &groups::Model) -> Option<Event> {
-        let attrs = changed_attributes(&before.document, &after.document);
-        if before.display_name == after.display_name && attrs.is_empty() {
-            return None;
-        }
-        let renamed = before.display_name != after.display_name;
-        Some(Event {
-            kind: if renamed { "group.renamed" } else { "group.updated" },
-            uri: uri::PUT,
-            resource_type: "Group",
-            resource_id: after.id,
-            data: json!({ "before": group_view(before), "after": group_view(after), "changedAttributes": attrs }),
-            summary: if renamed {
-                format!("renamed group {} to {}", before.display_name, after.display_name)
-            } else {
-                format!("updated group {} ({})", after.display_name, attrs.join(", "))
-            },
-        })
-    }
-
-    pub fn group_deleted(g: &groups::Model) -> Event {
-        Event {
-            kind: "group.deleted",
-            uri: uri::DELETE,
-            resource_type: "Group",
-            resource_id: g.id,
-            data: json!({ "before": group_view(g) }),
-            summary: format!("deleted group {}", g.display_name),
-        }
-    }
-
-    /// A user's role changed (`before` is unset for a first assignment, `after` when the
-    /// tenant has no role left to give).
-    pub fn role_assigned(
-        user_id: Uuid,
-        user_name: &str,
-        before: Option<&roles::Model>,
-        after: Option<&roles::Model>,
-    ) -> Event {
-        let view = |r: Option<&roles::Model>| {
-            r.map_or(
-                Value::Null,
-                |r| json!({"id": r.id, "name": r.name, "isAdmin": r.is_admin, "isGuest": r.is_guest}),
-            )
-        };
-        let name = |r: Option<&roles::Model>| r.map_or("no role".to_owned(), |r| format!("role {}", r.name));
-        Event {
-            kind: "role.assigned",
-            uri: uri::ROLE_ASSIGNED,
-            resource_type: "User",
-            resource_id: user_id,
-            data: json!({
-                "userId": user_id,
-                "userName": user_name,
-                "before": view(before),
-                "after": view(after),
-            }),
-            summary: format!("assigned {} to {user_name} (was {})", name(after), name(before)),
-        }
-    }
-
-    /// Membership changes, split into events of at most [`MEMBERS_PER_EVENT`] ids.
-    pub fn members(g: &groups::Model, added: &[Uuid], removed: &[Uuid]) -> Vec<Event> {
-        let mut out = Vec::new();
-        for (ids, kind, uri, verb, prep) in [
-            (added, "group.members_added", uri::MEMBERS_ADDED, "added", "to"),
-            (
-                removed,
-                "group.members_removed",
-                uri::MEMBERS_REMOVED,
-                "removed",
-                "from",
-            ),
-        ] {
-            for chunk in ids.chunks(MEMBERS_PER_EVENT) {
-                out.push(Event {
-                    kind,
-                    uri,
-                    resource_type: "Group",
-                    resource_id: g.id,
-                    data: json!({ "group": group_view(g), "members": chunk }),
-                    summary: format!(
-                        "{verb} {} member{} {prep} {}",
-                        chunk.len(),
-                        if chunk.len() == 1 { "" } else { "s" },
-                        g.display_name
-                    ),
-                });
-            }
-        }
-        out
     }
 }
 
@@ -436,16 +207,4 @@ pub async fn log_warning<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changed_attributes_compare_top_level_values() {
-        let before = json!({"a": 1, "b": {"x": 1}, "c": 3});
-        let after = json!({"a": 1, "b": {"x": 2}, "d": 4});
-        assert_eq!(changed_attributes(&before, &after), vec!["b", "c", "d"]);
-    }
 }

@@ -1,19 +1,15 @@
 //! dirsync's core: the directory service. It owns the data and every domain rule, answers
 //! over gRPC, and knows no HTTP, SCIM JSON or IdP quirks.
 
-pub use dirsync_domain::{clock, ids, text};
+pub use dirsync_domain::{adoption, clock, ids, licenses, roles, schemas, text};
 
-pub mod adoption;
 pub mod billing;
 pub mod convert;
 pub mod entity;
 pub mod error;
 pub mod jobs;
 pub mod journal;
-pub mod licenses;
 pub mod observe;
-pub mod roles;
-pub mod schemas;
 pub mod sealing;
 pub mod service;
 pub mod service_auth;

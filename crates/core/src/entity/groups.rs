@@ -25,3 +25,19 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl From<Model> for dirsync_domain::group::Group {
+    fn from(m: Model) -> Self {
+        dirsync_domain::group::Group {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            connection_id: m.connection_id,
+            display_name: m.display_name,
+            external_id: m.external_id,
+            document: m.document,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}

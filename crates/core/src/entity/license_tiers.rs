@@ -20,3 +20,16 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl From<Model> for dirsync_domain::licenses::Tier {
+    fn from(m: Model) -> Self {
+        dirsync_domain::licenses::Tier {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            name: m.name,
+            rank: m.rank,
+            seats: m.seats,
+            created_at: m.created_at,
+        }
+    }
+}

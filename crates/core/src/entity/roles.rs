@@ -20,3 +20,18 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl From<Model> for dirsync_domain::roles::Role {
+    fn from(m: Model) -> Self {
+        dirsync_domain::roles::Role {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            name: m.name,
+            rank: m.rank,
+            is_admin: m.is_admin,
+            is_guest: m.is_guest,
+            is_default: m.is_default,
+            created_at: m.created_at,
+        }
+    }
+}

@@ -31,3 +31,25 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl From<Model> for dirsync_domain::user::User {
+    fn from(m: Model) -> Self {
+        dirsync_domain::user::User {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            connection_id: m.connection_id,
+            source: m.source,
+            user_name: m.user_name,
+            external_id: m.external_id,
+            active: m.active,
+            display_name: m.display_name,
+            given_name: m.given_name,
+            family_name: m.family_name,
+            email: m.email,
+            document: m.document,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}

@@ -23,10 +23,10 @@ use tonic::{Request, Response, Status};
 
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
-use crate::entity::roles as role_rows;
 use crate::entity::{connections, sync_log, tenants};
 use crate::error::{CoreError, parse_id};
 use crate::journal::{self, RequestContext};
+use crate::roles::Role as RoleRecord;
 use crate::roles::RoleSource;
 use crate::sealing::SecretBox;
 use crate::store::roles::{self, RoleSpec, Scope};
@@ -141,7 +141,7 @@ fn tenant_to_proto(t: tenants::Model) -> Tenant {
     }
 }
 
-pub(crate) fn role_to_proto(r: role_rows::Model, assigned_users: u64) -> Role {
+pub(crate) fn role_to_proto(r: RoleRecord, assigned_users: u64) -> Role {
     Role {
         id: r.id.to_string(),
         tenant_id: r.tenant_id.to_string(),
@@ -439,7 +439,7 @@ impl Admin for AdminService {
             };
             let (before, after) = roles::update(txn, tenant_id, id, &spec).await?;
             // Assignments refer to ids: a rename alone moves nobody.
-            let flags = |r: &role_rows::Model| (r.rank, r.is_admin, r.is_guest, r.is_default);
+            let flags = |r: &RoleRecord| (r.rank, r.is_admin, r.is_guest, r.is_default);
             if flags(&before) != flags(&after) {
                 settle(txn, tenant_id, Scope::Tenant, had_admins, now).await?;
             }

@@ -1,7 +1,7 @@
 //! Adoption in the services: the verified-domain RPCs of `Admin`, and the takeover of a
 //! native user by a SCIM create, which runs the hooks of a replace.
 
-use dirsync_domain::user::UserSpec;
+use dirsync_domain::{self as domain, UserSpec};
 use dirsync_proto::v1::{
     AddVerifiedDomainRequest, ListVerifiedDomainsRequest, ListVerifiedDomainsResponse, RemoveVerifiedDomainRequest,
     RemoveVerifiedDomainResponse, VerifiedDomain,
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{in_txn, tenant, timestamp};
 use crate::adoption::{self, Takeover};
-use crate::entity::{tenant_domains, users};
+use crate::entity::tenant_domains;
 use crate::error::Result;
 use crate::journal::Event;
 use crate::roles::Trigger;
@@ -63,8 +63,8 @@ pub(crate) async fn remove_domain(
 
 /// The takeover event of a write that took over `after` (first in its change list).
 pub(crate) fn adopted(
-    found: Option<&(users::Model, Takeover)>,
-    after: &users::Model,
+    found: Option<&(domain::User, Takeover)>,
+    after: &domain::User,
     connection_id: Uuid,
 ) -> Option<Event> {
     found.map(|(_, how)| adoption::takeover_event(after, connection_id, how))
@@ -77,10 +77,10 @@ pub(crate) async fn create_over(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     connection_id: Uuid,
-    found: (users::Model, Takeover),
+    found: (domain::User, Takeover),
     spec: &UserSpec,
     now: i64,
-) -> Result<(users::Model, Vec<Event>)> {
+) -> Result<(domain::User, Vec<Event>)> {
     let (before, after) = user_store::replace(txn, tenant_id, found.0.id, spec, None, now).await?;
     let mut events: Vec<Event> = adopted(Some(&found), &after, connection_id).into_iter().collect();
     events.extend(Event::user_changed(&before, &after));

@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 
-use dirsync_domain::group::GroupSpec;
+use dirsync_domain::{self as domain, GroupSpec};
 use dirsync_proto::v1::directory_server::Directory;
 use dirsync_proto::v1::{
     BatchGetEntitlementsRequest, BatchGetEntitlementsResponse, CreateGroupRequest, CreateUserRequest,
@@ -24,7 +24,6 @@ use uuid::Uuid;
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
 use crate::convert;
-use crate::entity::{groups as group_rows, users as user_rows};
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, Event, RequestContext};
 use crate::roles::Trigger;
@@ -48,7 +47,7 @@ impl DirectoryService {
     }
 }
 
-pub(crate) fn user_to_proto(m: user_rows::Model) -> User {
+pub(crate) fn user_to_proto(m: domain::User) -> User {
     User {
         id: m.id.to_string(),
         tenant_id: m.tenant_id.to_string(),
@@ -71,7 +70,7 @@ pub(crate) fn user_to_proto(m: user_rows::Model) -> User {
     }
 }
 
-fn group_to_proto(m: group_rows::Model, members: Vec<MemberRow>) -> Group {
+fn group_to_proto(m: domain::Group, members: Vec<MemberRow>) -> Group {
     Group {
         id: m.id.to_string(),
         tenant_id: m.tenant_id.to_string(),
@@ -151,7 +150,7 @@ fn member_changes(changes: &[dirsync_proto::v1::MemberChange]) -> Result<Vec<Mem
 async fn with_members(
     txn: &sea_orm::DatabaseTransaction,
     tenant_id: Uuid,
-    group: group_rows::Model,
+    group: domain::Group,
     include: bool,
     connection_id: Option<Uuid>,
 ) -> Result<Group> {

@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use super::{in_txn, tenant, timestamp};
 use crate::clock::SharedClock;
-use crate::entity::{license_purchases, license_tiers};
+use crate::entity::license_purchases;
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, RequestContext};
+use crate::licenses::Tier as TierRecord;
 use crate::licenses::{PurchaseState, Seats, Source as LicenseSource};
 use crate::service::changes::ChangeSignal;
 use crate::store::licenses::{self, PurchaseFilter, Scope, TierSpec};
@@ -34,7 +35,7 @@ impl LicensesService {
     }
 }
 
-pub(crate) fn tier_to_proto(t: license_tiers::Model, seats: Seats) -> Tier {
+pub(crate) fn tier_to_proto(t: TierRecord, seats: Seats) -> Tier {
     Tier {
         id: t.id.to_string(),
         tenant_id: t.tenant_id.to_string(),
@@ -97,7 +98,7 @@ async fn settle(txn: &DatabaseTransaction, tenant_id: Uuid, scope: Scope, now: i
 }
 
 /// A tier with its counts, read in the caller's transaction.
-async fn with_counts(txn: &DatabaseTransaction, tier: license_tiers::Model) -> Result<Tier> {
+async fn with_counts(txn: &DatabaseTransaction, tier: TierRecord) -> Result<Tier> {
     let seats = licenses::seats(txn, tier.tenant_id)
         .await?
         .get(&tier.id)

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
@@ -14,9 +13,10 @@ use crate::entity::{pending_invites, users};
 use crate::error::{CoreError, Result};
 use crate::journal::{self, Event, RequestContext};
 use crate::store;
+use dirsync_domain::User;
 
-/// The feed's event URI for an invite that fell due (RFC 9967 style, dirsync's namespace).
-pub const INVITE_DUE: &str = "urn:dirsync:event:invite:due";
+/// The feed's event URI for an invite that fell due.
+pub use dirsync_domain::events::uri::INVITE_DUE;
 /// How often the job looks for due invites.
 pub const INTERVAL: Duration = Duration::from_secs(1);
 const LEASE: &str = "invites";
@@ -38,25 +38,6 @@ enum Outcome {
     Skipped,
     /// Taken by another run, or its user is gone.
     Gone,
-}
-
-impl Event {
-    /// An invite fell due for a user who is present and active.
-    pub fn invite_due(u: &users::Model, language: &str) -> Event {
-        Event {
-            kind: "invite.due",
-            uri: INVITE_DUE,
-            resource_type: "User",
-            resource_id: u.id,
-            data: json!({
-                "userId": u.id,
-                "userName": u.user_name,
-                "email": u.email,
-                "language": language,
-            }),
-            summary: format!("invite due for user {}", u.user_name),
-        }
-    }
 }
 
 /// The sync-log context of an invite: one line per invite, keyed by its user.
@@ -98,6 +79,7 @@ async fn handle(txn: &DatabaseTransaction, inv: &pending_invites::Model, now: i6
         return Ok(Outcome::Skipped);
     }
     let language = settings.languages.of_document(&user.document);
+    let user = User::from(user);
     let event = Event::invite_due(&user, &language);
     journal::write(
         txn,

@@ -3,14 +3,13 @@
 //! user writes and reads.
 
 pub mod invites;
-pub mod language;
-pub mod timezone;
+pub use dirsync_domain::settings::{language, timezone};
 
+use dirsync_domain as domain;
 use dirsync_proto::v1::User;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::entity::users as user_rows;
 use crate::error::{CoreError, Result};
 use crate::journal::Event;
 use crate::store::settings::{self as store, TenantSettings};
@@ -102,7 +101,7 @@ pub async fn languages<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<La
 }
 
 /// A user as the API returns it: the row, plus its normalised language.
-pub(crate) fn user_out(langs: &Languages, m: user_rows::Model) -> User {
+pub(crate) fn user_out(langs: &Languages, m: domain::User) -> User {
     let language = langs.of_document(&m.document);
     let zone = timezone::of_document(&m.document);
     let mut u = crate::service::directory::user_to_proto(m);
@@ -112,7 +111,7 @@ pub(crate) fn user_out(langs: &Languages, m: user_rows::Model) -> User {
 }
 
 /// Adds the user's normalised language to the `after` view of its user events.
-fn annotate(langs: &Languages, u: &user_rows::Model, events: &mut [Event]) {
+fn annotate(langs: &Languages, u: &domain::User, events: &mut [Event]) {
     let language = langs.of_document(&u.document);
     let zone = timezone::of_document(&u.document);
     for e in events.iter_mut() {
@@ -133,7 +132,7 @@ pub async fn after_user_created<C: ConnectionTrait>(
     txn: &C,
     tenant_id: Uuid,
     connection_id: Option<Uuid>,
-    u: &user_rows::Model,
+    u: &domain::User,
     events: &mut [Event],
     now: i64,
 ) -> Result<Languages> {
@@ -150,7 +149,7 @@ pub async fn after_user_created<C: ConnectionTrait>(
 pub async fn after_user_replaced<C: ConnectionTrait>(
     txn: &C,
     tenant_id: Uuid,
-    u: &user_rows::Model,
+    u: &domain::User,
     events: &mut [Event],
 ) -> Result<Languages> {
     let langs = languages(txn, tenant_id).await?;

@@ -1,7 +1,7 @@
 //! Storage of adoption: verified domains, which users a SCIM connection sees (an SQL
 //! condition, so lists and lookups never load rows to hide them), and the takeover itself.
 
-use dirsync_domain::user::UserSpec;
+use dirsync_domain::{User, UserSpec};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
@@ -90,13 +90,14 @@ pub fn condition(v: Visibility) -> Option<Expr> {
 }
 
 /// One user as `v` sees it: NOT_FOUND when it does not exist or is hidden.
-pub async fn get_visible<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid, v: Visibility) -> Result<users::Model> {
+pub async fn get_visible<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid, v: Visibility) -> Result<User> {
     let mut q = users::Entity::find_by_id(id).filter(users::Column::TenantId.eq(tenant_id));
     if let Some(c) = condition(v) {
         q = q.filter(c);
     }
     q.one(db)
         .await?
+        .map(User::from)
         .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))
 }
 
@@ -207,7 +208,7 @@ pub async fn before_write(
     id: Uuid,
     v: Visibility,
     adopt: bool,
-) -> Result<Option<(users::Model, Takeover)>> {
+) -> Result<Option<(User, Takeover)>> {
     let Visibility::Connection { id: connection_id, .. } = v else {
         return Ok(None);
     };
@@ -241,7 +242,7 @@ pub async fn before_create(
     tenant_id: Uuid,
     v: Visibility,
     spec: &UserSpec,
-) -> Result<Option<(users::Model, Takeover)>> {
+) -> Result<Option<(User, Takeover)>> {
     let Visibility::Connection {
         id: connection_id,
         adopts,
@@ -258,7 +259,7 @@ pub async fn before_create(
         .await?;
     if let Some(user) = unmanaged {
         link(txn, tenant_id, user.id, connection_id).await?;
-        return Ok(Some((user, Takeover::Linked)));
+        return Ok(Some((user.into(), Takeover::Linked)));
     }
     let mut keys = vec![ci_key(&spec.user_name)];
     if let Some(e) = spec.email.as_deref().filter(|e| !e.is_empty()) {
@@ -280,7 +281,11 @@ pub async fn before_create(
         return Ok(None);
     }
     let domains = domain_names(txn, tenant_id).await?;
-    let mut adoptable: Vec<(users::Model, Match)> = if adopts {
+    let key = ci_key(&spec.user_name);
+    // The one candidate whose userName is the new one, if any (by its stored key).
+    let named = candidates.iter().position(|u| u.user_name_key == key);
+    let candidates: Vec<User> = candidates.into_iter().map(User::from).collect();
+    let mut adoptable: Vec<(User, Match)> = if adopts {
         candidates
             .iter()
             .filter_map(|u| adoption::matching(u, &domains).map(|m| (u.clone(), m)))
@@ -289,13 +294,10 @@ pub async fn before_create(
         Vec::new()
     };
     match adoptable.len() {
-        0 => {
-            let key = ci_key(&spec.user_name);
-            match candidates.iter().find(|u| u.user_name_key == key) {
-                Some(u) => Err(CoreError::uniqueness(adoption::refusal(u, adopts))),
-                None => Ok(None),
-            }
-        }
+        0 => match named.and_then(|i| candidates.get(i)) {
+            Some(u) => Err(CoreError::uniqueness(adoption::refusal(u, adopts))),
+            None => Ok(None),
+        },
         1 => {
             let (user, m) = adoptable.remove(0);
             take_over(txn, tenant_id, user.id, connection_id, || {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use dirsync_domain::filter::{Filter, Sort};
-use dirsync_domain::group::GroupSpec;
+use dirsync_domain::group::{Group, GroupSpec};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -316,7 +316,7 @@ pub async fn create(
     spec: &GroupSpec,
     member_ids: &[String],
     now: i64,
-) -> Result<(groups::Model, Vec<Uuid>)> {
+) -> Result<(Group, Vec<Uuid>)> {
     validate(spec)?;
     check_name_free(txn, tenant_id, &spec.display_name, None).await?;
     let model = groups::ActiveModel {
@@ -343,10 +343,15 @@ pub async fn create(
     })?;
     let ids = parse_member_ids(member_ids)?;
     let added = add_uuids(txn, tenant_id, model.id, &ids).await?;
-    Ok((model, added))
+    Ok((model.into(), added))
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<groups::Model> {
+pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<Group> {
+    Ok(row(db, tenant_id, id).await?.into())
+}
+
+/// The group's row, with the stored columns the domain does not see (its name key).
+async fn row<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<groups::Model> {
     groups::Entity::find_by_id(id)
         .filter(groups::Column::TenantId.eq(tenant_id))
         .one(db)
@@ -368,7 +373,7 @@ pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Resul
     Ok(())
 }
 
-fn check_version(current: &groups::Model, expected: Option<i64>) -> Result<()> {
+fn check_version(current: &Group, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != current.version => Err(CoreError::version_mismatch(format!(
             "group {} is at version {}, not {v}",
@@ -388,8 +393,10 @@ pub async fn update(
     changes: &[MemberChange],
     expected_version: Option<i64>,
     now: i64,
-) -> Result<(groups::Model, groups::Model, MemberDelta)> {
-    let current = get(txn, tenant_id, id).await?;
+) -> Result<(Group, Group, MemberDelta)> {
+    let current = row(txn, tenant_id, id).await?;
+    let name_key = current.display_name_key.clone();
+    let current = Group::from(current);
     check_version(&current, expected_version)?;
     let mut update = groups::Entity::update_many()
         .col_expr(groups::Column::Version, Expr::col(groups::Column::Version).add(1))
@@ -399,7 +406,7 @@ pub async fn update(
         // A rename claims the new name; keeping the name (in any case) keeps the group's claim,
         // also for a group that shares its name since migration 000012.
         let key = ci_key(&spec.display_name);
-        if key != current.display_name_key {
+        if key != name_key {
             check_name_free(txn, tenant_id, &spec.display_name, Some(id)).await?;
             update = update
                 .col_expr(groups::Column::DisplayNameKey, Expr::val(key))
@@ -436,7 +443,7 @@ pub async fn delete(
     tenant_id: Uuid,
     id: Uuid,
     expected_version: Option<i64>,
-) -> Result<groups::Model> {
+) -> Result<Group> {
     let current = get(txn, tenant_id, id).await?;
     check_version(&current, expected_version)?;
     // Its own member rows, and its rows as a member of other groups.
@@ -466,7 +473,7 @@ pub async fn list<C: ConnectionTrait>(
     sort: Option<&Sort>,
     page: Page,
     page_token: Option<&str>,
-) -> Result<(u64, Vec<groups::Model>, Option<String>)> {
+) -> Result<(u64, Vec<Group>, Option<String>)> {
     let backend = db.get_database_backend();
     let query_id = keyset::fingerprint(&[&Target::Groups, &tenant_id, &filter, &sort]);
     let start = match page_token.filter(|t| !t.is_empty()) {
@@ -492,6 +499,7 @@ pub async fn list<C: ConnectionTrait>(
     let descending = sort.is_some_and(|s| s.descending);
     let order = SeekOrder::new(backend, key, descending, groups::Column::Id.into_expr());
     let (rows, next) = keyset::page(db, query, &order, start, page.count).await?;
+    let rows = rows.into_iter().map(Group::from).collect();
     Ok((total, rows, next.map(|c| keyset::encode(&query_id, &c))))
 }
 
@@ -625,7 +633,7 @@ pub async fn user_groups<C: ConnectionTrait>(
     user_id: Uuid,
     page_token: Option<&str>,
     count: u64,
-) -> Result<(Vec<groups::Model>, Option<String>)> {
+) -> Result<(Vec<Group>, Option<String>)> {
     let query_id = keyset::fingerprint(&[&"user_groups", &tenant_id, &user_id]);
     let start = match page_token.filter(|t| !t.is_empty()) {
         Some(t) => Start::After(keyset::decode(t, &query_id)?),
@@ -643,6 +651,7 @@ pub async fn user_groups<C: ConnectionTrait>(
         .filter(groups::Column::Id.in_subquery(memberships));
     let order = SeekOrder::by_id(groups::Column::Id.into_expr());
     let (rows, next) = keyset::page(db, query, &order, start, count).await?;
+    let rows = rows.into_iter().map(Group::from).collect();
     Ok((rows, next.map(|c| keyset::encode(&query_id, &c))))
 }
 

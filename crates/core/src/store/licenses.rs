@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use dirsync_domain::User;
 use sea_orm::sea_query::{Expr, Func, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -20,7 +21,7 @@ use crate::entity::{
 };
 use crate::error::{CoreError, Result};
 use crate::journal::Event;
-use crate::licenses::{self as rules, Before, Catalog, Decision, Seats, Settings, State};
+use crate::licenses::{self as rules, Before, Catalog, Decision, Seats, Settings, State, Tier};
 
 /// Ids per statement: well under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 1000;
@@ -67,16 +68,23 @@ pub async fn set_settings(txn: &DatabaseTransaction, tenant_id: Uuid, s: Setting
 }
 
 /// The tenant's tiers, lowest rank first.
-pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<license_tiers::Model>> {
+pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<Tier>> {
     Ok(license_tiers::Entity::find()
         .filter(license_tiers::Column::TenantId.eq(tenant_id))
         .order_by_asc(license_tiers::Column::Rank)
         .order_by_asc(license_tiers::Column::Id)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(Tier::from)
+        .collect())
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<license_tiers::Model> {
+pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<Tier> {
+    Ok(row(db, tenant_id, id).await?.into())
+}
+
+async fn row<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<license_tiers::Model> {
     license_tiers::Entity::find_by_id(id)
         .filter(license_tiers::Column::TenantId.eq(tenant_id))
         .one(db)
@@ -152,12 +160,7 @@ fn name_taken(name: &str) -> CoreError {
     CoreError::uniqueness(format!("a license tier named {name:?} already exists in this tenant"))
 }
 
-pub async fn create(
-    txn: &DatabaseTransaction,
-    tenant_id: Uuid,
-    spec: &TierSpec,
-    now: i64,
-) -> Result<license_tiers::Model> {
+pub async fn create(txn: &DatabaseTransaction, tenant_id: Uuid, spec: &TierSpec, now: i64) -> Result<Tier> {
     rules::validate_tier(&spec.name, spec.seats)?;
     super::admin::get_tenant(txn, tenant_id).await?;
     license_tiers::ActiveModel {
@@ -170,6 +173,7 @@ pub async fn create(
     }
     .insert(txn)
     .await
+    .map(Tier::from)
     .map_err(|e| {
         if is_unique_violation(&e) {
             name_taken(&spec.name)
@@ -181,18 +185,13 @@ pub async fn create(
 
 /// Replaces a tier's name, rank and seats (refusing fewer seats than are held); returns it
 /// before and after. The caller recomputes the licenses.
-pub async fn update(
-    txn: &DatabaseTransaction,
-    tenant_id: Uuid,
-    id: Uuid,
-    spec: &TierSpec,
-) -> Result<(license_tiers::Model, license_tiers::Model)> {
+pub async fn update(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid, spec: &TierSpec) -> Result<(Tier, Tier)> {
     rules::validate_tier(&spec.name, spec.seats)?;
     super::lock_tenant(txn, tenant_id).await?;
-    let before = get(txn, tenant_id, id).await?;
+    let before = row(txn, tenant_id, id).await?;
     let held = seats(txn, tenant_id).await?.get(&id).copied().unwrap_or_default();
     if spec.seats < held.assigned {
-        return Err(rules::seats_in_use(&before.name, spec.seats, held.assigned));
+        return Err(rules::seats_in_use(&before.name, spec.seats, held.assigned).into());
     }
     let mut row: license_tiers::ActiveModel = before.clone().into();
     row.name = Set(spec.name.clone());
@@ -205,16 +204,16 @@ pub async fn update(
             e.into()
         }
     })?;
-    Ok((before, after))
+    Ok((before.into(), after.into()))
 }
 
 /// Deletes a tier nobody holds or awaits, with its group mappings.
-pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Result<license_tiers::Model> {
+pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Result<Tier> {
     super::lock_tenant(txn, tenant_id).await?;
     let tier = get(txn, tenant_id, id).await?;
     let held = seats(txn, tenant_id).await?.get(&id).copied().unwrap_or_default();
     if held.assigned > 0 || held.pending > 0 {
-        return Err(rules::tier_in_use(&tier.name, held.assigned, held.pending));
+        return Err(rules::tier_in_use(&tier.name, held.assigned, held.pending).into());
     }
     let mut s = settings(txn, tenant_id).await?;
     if s.default_tier == Some(id) {
@@ -453,7 +452,7 @@ impl<'a> Work<'a> {
 
     /// Cancels unbilled purchases of `tier` for seats this change freed and nobody took:
     /// those bought for the users who released them first, then the newest.
-    async fn net_out(&mut self, txn: &DatabaseTransaction, tier: &license_tiers::Model, freed: i64) -> Result<()> {
+    async fn net_out(&mut self, txn: &DatabaseTransaction, tier: &Tier, freed: i64) -> Result<()> {
         let free = self.seats.get(&tier.id).map(Seats::free).unwrap_or_default();
         if free == 0 {
             return Ok(());
@@ -696,8 +695,8 @@ fn tier_attribute(document: &serde_json::Value) -> Option<&str> {
 pub async fn after_user_write(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
-    before: Option<&users::Model>,
-    after: &users::Model,
+    before: Option<&User>,
+    after: &User,
     now: i64,
 ) -> Result<Vec<Event>> {
     let activation = before.is_some_and(|b| b.active != after.active);

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use dirsync_domain::User;
 use sea_orm::sea_query::{Alias, Expr, Func, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -16,7 +17,7 @@ use super::is_unique_violation;
 use crate::entity::{group_members, role_mappings, roles, tenants, user_roles, users};
 use crate::error::{CoreError, Result};
 use crate::journal::Event;
-use crate::roles::{self as rules, Catalog, Facts, RoleSource, Trigger};
+use crate::roles::{self as rules, Catalog, Facts, Role, RoleSource, Trigger};
 
 /// Ids per statement: well under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 1000;
@@ -70,16 +71,23 @@ pub async fn catalog<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Cata
     ))
 }
 
-pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<roles::Model>> {
+pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<Role>> {
     Ok(roles::Entity::find()
         .filter(roles::Column::TenantId.eq(tenant_id))
         .order_by_desc(roles::Column::Rank)
         .order_by_asc(roles::Column::Id)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(Role::from)
+        .collect())
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<roles::Model> {
+pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<Role> {
+    Ok(row(db, tenant_id, id).await?.into())
+}
+
+async fn row<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<roles::Model> {
     roles::Entity::find_by_id(id)
         .filter(roles::Column::TenantId.eq(tenant_id))
         .one(db)
@@ -112,7 +120,7 @@ async fn clear_default(txn: &DatabaseTransaction, tenant_id: Uuid, except: Uuid)
     Ok(())
 }
 
-pub async fn create(txn: &DatabaseTransaction, tenant_id: Uuid, spec: &RoleSpec, now: i64) -> Result<roles::Model> {
+pub async fn create(txn: &DatabaseTransaction, tenant_id: Uuid, spec: &RoleSpec, now: i64) -> Result<Role> {
     rules::validate(&spec.name, spec.is_admin, spec.is_guest, spec.is_default)?;
     super::admin::get_tenant(txn, tenant_id).await?;
     let id = Uuid::now_v7();
@@ -131,6 +139,7 @@ pub async fn create(txn: &DatabaseTransaction, tenant_id: Uuid, spec: &RoleSpec,
     }
     .insert(txn)
     .await
+    .map(Role::from)
     .map_err(|e| {
         if is_unique_violation(&e) {
             name_taken(&spec.name)
@@ -141,14 +150,9 @@ pub async fn create(txn: &DatabaseTransaction, tenant_id: Uuid, spec: &RoleSpec,
 }
 
 /// Replaces a role's name, rank and flags; returns it before and after.
-pub async fn update(
-    txn: &DatabaseTransaction,
-    tenant_id: Uuid,
-    id: Uuid,
-    spec: &RoleSpec,
-) -> Result<(roles::Model, roles::Model)> {
+pub async fn update(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid, spec: &RoleSpec) -> Result<(Role, Role)> {
     rules::validate(&spec.name, spec.is_admin, spec.is_guest, spec.is_default)?;
-    let before = get(txn, tenant_id, id).await?;
+    let before = row(txn, tenant_id, id).await?;
     if spec.is_default {
         clear_default(txn, tenant_id, id).await?;
     }
@@ -165,11 +169,11 @@ pub async fn update(
             e.into()
         }
     })?;
-    Ok((before, after))
+    Ok((before.into(), after.into()))
 }
 
 /// Deletes a role nobody holds, with its group mappings.
-pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Result<roles::Model> {
+pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Result<Role> {
     let role = get(txn, tenant_id, id).await?;
     let holders = user_roles::Entity::find()
         .filter(user_roles::Column::TenantId.eq(tenant_id))
@@ -310,7 +314,7 @@ pub async fn keep_an_admin(
     }
     super::lock_tenant(txn, tenant_id).await?;
     if active_admins(txn, tenant_id).await? == 0 {
-        return Err(rules::last_admin(who));
+        return Err(rules::last_admin(who).into());
     }
     Ok(())
 }
@@ -487,8 +491,8 @@ async fn reassign_ids(
 pub async fn after_user_write(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
-    before: Option<&users::Model>,
-    after: &users::Model,
+    before: Option<&User>,
+    after: &User,
     trigger: Trigger,
     now: i64,
 ) -> Result<Vec<Event>> {
@@ -530,7 +534,7 @@ pub async fn before_user_delete(txn: &DatabaseTransaction, tenant_id: Uuid, user
     super::lock_tenant(txn, tenant_id).await?;
     // The user is still there: it is the last admin when it is the only one.
     if active_admins(txn, tenant_id).await? <= 1 {
-        return Err(rules::last_admin(Some(&user.user_name)));
+        return Err(rules::last_admin(Some(&user.user_name)).into());
     }
     Ok(())
 }
@@ -652,14 +656,13 @@ pub async fn reassign_after_config(
 pub struct Entitlement {
     pub user_id: Uuid,
     pub active: bool,
-    pub role: Option<roles::Model>,
+    pub role: Option<Role>,
 }
 
 /// The entitlements of the users among `ids` (at most a few thousand), in the order asked;
 /// ids that name no user of the tenant are left out.
 pub async fn entitlements<C: ConnectionTrait>(db: &C, tenant_id: Uuid, ids: &[Uuid]) -> Result<Vec<Entitlement>> {
-    let catalog_roles: HashMap<Uuid, roles::Model> =
-        list(db, tenant_id).await?.into_iter().map(|r| (r.id, r)).collect();
+    let catalog_roles: HashMap<Uuid, Role> = list(db, tenant_id).await?.into_iter().map(|r| (r.id, r)).collect();
     let mut active: HashMap<Uuid, bool> = HashMap::new();
     let mut held: HashMap<Uuid, Uuid> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {

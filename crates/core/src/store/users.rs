@@ -1,7 +1,7 @@
 //! Users: create, read, replace, delete, list, lookups by key and login resolution.
 
 use dirsync_domain::filter::{Filter, Sort};
-use dirsync_domain::user::UserSpec;
+use dirsync_domain::user::{User, UserSpec};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -77,7 +77,7 @@ pub struct NewUser<'a> {
     pub spec: &'a UserSpec,
 }
 
-pub async fn create(txn: &DatabaseTransaction, new: NewUser<'_>, now: i64) -> Result<users::Model> {
+pub async fn create(txn: &DatabaseTransaction, new: NewUser<'_>, now: i64) -> Result<User> {
     validate(new.spec)?;
     let spec = new.spec;
     let model = users::ActiveModel {
@@ -102,7 +102,7 @@ pub async fn create(txn: &DatabaseTransaction, new: NewUser<'_>, now: i64) -> Re
         created_at: Set(now),
         updated_at: Set(now),
     };
-    model.insert(txn).await.map_err(|e| {
+    model.insert(txn).await.map(User::from).map_err(|e| {
         if is_unique_violation(&e) {
             taken(&spec.user_name)
         } else {
@@ -111,11 +111,12 @@ pub async fn create(txn: &DatabaseTransaction, new: NewUser<'_>, now: i64) -> Re
     })
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<users::Model> {
+pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<User> {
     users::Entity::find_by_id(id)
         .filter(users::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
+        .map(User::from)
         .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))
 }
 
@@ -133,7 +134,7 @@ pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Resul
     Ok(())
 }
 
-fn check_version(current: &users::Model, expected: Option<i64>) -> Result<()> {
+fn check_version(current: &User, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != current.version => Err(CoreError::version_mismatch(format!(
             "user {} is at version {}, not {v}",
@@ -150,7 +151,7 @@ pub async fn replace(
     spec: &UserSpec,
     expected_version: Option<i64>,
     now: i64,
-) -> Result<(users::Model, users::Model)> {
+) -> Result<(User, User)> {
     validate(spec)?;
     let current = get(txn, tenant_id, id).await?;
     check_version(&current, expected_version)?;
@@ -204,7 +205,7 @@ pub async fn delete(
     tenant_id: Uuid,
     id: Uuid,
     expected_version: Option<i64>,
-) -> Result<(users::Model, Vec<Uuid>)> {
+) -> Result<(User, Vec<Uuid>)> {
     let current = get(txn, tenant_id, id).await?;
     check_version(&current, expected_version)?;
     let groups: Vec<Uuid> = group_members::Entity::find()
@@ -249,7 +250,7 @@ pub async fn list<C: ConnectionTrait>(
     sort: Option<&Sort>,
     page: Page,
     page_token: Option<&str>,
-) -> Result<(u64, Vec<users::Model>, Option<String>)> {
+) -> Result<(u64, Vec<User>, Option<String>)> {
     let backend = db.get_database_backend();
     let query_id = keyset::fingerprint(&[
         &Target::Users,
@@ -288,6 +289,7 @@ pub async fn list<C: ConnectionTrait>(
     let descending = sort.is_some_and(|s| s.descending);
     let order = SeekOrder::new(backend, key, descending, users::Column::Id.into_expr());
     let (rows, next) = keyset::page(db, query, &order, start, page.count).await?;
+    let rows = rows.into_iter().map(User::from).collect();
     Ok((total, rows, next.map(|c| keyset::encode(&query_id, &c))))
 }
 
@@ -320,7 +322,7 @@ pub async fn get_by<C: ConnectionTrait>(
     tenant_id: Uuid,
     key: LookupKey<'_>,
     visible: Visibility,
-) -> Result<users::Model> {
+) -> Result<User> {
     let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
     if v.is_empty() {
         return Err(CoreError::invalid_value(format!("{key} is empty")));
@@ -339,14 +341,14 @@ pub async fn get_by<C: ConnectionTrait>(
     let mut found = query.order_by_asc(users::Column::Id).limit(2).all(db).await?;
     match found.len() {
         0 => Err(CoreError::not_found(format!("no user with {key} in this tenant"))),
-        1 => Ok(found.remove(0)),
+        1 => Ok(found.remove(0).into()),
         _ => Err(CoreError::ambiguous(format!("several users have {key} in this tenant"))),
     }
 }
 
 /// The user a login subject names; a deactivated user may not log in. Deleted users are
 /// gone from the table, so they are "not found" like subjects that never existed.
-pub async fn resolve_login<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<'_>) -> Result<users::Model> {
+pub async fn resolve_login<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<'_>) -> Result<User> {
     let user = get_by(db, tenant_id, key, Visibility::All).await?;
     if !user.active {
         return Err(CoreError::user_inactive(format!(

@@ -17,8 +17,22 @@ use std::collections::HashMap;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::entity::roles::Model as Role;
-use crate::error::{CoreError, Result};
+use crate::error::{Error, ErrorKind, Result};
+
+/// A role of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Case-sensitive, unique per tenant.
+    pub name: String,
+    /// Privilege: higher is more privileged.
+    pub rank: i32,
+    pub is_admin: bool,
+    pub is_guest: bool,
+    pub is_default: bool,
+    pub created_at: i64,
+}
 
 /// The extension attribute that names a user's role (source `attribute`).
 pub const USER_ROLE_ATTRIBUTE: &str = "userRole";
@@ -171,11 +185,14 @@ pub fn decide<'a>(catalog: &'a Catalog, facts: &Facts<'_>, trigger: Trigger) -> 
                     (Some(role), _) => Some(role),
                     (None, Trigger::Admin) => current.or_else(|| catalog.default_role()),
                     (None, _) => {
-                        return Err(CoreError::invalid_value(format!(
-                            "{USER_ROLE_ATTRIBUTE} {name:?} names no role of this tenant (role names are \
+                        return Err(Error::new(
+                            ErrorKind::InvalidValue,
+                            format!(
+                                "{USER_ROLE_ATTRIBUTE} {name:?} names no role of this tenant (role names are \
                              case-sensitive: {})",
-                            catalog.names()
-                        )));
+                                catalog.names()
+                            ),
+                        ));
                     }
                 },
             },
@@ -186,10 +203,13 @@ pub fn decide<'a>(catalog: &'a Catalog, facts: &Facts<'_>, trigger: Trigger) -> 
         && trigger == Trigger::Scim
         && facts.current != Some(role.id)
     {
-        return Err(CoreError::invalid_value(format!(
-            "role {:?} is a guest role; guest roles are never assigned through SCIM",
-            role.name
-        )));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!(
+                "role {:?} is a guest role; guest roles are never assigned through SCIM",
+                role.name
+            ),
+        ));
     }
     Ok(wanted)
 }
@@ -200,16 +220,19 @@ pub fn is_active_admin(catalog: &Catalog, role: Option<Uuid>, active: bool) -> b
 }
 
 /// The refusal of a change that would remove the tenant's last active admin.
-pub fn last_admin(who: Option<&str>) -> CoreError {
-    CoreError::last_admin(match who {
-        Some(user) => format!(
-            "{user} is the last active admin of this tenant; make another user an admin first \
+pub fn last_admin(who: Option<&str>) -> Error {
+    Error::new(
+        ErrorKind::LastAdmin,
+        match who {
+            Some(user) => format!(
+                "{user} is the last active admin of this tenant; make another user an admin first \
              (nothing was changed)"
-        ),
-        None => "this change would leave the tenant without an active admin; make another user an \
+            ),
+            None => "this change would leave the tenant without an active admin; make another user an \
                  admin first (nothing was changed)"
-            .into(),
-    })
+                .into(),
+        },
+    )
 }
 
 /// The `userRole` value of a user document: under any extension URN key (e.g.
@@ -222,17 +245,19 @@ pub fn user_role_attribute(document: &Value) -> Option<&str> {
 /// The flags and name of a role as a caller asks for them.
 pub fn validate(name: &str, is_admin: bool, is_guest: bool, is_default: bool) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(CoreError::invalid_value("a role name must not be empty".into()));
+        return Err(Error::new(ErrorKind::InvalidValue, "a role name must not be empty"));
     }
     if is_guest && is_default {
-        return Err(CoreError::invalid_value(format!(
-            "role {name:?} cannot be both the guest role and the default role"
-        )));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("role {name:?} cannot be both the guest role and the default role"),
+        ));
     }
     if is_guest && is_admin {
-        return Err(CoreError::invalid_value(format!(
-            "role {name:?} cannot be both a guest role and an admin role"
-        )));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("role {name:?} cannot be both a guest role and an admin role"),
+        ));
     }
     Ok(())
 }
@@ -342,7 +367,7 @@ mod tests {
             };
             match (decide(&cat, &facts, trigger), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got.map(|r| r.id), want.map(id), "{attribute:?}"),
-                (Err(e), Err(part)) if e.kind() == Some(crate::error::ErrorKind::InvalidValue) => {
+                (Err(e), Err(part)) if e.kind() == ErrorKind::InvalidValue => {
                     assert!(e.to_string().contains(part), "{e}")
                 }
                 (got, want) => panic!("{attribute:?}: got {got:?}, want {want:?}"),

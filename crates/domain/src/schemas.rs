@@ -1,9 +1,9 @@
 //! Tenant-defined extension schemas: the rules a definition must follow before it is stored.
-//! Pure functions; storage is in `crate::store::schemas`, the SCIM meaning in the edge.
+//! Pure functions; storage is in the store crate (`store::schemas`), the SCIM meaning in the edge.
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{CoreError, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// URNs a tenant may not take: the schemas dirsync defines itself, and the non-standard
 /// spellings of them the SCIM edge accepts from IdPs (they already name a built-in schema).
@@ -74,8 +74,8 @@ pub fn extension_value<'a>(document: &'a Value, name: &str) -> Option<&'a str> {
         })
 }
 
-fn invalid(msg: String) -> CoreError {
-    CoreError::invalid_value(msg)
+fn invalid(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidValue, msg)
 }
 
 /// RFC 7643 §2.1 ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA; the
@@ -282,7 +282,6 @@ pub fn attributes_from_json(text: &str) -> Vec<Attribute> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
 
     fn attr(name: &str, ty: &str) -> Attribute {
         Attribute {
@@ -390,7 +389,7 @@ mod tests {
         for (d, want) in cases {
             let shown = format!("{d:?}");
             match validate(d) {
-                Err(e) if e.kind() == Some(ErrorKind::InvalidValue) => {
+                Err(e) if e.kind() == ErrorKind::InvalidValue => {
                     assert!(e.to_string().contains(want), "{shown}: {e}")
                 }
                 other => panic!("{shown}: {other:?}"),

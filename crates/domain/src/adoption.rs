@@ -11,9 +11,9 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::entity::users;
-use crate::error::{CoreError, Result};
-use crate::journal::Event;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::Event;
+use crate::user::User;
 
 /// Change-feed URI of an adoption.
 pub const ADOPTED_URI: &str = "urn:dirsync:event:user:adopted";
@@ -30,7 +30,7 @@ pub enum Takeover {
 }
 
 /// Whether a user is unmanaged: provisioned over SCIM by a connection that has since ended.
-pub fn is_unmanaged(user: &users::Model) -> bool {
+pub fn is_unmanaged(user: &User) -> bool {
     user.source != "native" && user.connection_id.is_none()
 }
 
@@ -41,7 +41,7 @@ const MAX_DOMAIN: usize = 253;
 /// without wildcard, trailing dot, or '@'.
 pub fn validate_domain(input: &str) -> Result<String> {
     let d = input.trim().to_ascii_lowercase();
-    let bad = |why: &str| CoreError::invalid_value(format!("domain {input:?} is not valid: {why}"));
+    let bad = |why: &str| Error::new(ErrorKind::InvalidValue, format!("domain {input:?} is not valid: {why}"));
     if d.is_empty() {
         return Err(bad("it is empty"));
     }
@@ -94,7 +94,7 @@ pub struct Match {
 }
 
 /// How `user` matches the verified `domains` (userName first, then the primary e-mail).
-pub fn matching(user: &users::Model, domains: &[String]) -> Option<Match> {
+pub fn matching(user: &User, domains: &[String]) -> Option<Match> {
     let candidates = [
         ("userName", Some(user.user_name.as_str())),
         ("email", user.email.as_deref()),
@@ -106,7 +106,7 @@ pub fn matching(user: &users::Model, domains: &[String]) -> Option<Match> {
 }
 
 /// Why a native user cannot be adopted by a connection, for a 409 detail.
-pub fn refusal(user: &users::Model, allow_adoption: bool) -> String {
+pub fn refusal(user: &User, allow_adoption: bool) -> String {
     let head = format!(
         "userName {:?} belongs to an account created outside SCIM",
         user.user_name
@@ -131,7 +131,7 @@ pub fn refusal(user: &users::Model, allow_adoption: bool) -> String {
 }
 
 /// The change-feed event (and sync-log line) of an adoption.
-pub fn adopted_event(user: &users::Model, connection_id: Uuid, m: &Match) -> Event {
+pub fn adopted_event(user: &User, connection_id: Uuid, m: &Match) -> Event {
     Event {
         kind: "user.adopted",
         uri: ADOPTED_URI,
@@ -152,7 +152,7 @@ pub fn adopted_event(user: &users::Model, connection_id: Uuid, m: &Match) -> Eve
 }
 
 /// The change-feed event (and sync-log line) of a takeover of `after` by `connection_id`.
-pub fn takeover_event(after: &users::Model, connection_id: Uuid, how: &Takeover) -> Event {
+pub fn takeover_event(after: &User, connection_id: Uuid, how: &Takeover) -> Event {
     match how {
         Takeover::Adopted(m) => adopted_event(after, connection_id, m),
         Takeover::Linked => Event {
@@ -201,24 +201,19 @@ mod tests {
         }
     }
 
-    fn user(user_name: &str, email: Option<&str>) -> users::Model {
-        users::Model {
+    fn user(user_name: &str, email: Option<&str>) -> User {
+        User {
             id: Uuid::nil(),
             tenant_id: Uuid::nil(),
             connection_id: None,
             source: "native".into(),
             user_name: user_name.into(),
-            user_name_key: user_name.to_lowercase(),
             external_id: None,
             active: true,
             display_name: None,
             given_name: None,
             family_name: None,
             email: email.map(str::to_owned),
-            email_key: email.map(str::to_lowercase),
-            display_name_key: None,
-            given_name_key: None,
-            family_name_key: None,
             document: json!({}),
             version: 1,
             created_at: 0,

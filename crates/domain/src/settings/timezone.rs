@@ -67,7 +67,7 @@ pub fn warning(doc: &Value) -> Option<String> {
 }
 
 /// [`warning`] for a `UserSpec`'s document (a document that is not JSON has none).
-pub fn spec_warning(spec: &dirsync_domain::user::UserSpec) -> Option<String> {
+pub fn spec_warning(spec: &crate::user::UserSpec) -> Option<String> {
     serde_json::from_str::<Value>(&spec.document)
         .ok()
         .and_then(|doc| warning(&doc))

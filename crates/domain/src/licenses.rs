@@ -20,9 +20,22 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::entity::license_tiers::Model as Tier;
-use crate::error::{CoreError, Result};
-use crate::journal::Event;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::Event;
+
+/// A license tier of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Case-sensitive, unique per tenant.
+    pub name: String,
+    /// Lower is the cheaper tier: a user in several license groups gets the lowest.
+    pub rank: i32,
+    /// Capacity: the operator's seat count plus the seats bought since.
+    pub seats: i64,
+    pub created_at: i64,
+}
 
 /// Change-feed event URIs of licenses.
 pub mod uri {
@@ -126,8 +139,9 @@ impl Default for Settings {
 /// Settings as an operator may set them: the default source needs a default tier.
 pub fn validate_source(s: &Settings) -> Result<()> {
     if s.source == Source::Default && s.default_tier.is_none() {
-        return Err(CoreError::invalid_value(
-            "the license source \"default\" needs a default tier (default_tier_id)".into(),
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            "the license source \"default\" needs a default tier (default_tier_id)",
         ));
     }
     Ok(())
@@ -270,21 +284,26 @@ pub fn billing_window_end(first_unbilled_at: i64, window_seconds: i64) -> i64 {
 /// A tier as a caller asks for it.
 pub fn validate_tier(name: &str, seats: i64) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(CoreError::invalid_value("a license tier name must not be empty".into()));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            "a license tier name must not be empty",
+        ));
     }
     if seats < 0 {
-        return Err(CoreError::invalid_value(format!(
-            "tier {name:?}: seats must be 0 or more, not {seats}"
-        )));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("tier {name:?}: seats must be 0 or more, not {seats}"),
+        ));
     }
     Ok(())
 }
 
 pub fn validate_window(seconds: i64) -> Result<()> {
     if !(1..=MAX_BILLING_WINDOW_SECONDS).contains(&seconds) {
-        return Err(CoreError::invalid_value(format!(
-            "the billing window must be between 1 and {MAX_BILLING_WINDOW_SECONDS} seconds, not {seconds}"
-        )));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("the billing window must be between 1 and {MAX_BILLING_WINDOW_SECONDS} seconds, not {seconds}"),
+        ));
     }
     Ok(())
 }
@@ -294,21 +313,27 @@ fn users(n: i64) -> String {
 }
 
 /// The refusal of a seat count below the seats held.
-pub fn seats_in_use(tier: &str, seats: i64, assigned: i64) -> CoreError {
-    CoreError::license_in_use(format!(
-        "tier {tier:?} cannot have {seats} seats: {} hold one; release seats first (nothing was changed)",
-        users(assigned)
-    ))
+pub fn seats_in_use(tier: &str, seats: i64, assigned: i64) -> Error {
+    Error::new(
+        ErrorKind::LicenseInUse,
+        format!(
+            "tier {tier:?} cannot have {seats} seats: {} hold one; release seats first (nothing was changed)",
+            users(assigned)
+        ),
+    )
 }
 
 /// The refusal to delete a tier someone holds or waits for.
-pub fn tier_in_use(tier: &str, assigned: i64, pending: i64) -> CoreError {
-    CoreError::license_in_use(format!(
-        "tier {tier:?} is held by {} and awaited by {}; unmap its groups or move those users first \
+pub fn tier_in_use(tier: &str, assigned: i64, pending: i64) -> Error {
+    Error::new(
+        ErrorKind::LicenseInUse,
+        format!(
+            "tier {tier:?} is held by {} and awaited by {}; unmap its groups or move those users first \
          (nothing was changed)",
-        users(assigned),
-        users(pending)
-    ))
+            users(assigned),
+            users(pending)
+        ),
+    )
 }
 
 fn tier_view(t: &Tier) -> Value {
@@ -746,7 +771,7 @@ mod tests {
             assert_eq!(validate_window(window).is_ok(), ok, "{window}");
         }
         let refusal = seats_in_use("Team", 1, 3);
-        assert_eq!(refusal.kind(), Some(crate::error::ErrorKind::LicenseInUse));
+        assert_eq!(refusal.kind(), ErrorKind::LicenseInUse);
         assert!(refusal.to_string().contains("3 users hold one"), "{refusal}");
     }
 }
