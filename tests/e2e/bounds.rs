@@ -768,14 +768,15 @@ async fn every_parsed_filter_yields_sql_the_store_accepts(app: TestApp) {
                 refused += 1;
                 continue;
             };
-            let cond = match dirsync_core::convert::filter(&pb_filter).and_then(|f| condition(backend, *target, &f)) {
-                Ok(c) => c,
-                Err(e) if e.kind() == Some(dirsync_core::error::ErrorKind::InvalidFilter) => {
-                    refused += 1;
-                    continue;
-                }
-                Err(e) => panic!("{text}: {e:?}"),
-            };
+            let cond =
+                match dirsync_core::convert::filter(&pb_filter).and_then(|f| Ok(condition(backend, *target, &f)?)) {
+                    Ok(c) => c,
+                    Err(e) if e.kind() == Some(dirsync_core::error::ErrorKind::InvalidFilter) => {
+                        refused += 1;
+                        continue;
+                    }
+                    Err(e) => panic!("{text}: {e:?}"),
+                };
             let q = Query::select()
                 .expr(Expr::val(1))
                 .from(Alias::new(*table))

@@ -1,11 +1,14 @@
 //! The core's one error type and its mapping to gRPC status codes.
 
 pub use dirsync_domain::error::{ERROR_DOMAIN, Error, ErrorKind, GrpcCode};
+pub use dirsync_store::error::{DbFailure, StoreError};
 use sea_orm::DbErr;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// A refusal by a domain rule, or a failure of the store.
+/// A refusal by a domain rule, or a failure of the store: the store's error as the core's own
+/// type, because only a type of this crate may convert into `tonic::Status` (for `?` in the
+/// services).
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error(transparent)]
@@ -16,31 +19,16 @@ pub enum CoreError {
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
-/// Constructors by kind, so call sites read as the refusal they make.
-macro_rules! constructors {
-    ($($name:ident => $kind:ident),* $(,)?) => {
-        impl CoreError {
-            $(pub fn $name(message: String) -> Self {
-                CoreError::Domain(Error::new(ErrorKind::$kind, message))
-            })*
-        }
-    };
-}
+dirsync_domain::refusals!(CoreError);
 
-constructors! {
-    not_found => NotFound,
-    uniqueness => Uniqueness,
-    version_mismatch => VersionMismatch,
-    invalid_value => InvalidValue,
-    invalid_filter => InvalidFilter,
-    mutability => Mutability,
-    unauthenticated => Unauthenticated,
-    user_inactive => UserInactive,
-    ambiguous => Ambiguous,
-    invalid_page_token => InvalidPageToken,
-    last_admin => LastAdmin,
-    role_in_use => RoleInUse,
-    license_in_use => LicenseInUse,
+/// The store's errors keep their meaning in the core.
+impl From<StoreError> for CoreError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Domain(e) => CoreError::Domain(e),
+            StoreError::Db(e) => CoreError::Db(e),
+        }
+    }
 }
 
 impl CoreError {
@@ -56,58 +44,6 @@ impl CoreError {
 /// The table's gRPC code as tonic's.
 fn grpc_code(code: GrpcCode) -> Code {
     Code::from_i32(code as i32)
-}
-
-/// What a database error means for the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DbFailure {
-    /// The store cannot be reached or is restarting: retry later (`UNAVAILABLE`).
-    Unavailable,
-    /// A concurrent transaction won (serialization failure, deadlock, a busy SQLite file):
-    /// the transaction changed nothing and may be retried as it is.
-    Conflict,
-    /// Anything else: a bug or a broken invariant (`INTERNAL`).
-    Other,
-}
-
-impl DbFailure {
-    /// Classifies `err` by the driver's error, never by its message.
-    pub fn of(err: &DbErr) -> DbFailure {
-        use sea_orm::RuntimeErr;
-        let sqlx = match err {
-            DbErr::ConnectionAcquire(_) => return DbFailure::Unavailable,
-            DbErr::Conn(RuntimeErr::SqlxError(e))
-            | DbErr::Exec(RuntimeErr::SqlxError(e))
-            | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
-            DbErr::Conn(_) => return DbFailure::Unavailable,
-            _ => return DbFailure::Other,
-        };
-        use sea_orm::sqlx::Error as E;
-        match &**sqlx {
-            E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Protocol(_) => {
-                DbFailure::Unavailable
-            }
-            E::Database(db) => {
-                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-                match code.as_str() {
-                    // PostgreSQL: serialization_failure, deadlock_detected.
-                    "40001" | "40P01" => DbFailure::Conflict,
-                    // PostgreSQL: connection exceptions (08…), shutting down or starting
-                    // (57P01-57P03), too many connections, out of disk or memory (53…).
-                    c if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") => DbFailure::Unavailable,
-                    // SQLite result codes (the primary code is the low byte of the extended).
-                    c => match c.parse::<u32>().map(|n| n & 0xff) {
-                        // BUSY, LOCKED: another connection holds the write lock.
-                        Ok(5 | 6) => DbFailure::Conflict,
-                        // IOERR, CANTOPEN, FULL, READONLY (the file or its disk went away).
-                        Ok(8 | 10 | 13 | 14) => DbFailure::Unavailable,
-                        _ => DbFailure::Other,
-                    },
-                }
-            }
-            _ => DbFailure::Other,
-        }
-    }
 }
 
 impl CoreError {

@@ -2,20 +2,17 @@
 //! over gRPC, and knows no HTTP, SCIM JSON or IdP quirks.
 
 pub use dirsync_domain::{adoption, clock, ids, licenses, roles, schemas, text};
+pub use dirsync_store::{self as store, entity, sealing, tokens};
 
 pub mod billing;
 pub mod convert;
-pub mod entity;
 pub mod error;
 pub mod jobs;
 pub mod journal;
 pub mod observe;
-pub mod sealing;
 pub mod service;
 pub mod service_auth;
 pub mod settings;
-pub mod store;
-pub mod tokens;
 
 use std::future::Future;
 use std::time::Duration;
@@ -55,6 +52,12 @@ pub enum StartError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("{0}")]
     Bootstrap(#[from] error::CoreError),
+}
+
+impl From<error::StoreError> for StartError {
+    fn from(err: error::StoreError) -> Self {
+        StartError::Bootstrap(err.into())
+    }
 }
 
 /// How long a request waits for a PostgreSQL connection (a new one included) before it is

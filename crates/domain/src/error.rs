@@ -143,6 +143,55 @@ impl Error {
     }
 }
 
+/// Constructors by kind for an error type that wraps [`Error`] (the store's and the core's,
+/// which add their failures), so call sites read as the refusal they make.
+#[macro_export]
+macro_rules! refusals {
+    ($ty:ty) => {
+        impl $ty {
+            pub fn not_found(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::NotFound, message))
+            }
+            pub fn uniqueness(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::Uniqueness, message))
+            }
+            pub fn version_mismatch(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::VersionMismatch, message))
+            }
+            pub fn invalid_value(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::InvalidValue, message))
+            }
+            pub fn invalid_filter(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::InvalidFilter, message))
+            }
+            pub fn mutability(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::Mutability, message))
+            }
+            pub fn unauthenticated(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::Unauthenticated, message))
+            }
+            pub fn user_inactive(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::UserInactive, message))
+            }
+            pub fn ambiguous(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::Ambiguous, message))
+            }
+            pub fn invalid_page_token(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::InvalidPageToken, message))
+            }
+            pub fn last_admin(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::LastAdmin, message))
+            }
+            pub fn role_in_use(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::RoleInUse, message))
+            }
+            pub fn license_in_use(message: String) -> Self {
+                Self::from($crate::Error::new($crate::ErrorKind::LicenseInUse, message))
+            }
+        }
+    };
+}
+
 /// Parses an id sent by a caller; a malformed id names nothing, so it is "not found".
 pub fn parse_id(kind: &str, id: &str) -> Result<uuid::Uuid> {
     uuid::Uuid::parse_str(id).map_err(|_| Error::new(ErrorKind::NotFound, format!("{kind} {id} not found")))

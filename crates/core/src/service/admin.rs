@@ -46,9 +46,13 @@ impl AdminService {
     /// Each connection of `tenant_id` with what its sync log says of the last 24 hours (the
     /// operator's status and the portal's overview).
     pub(crate) async fn connection_stats(&self, tenant_id: uuid::Uuid) -> Result<Vec<ConnectionStats>, Status> {
-        let conns = admin::list_connections(&self.db, tenant_id).await?;
+        let conns = admin::list_connections(&self.db, tenant_id)
+            .await
+            .map_err(CoreError::from)?;
         let ids: Vec<uuid::Uuid> = conns.iter().map(|c| c.id).collect();
-        let mut stats = log::stats(&self.db, &ids, self.clock.now_ms()).await?;
+        let mut stats = log::stats(&self.db, &ids, self.clock.now_ms())
+            .await
+            .map_err(CoreError::from)?;
         Ok(conns
             .into_iter()
             .map(|c| {
@@ -180,7 +184,9 @@ async fn settle(
     now: i64,
 ) -> crate::error::Result<()> {
     let events = roles::reassign_after_config(txn, tenant_id, scope, had_admins, now).await?;
-    journal::write(txn, tenant_id, None, &RequestContext::default(), &events, now).await
+    journal::write(txn, tenant_id, None, &RequestContext::default(), &events, now)
+        .await
+        .map_err(CoreError::from)
 }
 
 #[tonic::async_trait]
@@ -188,20 +194,25 @@ impl Admin for AdminService {
     async fn create_tenant(&self, request: Request<CreateTenantRequest>) -> Result<Response<Tenant>, Status> {
         let req = request.into_inner();
         let now = self.clock.now_ms();
-        let t = in_txn(&self.db, async |txn| admin::create_tenant(txn, &req.name, now).await).await?;
+        let t = in_txn(&self.db, async |txn| {
+            admin::create_tenant(txn, &req.name, now).await.map_err(CoreError::from)
+        })
+        .await?;
         Ok(Response::new(tenant_to_proto(t)))
     }
 
     async fn get_tenant(&self, request: Request<GetTenantRequest>) -> Result<Response<Tenant>, Status> {
         let id = tenant(&request.into_inner().id)?;
-        Ok(Response::new(tenant_to_proto(admin::get_tenant(&self.db, id).await?)))
+        Ok(Response::new(tenant_to_proto(
+            admin::get_tenant(&self.db, id).await.map_err(CoreError::from)?,
+        )))
     }
 
     async fn list_tenants(
         &self,
         _request: Request<ListTenantsRequest>,
     ) -> Result<Response<ListTenantsResponse>, Status> {
-        let tenants = admin::list_tenants(&self.db).await?;
+        let tenants = admin::list_tenants(&self.db).await.map_err(CoreError::from)?;
         Ok(Response::new(ListTenantsResponse {
             tenants: tenants.into_iter().map(tenant_to_proto).collect(),
         }))
@@ -235,7 +246,9 @@ impl Admin for AdminService {
         request: Request<ListConnectionsRequest>,
     ) -> Result<Response<ListConnectionsResponse>, Status> {
         let tenant_id = tenant(&request.into_inner().tenant_id)?;
-        let rows = admin::list_connections(&self.db, tenant_id).await?;
+        let rows = admin::list_connections(&self.db, tenant_id)
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(ListConnectionsResponse {
             connections: rows.into_iter().map(|c| self.connection(c)).collect(),
         }))
@@ -279,7 +292,7 @@ impl Admin for AdminService {
         let now = self.clock.now_ms();
         let revoked = in_txn(&self.db, async |txn| {
             let conn = admin::get_connection(txn, tenant_id, connection_id).await?;
-            admin::revoke_tokens(txn, conn.id, now).await
+            admin::revoke_tokens(txn, conn.id, now).await.map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(RevokeTokensResponse { revoked }))
@@ -293,7 +306,9 @@ impl Admin for AdminService {
         // A malformed tenant id in Basic credentials is a failed login, not a 404.
         let tenant_id = optional_id("tenant", req.tenant_id.as_deref())
             .map_err(|_| CoreError::unauthenticated("invalid, expired or revoked token".into()))?;
-        let conn = admin::authenticate(&self.db, &req.token, tenant_id, self.clock.now_ms()).await?;
+        let conn = admin::authenticate(&self.db, &req.token, tenant_id, self.clock.now_ms())
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(AuthenticateResponse {
             tenant_id: conn.tenant_id.to_string(),
             connection_id: conn.id.to_string(),
@@ -306,7 +321,9 @@ impl Admin for AdminService {
         &self,
         request: Request<RecordRequestRequest>,
     ) -> Result<Response<RecordRequestResponse>, Status> {
-        log::record(&self.db, outcome(request.into_inner())?).await?;
+        log::record(&self.db, outcome(request.into_inner())?)
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(RecordRequestResponse {}))
     }
 
@@ -347,7 +364,7 @@ impl Admin for AdminService {
             after_id: optional_id("sync log entry", r.after_id.as_deref())?,
             search: None,
         };
-        let entries = log::list(&self.db, q).await?;
+        let entries = log::list(&self.db, q).await.map_err(CoreError::from)?;
         Ok(Response::new(ListSyncLogResponse {
             entries: entries.into_iter().map(entry_to_proto).collect(),
         }))
@@ -369,11 +386,15 @@ impl Admin for AdminService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = parse_id("connection", &req.connection_id)?;
-        let conn = admin::get_connection(&self.db, tenant_id, connection_id).await?;
+        let conn = admin::get_connection(&self.db, tenant_id, connection_id)
+            .await
+            .map_err(CoreError::from)?;
         if conn.ended_at.is_some() {
             return Err(CoreError::invalid_value(format!("connection {connection_id} has ended")).into());
         }
-        let (token, secret) = admin::current_secret(&self.db, &conn, &self.sealing, self.clock.now_ms()).await?;
+        let (token, secret) = admin::current_secret(&self.db, &conn, &self.sealing, self.clock.now_ms())
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(ConnectionCredentials {
             connection: Some(self.connection(conn)),
             token: secret,
@@ -391,7 +412,7 @@ impl Admin for AdminService {
         let now = self.clock.now_ms();
         let ended = in_txn(&self.db, async |txn| {
             let conn = admin::get_connection(txn, tenant_id, connection_id).await?;
-            admin::end_connection(txn, &conn, now).await
+            admin::end_connection(txn, &conn, now).await.map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(EndConnectionResponse {
@@ -480,7 +501,10 @@ impl Admin for AdminService {
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("role", &req.id)?;
         // Nobody holds a deletable role, so no assignment moves.
-        in_txn(&self.db, async |txn| roles::delete(txn, tenant_id, id).await).await?;
+        in_txn(&self.db, async |txn| {
+            roles::delete(txn, tenant_id, id).await.map_err(CoreError::from)
+        })
+        .await?;
         Ok(Response::new(DeleteRoleResponse {}))
     }
 
@@ -566,8 +590,8 @@ impl Admin for AdminService {
             )
             .await?;
             match req.allow_adoption {
-                Some(allow) => adoption::set_allow_adoption(txn, tenant_id, id, allow).await,
-                None => admin::get_connection(txn, tenant_id, id).await,
+                Some(allow) => Ok(adoption::set_allow_adoption(txn, tenant_id, id, allow).await?),
+                None => Ok(admin::get_connection(txn, tenant_id, id).await?),
             }
         })
         .await?;

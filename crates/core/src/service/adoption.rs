@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{in_txn, tenant, timestamp};
 use crate::adoption::{self, Takeover};
 use crate::entity::tenant_domains;
-use crate::error::Result;
+use crate::error::{CoreError, Result};
 use crate::journal::Event;
 use crate::roles::Trigger;
 use crate::store::adoption as store;
@@ -34,7 +34,9 @@ pub(crate) async fn add_domain(
 ) -> Result<VerifiedDomain, Status> {
     let tenant_id = tenant(&req.tenant_id)?;
     let d = in_txn(db, async |txn| {
-        store::add_domain(txn, tenant_id, &req.domain, now).await
+        store::add_domain(txn, tenant_id, &req.domain, now)
+            .await
+            .map_err(CoreError::from)
     })
     .await?;
     Ok(domain_to_proto(d))
@@ -45,8 +47,10 @@ pub(crate) async fn list_domains(
     req: ListVerifiedDomainsRequest,
 ) -> Result<ListVerifiedDomainsResponse, Status> {
     let tenant_id = tenant(&req.tenant_id)?;
-    crate::store::admin::get_tenant(db, tenant_id).await?;
-    let domains = store::domains(db, tenant_id).await?;
+    crate::store::admin::get_tenant(db, tenant_id)
+        .await
+        .map_err(CoreError::from)?;
+    let domains = store::domains(db, tenant_id).await.map_err(CoreError::from)?;
     Ok(ListVerifiedDomainsResponse {
         domains: domains.into_iter().map(domain_to_proto).collect(),
     })
@@ -57,7 +61,12 @@ pub(crate) async fn remove_domain(
     req: RemoveVerifiedDomainRequest,
 ) -> Result<RemoveVerifiedDomainResponse, Status> {
     let tenant_id = tenant(&req.tenant_id)?;
-    in_txn(db, async |txn| store::remove_domain(txn, tenant_id, &req.domain).await).await?;
+    in_txn(db, async |txn| {
+        store::remove_domain(txn, tenant_id, &req.domain)
+            .await
+            .map_err(CoreError::from)
+    })
+    .await?;
     Ok(RemoveVerifiedDomainResponse {})
 }
 

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 use super::{tenant, timestamp};
 use crate::entity::changes;
+use crate::error::CoreError;
 use crate::store;
 
 /// How often a watcher looks for changes committed by other replicas.
@@ -96,7 +97,9 @@ impl Changes for ChangesService {
     async fn watch(&self, request: Request<WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        store::admin::get_tenant(&self.db, tenant_id).await?;
+        store::admin::get_tenant(&self.db, tenant_id)
+            .await
+            .map_err(CoreError::from)?;
         let (tx, rx) = mpsc::channel(BATCH as usize);
         let db = self.db.clone();
         let signal = self.signal.clone();
@@ -117,7 +120,7 @@ impl Changes for ChangesService {
                 let rows = match store::changes::after(&db, tenant_id, last, BATCH).await {
                     Ok(rows) => rows,
                     Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
+                        let _ = tx.send(Err(CoreError::from(e).into())).await;
                         return;
                     }
                 };
@@ -149,12 +152,16 @@ impl Changes for ChangesService {
     ) -> Result<Response<ListChangesResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        store::admin::get_tenant(&self.db, tenant_id).await?;
+        store::admin::get_tenant(&self.db, tenant_id)
+            .await
+            .map_err(CoreError::from)?;
         let limit = match req.limit {
             0 => 100,
             n => u64::from(n.min(1000)),
         };
-        let rows = store::changes::after(&self.db, tenant_id, cursor(req.after_cursor), limit).await?;
+        let rows = store::changes::after(&self.db, tenant_id, cursor(req.after_cursor), limit)
+            .await
+            .map_err(CoreError::from)?;
         let next_cursor = rows.last().map_or(req.after_cursor, |r| r.seq as u64);
         Ok(Response::new(ListChangesResponse {
             changes: rows.into_iter().map(change_to_proto).collect(),

@@ -212,7 +212,7 @@ const MAX_ENTITLEMENT_BATCH: usize = 1000;
 
 /// The request's SCIM context, taken before the request is consumed.
 fn context<T>(request: &Request<T>) -> RequestContext {
-    RequestContext::from_metadata(request.metadata())
+    journal::from_metadata(request.metadata())
 }
 
 /// A SCIM request's warning for the IdP's admin, on its sync-log line (native writes have none).
@@ -225,7 +225,9 @@ async fn warn(
     now: i64,
 ) -> Result<()> {
     match (connection_id, warning) {
-        (Some(c), Some(w)) => journal::log_warning(txn, tenant_id, c, ctx, w.clone(), now).await,
+        (Some(c), Some(w)) => journal::log_warning(txn, tenant_id, c, ctx, w.clone(), now)
+            .await
+            .map_err(CoreError::from),
         _ => Ok(()),
     }
 }
@@ -292,7 +294,9 @@ impl Directory for DirectoryService {
         let id = parse_id("user", &req.id)?;
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let visible = adoption::Visibility::reading(connection_id);
-        let user = adoption::get_visible(&self.db, tenant_id, id, visible).await?;
+        let user = adoption::get_visible(&self.db, tenant_id, id, visible)
+            .await
+            .map_err(CoreError::from)?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
@@ -355,7 +359,9 @@ impl Directory for DirectoryService {
             let (gone, groups) = users::delete(txn, tenant_id, id, req.expected_version).await?;
             let mut events = vec![Event::user_deleted(&gone, &groups)];
             events.extend(licenses::after_user_deleted(txn, tenant_id, license, now).await?);
-            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await
+            journal::write(txn, tenant_id, connection_id, &ctx, &events, now)
+                .await
+                .map_err(CoreError::from)
         })
         .await?;
         self.signal.notify();
@@ -384,7 +390,8 @@ impl Directory for DirectoryService {
             page(req.start_index, req.count),
             req.page_token.as_deref(),
         )
-        .await?;
+        .await
+        .map_err(CoreError::from)?;
         // A filter that finds nobody (an IdP's "does it exist?") reads no settings.
         let langs = if rows.is_empty() {
             Default::default()
@@ -513,7 +520,9 @@ impl Directory for DirectoryService {
             let mut events = vec![Event::group_deleted(&gone)];
             events.extend(roles::after_group_deleted(txn, tenant_id, &members, trigger(connection_id), now).await?);
             events.extend(licenses::after_group_deleted(txn, tenant_id, &licensed, now).await?);
-            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await
+            journal::write(txn, tenant_id, connection_id, &ctx, &events, now)
+                .await
+                .map_err(CoreError::from)
         })
         .await?;
         self.signal.notify();
@@ -577,7 +586,9 @@ impl Directory for DirectoryService {
         let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
         crate::text::check("the lookup key", v).map_err(CoreError::from)?;
         let visible = adoption::Visibility::reading(connection_id);
-        let user = users::get_by(&self.db, tenant_id, key, visible).await?;
+        let user = users::get_by(&self.db, tenant_id, key, visible)
+            .await
+            .map_err(CoreError::from)?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }
@@ -597,7 +608,8 @@ impl Directory for DirectoryService {
             req.page_token.as_deref(),
             membership_page(req.count),
         )
-        .await?;
+        .await
+        .map_err(CoreError::from)?;
         Ok(Response::new(ListUserGroupsResponse {
             groups: rows.into_iter().map(|g| group_to_proto(g, Vec::new())).collect(),
             next_page_token: next.unwrap_or_default(),
@@ -619,7 +631,8 @@ impl Directory for DirectoryService {
             req.page_token.as_deref(),
             membership_page(req.count),
         )
-        .await?;
+        .await
+        .map_err(CoreError::from)?;
         Ok(Response::new(ListGroupMembersResponse {
             members: rows.into_iter().map(member_to_proto).collect(),
             next_page_token: next.unwrap_or_default(),
@@ -637,7 +650,9 @@ impl Directory for DirectoryService {
         let tenant_id = tenant(&req.tenant_id)?;
         let group_id = parse_id("group", &req.group_id)?;
         let visible = Visibility::reading(optional_id("connection", req.connection_id.as_deref())?);
-        groups::get(&self.db, tenant_id, group_id).await?;
+        groups::get(&self.db, tenant_id, group_id)
+            .await
+            .map_err(CoreError::from)?;
         let batch = stream_batch(req.batch_size);
         // Two batches in flight at most: a slow reader holds back the queries, not memory.
         let (tx, rx) = mpsc::channel(2);
@@ -649,7 +664,7 @@ impl Directory for DirectoryService {
                     let rows = match groups::members_after(&db, tenant_id, group_id, after, batch, visible).await {
                         Ok(rows) => rows,
                         Err(e) => {
-                            let _ = tx.send(Err(e.into())).await;
+                            let _ = tx.send(Err(CoreError::from(e).into())).await;
                             return;
                         }
                     };
@@ -685,7 +700,9 @@ impl Directory for DirectoryService {
             }
         };
         crate::text::check("subject", &req.subject).map_err(CoreError::from)?;
-        let user = users::resolve_login(&self.db, tenant_id, key).await?;
+        let user = users::resolve_login(&self.db, tenant_id, key)
+            .await
+            .map_err(CoreError::from)?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(tenant_settings::user_out(&langs, user)))
     }

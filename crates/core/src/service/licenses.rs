@@ -94,7 +94,9 @@ fn purchase_to_proto(p: license_purchases::Model) -> Purchase {
 /// the feed, all in the change's transaction.
 async fn settle(txn: &DatabaseTransaction, tenant_id: Uuid, scope: Scope, now: i64) -> Result<()> {
     let events = licenses::reassign_after_config(txn, tenant_id, scope, now).await?;
-    journal::write(txn, tenant_id, None, &RequestContext::default(), &events, now).await
+    journal::write(txn, tenant_id, None, &RequestContext::default(), &events, now)
+        .await
+        .map_err(CoreError::from)
 }
 
 /// A tier with its counts, read in the caller's transaction.
@@ -121,7 +123,12 @@ impl Licenses for LicensesService {
         };
         let now = self.clock.now_ms();
         // No group is mapped to a new tier yet: nobody moves.
-        let tier = in_txn(&self.db, async |txn| licenses::create(txn, tenant_id, &spec, now).await).await?;
+        let tier = in_txn(&self.db, async |txn| {
+            licenses::create(txn, tenant_id, &spec, now)
+                .await
+                .map_err(CoreError::from)
+        })
+        .await?;
         Ok(Response::new(tier_to_proto(tier, Seats::default())))
     }
 
@@ -154,7 +161,10 @@ impl Licenses for LicensesService {
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("license tier", &req.id)?;
         // Nobody holds or awaits a deletable tier, so no license moves.
-        in_txn(&self.db, async |txn| licenses::delete(txn, tenant_id, id).await).await?;
+        in_txn(&self.db, async |txn| {
+            licenses::delete(txn, tenant_id, id).await.map_err(CoreError::from)
+        })
+        .await?;
         Ok(Response::new(DeleteTierResponse {}))
     }
 
@@ -223,8 +233,10 @@ impl Licenses for LicensesService {
         request: Request<GetLicenseSettingsRequest>,
     ) -> Result<Response<LicenseSettings>, Status> {
         let tenant_id = tenant(&request.into_inner().tenant_id)?;
-        crate::store::admin::get_tenant(&self.db, tenant_id).await?;
-        let s = licenses::settings(&self.db, tenant_id).await?;
+        crate::store::admin::get_tenant(&self.db, tenant_id)
+            .await
+            .map_err(CoreError::from)?;
+        let s = licenses::settings(&self.db, tenant_id).await.map_err(CoreError::from)?;
         Ok(Response::new(settings_to_proto(tenant_id, s)))
     }
 
@@ -303,8 +315,12 @@ impl Licenses for LicensesService {
             0 => 100,
             n => u64::from(n.min(1000)),
         };
-        crate::store::admin::get_tenant(&self.db, tenant_id).await?;
-        let rows = licenses::purchases(&self.db, tenant_id, filter, limit).await?;
+        crate::store::admin::get_tenant(&self.db, tenant_id)
+            .await
+            .map_err(CoreError::from)?;
+        let rows = licenses::purchases(&self.db, tenant_id, filter, limit)
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(ListPurchasesResponse {
             purchases: rows.into_iter().map(purchase_to_proto).collect(),
         }))

@@ -25,7 +25,7 @@ use super::licenses::tier_to_proto;
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
 use crate::entity::{connections, portal_sessions};
-use crate::error::{CoreError, ErrorKind, Result, parse_id};
+use crate::error::{CoreError, ErrorKind, Result, StoreError, parse_id};
 use crate::journal::{self, Event, RequestContext};
 use crate::sealing::SecretBox;
 use crate::service_auth::CallingService;
@@ -72,7 +72,9 @@ impl PortalService {
     }
 
     async fn session(&self, secret: &str) -> Result<portal_sessions::Model> {
-        store::session(&self.db, secret, self.clock.now_ms()).await
+        store::session(&self.db, secret, self.clock.now_ms())
+            .await
+            .map_err(CoreError::from)
     }
 
     async fn session_view(&self, s: &portal_sessions::Model) -> Result<PortalSession> {
@@ -198,6 +200,7 @@ async fn journal_action(
         },
     )
     .await
+    .map_err(CoreError::from)
 }
 
 fn effect_to_proto(e: store::MappingEffect) -> MappingEffect {
@@ -242,9 +245,9 @@ impl Portal for PortalService {
                 return Err(CoreError::invalid_value("intent must be SETUP or MANAGE".into()).into());
             }
         };
-        let lifetime_ms = store::link_lifetime_ms(req.lifetime_seconds)?;
+        let lifetime_ms = store::link_lifetime_ms(req.lifetime_seconds).map_err(CoreError::from)?;
         if let Some(url) = req.return_url.as_deref() {
-            store::check_return_url(url)?;
+            store::check_return_url(url).map_err(CoreError::from)?;
         }
         let now = self.clock.now_ms();
         let (link, token) = in_txn(&self.db, async |txn| {
@@ -263,7 +266,7 @@ impl Portal for PortalService {
                 return_url: req.return_url.as_deref(),
                 created_by: &caller,
             };
-            store::create_link(txn, new, now).await
+            store::create_link(txn, new, now).await.map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(PortalLink {
@@ -280,7 +283,9 @@ impl Portal for PortalService {
         let link_id = parse_id("portal link", &req.link_id)?;
         let now = self.clock.now_ms();
         in_txn(&self.db, async |txn| {
-            store::revoke_link(txn, tenant_id, link_id, now).await
+            store::revoke_link(txn, tenant_id, link_id, now)
+                .await
+                .map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(RevokeLinkResponse {}))
@@ -288,8 +293,12 @@ impl Portal for PortalService {
 
     async fn inspect_link(&self, request: Request<InspectLinkRequest>) -> Result<Response<LinkInfo>, Status> {
         let token = request.into_inner().token;
-        let link = store::live_link(&self.db, &token, self.clock.now_ms()).await?;
-        let tenant = admin::get_tenant(&self.db, link.tenant_id).await?;
+        let link = store::live_link(&self.db, &token, self.clock.now_ms())
+            .await
+            .map_err(CoreError::from)?;
+        let tenant = admin::get_tenant(&self.db, link.tenant_id)
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(LinkInfo {
             tenant_name: tenant.name,
             intent: intent_from_str(&link.intent) as i32,
@@ -300,7 +309,10 @@ impl Portal for PortalService {
     async fn redeem_link(&self, request: Request<RedeemLinkRequest>) -> Result<Response<PortalSessionGrant>, Status> {
         let token = request.into_inner().token;
         let now = self.clock.now_ms();
-        let (session, secret) = in_txn(&self.db, async |txn| store::redeem_link(txn, &token, now).await).await?;
+        let (session, secret) = in_txn(&self.db, async |txn| {
+            store::redeem_link(txn, &token, now).await.map_err(CoreError::from)
+        })
+        .await?;
         Ok(Response::new(PortalSessionGrant {
             session: Some(self.session_view(&session).await?),
             secret,
@@ -314,7 +326,9 @@ impl Portal for PortalService {
 
     async fn end_session(&self, request: Request<SessionRequest>) -> Result<Response<EndSessionResponse>, Status> {
         let s = self.session(&request.into_inner().session).await?;
-        store::end_session(&self.db, s.id, self.clock.now_ms()).await?;
+        store::end_session(&self.db, s.id, self.clock.now_ms())
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(EndSessionResponse {}))
     }
 
@@ -482,7 +496,9 @@ impl Portal for PortalService {
         let connection_id = optional_id("connection", r.connection_id.as_deref())?;
         if let Some(c) = connection_id {
             // Another tenant's connection id is NOT_FOUND, not an empty list.
-            admin::get_connection(&self.db, s.tenant_id, c).await?;
+            admin::get_connection(&self.db, s.tenant_id, c)
+                .await
+                .map_err(CoreError::from)?;
         }
         let q = log::Query {
             tenant_id: s.tenant_id,
@@ -495,7 +511,7 @@ impl Portal for PortalService {
             after_id: optional_id("sync log entry", r.after_id.as_deref())?,
             search: r.search.map(|t| t.trim().to_owned()),
         };
-        let entries = log::list(&self.db, q).await?;
+        let entries = log::list(&self.db, q).await.map_err(CoreError::from)?;
         Ok(Response::new(ListSyncLogResponse {
             entries: entries.into_iter().map(entry_to_proto).collect(),
         }))
@@ -503,13 +519,15 @@ impl Portal for PortalService {
     async fn mappings(&self, request: Request<SessionRequest>) -> Result<Response<PortalMappings>, Status> {
         let s = self.session(&request.into_inner().session).await?;
         let t = s.tenant_id;
-        let roles = roles::list(&self.db, t).await?;
-        let held = roles::holders(&self.db, t).await?;
-        let source = roles::source(&self.db, t).await?;
-        let seats = licenses::seats(&self.db, t).await?;
-        let tiers = licenses::list(&self.db, t).await?;
-        let groups = store::mapped_groups(&self.db, t).await?;
-        let settings = crate::store::settings::get(&self.db, t).await?;
+        let roles = roles::list(&self.db, t).await.map_err(CoreError::from)?;
+        let held = roles::holders(&self.db, t).await.map_err(CoreError::from)?;
+        let source = roles::source(&self.db, t).await.map_err(CoreError::from)?;
+        let seats = licenses::seats(&self.db, t).await.map_err(CoreError::from)?;
+        let tiers = licenses::list(&self.db, t).await.map_err(CoreError::from)?;
+        let groups = store::mapped_groups(&self.db, t).await.map_err(CoreError::from)?;
+        let settings = crate::store::settings::get(&self.db, t)
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(PortalMappings {
             invitations: Some(Invitations {
                 enabled: settings.invites_enabled,
@@ -554,9 +572,10 @@ impl Portal for PortalService {
         txn.rollback().await.map_err(CoreError::from)?;
         match result {
             Ok((effect, _)) => Ok(Response::new(effect_to_proto(effect))),
-            Err(CoreError::Domain(why)) if why.kind() == ErrorKind::LastAdmin => {
+            Err(StoreError::Domain(why)) if why.kind() == ErrorKind::LastAdmin => {
                 let name = crate::store::groups::get(&self.db, s.tenant_id, group)
-                    .await?
+                    .await
+                    .map_err(CoreError::from)?
                     .display_name;
                 Ok(Response::new(MappingEffect {
                     group_name: name,
@@ -564,7 +583,7 @@ impl Portal for PortalService {
                     ..Default::default()
                 }))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(CoreError::from(e).into()),
         }
     }
 
@@ -605,11 +624,14 @@ impl Portal for PortalService {
         if search.is_some_and(|t| t.chars().count() > MAX_SEARCH) {
             return Err(CoreError::invalid_value(format!("search is at most {MAX_SEARCH} characters")).into());
         }
-        let people = store::people(&self.db, s.tenant_id, search).await?;
+        let people = store::people(&self.db, s.tenant_id, search)
+            .await
+            .map_err(CoreError::from)?;
         let truncated = people.len() as u64 >= store::MAX_PEOPLE;
         let needle = search.map(str::to_lowercase);
         let groups = store::mapped_groups(&self.db, s.tenant_id)
-            .await?
+            .await
+            .map_err(CoreError::from)?
             .into_iter()
             .filter(|g| {
                 needle

@@ -92,7 +92,10 @@ impl Schemas for SchemasService {
                 .ok_or_else(|| CoreError::invalid_value("RegisterSchema needs a schema".into()))?,
         );
         let now = self.clock.now_ms();
-        let row = in_txn(&self.db, async |txn| store::register(txn, tenant_id, def, now).await).await?;
+        let row = in_txn(&self.db, async |txn| {
+            store::register(txn, tenant_id, def, now).await.map_err(CoreError::from)
+        })
+        .await?;
         Ok(Response::new(to_proto(row)))
     }
 
@@ -102,7 +105,9 @@ impl Schemas for SchemasService {
     ) -> Result<Response<ListSchemasResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        let rows = store::list(&self.db, tenant_id, req.resource_type.as_deref()).await?;
+        let rows = store::list(&self.db, tenant_id, req.resource_type.as_deref())
+            .await
+            .map_err(CoreError::from)?;
         Ok(Response::new(ListSchemasResponse {
             schemas: rows.into_iter().map(to_proto).collect(),
         }))
@@ -112,7 +117,9 @@ impl Schemas for SchemasService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         Ok(Response::new(to_proto(
-            store::get(&self.db, tenant_id, &req.urn).await?,
+            store::get(&self.db, tenant_id, &req.urn)
+                .await
+                .map_err(CoreError::from)?,
         )))
     }
 
@@ -122,7 +129,10 @@ impl Schemas for SchemasService {
     ) -> Result<Response<DeleteSchemaResponse>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        in_txn(&self.db, async |txn| store::delete(txn, tenant_id, &req.urn).await).await?;
+        in_txn(&self.db, async |txn| {
+            store::delete(txn, tenant_id, &req.urn).await.map_err(CoreError::from)
+        })
+        .await?;
         Ok(Response::new(DeleteSchemaResponse {}))
     }
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{in_txn, tenant, timestamp};
 use crate::clock::SharedClock;
+use crate::error::CoreError;
 use crate::settings::{self, Update};
 use crate::store;
 use crate::store::settings::TenantSettings as Stored;
@@ -46,7 +47,7 @@ impl TenantSettings for TenantSettingsService {
         let tenant_id = tenant(&request.get_ref().tenant_id)?;
         let s = in_txn(&self.db, async |txn| {
             store::admin::get_tenant(txn, tenant_id).await?;
-            store::settings::get(txn, tenant_id).await
+            store::settings::get(txn, tenant_id).await.map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(to_proto(tenant_id, s)))
@@ -70,7 +71,9 @@ impl TenantSettings for TenantSettingsService {
             store::admin::get_tenant(txn, tenant_id).await?;
             let current = store::settings::get(txn, tenant_id).await?;
             let next = settings::apply(&current, &update)?;
-            store::settings::put(txn, tenant_id, &next, now).await
+            store::settings::put(txn, tenant_id, &next, now)
+                .await
+                .map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(to_proto(tenant_id, s)))

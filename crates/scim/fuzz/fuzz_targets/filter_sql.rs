@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
-            let cond = match dirsync_core::convert::filter(&pb_filter).and_then(|f| condition(backend, target, &f)) {
+            let cond = match dirsync_core::convert::filter(&pb_filter).and_then(|f| Ok(condition(backend, target, &f)?)) {
                 Ok(c) => c,
                 Err(e) if e.kind() == Some(ErrorKind::InvalidFilter) => continue,
                 Err(e) => panic!("{text:?}: {e:?}"),

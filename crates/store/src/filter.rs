@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::ci_key;
 use super::keyset::KeyKind;
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
 
 /// Which resource table a filter runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ fn checked_name(name: &str) -> Result<Name<'_>> {
         Ok(Name(name))
     } else {
         let shown: String = name.chars().take(64).collect();
-        Err(CoreError::invalid_filter(format!("invalid attribute name {shown:?}")))
+        Err(StoreError::invalid_filter(format!("invalid attribute name {shown:?}")))
     }
 }
 
@@ -102,7 +102,7 @@ pub fn check_bounds(filter: &Filter) -> Result<()> {
     let mut terms = 0usize;
     while let Some((f, depth)) = stack.pop() {
         if depth > MAX_FILTER_DEPTH {
-            return Err(CoreError::invalid_filter(format!(
+            return Err(StoreError::invalid_filter(format!(
                 "filter is nested more than {MAX_FILTER_DEPTH} levels deep"
             )));
         }
@@ -121,7 +121,7 @@ pub fn check_bounds(filter: &Filter) -> Result<()> {
             Filter::Present(_) => terms += 1,
         }
         if terms > MAX_FILTER_TERMS {
-            return Err(CoreError::invalid_filter(format!(
+            return Err(StoreError::invalid_filter(format!(
                 "filter has more than {MAX_FILTER_TERMS} terms"
             )));
         }
@@ -132,13 +132,13 @@ pub fn check_bounds(filter: &Filter) -> Result<()> {
 /// A compared string: bounded, and without NUL (which PostgreSQL cannot take as text).
 fn check_value(s: &str) -> Result<()> {
     if s.len() > MAX_FILTER_VALUE_BYTES {
-        return Err(CoreError::invalid_filter(format!(
+        return Err(StoreError::invalid_filter(format!(
             "a compared value is {} bytes, more than the limit of {MAX_FILTER_VALUE_BYTES}",
             s.len()
         )));
     }
     if s.contains('\0') {
-        return Err(CoreError::invalid_filter(
+        return Err(StoreError::invalid_filter(
             "a compared value contains a NUL character (U+0000)".into(),
         ));
     }
@@ -330,7 +330,7 @@ fn translate(backend: DbBackend, scope: Scope, f: &Filter) -> Result<Expr> {
                 .iter()
                 .map(|f| translate(backend, scope, f))
                 .collect::<Result<Vec<_>>>()?;
-            balanced(parts, is_and).ok_or_else(|| CoreError::invalid_filter("empty and/or".into()))
+            balanced(parts, is_and).ok_or_else(|| StoreError::invalid_filter("empty and/or".into()))
         }
         Filter::Not(inner) => Ok(translate(backend, scope, inner)?.not()),
         Filter::Compare(c) => compare(backend, scope, c),
@@ -349,7 +349,7 @@ fn exists_elements(
     cond: impl FnOnce(DbBackend, Scope) -> Result<Expr>,
 ) -> Result<Expr> {
     let Scope::Root(target) = scope else {
-        return Err(CoreError::invalid_filter(format!(
+        return Err(StoreError::invalid_filter(format!(
             "value paths cannot be nested ({})",
             path.name
         )));
@@ -408,7 +408,7 @@ fn accessor(backend: DbBackend, scope: Scope, path: &AttributePath) -> Result<Ac
                 (Target::Groups, "value") => Ok(Accessor::Column(gm("member_id"), Kind::Uuid)),
                 (Target::Users, "value") => Ok(Accessor::Column(gm("group_id"), Kind::Uuid)),
                 (_, "type") => Ok(Accessor::Column(gm("member_type"), Kind::Text)),
-                (_, other) => Err(CoreError::invalid_filter(format!(
+                (_, other) => Err(StoreError::invalid_filter(format!(
                     "filtering on membership attribute {other:?} is not supported; use value or type"
                 ))),
             }
@@ -466,8 +466,8 @@ fn compare(backend: DbBackend, scope: Scope, c: &Comparison) -> Result<Expr> {
     }
 }
 
-fn unsupported(op: CompareOp, what: &str) -> CoreError {
-    CoreError::invalid_filter(format!("operator {} is not supported on {what}", op.name()))
+fn unsupported(op: CompareOp, what: &str) -> StoreError {
+    StoreError::invalid_filter(format!("operator {} is not supported on {what}", op.name()))
 }
 
 /// `ne` includes resources that lack the attribute: they are not equal to the value.
@@ -569,7 +569,9 @@ fn compare_column(
                 V::Boolean(b) => b.to_string(),
                 V::Number(n) => n.to_string(),
                 V::DateTime(_) | V::Null => {
-                    return Err(CoreError::invalid_filter("text attributes compare with strings".into()));
+                    return Err(StoreError::invalid_filter(
+                        "text attributes compare with strings".into(),
+                    ));
                 }
             };
             if kind == Kind::Text {
@@ -584,7 +586,7 @@ fn compare_column(
         }
         Kind::Uuid => {
             let V::String(s) = value else {
-                return Err(CoreError::invalid_filter("ids compare with strings".into()));
+                return Err(StoreError::invalid_filter("ids compare with strings".into()));
             };
             // A malformed id matches no resource; it is not an error (Entra probes with GUIDs).
             match (op, Uuid::parse_str(s.trim())) {
@@ -602,7 +604,7 @@ fn compare_column(
                 V::String(s) if s.eq_ignore_ascii_case("true") => true,
                 V::String(s) if s.eq_ignore_ascii_case("false") => false,
                 _ => {
-                    return Err(CoreError::invalid_filter("active compares with true or false".into()));
+                    return Err(StoreError::invalid_filter("active compares with true or false".into()));
                 }
             };
             match op {
@@ -613,7 +615,7 @@ fn compare_column(
         }
         Kind::Millis => {
             let ms = millis_of(&value)
-                .ok_or_else(|| CoreError::invalid_filter("dates compare with an RFC 3339 date-time string".into()))?;
+                .ok_or_else(|| StoreError::invalid_filter("dates compare with an RFC 3339 date-time string".into()))?;
             match op {
                 CompareOp::Eq => Ok(e.eq(ms)),
                 CompareOp::Ne => Ok(e.ne(ms)),
@@ -666,7 +668,7 @@ fn compare_json(backend: DbBackend, sql: String, op: CompareOp, value: FilterVal
             let s = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
                 .ok()
                 .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-                .ok_or_else(|| CoreError::invalid_filter("date-time out of range".into()))?;
+                .ok_or_else(|| StoreError::invalid_filter("date-time out of range".into()))?;
             compare_text(backend, e, op, &s, true)
         }
     }

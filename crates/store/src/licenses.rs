@@ -1,5 +1,5 @@
 //! License tiers, group mappings, users' licenses, purchases and settings: the reads the rules
-//! in `crate::licenses` decide on and the writes that carry out their decisions.
+//! in `dirsync_domain::licenses` decide on and the writes that carry out their decisions.
 //!
 //! Every change that moves seats takes the tenant row's lock first and counts after it, so two
 //! core replicas never hand out the same seat. Recomputing is set-based, by chunks of ids.
@@ -19,9 +19,9 @@ use super::is_unique_violation;
 use crate::entity::{
     group_members, license_mappings, license_purchases, license_settings, license_tiers, user_licenses, users,
 };
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
 use crate::journal::Event;
-use crate::licenses::{self as rules, Before, Catalog, Decision, Seats, Settings, State, Tier};
+use dirsync_domain::licenses::{self as rules, Before, Catalog, Decision, Seats, Settings, State, Tier};
 
 /// Ids per statement: well under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 1000;
@@ -89,7 +89,7 @@ async fn row<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<li
         .filter(license_tiers::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::not_found(format!("license tier {id} not found")))
+        .ok_or_else(|| StoreError::not_found(format!("license tier {id} not found")))
 }
 
 /// The tenant's tiers, mappings and settings; one read when it has no tiers.
@@ -156,8 +156,8 @@ pub struct TierSpec {
     pub seats: i64,
 }
 
-fn name_taken(name: &str) -> CoreError {
-    CoreError::uniqueness(format!("a license tier named {name:?} already exists in this tenant"))
+fn name_taken(name: &str) -> StoreError {
+    StoreError::uniqueness(format!("a license tier named {name:?} already exists in this tenant"))
 }
 
 pub async fn create(txn: &DatabaseTransaction, tenant_id: Uuid, spec: &TierSpec, now: i64) -> Result<Tier> {
@@ -218,7 +218,7 @@ pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Res
     let mut s = settings(txn, tenant_id).await?;
     if s.default_tier == Some(id) {
         if s.source == rules::Source::Default {
-            return Err(CoreError::license_in_use(format!(
+            return Err(StoreError::license_in_use(format!(
                 "license tier {:?} is the default tier every active user gets; choose another \
                  default tier or license source first",
                 tier.name
@@ -686,7 +686,7 @@ async fn has_tiers<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<bool> 
 
 /// A user's `licenseTier` (source `attribute`).
 fn tier_attribute(document: &serde_json::Value) -> Option<&str> {
-    crate::schemas::extension_value(document, rules::LICENSE_TIER_ATTRIBUTE)
+    dirsync_domain::schemas::extension_value(document, rules::LICENSE_TIER_ATTRIBUTE)
 }
 
 /// After a user was created or replaced: (de)activation releases or retakes its seat; with
@@ -701,7 +701,7 @@ pub async fn after_user_write(
 ) -> Result<Vec<Event>> {
     let activation = before.is_some_and(|b| b.active != after.active);
     let source_may_move = || async {
-        Ok::<_, CoreError>(match settings(txn, tenant_id).await?.source {
+        Ok::<_, StoreError>(match settings(txn, tenant_id).await?.source {
             rules::Source::Groups => false,
             rules::Source::Default => before.is_none(),
             rules::Source::Attribute => {

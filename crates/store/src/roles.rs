@@ -1,4 +1,4 @@
-//! Roles, group mappings and assignments: the reads the rules in `crate::roles` decide on and
+//! Roles, group mappings and assignments: the reads the rules in `dirsync_domain::roles` decide on and
 //! the writes that carry out their decisions. Recomputing is set-based, by chunks of ids, so
 //! a 10,000-member change is a few statements per thousand users, never one per user.
 
@@ -15,9 +15,9 @@ use uuid::Uuid;
 use super::groups::MemberDelta;
 use super::is_unique_violation;
 use crate::entity::{group_members, role_mappings, roles, tenants, user_roles, users};
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
 use crate::journal::Event;
-use crate::roles::{self as rules, Catalog, Facts, Role, RoleSource, Trigger};
+use dirsync_domain::roles::{self as rules, Catalog, Facts, Role, RoleSource, Trigger};
 
 /// Ids per statement: well under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 1000;
@@ -36,7 +36,7 @@ pub async fn source<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<RoleS
     let row = db
         .query_one(&q)
         .await?
-        .ok_or_else(|| CoreError::not_found(format!("tenant {tenant_id} not found")))?;
+        .ok_or_else(|| StoreError::not_found(format!("tenant {tenant_id} not found")))?;
     let s: String = row.try_get("", "role_source")?;
     Ok(RoleSource::parse(&s))
 }
@@ -92,7 +92,7 @@ async fn row<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<ro
         .filter(roles::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::not_found(format!("role {id} not found")))
+        .ok_or_else(|| StoreError::not_found(format!("role {id} not found")))
 }
 
 /// A role as a caller asks for it.
@@ -105,8 +105,8 @@ pub struct RoleSpec {
     pub is_default: bool,
 }
 
-fn name_taken(name: &str) -> CoreError {
-    CoreError::uniqueness(format!("a role named {name:?} already exists in this tenant"))
+fn name_taken(name: &str) -> StoreError {
+    StoreError::uniqueness(format!("a role named {name:?} already exists in this tenant"))
 }
 
 /// At most one default role per tenant: flagging one clears the others.
@@ -181,7 +181,7 @@ pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Res
         .count(txn)
         .await?;
     if holders > 0 {
-        return Err(CoreError::role_in_use(format!(
+        return Err(StoreError::role_in_use(format!(
             "role {:?} is held by {holders} user{}; change their role first",
             role.name,
             if holders == 1 { "" } else { "s" }

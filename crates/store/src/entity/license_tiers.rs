@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// A license tier of a tenant (see `crate::licenses`).
+/// A license tier of a tenant (see `dirsync_domain::licenses`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "license_tiers")]
 pub struct Model {

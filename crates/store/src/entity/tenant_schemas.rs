@@ -14,7 +14,7 @@ pub struct Model {
     pub description: String,
     /// "User" or "Group".
     pub resource_type: String,
-    /// The attribute definitions, JSON (see `crate::schemas`).
+    /// The attribute definitions, JSON (see `dirsync_domain::schemas`).
     pub attributes: String,
     pub created_at: i64,
     pub updated_at: i64,

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::entity::{pending_invites, tenant_settings};
 use crate::error::Result;
-use crate::settings::language::Languages;
+use dirsync_domain::settings::language::Languages;
 
 /// Invite delay of a tenant that never set one: ten minutes, long enough for an admin to
 /// notice and delete a test user.

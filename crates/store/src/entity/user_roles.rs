@@ -1,17 +1,14 @@
 use sea_orm::entity::prelude::*;
 
-/// The one license a user holds or waits for (derived by the core; see `crate::licenses`).
+/// The one role a user holds (derived by the core; see `dirsync_domain::roles`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "user_licenses")]
+#[sea_orm(table_name = "user_roles")]
 pub struct Model {
     pub tenant_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
-    pub tier_id: Uuid,
-    /// `assigned` or `pending`.
-    pub state: String,
-    /// When the seat was taken or the wait began (pending users are served in this order).
-    pub since: i64,
+    pub role_id: Uuid,
+    pub assigned_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

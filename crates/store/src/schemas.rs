@@ -8,8 +8,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::tenant_schemas;
-use crate::error::{CoreError, Result};
-use crate::schemas::{self as rules, Definition};
+use crate::error::{Result, StoreError};
+use dirsync_domain::schemas::{self as rules, Definition};
 
 fn urn_key(urn: &str) -> String {
     urn.trim().to_ascii_lowercase()
@@ -72,7 +72,7 @@ pub async fn list<C: ConnectionTrait>(
         let rt = rules::RESOURCE_TYPES
             .iter()
             .find(|t| t.eq_ignore_ascii_case(rt.trim()))
-            .ok_or_else(|| CoreError::invalid_value(format!("resource type {rt:?} is not one of User, Group")))?;
+            .ok_or_else(|| StoreError::invalid_value(format!("resource type {rt:?} is not one of User, Group")))?;
         q = q.filter(tenant_schemas::Column::ResourceType.eq(*rt));
     }
     Ok(q.order_by_asc(tenant_schemas::Column::UrnKey).all(db).await?)
@@ -81,7 +81,7 @@ pub async fn list<C: ConnectionTrait>(
 pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, urn: &str) -> Result<tenant_schemas::Model> {
     find(db, tenant_id, urn)
         .await?
-        .ok_or_else(|| CoreError::not_found(format!("schema {urn} not found in tenant {tenant_id}")))
+        .ok_or_else(|| StoreError::not_found(format!("schema {urn} not found in tenant {tenant_id}")))
 }
 
 pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, urn: &str) -> Result<()> {

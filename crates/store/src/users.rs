@@ -14,16 +14,16 @@ use super::filter::{self, Target};
 use super::keyset::{self, SeekOrder, Start};
 use super::{Page, ci_key, is_unique_violation};
 use crate::entity::{group_members, users};
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
 
 fn document(spec: &UserSpec) -> Result<serde_json::Value> {
     if spec.document.trim().is_empty() {
         return Ok(synthesized_document(spec));
     }
     let doc: serde_json::Value = serde_json::from_str(&spec.document)
-        .map_err(|e| CoreError::invalid_value(format!("document is not valid JSON: {e}")))?;
+        .map_err(|e| StoreError::invalid_value(format!("document is not valid JSON: {e}")))?;
     if !doc.is_object() {
-        return Err(CoreError::invalid_value("document must be a JSON object".into()));
+        return Err(StoreError::invalid_value("document must be a JSON object".into()));
     }
     Ok(doc)
 }
@@ -59,15 +59,15 @@ pub fn synthesized_document(spec: &UserSpec) -> serde_json::Value {
 
 fn validate(spec: &UserSpec) -> Result<()> {
     if spec.user_name.trim().is_empty() {
-        return Err(CoreError::invalid_value(
+        return Err(StoreError::invalid_value(
             "userName is required and must not be empty".into(),
         ));
     }
     Ok(())
 }
 
-fn taken(user_name: &str) -> CoreError {
-    CoreError::uniqueness(format!("userName {user_name:?} is already taken in this tenant"))
+fn taken(user_name: &str) -> StoreError {
+    StoreError::uniqueness(format!("userName {user_name:?} is already taken in this tenant"))
 }
 
 pub struct NewUser<'a> {
@@ -117,7 +117,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Resul
         .one(db)
         .await?
         .map(User::from)
-        .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))
+        .ok_or_else(|| StoreError::not_found(format!("user {id} not found")))
 }
 
 /// Locks the user's row for the rest of the transaction (step 1 of the lock order in
@@ -136,7 +136,7 @@ pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Resul
 
 fn check_version(current: &User, expected: Option<i64>) -> Result<()> {
     match expected {
-        Some(v) if v != current.version => Err(CoreError::version_mismatch(format!(
+        Some(v) if v != current.version => Err(StoreError::version_mismatch(format!(
             "user {} is at version {}, not {v}",
             current.id, current.version
         ))),
@@ -195,7 +195,7 @@ pub async fn replace(
             }
         })?;
     if result.rows_affected == 0 {
-        return Err(CoreError::version_mismatch(format!("user {id} changed concurrently")));
+        return Err(StoreError::version_mismatch(format!("user {id} changed concurrently")));
     }
     Ok((current, get(txn, tenant_id, id).await?))
 }
@@ -325,7 +325,7 @@ pub async fn get_by<C: ConnectionTrait>(
 ) -> Result<User> {
     let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
     if v.is_empty() {
-        return Err(CoreError::invalid_value(format!("{key} is empty")));
+        return Err(StoreError::invalid_value(format!("{key} is empty")));
     }
     let cond = match key {
         LookupKey::UserName(v) => users::Column::UserNameKey.eq(ci_key(v)),
@@ -340,9 +340,11 @@ pub async fn get_by<C: ConnectionTrait>(
     }
     let mut found = query.order_by_asc(users::Column::Id).limit(2).all(db).await?;
     match found.len() {
-        0 => Err(CoreError::not_found(format!("no user with {key} in this tenant"))),
+        0 => Err(StoreError::not_found(format!("no user with {key} in this tenant"))),
         1 => Ok(found.remove(0).into()),
-        _ => Err(CoreError::ambiguous(format!("several users have {key} in this tenant"))),
+        _ => Err(StoreError::ambiguous(format!(
+            "several users have {key} in this tenant"
+        ))),
     }
 }
 
@@ -351,7 +353,7 @@ pub async fn get_by<C: ConnectionTrait>(
 pub async fn resolve_login<C: ConnectionTrait>(db: &C, tenant_id: Uuid, key: LookupKey<'_>) -> Result<User> {
     let user = get_by(db, tenant_id, key, Visibility::All).await?;
     if !user.active {
-        return Err(CoreError::user_inactive(format!(
+        return Err(StoreError::user_inactive(format!(
             "user {} ({key}) is deactivated",
             user.id
         )));

@@ -17,7 +17,7 @@ use super::filter::{self, Target};
 use super::keyset::{self, Cursor, SeekOrder, Start};
 use super::{Page, ci_key, is_unique_violation};
 use crate::entity::{group_members, groups, users};
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
 
 /// Rows per statement: keeps every statement under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 1000;
@@ -44,16 +44,16 @@ fn document(spec: &GroupSpec) -> Result<serde_json::Value> {
         return Ok(serde_json::json!({}));
     }
     let doc: serde_json::Value = serde_json::from_str(&spec.document)
-        .map_err(|e| CoreError::invalid_value(format!("document is not valid JSON: {e}")))?;
+        .map_err(|e| StoreError::invalid_value(format!("document is not valid JSON: {e}")))?;
     if !doc.is_object() {
-        return Err(CoreError::invalid_value("document must be a JSON object".into()));
+        return Err(StoreError::invalid_value("document must be a JSON object".into()));
     }
     Ok(doc)
 }
 
 fn validate(spec: &GroupSpec) -> Result<()> {
     if spec.display_name.trim().is_empty() {
-        return Err(CoreError::invalid_value(
+        return Err(StoreError::invalid_value(
             "displayName is required and must not be empty".into(),
         ));
     }
@@ -65,7 +65,7 @@ fn parse_member_ids(ids: &[String]) -> Result<Vec<Uuid>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let parsed = Uuid::parse_str(id.trim())
-            .map_err(|_| CoreError::invalid_value(format!("member {id:?} is not a user or group of this tenant")))?;
+            .map_err(|_| StoreError::invalid_value(format!("member {id:?} is not a user or group of this tenant")))?;
         if seen.insert(parsed) {
             out.push(parsed);
         }
@@ -87,12 +87,12 @@ async fn member_types(
         ids.iter()
             .map(|id| {
                 if *id == group_id {
-                    return Err(CoreError::invalid_value(format!(
+                    return Err(StoreError::invalid_value(format!(
                         "group {id} cannot be a member of itself"
                     )));
                 }
                 kinds.get(id).map(|k| (*id, *k)).ok_or_else(|| {
-                    CoreError::invalid_value(format!("member {id} is not a user or group of this tenant"))
+                    StoreError::invalid_value(format!("member {id} is not a user or group of this tenant"))
                 })
             })
             .collect()
@@ -290,8 +290,8 @@ async fn name_holder(
 }
 
 /// 409 `uniqueness` naming the group that holds the name, so the IdP's admin can find it.
-fn name_taken(name: &str, holder: Option<Uuid>) -> CoreError {
-    CoreError::uniqueness(match holder {
+fn name_taken(name: &str, holder: Option<Uuid>) -> StoreError {
+    StoreError::uniqueness(match holder {
         Some(other) => format!(
             "displayName {name:?} is already taken by group {other} (group names are unique per tenant, ignoring case)"
         ),
@@ -356,7 +356,7 @@ async fn row<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> Result<gr
         .filter(groups::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::not_found(format!("group {id} not found")))
+        .ok_or_else(|| StoreError::not_found(format!("group {id} not found")))
 }
 
 /// Locks the group's row for the rest of the transaction (step 1 of the lock order in
@@ -375,7 +375,7 @@ pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Resul
 
 fn check_version(current: &Group, expected: Option<i64>) -> Result<()> {
     match expected {
-        Some(v) if v != current.version => Err(CoreError::version_mismatch(format!(
+        Some(v) if v != current.version => Err(StoreError::version_mismatch(format!(
             "group {} is at version {}, not {v}",
             current.id, current.version
         ))),
@@ -431,7 +431,7 @@ pub async fn update(
             }
         })?;
     if result.rows_affected == 0 {
-        return Err(CoreError::version_mismatch(format!("group {id} changed concurrently")));
+        return Err(StoreError::version_mismatch(format!("group {id} changed concurrently")));
     }
     let delta = apply_member_changes(txn, tenant_id, id, changes).await?;
     let after = get(txn, tenant_id, id).await?;
@@ -530,7 +530,7 @@ fn member_select(tenant_id: Uuid, group_ids: &[Uuid], visible: Visibility) -> Se
     let u = Alias::new("u");
     let g = Alias::new("g");
     let mut select = Query::select();
-    if let Some(condition) = crate::store::adoption::condition(visible) {
+    if let Some(condition) = crate::adoption::condition(visible) {
         let seen = Query::select()
             .expr(Expr::val(1))
             .from(users::Entity)

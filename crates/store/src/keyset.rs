@@ -23,7 +23,7 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
 
 /// Largest LIMIT / OFFSET bound: PostgreSQL takes them as signed 64-bit values.
 const MAX_BOUND: u64 = i64::MAX as u64 - 1;
@@ -138,7 +138,7 @@ impl Cursor {
         if ok {
             Ok(self)
         } else {
-            Err(CoreError::invalid_page_token(
+            Err(StoreError::invalid_page_token(
                 "page_token does not match the query's sort".into(),
             ))
         }
@@ -164,7 +164,7 @@ pub fn encode(query: &str, cursor: &Cursor) -> String {
 
 /// Decodes a token that `encode` made for the same query; anything else is refused.
 pub fn decode(token: &str, query: &str) -> Result<Cursor> {
-    let invalid = || CoreError::invalid_page_token("page_token is not a token of this query".into());
+    let invalid = || StoreError::invalid_page_token("page_token is not a token of this query".into());
     if token.len() > MAX_TOKEN_BYTES {
         return Err(invalid());
     }
@@ -243,7 +243,7 @@ impl SeekOrder {
                     cond.or(k.clone().is_null())
                 })
             }
-            _ => Err(CoreError::invalid_page_token(
+            _ => Err(StoreError::invalid_page_token(
                 "page_token does not match the query's sort".into(),
             )),
         }

@@ -10,9 +10,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{admin, ci_key, is_unique_violation};
-use crate::adoption::{self, Match, Takeover};
 use crate::entity::{connections, tenant_domains, users};
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
+use dirsync_domain::adoption::{self, Match, Takeover};
 
 /// The `source` of users created outside SCIM.
 pub const NATIVE: &str = "native";
@@ -98,7 +98,7 @@ pub async fn get_visible<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid, 
     q.one(db)
         .await?
         .map(User::from)
-        .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))
+        .ok_or_else(|| StoreError::not_found(format!("user {id} not found")))
 }
 
 /// The tenant's verified domains, sorted.
@@ -131,7 +131,7 @@ pub async fn add_domain(
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
-            CoreError::uniqueness(format!("domain {domain:?} is already verified for this tenant"))
+            StoreError::uniqueness(format!("domain {domain:?} is already verified for this tenant"))
         } else {
             e.into()
         }
@@ -147,7 +147,7 @@ pub async fn remove_domain(txn: &DatabaseTransaction, tenant_id: Uuid, domain: &
         .await?
         .rows_affected;
     if gone == 0 {
-        return Err(CoreError::not_found(format!(
+        return Err(StoreError::not_found(format!(
             "domain {domain:?} is not a verified domain of tenant {tenant_id}"
         )));
     }
@@ -163,7 +163,7 @@ async fn take_over(
     tenant_id: Uuid,
     id: Uuid,
     connection_id: Uuid,
-    lost: impl FnOnce() -> CoreError,
+    lost: impl FnOnce() -> StoreError,
 ) -> Result<()> {
     let won = users::Entity::update_many()
         .col_expr(users::Column::Source, Expr::val("scim"))
@@ -195,7 +195,7 @@ async fn link(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid, connection_i
     if won {
         Ok(())
     } else {
-        Err(CoreError::not_found(format!("user {id} not found")))
+        Err(StoreError::not_found(format!("user {id} not found")))
     }
 }
 
@@ -224,9 +224,9 @@ pub async fn before_write(
         return Ok(None);
     }
     let m = adoption::matching(&user, &domain_names(txn, tenant_id).await?)
-        .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))?;
+        .ok_or_else(|| StoreError::not_found(format!("user {id} not found")))?;
     take_over(txn, tenant_id, id, connection_id, || {
-        CoreError::not_found(format!("user {id} not found"))
+        StoreError::not_found(format!("user {id} not found"))
     })
     .await?;
     Ok(Some((user, Takeover::Adopted(m))))
@@ -295,13 +295,13 @@ pub async fn before_create(
     };
     match adoptable.len() {
         0 => match named.and_then(|i| candidates.get(i)) {
-            Some(u) => Err(CoreError::uniqueness(adoption::refusal(u, adopts))),
+            Some(u) => Err(StoreError::uniqueness(adoption::refusal(u, adopts))),
             None => Ok(None),
         },
         1 => {
             let (user, m) = adoptable.remove(0);
             take_over(txn, tenant_id, user.id, connection_id, || {
-                CoreError::uniqueness(format!(
+                StoreError::uniqueness(format!(
                     "userName {:?} was just taken over by another connection",
                     spec.user_name
                 ))
@@ -309,7 +309,7 @@ pub async fn before_create(
             .await?;
             Ok(Some((user, Takeover::Adopted(m))))
         }
-        _ => Err(CoreError::uniqueness(format!(
+        _ => Err(StoreError::uniqueness(format!(
             "userName {:?} matches several accounts created outside SCIM ({}); merge them in the product first",
             spec.user_name,
             adoptable

@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::{connections, groups, tenants, tokens, users};
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
 use crate::sealing::SecretBox;
 use crate::tokens as secrets;
 
@@ -16,7 +16,7 @@ pub const IDP_PROFILES: &[&str] = &["generic", "entra", "okta", "onelogin", "goo
 
 pub async fn create_tenant(txn: &DatabaseTransaction, name: &str, now: i64) -> Result<tenants::Model> {
     if name.trim().is_empty() {
-        return Err(CoreError::invalid_value("tenant name must not be empty".into()));
+        return Err(StoreError::invalid_value("tenant name must not be empty".into()));
     }
     Ok(tenants::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -32,7 +32,7 @@ pub async fn get_tenant<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<tenants:
     tenants::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::not_found(format!("tenant {id} not found")))
+        .ok_or_else(|| StoreError::not_found(format!("tenant {id} not found")))
 }
 
 pub async fn list_tenants<C: ConnectionTrait>(db: &C) -> Result<Vec<tenants::Model>> {
@@ -53,7 +53,7 @@ pub async fn create_connection(
     let profile = if idp_profile.is_empty() { "generic" } else { idp_profile };
     let profile = profile.to_ascii_lowercase();
     if !IDP_PROFILES.contains(&profile.as_str()) {
-        return Err(CoreError::invalid_value(format!(
+        return Err(StoreError::invalid_value(format!(
             "unknown IdP profile {idp_profile:?}; expected one of {}",
             IDP_PROFILES.join(", ")
         )));
@@ -82,7 +82,7 @@ pub async fn get_connection<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uui
         .filter(connections::Column::TenantId.eq(tenant_id))
         .one(db)
         .await?
-        .ok_or_else(|| CoreError::not_found(format!("connection {id} not found in tenant {tenant_id}")))
+        .ok_or_else(|| StoreError::not_found(format!("connection {id} not found in tenant {tenant_id}")))
 }
 
 pub async fn list_connections<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<connections::Model>> {
@@ -102,11 +102,11 @@ pub async fn issue_token(
     now: i64,
 ) -> Result<(tokens::Model, String)> {
     let secret = secrets::generate()
-        .map_err(|e| CoreError::Db(sea_orm::DbErr::Custom(format!("no randomness available: {e}"))))?;
+        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(format!("no randomness available: {e}"))))?;
     let id = Uuid::now_v7();
     let sealed = sealing
         .seal(&secret, id.as_bytes())
-        .map_err(|e| CoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
     let row = tokens::ActiveModel {
         secret_sealed: Set(Some(sealed)),
         id: Set(id),
@@ -152,7 +152,7 @@ pub async fn authenticate<C: ConnectionTrait>(
     tenant_id: Option<Uuid>,
     now: i64,
 ) -> Result<connections::Model> {
-    let denied = || CoreError::unauthenticated("invalid, expired or revoked token".into());
+    let denied = || StoreError::unauthenticated("invalid, expired or revoked token".into());
     let hash = secrets::hash(secret);
     let token = tokens::Entity::find()
         .filter(tokens::Column::SecretHash.eq(hash))
@@ -192,7 +192,7 @@ pub async fn current_secret<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or_else(|| {
-            CoreError::not_found(format!(
+            StoreError::not_found(format!(
                 "connection {} has no live secret; rotate to issue one",
                 connection.id
             ))
@@ -200,10 +200,10 @@ pub async fn current_secret<C: ConnectionTrait>(
     let sealed = token
         .secret_sealed
         .as_deref()
-        .ok_or_else(|| CoreError::not_found("this secret was issued before secrets were kept; rotate it".into()))?;
+        .ok_or_else(|| StoreError::not_found("this secret was issued before secrets were kept; rotate it".into()))?;
     let secret = sealing.open(sealed, token.id.as_bytes()).map_err(|e| {
         tracing::error!(error = %e, connection = %connection.id, "opening a sealed secret failed");
-        CoreError::Db(sea_orm::DbErr::Custom(
+        StoreError::Db(sea_orm::DbErr::Custom(
             "the server key does not open this secret".into(),
         ))
     })?;
@@ -264,7 +264,7 @@ pub async fn update_connection(
     if let Some(p) = idp_profile {
         let p = p.to_ascii_lowercase();
         if !IDP_PROFILES.contains(&p.as_str()) {
-            return Err(CoreError::invalid_value(format!(
+            return Err(StoreError::invalid_value(format!(
                 "unknown IdP profile {p:?}; expected one of {}",
                 IDP_PROFILES.join(", ")
             )));

@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransactio
 use uuid::Uuid;
 
 use crate::entity::{portal_links, portal_sessions};
-use crate::error::{CoreError, Result};
+use crate::error::{Result, StoreError};
 use crate::tokens as secrets;
 
 /// Prefix of portal link tokens (recognisable to secret scanners).
@@ -30,13 +30,13 @@ pub const MAX_RETURN_URL: usize = 2000;
 
 /// Why a link or session is refused; the same words for every reason, so that a guesser
 /// learns nothing.
-fn denied(what: &str) -> CoreError {
-    CoreError::unauthenticated(format!("this portal {what} is invalid, used, revoked or expired"))
+fn denied(what: &str) -> StoreError {
+    StoreError::unauthenticated(format!("this portal {what} is invalid, used, revoked or expired"))
 }
 
 fn random(prefix: &str) -> Result<String> {
     secrets::generate_with_prefix(prefix)
-        .map_err(|e| CoreError::Db(sea_orm::DbErr::Custom(format!("no randomness available: {e}"))))
+        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(format!("no randomness available: {e}"))))
 }
 
 /// Checks a lifetime (0: the default) and returns it in milliseconds.
@@ -46,7 +46,7 @@ pub fn link_lifetime_ms(seconds: u64) -> Result<i64> {
     }
     let ms = i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
     if !(MIN_LINK_MS..=MAX_LINK_MS).contains(&ms) {
-        return Err(CoreError::invalid_value(format!(
+        return Err(StoreError::invalid_value(format!(
             "lifetime_seconds must be between {} and {} (7 days), or 0 for 15 minutes; got {seconds}",
             MIN_LINK_MS / 1000,
             MAX_LINK_MS / 1000
@@ -66,7 +66,7 @@ pub fn check_return_url(url: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(CoreError::invalid_value(format!(
+        Err(StoreError::invalid_value(format!(
             "return_url must be an absolute http(s) URL of at most {MAX_RETURN_URL} characters without spaces or quotes"
         )))
     }
@@ -113,7 +113,7 @@ pub async fn revoke_link(txn: &DatabaseTransaction, tenant_id: Uuid, link_id: Uu
         .filter(portal_links::Column::TenantId.eq(tenant_id))
         .one(txn)
         .await?
-        .ok_or_else(|| CoreError::not_found(format!("portal link {link_id} not found in tenant {tenant_id}")))?;
+        .ok_or_else(|| StoreError::not_found(format!("portal link {link_id} not found in tenant {tenant_id}")))?;
     if link.revoked_at.is_none() {
         portal_links::Entity::update_many()
             .col_expr(portal_links::Column::RevokedAt, Expr::val(now))

@@ -1,18 +1,27 @@
-//! Storage: SeaORM queries, one module per aggregate. Every query is scoped by tenant.
+//! dirsync's storage: SeaORM entities and queries, one module per aggregate, the neutral
+//! filter translated to SQL, keyset paging, the outbox (change rows and sync-log lines written
+//! in the mutation's transaction), job leases, and the lock order. Every query is scoped by
+//! tenant. It applies the domain's rules (`dirsync_domain`) to what it reads; it knows no gRPC
+//! and no SCIM JSON.
 
 pub mod admin;
 pub mod adoption;
 pub mod changes;
+pub mod entity;
+pub mod error;
 pub mod filter;
 pub mod groups;
+pub mod journal;
 pub mod keyset;
 pub mod leases;
 pub mod licenses;
 pub mod portal;
 pub mod roles;
 pub mod schemas;
+pub mod sealing;
 pub mod settings;
 pub mod sync_log;
+pub mod tokens;
 pub mod users;
 
 use sea_orm::{
