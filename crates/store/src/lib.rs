@@ -22,6 +22,9 @@ pub mod sealing;
 pub mod settings;
 pub mod sync_log;
 pub mod tokens;
+
+#[cfg(test)]
+mod tests;
 pub mod users;
 
 use sea_orm::{
