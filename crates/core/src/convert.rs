@@ -3,7 +3,9 @@
 
 use dirsync_domain::filter::{AttributePath, CompareOp, Comparison, Filter, FilterValue, Sort};
 use dirsync_domain::group::GroupSpec;
-use dirsync_domain::user::UserSpec;
+use dirsync_domain::settings::language::Languages;
+use dirsync_domain::settings::timezone;
+use dirsync_domain::user::{User, UserSpec};
 use dirsync_proto::v1 as pb;
 
 use crate::error::{CoreError, Result};
@@ -123,4 +125,37 @@ pub fn sort(s: &pb::Sort) -> Result<Sort> {
 /// An optional filter and sort of a list request.
 pub fn query(f: Option<&pb::Filter>, s: Option<&pb::Sort>) -> Result<(Option<Filter>, Option<Sort>)> {
     Ok((f.map(filter).transpose()?, s.map(sort).transpose()?))
+}
+
+pub(crate) fn user_to_proto(m: User) -> pb::User {
+    pb::User {
+        id: m.id.to_string(),
+        tenant_id: m.tenant_id.to_string(),
+        user_name: m.user_name,
+        external_id: m.external_id,
+        active: m.active,
+        display_name: m.display_name,
+        given_name: m.given_name,
+        family_name: m.family_name,
+        email: m.email,
+        document: m.document.to_string(),
+        version: m.version,
+        created: Some(crate::service::timestamp(m.created_at)),
+        last_modified: Some(crate::service::timestamp(m.updated_at)),
+        connection_id: m.connection_id.map(|c| c.to_string()),
+        source: m.source,
+        // Need the tenant's languages and the document: filled by `user_out`.
+        language: String::new(),
+        timezone: String::new(),
+    }
+}
+
+/// A user as the API returns it: the row, plus its normalised language.
+pub(crate) fn user_out(langs: &Languages, m: User) -> pb::User {
+    let language = langs.of_document(&m.document);
+    let zone = timezone::of_document(&m.document);
+    let mut u = user_to_proto(m);
+    u.language = language;
+    u.timezone = zone;
+    u
 }

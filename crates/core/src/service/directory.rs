@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
-use crate::convert;
+use crate::convert::{self, user_out};
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, Event, RequestContext};
 use crate::roles::Trigger;
@@ -44,29 +44,6 @@ pub struct DirectoryService {
 impl DirectoryService {
     pub fn new(db: DatabaseConnection, clock: SharedClock, signal: ChangeSignal) -> Self {
         Self { db, clock, signal }
-    }
-}
-
-pub(crate) fn user_to_proto(m: domain::User) -> User {
-    User {
-        id: m.id.to_string(),
-        tenant_id: m.tenant_id.to_string(),
-        user_name: m.user_name,
-        external_id: m.external_id,
-        active: m.active,
-        display_name: m.display_name,
-        given_name: m.given_name,
-        family_name: m.family_name,
-        email: m.email,
-        document: m.document.to_string(),
-        version: m.version,
-        created: Some(timestamp(m.created_at)),
-        last_modified: Some(timestamp(m.updated_at)),
-        connection_id: m.connection_id.map(|c| c.to_string()),
-        source: m.source,
-        // Need the tenant's languages and the document: filled by `settings::user_out`.
-        language: String::new(),
-        timezone: String::new(),
     }
 }
 
@@ -284,7 +261,7 @@ impl Directory for DirectoryService {
         })
         .await?;
         self.signal.notify();
-        Ok(Response::new(tenant_settings::user_out(&langs, user)))
+        Ok(Response::new(user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -298,7 +275,7 @@ impl Directory for DirectoryService {
             .await
             .map_err(CoreError::from)?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
-        Ok(Response::new(tenant_settings::user_out(&langs, user)))
+        Ok(Response::new(user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -338,7 +315,7 @@ impl Directory for DirectoryService {
         })
         .await?;
         self.signal.notify();
-        Ok(Response::new(tenant_settings::user_out(&langs, user)))
+        Ok(Response::new(user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -400,7 +377,7 @@ impl Directory for DirectoryService {
         };
         Ok(Response::new(ListUsersResponse {
             total_results: total,
-            users: rows.into_iter().map(|u| tenant_settings::user_out(&langs, u)).collect(),
+            users: rows.into_iter().map(|u| user_out(&langs, u)).collect(),
             next_page_token: next.unwrap_or_default(),
         }))
     }
@@ -590,7 +567,7 @@ impl Directory for DirectoryService {
             .await
             .map_err(CoreError::from)?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
-        Ok(Response::new(tenant_settings::user_out(&langs, user)))
+        Ok(Response::new(user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, user = %request.get_ref().user_id))]
@@ -704,7 +681,7 @@ impl Directory for DirectoryService {
             .await
             .map_err(CoreError::from)?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
-        Ok(Response::new(tenant_settings::user_out(&langs, user)))
+        Ok(Response::new(user_out(&langs, user)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, user = %request.get_ref().user_id))]

@@ -6,7 +6,6 @@ pub mod invites;
 pub use dirsync_domain::settings::{language, timezone};
 
 use dirsync_domain as domain;
-use dirsync_proto::v1::User;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
@@ -98,16 +97,6 @@ pub fn apply(current: &TenantSettings, update: &Update) -> Result<TenantSettings
 /// The tenant's languages, read once per call.
 pub async fn languages<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Languages> {
     Ok(store::get(db, tenant_id).await?.languages)
-}
-
-/// A user as the API returns it: the row, plus its normalised language.
-pub(crate) fn user_out(langs: &Languages, m: domain::User) -> User {
-    let language = langs.of_document(&m.document);
-    let zone = timezone::of_document(&m.document);
-    let mut u = crate::service::directory::user_to_proto(m);
-    u.language = language;
-    u.timezone = zone;
-    u
 }
 
 /// Adds the user's normalised language to the `after` view of its user events.
