@@ -27,9 +27,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_init::Migration),
             Box::new(m20261125_000002_journal::Migration),
             Box::new(m20261125_000003_connection_secrets::Migration),
+            Box::new(m20261125_000005_roles::Migration),
             Box::new(m20261125_000006_leases::Migration),
             Box::new(m20261125_000007_connection_settings::Migration),
-            Box::new(m20261125_000005_roles::Migration),
             Box::new(m20261125_000008_licenses::Migration),
             Box::new(m20261125_000009_schemas::Migration),
             Box::new(m20261125_000010_tenant_settings::Migration),
@@ -40,5 +40,23 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_user_name_keys::Migration),
             Box::new(m20261201_000016_primary_emails::Migration),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migrations run in the order of their numbers (the six digits after the date).
+    #[test]
+    fn migrations_are_registered_in_numbered_order() {
+        let numbers: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().split('_').nth(1).unwrap_or_default().to_owned())
+            .collect();
+        let mut sorted = numbers.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(numbers, sorted);
     }
 }

@@ -38,7 +38,7 @@ pub use service::licenses::LicensesService;
 pub use service::portal::PortalService;
 pub use service::schemas::SchemasService;
 pub use service::settings::TenantSettingsService;
-pub use service_auth::{CallingService, Scope, Scopes, ServiceAuth};
+pub use service_auth::{Scope, Scopes, ServiceAuth};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

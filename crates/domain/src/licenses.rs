@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
+use crate::ids::SharedIds;
 
 /// A license tier of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,6 +249,173 @@ pub fn fill(seats: &Seats, auto_purchase: bool) -> (i64, i64) {
     let promote = seats.free().min(seats.pending);
     let buy = if auto_purchase { seats.pending - promote } else { 0 };
     (promote, buy)
+}
+
+/// A seat bought for a user, as a recompute decided it (the store writes the row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    pub id: Uuid,
+    pub tier_id: Uuid,
+    pub tier_name: String,
+    pub user_id: Uuid,
+    pub user_name: String,
+    pub purchased_at: i64,
+}
+
+/// The seat book of one recompute: each tier's seats as counted under the tenant's lock,
+/// changed as users are placed, released, promoted and purchases cancelled, with the events
+/// those decisions make. The store reads the facts and writes what the ledger decided.
+#[derive(Debug)]
+pub struct Ledger<'a> {
+    catalog: &'a Catalog,
+    seats: HashMap<Uuid, Seats>,
+    /// Seats released per tier by this change (for netting out purchases).
+    freed: HashMap<Uuid, i64>,
+    /// Users who released a seat, per tier: their own purchase is netted out first.
+    released: HashMap<Uuid, Vec<Uuid>>,
+    events: Vec<Event>,
+    ids: SharedIds,
+    now: i64,
+}
+
+impl<'a> Ledger<'a> {
+    pub fn new(catalog: &'a Catalog, seats: HashMap<Uuid, Seats>, ids: SharedIds, now: i64) -> Self {
+        Ledger {
+            catalog,
+            seats,
+            freed: HashMap::new(),
+            released: HashMap::new(),
+            events: Vec::new(),
+            ids,
+            now,
+        }
+    }
+
+    pub fn catalog(&self) -> &'a Catalog {
+        self.catalog
+    }
+
+    /// A tier's seats as they stand now.
+    pub fn seats(&self, tier: Uuid) -> Seats {
+        self.seats.get(&tier).copied().unwrap_or_default()
+    }
+
+    /// A tier's capacity now (the tier's stored seats when nothing counted it).
+    pub fn capacity(&self, tier: &Tier) -> i64 {
+        self.seats.get(&tier.id).map_or(tier.seats, |s| s.capacity)
+    }
+
+    fn seats_of(&mut self, tier: Uuid) -> &mut Seats {
+        self.seats.entry(tier).or_default()
+    }
+
+    /// Seats of `tier` released by this change, and the users who released them (in order).
+    pub fn freed(&self, tier: Uuid) -> (i64, &[Uuid]) {
+        (
+            self.freed.get(&tier).copied().unwrap_or_default(),
+            self.released.get(&tier).map_or(&[], Vec::as_slice),
+        )
+    }
+
+    /// Counts a user's current license out of its tier.
+    pub fn release(&mut self, user_id: Uuid, tier: Uuid, state: State) {
+        let s = self.seats_of(tier);
+        match state {
+            State::Assigned => {
+                s.assigned -= 1;
+                self.freed_by(user_id, tier);
+            }
+            State::Pending => s.pending -= 1,
+        }
+    }
+
+    /// Notes a seat freed by a user whose license is already gone from the counts.
+    pub fn freed_by(&mut self, user_id: Uuid, tier: Uuid) {
+        *self.freed.entry(tier).or_default() += 1;
+        self.released.entry(tier).or_default().push(user_id);
+    }
+
+    /// A user's license is gone (deactivated, out of every license group).
+    pub fn cleared(&mut self, user_id: Uuid, user_name: &str, before: Before<'_>) {
+        self.events.push(Event::license_released(user_id, user_name, before));
+    }
+
+    /// Buys one seat of `tier` for a user.
+    fn buy(&mut self, tier: &Tier, user_id: Uuid, user_name: &str) -> Purchase {
+        let s = self.seats_of(tier.id);
+        let before = s.capacity;
+        s.capacity += 1;
+        let id = self.ids.new_id();
+        self.events
+            .push(Event::seats_purchased(tier, before, id, user_id, user_name));
+        Purchase {
+            id,
+            tier_id: tier.id,
+            tier_name: tier.name.clone(),
+            user_id,
+            user_name: user_name.to_owned(),
+            purchased_at: self.now,
+        }
+    }
+
+    /// Places a user who newly wants a seat of `tier`: a free seat, a bought one, or the
+    /// queue ([`decide`]). Returns its state and the purchase, if one was made.
+    pub fn place(
+        &mut self,
+        user_id: Uuid,
+        user_name: &str,
+        before: Before<'_>,
+        tier: &Tier,
+    ) -> (State, Option<Purchase>) {
+        let decision = decide(&self.seats(tier.id), self.catalog.settings.auto_purchase);
+        let purchase = (decision == Decision::Buy).then(|| self.buy(tier, user_id, user_name));
+        let s = self.seats_of(tier.id);
+        if decision == Decision::Pend {
+            s.pending += 1;
+            self.events
+                .push(Event::license_pending(user_id, user_name, before, tier));
+            (State::Pending, purchase)
+        } else {
+            s.assigned += 1;
+            self.events
+                .push(Event::license_assigned(user_id, user_name, before, tier));
+            (State::Assigned, purchase)
+        }
+    }
+
+    /// How many of `tier`'s queue get a seat now: (free seats taken, seats bought) ([`fill`]).
+    pub fn to_promote(&self, tier: Uuid) -> (i64, i64) {
+        fill(&self.seats(tier), self.catalog.settings.auto_purchase)
+    }
+
+    /// A queued user takes a seat (`bought`: one bought for it).
+    pub fn promote(&mut self, tier: &Tier, user_id: Uuid, user_name: &str, bought: bool) -> Option<Purchase> {
+        let purchase = bought.then(|| self.buy(tier, user_id, user_name));
+        let s = self.seats_of(tier.id);
+        s.pending -= 1;
+        s.assigned += 1;
+        let before = Before {
+            tier: Some(tier),
+            state: Some(State::Pending),
+        };
+        self.events
+            .push(Event::license_assigned(user_id, user_name, before, tier));
+        purchase
+    }
+
+    /// An unbilled purchase of `tier` is cancelled: its seat goes.
+    pub fn cancel(&mut self, tier: &Tier, purchase_id: Uuid, user_name: &str) {
+        let s = self.seats_of(tier.id);
+        let before = s.capacity;
+        s.capacity -= 1;
+        self.events
+            .push(Event::seats_cancelled(tier, before, purchase_id, user_name));
+    }
+
+    /// The events of every decision, in the order they were made.
+    pub fn into_events(self) -> Vec<Event> {
+        self.events
+    }
 }
 
 /// How many unbilled purchases of a tier to cancel after `freed` of its seats were released
@@ -574,6 +742,74 @@ mod tests {
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
+    }
+
+    /// Ids counting up from 100, so purchases are predictable.
+    #[derive(Debug, Default)]
+    struct Counting(std::sync::atomic::AtomicU64);
+
+    impl crate::ids::IdSource for Counting {
+        fn new_id(&self) -> Uuid {
+            Uuid::from_u128(100 + u128::from(self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+        }
+    }
+
+    /// Three users want a one-seat tier, then the first leaves and the queue is served: the
+    /// ledger's counts, states, purchases and events, with and without auto-purchase.
+    #[test]
+    fn the_ledger_places_releases_and_promotes() {
+        // (auto-purchase, states of the three, purchases, capacity, pending after the first left)
+        let cases = [
+            (false, [State::Assigned, State::Pending, State::Pending], 0, 1, 1),
+            (true, [State::Assigned, State::Assigned, State::Assigned], 2, 3, 0),
+        ];
+        for (auto_purchase, want, bought, capacity, pending_after) in cases {
+            let team = tier(TEAM, "Team", 1);
+            let settings = Settings {
+                auto_purchase,
+                ..Default::default()
+            };
+            let catalog = Catalog::new(settings, vec![team.clone()], HashMap::new());
+            let seats = HashMap::from([(
+                team.id,
+                Seats {
+                    capacity: 1,
+                    assigned: 0,
+                    pending: 0,
+                },
+            )]);
+            let mut ledger = Ledger::new(&catalog, seats, std::sync::Arc::new(Counting::default()), 7);
+            let mut purchases = Vec::new();
+            for (n, want) in want.iter().enumerate() {
+                let (state, p) = ledger.place(id(10 + n as u128), &format!("u{n}"), Before::default(), &team);
+                assert_eq!(state, *want, "auto_purchase={auto_purchase} user {n}");
+                purchases.extend(p);
+            }
+            assert_eq!(purchases.len(), bought);
+            assert!(purchases.iter().all(|p| p.tier_id == team.id && p.purchased_at == 7));
+            assert_eq!(
+                purchases.first().map(|p| p.id),
+                (bought > 0).then(|| Uuid::from_u128(100))
+            );
+            assert_eq!(ledger.capacity(&team), capacity);
+            ledger.release(id(10), team.id, State::Assigned);
+            assert_eq!(ledger.freed(team.id), (1, &[id(10)][..]));
+            let (promote, buy) = ledger.to_promote(team.id);
+            for n in 0..promote + buy {
+                ledger.promote(&team, id(11 + n as u128), "next", n >= promote);
+            }
+            assert_eq!(
+                ledger.seats(team.id).pending,
+                pending_after,
+                "auto_purchase={auto_purchase}"
+            );
+            let kinds: Vec<&str> = ledger.into_events().iter().map(|e| e.kind).collect();
+            assert_eq!(kinds.iter().filter(|k| **k == "seats.purchased").count(), bought);
+            assert_eq!(
+                kinds.iter().filter(|k| **k == "license.pending").count(),
+                3 - 1 - bought
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Schema definitions (RFC 7643 §2, §4, §7, §8.7) as runtime data, with the built-in
-//! User, Group and Enterprise User schemas. Tenants will register extension schemas later,
-//! so nothing else in the crate hard-codes attribute names that a schema can tell it.
+//! User, Group and Enterprise User schemas. Tenants register extension schemas of their own
+//! (the core's `Schemas` service), so nothing else in the crate hard-codes attribute names
+//! that a schema can tell it.
 
 use serde_json::{Map, Value, json};
 

@@ -21,7 +21,7 @@ use crate::entity::{
 };
 use crate::error::{Result, StoreError};
 use crate::journal::Event;
-use dirsync_domain::licenses::{self as rules, Before, Catalog, Decision, Seats, Settings, State, Tier};
+use dirsync_domain::licenses::{self as rules, Before, Catalog, Ledger, Purchase, Seats, Settings, State, Tier};
 
 /// Ids per statement: well under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 1000;
@@ -302,92 +302,47 @@ pub async fn unmap_group(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: U
     Ok(gone.rows_affected > 0)
 }
 
-/// A recompute in progress: the seats counted under the lock, as the decisions change them.
+/// A recompute in progress: the domain's seat ledger over the seats counted under the lock,
+/// and the rows its decisions write.
 struct Work<'a> {
     tenant_id: Uuid,
-    catalog: &'a Catalog,
-    seats: HashMap<Uuid, Seats>,
-    /// Seats released per tier by this change (for netting out purchases).
-    freed: HashMap<Uuid, i64>,
-    /// Users who released a seat, per tier: their own purchase is netted out first.
-    released: HashMap<Uuid, Vec<Uuid>>,
-    events: Vec<Event>,
+    ledger: Ledger<'a>,
     now: i64,
+}
+
+/// A purchase row as the ledger decided it.
+fn purchase_row(tenant_id: Uuid, p: Purchase) -> license_purchases::ActiveModel {
+    license_purchases::ActiveModel {
+        id: Set(p.id),
+        tenant_id: Set(tenant_id),
+        tier_id: Set(p.tier_id),
+        tier_name: Set(p.tier_name),
+        user_id: Set(Some(p.user_id)),
+        user_name: Set(p.user_name),
+        purchased_at: Set(p.purchased_at),
+        cancelled_at: Set(None),
+        billed_at: Set(None),
+        billing_id: Set(None),
+    }
 }
 
 impl<'a> Work<'a> {
     async fn start(txn: &DatabaseTransaction, tenant_id: Uuid, catalog: &'a Catalog, now: i64) -> Result<Work<'a>> {
         super::lock_tenant(txn, tenant_id).await?;
+        let seats = seats(txn, tenant_id).await?;
         Ok(Work {
             tenant_id,
-            catalog,
-            seats: seats(txn, tenant_id).await?,
-            freed: HashMap::new(),
-            released: HashMap::new(),
-            events: Vec::new(),
+            ledger: Ledger::new(catalog, seats, dirsync_domain::ids::v7(), now),
             now,
         })
-    }
-
-    fn seats_of(&mut self, tier: Uuid) -> &mut Seats {
-        self.seats.entry(tier).or_default()
-    }
-
-    /// Counts a user's current license out of its tier.
-    fn release(&mut self, user_id: Uuid, tier: Uuid, state: State) {
-        let s = self.seats_of(tier);
-        match state {
-            State::Assigned => {
-                s.assigned -= 1;
-                self.freed_by(user_id, tier);
-            }
-            State::Pending => s.pending -= 1,
-        }
-    }
-
-    /// Notes a seat freed by a user whose license row is already gone from the counts.
-    fn freed_by(&mut self, user_id: Uuid, tier: Uuid) {
-        *self.freed.entry(tier).or_default() += 1;
-        self.released.entry(tier).or_default().push(user_id);
-    }
-
-    /// Records a purchase of one seat of `tier` for a user; returns its row.
-    fn buy(&mut self, tier_id: Uuid, user_id: Uuid, user_name: &str) -> license_purchases::ActiveModel {
-        let s = self.seats_of(tier_id);
-        let before = s.capacity;
-        s.capacity += 1;
-        let id = Uuid::now_v7();
-        let catalog = self.catalog;
-        let tier_name = match catalog.get(tier_id) {
-            Some(t) => {
-                self.events
-                    .push(Event::seats_purchased(t, before, id, user_id, user_name));
-                t.name.clone()
-            }
-            None => String::new(),
-        };
-        license_purchases::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(self.tenant_id),
-            tier_id: Set(tier_id),
-            tier_name: Set(tier_name),
-            user_id: Set(Some(user_id)),
-            user_name: Set(user_name.to_owned()),
-            purchased_at: Set(self.now),
-            cancelled_at: Set(None),
-            billed_at: Set(None),
-            billing_id: Set(None),
-        }
     }
 
     /// Serves each tier's queue from its free seats (buying the rest with auto-purchase on),
     /// nets out unbilled purchases whose seats this change left free, and writes capacities.
     async fn settle(mut self, txn: &DatabaseTransaction) -> Result<Vec<Event>> {
-        let catalog = self.catalog;
-        let auto = catalog.settings.auto_purchase;
+        let catalog = self.ledger.catalog();
         for tier in catalog.tiers() {
-            let s = self.seats.get(&tier.id).copied().unwrap_or_default();
-            let (promote, buy) = rules::fill(&s, auto);
+            let (promote, buy) = self.ledger.to_promote(tier.id);
             if promote + buy > 0 {
                 let queue: Vec<(Uuid, i64)> = user_licenses::Entity::find()
                     .select_only()
@@ -406,17 +361,10 @@ impl<'a> Work<'a> {
                 let mut purchases = Vec::new();
                 for (i, id) in ids.iter().enumerate() {
                     let name = names.get(id).map_or("", String::as_str);
-                    if i64::try_from(i).unwrap_or(i64::MAX) >= promote {
-                        purchases.push(self.buy(tier.id, *id, name));
+                    let bought = i64::try_from(i).unwrap_or(i64::MAX) >= promote;
+                    if let Some(p) = self.ledger.promote(tier, *id, name, bought) {
+                        purchases.push(purchase_row(self.tenant_id, p));
                     }
-                    let s = self.seats_of(tier.id);
-                    s.pending -= 1;
-                    s.assigned += 1;
-                    let before = Before {
-                        tier: Some(tier),
-                        state: Some(State::Pending),
-                    };
-                    self.events.push(Event::license_assigned(*id, name, before, tier));
                 }
                 if !ids.is_empty() {
                     user_licenses::Entity::update_many()
@@ -433,11 +381,11 @@ impl<'a> Work<'a> {
                         .await?;
                 }
             }
-            let freed = self.freed.get(&tier.id).copied().unwrap_or_default();
+            let (freed, _) = self.ledger.freed(tier.id);
             if freed > 0 {
                 self.net_out(txn, tier, freed).await?;
             }
-            let capacity = self.seats.get(&tier.id).map_or(tier.seats, |s| s.capacity);
+            let capacity = self.ledger.capacity(tier);
             if capacity != tier.seats {
                 license_tiers::Entity::update_many()
                     .col_expr(license_tiers::Column::Seats, Expr::val(capacity))
@@ -447,13 +395,13 @@ impl<'a> Work<'a> {
                     .await?;
             }
         }
-        Ok(self.events)
+        Ok(self.ledger.into_events())
     }
 
     /// Cancels unbilled purchases of `tier` for seats this change freed and nobody took:
     /// those bought for the users who released them first, then the newest.
     async fn net_out(&mut self, txn: &DatabaseTransaction, tier: &Tier, freed: i64) -> Result<()> {
-        let free = self.seats.get(&tier.id).map(Seats::free).unwrap_or_default();
+        let free = self.ledger.seats(tier.id).free();
         if free == 0 {
             return Ok(());
         }
@@ -474,7 +422,7 @@ impl<'a> Work<'a> {
             .all(txn)
             .await?;
         let n = rules::to_cancel(free, freed, i64::try_from(open.len()).unwrap_or(i64::MAX));
-        let released: HashSet<Uuid> = self.released.get(&tier.id).into_iter().flatten().copied().collect();
+        let released: HashSet<Uuid> = self.ledger.freed(tier.id).1.iter().copied().collect();
         let mut chosen: Vec<&(Uuid, Option<Uuid>, String)> = open
             .iter()
             .filter(|(_, u, _)| u.is_some_and(|u| released.contains(&u)))
@@ -488,10 +436,7 @@ impl<'a> Work<'a> {
             return Ok(());
         }
         for (id, _, user_name) in &chosen {
-            let s = self.seats_of(tier.id);
-            let before = s.capacity;
-            s.capacity -= 1;
-            self.events.push(Event::seats_cancelled(tier, before, *id, user_name));
+            self.ledger.cancel(tier, *id, user_name);
         }
         license_purchases::Entity::update_many()
             .col_expr(license_purchases::Column::CancelledAt, Expr::val(self.now))
@@ -525,11 +470,11 @@ impl<'a> Work<'a> {
             .await?;
         let mut mapped: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for (member, group) in rows {
-            if let Some(tier) = self.catalog.mapped_tier(group) {
+            if let Some(tier) = self.ledger.catalog().mapped_tier(group) {
                 mapped.entry(member).or_default().push(tier);
             }
         }
-        let attributes: HashMap<Uuid, String> = if self.catalog.settings.source == rules::Source::Attribute {
+        let attributes: HashMap<Uuid, String> = if self.ledger.catalog().settings.source == rules::Source::Attribute {
             users::Entity::find()
                 .select_only()
                 .columns([users::Column::Id, users::Column::Document])
@@ -553,7 +498,7 @@ impl<'a> Work<'a> {
             .map(|r| (r.user_id, (r.tier_id, State::parse(&r.state))))
             .collect();
 
-        let catalog = self.catalog;
+        let catalog = self.ledger.catalog();
         let mut moving = Vec::new();
         let mut cleared = Vec::new();
         for (id, user_name, active) in &facts {
@@ -569,7 +514,7 @@ impl<'a> Work<'a> {
                 continue;
             }
             if let Some((tier, state)) = held {
-                self.release(*id, tier, state);
+                self.ledger.release(*id, tier, state);
             }
             let before = Before {
                 tier: held.and_then(|(t, _)| catalog.get(t)),
@@ -579,7 +524,7 @@ impl<'a> Work<'a> {
                 Some(tier) => moving.push((*id, user_name.as_str(), before, tier)),
                 None => {
                     cleared.push(*id);
-                    self.events.push(Event::license_released(*id, user_name, before));
+                    self.ledger.cleared(*id, user_name, before);
                 }
             }
         }
@@ -587,26 +532,8 @@ impl<'a> Work<'a> {
         let mut purchases = Vec::new();
         for (id, user_name, before, tier_id) in moving {
             let Some(tier) = catalog.get(tier_id) else { continue };
-            let decision = rules::decide(self.seats_of(tier_id), catalog.settings.auto_purchase);
-            let state = match decision {
-                Decision::Assign => State::Assigned,
-                Decision::Buy => {
-                    purchases.push(self.buy(tier_id, id, user_name));
-                    State::Assigned
-                }
-                Decision::Pend => State::Pending,
-            };
-            let s = self.seats_of(tier_id);
-            match state {
-                State::Assigned => {
-                    s.assigned += 1;
-                    self.events.push(Event::license_assigned(id, user_name, before, tier));
-                }
-                State::Pending => {
-                    s.pending += 1;
-                    self.events.push(Event::license_pending(id, user_name, before, tier));
-                }
-            }
+            let (state, purchase) = self.ledger.place(id, user_name, before, tier);
+            purchases.extend(purchase.map(|p| purchase_row(tenant_id, p)));
             upserts.push(user_licenses::ActiveModel {
                 tenant_id: Set(tenant_id),
                 user_id: Set(id),
@@ -765,14 +692,13 @@ pub async fn after_user_deleted(
         .await?;
     let mut work = Work::start(txn, tenant_id, &catalog, now).await?;
     if gone.state == State::Assigned {
-        work.freed_by(gone.user_id, gone.tier);
+        work.ledger.freed_by(gone.user_id, gone.tier);
     }
     let before = Before {
         tier: catalog.get(gone.tier),
         state: Some(gone.state),
     };
-    work.events
-        .push(Event::license_released(gone.user_id, &gone.user_name, before));
+    work.ledger.cleared(gone.user_id, &gone.user_name, before);
     work.settle(txn).await
 }
 
