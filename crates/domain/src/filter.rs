@@ -44,35 +44,8 @@ pub enum Filter {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
-    Eq,
-    Ne,
-    Co,
-    Sw,
-    Ew,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-}
-
-impl CompareOp {
-    /// The operator as SCIM spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            CompareOp::Eq => "eq",
-            CompareOp::Ne => "ne",
-            CompareOp::Co => "co",
-            CompareOp::Sw => "sw",
-            CompareOp::Ew => "ew",
-            CompareOp::Gt => "gt",
-            CompareOp::Ge => "ge",
-            CompareOp::Lt => "lt",
-            CompareOp::Le => "le",
-        }
-    }
-}
+/// The comparison operators are SCIM's (RFC 7644 §3.4.2.2), whoever sends the filter.
+pub use dirsync_scim::filter::CompareOp;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
-use crate::ids::SharedIds;
+use crate::ids::{IdSource, SharedIds};
 
 /// A license tier of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -673,6 +673,58 @@ pub fn bill_lines(purchases: &[(Uuid, String, Option<Uuid>, String, bool)]) -> V
     lines
 }
 
+/// An unbilled purchase of a billing window, as the billing job reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unbilled {
+    pub id: Uuid,
+    pub tier_id: Uuid,
+    pub tier_name: String,
+    pub user_id: Option<Uuid>,
+    pub user_name: String,
+    pub cancelled: bool,
+}
+
+/// What billing one window decides: cancelled purchases are settled without a bill; the rest
+/// are billed under one new billing id, with one `billing.due` event (none when nothing is
+/// left to bill).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement {
+    pub billing_id: Uuid,
+    pub billed: Vec<Uuid>,
+    pub cancelled: Vec<Uuid>,
+    /// The users the billed seats were bought for.
+    pub billed_users: Vec<Uuid>,
+    pub event: Option<Event>,
+}
+
+/// Settles the unbilled purchases of the window `[start, end)`, in purchase order.
+pub fn settle(purchases: &[Unbilled], start: i64, end: i64, ids: &dyn IdSource) -> Settlement {
+    let facts: Vec<(Uuid, String, Option<Uuid>, String, bool)> = purchases
+        .iter()
+        .map(|p| {
+            (
+                p.tier_id,
+                p.tier_name.clone(),
+                p.user_id,
+                p.user_name.clone(),
+                p.cancelled,
+            )
+        })
+        .collect();
+    let lines = bill_lines(&facts);
+    let (cancelled, billed): (Vec<&Unbilled>, Vec<&Unbilled>) = purchases.iter().partition(|p| p.cancelled);
+    let billing_id = ids.new_id();
+    let event =
+        (!billed.is_empty()).then(|| Event::billing_due(billing_id, start, end, &lines, cancelled.len() as u64));
+    Settlement {
+        billing_id,
+        billed: billed.iter().map(|p| p.id).collect(),
+        cancelled: cancelled.iter().map(|p| p.id).collect(),
+        billed_users: billed.iter().filter_map(|p| p.user_id).collect(),
+        event,
+    }
+}
+
 impl Event {
     /// A tenant's purchases of one billing window are due.
     pub fn billing_due(
@@ -751,6 +803,40 @@ mod tests {
     impl crate::ids::IdSource for Counting {
         fn new_id(&self) -> Uuid {
             Uuid::from_u128(100 + u128::from(self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+        }
+    }
+
+    /// A window's purchases: cancelled ones are settled without a bill; the rest billed under
+    /// one id, with one event, and none when nothing is left to bill.
+    #[test]
+    fn settling_a_window_bills_what_was_not_cancelled() {
+        let purchase = |n: u128, cancelled: bool| Unbilled {
+            id: id(n),
+            tier_id: id(TEAM),
+            tier_name: "Team".into(),
+            user_id: Some(id(50 + n)),
+            user_name: format!("u{n}"),
+            cancelled,
+        };
+        // (cancelled flags, billed, cancelled, an event)
+        let cases: [(&[bool], usize, usize, bool); 3] = [
+            (&[false, true, false], 2, 1, true),
+            (&[true, true], 0, 2, false),
+            (&[false], 1, 0, true),
+        ];
+        for (flags, billed, cancelled, event) in cases {
+            let purchases: Vec<Unbilled> = flags.iter().enumerate().map(|(n, c)| purchase(n as u128, *c)).collect();
+            let s = settle(&purchases, 0, 1000, &Counting::default());
+            assert_eq!(
+                (s.billed.len(), s.cancelled.len(), s.event.is_some()),
+                (billed, cancelled, event),
+                "{flags:?}"
+            );
+            assert_eq!(s.billing_id, Uuid::from_u128(100));
+            assert_eq!(s.billed_users.len(), billed);
+            if let Some(e) = s.event {
+                assert_eq!((e.kind, e.resource_id), ("billing.due", s.billing_id));
+            }
         }
     }
 

@@ -467,7 +467,7 @@ fn compare(backend: DbBackend, scope: Scope, c: &Comparison) -> Result<Expr> {
 }
 
 fn unsupported(op: CompareOp, what: &str) -> StoreError {
-    StoreError::invalid_filter(format!("operator {} is not supported on {what}", op.name()))
+    StoreError::invalid_filter(format!("operator {} is not supported on {what}", op.as_str()))
 }
 
 /// `ne` includes resources that lack the attribute: they are not equal to the value.

@@ -21,7 +21,10 @@ use crate::entity::{
 };
 use crate::error::{Result, StoreError};
 use crate::journal::Event;
-use dirsync_domain::licenses::{self as rules, Before, Catalog, Ledger, Purchase, Seats, Settings, State, Tier};
+use dirsync_domain::ids::UuidV7;
+use dirsync_domain::licenses::{
+    self as rules, Before, Catalog, Ledger, Purchase, Seats, Settings, Settlement, State, Tier, Unbilled,
+};
 
 /// Ids per statement: well under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 1000;
@@ -942,22 +945,24 @@ pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Resul
         .order_by_asc(license_purchases::Column::Id)
         .all(txn)
         .await?;
-    let facts: Vec<(Uuid, String, Option<Uuid>, String, bool)> = rows
-        .iter()
-        .map(|p| {
-            (
-                p.tier_id,
-                p.tier_name.clone(),
-                p.user_id,
-                p.user_name.clone(),
-                p.cancelled_at.is_some(),
-            )
+    let unbilled: Vec<Unbilled> = rows
+        .into_iter()
+        .map(|p| Unbilled {
+            id: p.id,
+            tier_id: p.tier_id,
+            tier_name: p.tier_name,
+            user_id: p.user_id,
+            user_name: p.user_name,
+            cancelled: p.cancelled_at.is_some(),
         })
         .collect();
-    let lines = rules::bill_lines(&facts);
-    let cancelled: Vec<Uuid> = rows.iter().filter(|p| p.cancelled_at.is_some()).map(|p| p.id).collect();
-    let billed: Vec<Uuid> = rows.iter().filter(|p| p.cancelled_at.is_none()).map(|p| p.id).collect();
-    let billing_id = Uuid::now_v7();
+    let Settlement {
+        billing_id,
+        billed,
+        cancelled,
+        billed_users,
+        event,
+    } = rules::settle(&unbilled, start, end, &UuidV7);
     if !cancelled.is_empty() {
         license_purchases::Entity::update_many()
             .col_expr(license_purchases::Column::BilledAt, Expr::val(now))
@@ -966,9 +971,9 @@ pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Resul
             .exec(txn)
             .await?;
     }
-    if billed.is_empty() {
+    let Some(event) = event else {
         return Ok(None);
-    }
+    };
     license_purchases::Entity::update_many()
         .col_expr(license_purchases::Column::BilledAt, Expr::val(now))
         .col_expr(license_purchases::Column::BillingId, Expr::val(billing_id))
@@ -977,11 +982,6 @@ pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Resul
         .exec(txn)
         .await?;
     // The connections whose users the seats were bought for: each gets a sync-log line.
-    let billed_users: Vec<Uuid> = rows
-        .iter()
-        .filter(|p| p.cancelled_at.is_none())
-        .filter_map(|p| p.user_id)
-        .collect();
     let mut connections: Vec<Uuid> = Vec::new();
     for chunk in billed_users.chunks(CHUNK) {
         let found: Vec<Option<Uuid>> = users::Entity::find()
@@ -998,7 +998,7 @@ pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Resul
     connections.dedup();
     Ok(Some(Bill {
         id: billing_id,
-        event: Event::billing_due(billing_id, start, end, &lines, cancelled.len() as u64),
+        event,
         connections,
     }))
 }
