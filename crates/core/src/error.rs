@@ -1,4 +1,4 @@
-//! The core's one error type and its mapping to gRPC status codes.
+//! The core's error type and its mapping to gRPC statuses, from the domain's one error table.
 
 pub use dirsync_domain::error::{ERROR_DOMAIN, Error, ErrorKind, GrpcCode};
 pub use dirsync_store::error::{DbFailure, StoreError};
