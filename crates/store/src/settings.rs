@@ -8,30 +8,7 @@ use crate::entity::{pending_invites, tenant_settings};
 use crate::error::Result;
 use dirsync_domain::settings::language::Languages;
 
-/// Invite delay of a tenant that never set one: ten minutes, long enough for an admin to
-/// notice and delete a test user.
-pub const DEFAULT_INVITE_DELAY_SECONDS: i64 = 600;
-
-/// A tenant's settings; a tenant without a stored row has the defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantSettings {
-    pub languages: Languages,
-    pub invites_enabled: bool,
-    pub invite_delay_seconds: i64,
-    /// Epoch ms of the last change; `None` while the tenant has the defaults.
-    pub updated_at: Option<i64>,
-}
-
-impl Default for TenantSettings {
-    fn default() -> Self {
-        Self {
-            languages: Languages::default(),
-            invites_enabled: false,
-            invite_delay_seconds: DEFAULT_INVITE_DELAY_SECONDS,
-            updated_at: None,
-        }
-    }
-}
+pub use dirsync_domain::settings::{DEFAULT_INVITE_DELAY_SECONDS, TenantSettings};
 
 fn from_row(m: tenant_settings::Model) -> TenantSettings {
     TenantSettings {
