@@ -20,7 +20,7 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::mutation::{self, Author, GroupWrite, Pipeline, UserWrite};
+use super::mutation::{self, Author, Deletion, GroupWrite, Pipeline, UserWrite};
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::entity::{groups as group_rows, users as user_rows};
 use crate::error::{CoreError, Result, parse_id};
@@ -255,7 +255,7 @@ impl Directory for DirectoryService {
         let id = parse_id("user", &req.id)?;
         let author = author(ctx, req.connection_id.as_deref())?;
         self.pipeline
-            .delete_user(tenant_id, author, id, req.expected_version)
+            .delete(tenant_id, author, Deletion::User(id), req.expected_version)
             .await?;
         Ok(Response::new(DeleteUserResponse {}))
     }
@@ -390,7 +390,7 @@ impl Directory for DirectoryService {
         let id = parse_id("group", &req.id)?;
         let author = author(ctx, req.connection_id.as_deref())?;
         self.pipeline
-            .delete_group(tenant_id, author, id, req.expected_version)
+            .delete(tenant_id, author, Deletion::Group(id), req.expected_version)
             .await?;
         Ok(Response::new(DeleteGroupResponse {}))
     }

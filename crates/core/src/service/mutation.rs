@@ -148,6 +148,13 @@ pub(crate) enum GroupWrite<'a> {
     },
 }
 
+/// What a delete removes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Deletion {
+    User(Uuid),
+    Group(Uuid),
+}
+
 /// Where a user write lands, decided by the adoption step.
 enum Target {
     New,
@@ -235,23 +242,16 @@ impl Pipeline {
         .await
     }
 
-    pub(crate) async fn delete_user(
+    /// Deletes a user or a group.
+    pub(crate) async fn delete(
         &self,
         tenant_id: Uuid,
         author: Author,
-        id: Uuid,
+        target: Deletion,
         expected_version: Option<i64>,
     ) -> Result<(), Status> {
         self.run(tenant_id, async |txn, now| {
-            // The user's row first, then (for an admin) the tenant: the lock order in `store`.
-            users::lock(txn, tenant_id, id).await?;
-            let visible = adoption::visibility(txn, tenant_id, author.connection_id).await?;
-            adoption::before_write(txn, tenant_id, id, visible, false).await?;
-            roles::before_user_delete(txn, tenant_id, id).await?;
-            let license = licenses::before_user_delete(txn, tenant_id, id).await?;
-            let (gone, groups) = users::delete(txn, tenant_id, id, expected_version).await?;
-            let mut events = vec![Event::user_deleted(&gone, &groups)];
-            events.extend(licenses::after_user_deleted(txn, tenant_id, license, now).await?);
+            let events = delete_steps(txn, tenant_id, &author, target, expected_version, now).await?;
             Ok(Done::new(()).by(author, events))
         })
         .await
@@ -300,15 +300,31 @@ impl Pipeline {
         })
         .await
     }
+}
 
-    pub(crate) async fn delete_group(
-        &self,
-        tenant_id: Uuid,
-        author: Author,
-        id: Uuid,
-        expected_version: Option<i64>,
-    ) -> Result<(), Status> {
-        self.run(tenant_id, async |txn, now| {
+/// The steps of a delete; returns its events.
+async fn delete_steps(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    author: &Author,
+    target: Deletion,
+    expected_version: Option<i64>,
+    now: i64,
+) -> Result<Vec<Event>> {
+    match target {
+        Deletion::User(id) => {
+            // The user's row first, then (for an admin) the tenant: the lock order in `store`.
+            users::lock(txn, tenant_id, id).await?;
+            let visible = adoption::visibility(txn, tenant_id, author.connection_id).await?;
+            adoption::before_write(txn, tenant_id, id, visible, false).await?;
+            roles::before_user_delete(txn, tenant_id, id).await?;
+            let license = licenses::before_user_delete(txn, tenant_id, id).await?;
+            let (gone, groups) = users::delete(txn, tenant_id, id, expected_version).await?;
+            let mut events = vec![Event::user_deleted(&gone, &groups)];
+            events.extend(licenses::after_user_deleted(txn, tenant_id, license, now).await?);
+            Ok(events)
+        }
+        Deletion::Group(id) => {
             // The group's row first: the lock order in `store`.
             groups::lock(txn, tenant_id, id).await?;
             let members = roles::before_group_delete(txn, tenant_id, id).await?;
@@ -317,9 +333,8 @@ impl Pipeline {
             let mut events = vec![Event::group_deleted(&gone)];
             events.extend(roles::after_group_deleted(txn, tenant_id, &members, author.trigger(), now).await?);
             events.extend(licenses::after_group_deleted(txn, tenant_id, &licensed, now).await?);
-            Ok(Done::new(()).by(author, events))
-        })
-        .await
+            Ok(events)
+        }
     }
 }
 

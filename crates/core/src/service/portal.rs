@@ -355,16 +355,8 @@ impl Portal for PortalService {
                     }
                 };
                 let summary = format!("set up connection {} for {profile}", conn.name);
-                journal_action(
-                    txn,
-                    &s,
-                    Target::Connection(conn.id),
-                    "idp_chosen",
-                    summary,
-                    now,
-                    Done::new(()),
-                )
-                .await
+                let done = Done::new(());
+                journal_action(txn, &s, Target::Connection(conn.id), "idp_chosen", summary, now, done).await
             })
             .await?;
         let s = self.session(&req.session).await?;
@@ -382,17 +374,9 @@ impl Portal for PortalService {
             .run(s.tenant_id, async |txn, now| {
                 let conn = self.live_connection(txn, &s, &req.connection_id).await?;
                 let (token, secret) = admin::current_secret(txn, &conn, &self.sealing, now).await?;
-                journal_action(
-                    txn,
-                    &s,
-                    Target::Connection(conn.id),
-                    "token_revealed",
-                    "showed the secret token".into(),
-                    now,
-                    Done::new(()),
-                )
-                .await
-                .map(|done| done.with((conn, token, secret)))
+                let (target, summary) = (Target::Connection(conn.id), "showed the secret token".into());
+                let done = Done::new((conn, token, secret));
+                journal_action(txn, &s, target, "token_revealed", summary, now, done).await
             })
             .await?;
         Ok(Response::new(ConnectionCredentials {
@@ -426,16 +410,9 @@ impl Portal for PortalService {
                     0 => "rotated the secret token; the old one stopped working at once".to_owned(),
                     g => format!("rotated the secret token; the old one works for {g} more seconds"),
                 };
-                journal_action(
-                    txn,
-                    &s,
-                    Target::Connection(conn.id),
-                    "token_rotated",
-                    summary,
-                    now,
-                    Done::new((conn, token, secret)),
-                )
-                .await
+                let target = Target::Connection(conn.id);
+                let done = Done::new((conn, token, secret));
+                journal_action(txn, &s, target, "token_rotated", summary, now, done).await
             })
             .await?;
         Ok(Response::new(ConnectionCredentials {
@@ -457,16 +434,9 @@ impl Portal for PortalService {
                 let conn = self.live_connection(txn, &s, &req.connection_id).await?;
                 let n = admin::revoke_tokens(txn, conn.id, now).await?;
                 let summary = format!("revoked {n} secret token{}", if n == 1 { "" } else { "s" });
-                journal_action(
-                    txn,
-                    &s,
-                    Target::Connection(conn.id),
-                    "tokens_revoked",
-                    summary,
-                    now,
-                    Done::new(n),
-                )
-                .await
+                let target = Target::Connection(conn.id);
+                let done = Done::new(n);
+                journal_action(txn, &s, target, "tokens_revoked", summary, now, done).await
             })
             .await?;
         Ok(Response::new(RevokeTokensResponse { revoked }))
@@ -487,16 +457,9 @@ impl Portal for PortalService {
                     "ended the connection; {} users and {} groups stay in the tenant",
                     ended.users_unlinked, ended.groups_unlinked
                 );
-                journal_action(
-                    txn,
-                    &s,
-                    Target::Connection(conn.id),
-                    "connection_ended",
-                    summary,
-                    now,
-                    Done::new(ended),
-                )
-                .await
+                let target = Target::Connection(conn.id);
+                let done = Done::new(ended);
+                journal_action(txn, &s, target, "connection_ended", summary, now, done).await
             })
             .await?;
         Ok(Response::new(EndConnectionResponse {
@@ -698,16 +661,8 @@ impl Portal for PortalService {
                 } else {
                     "turned invitations off".to_owned()
                 };
-                journal_action(
-                    txn,
-                    &s,
-                    Target::Tenant,
-                    "invitations_set",
-                    summary,
-                    now,
-                    Done::new(next),
-                )
-                .await
+                let done = Done::new(next);
+                journal_action(txn, &s, Target::Tenant, "invitations_set", summary, now, done).await
             })
             .await?;
         Ok(Response::new(Invitations {
