@@ -160,8 +160,8 @@ enum Target {
     New,
     Existing {
         id: Uuid,
-        /// The native user taken over and how, when the write adopts one.
-        adopted: Option<(user_rows::Model, Takeover)>,
+        /// How the write takes the user over, when it does.
+        adopted: Option<Takeover>,
         expected_version: Option<i64>,
     },
 }
@@ -354,9 +354,9 @@ async fn adopt(
                 adoption::before_create(txn, tenant_id, visible, spec).await?,
                 connection_id,
             ) {
-                (Some(found), Some(_)) => Ok(Target::Existing {
-                    id: found.0.id,
-                    adopted: Some(found),
+                (Some((user, how)), Some(_)) => Ok(Target::Existing {
+                    id: user.id,
+                    adopted: Some(how),
                     expected_version: None,
                 }),
                 _ => Ok(Target::New),
@@ -370,7 +370,7 @@ async fn adopt(
             let adopted = adoption::before_write(txn, tenant_id, id, visible, true).await?;
             Ok(Target::Existing {
                 id,
-                adopted,
+                adopted: adopted.map(|(_, how)| how),
                 expected_version,
             })
         }
@@ -407,7 +407,7 @@ async fn write_user_row(
         } => {
             let (before, after) = users::replace(txn, tenant_id, id, spec, expected_version, now).await?;
             let mut events: Vec<Event> = match (adopted, connection_id) {
-                (Some((_, how)), Some(c)) => vec![crate::adoption::takeover_event(&after, c, &how)],
+                (Some(how), Some(c)) => vec![crate::adoption::takeover_event(&after, c, &how)],
                 _ => Vec::new(),
             };
             events.extend(Event::user_changed(&before, &after));
