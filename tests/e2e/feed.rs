@@ -4,9 +4,14 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use dirsync_proto::v1::admin_client::AdminClient;
 use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::directory_client::DirectoryClient;
-use dirsync_proto::v1::{Change, CreateUserRequest, ListChangesRequest, UserSpec, WatchRequest};
+use dirsync_proto::v1::licenses_client::LicensesClient;
+use dirsync_proto::v1::{
+    Change, CreateGroupRequest, CreateRoleRequest, CreateTierRequest, CreateUserRequest, GroupSpec, ListChangesRequest,
+    MapGroupToRoleRequest, MapGroupToTierRequest, UserSpec, WatchRequest,
+};
 use reqwest::Method;
 use serde_json::json;
 
@@ -240,6 +245,145 @@ async fn watch_resumes_and_sees_both_replicas(app: TestApp) {
     assert_eq!(unknown.unwrap_err().code(), tonic::Code::NotFound);
 }
 
+/// A write made through one core replica, and the change it must put on that replica's feed.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// Directory: a native user.
+    NativeUser,
+    /// Admin: the tenant's first role, which every user gets.
+    CreateRole,
+    /// Admin: a group mapped to a role its member does not hold.
+    MapGroupToRole,
+    /// Licenses: a group mapped to a tier, licensing its member.
+    MapGroupToTier,
+}
+
+/// A tenant for `write`, made through `app`'s core: a user in group `Staff`, and what the
+/// write needs besides (a role or tier nobody holds yet). Returns the tenant, the group and
+/// that role or tier.
+async fn prepare(app: &TestApp, write: Write, name: &str) -> (String, String, String) {
+    let tenant = app.new_tenant(name).await.id;
+    let mut dir = app.directory().await;
+    let user = native_user(&mut dir, &tenant, &format!("first@{name}.example.com")).await;
+    let group = dir
+        .create_group(CreateGroupRequest {
+            tenant_id: tenant.clone(),
+            group: Some(GroupSpec {
+                display_name: "Staff".into(),
+                ..Default::default()
+            }),
+            member_ids: vec![user],
+            connection_id: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let target = match write {
+        Write::NativeUser | Write::CreateRole => String::new(),
+        Write::MapGroupToRole => {
+            // The user gets Viewer, the least privileged role; Member waits for the mapping.
+            let mut admin = app.admin().await;
+            admin.create_role(role(&tenant, "Viewer", 5)).await.unwrap();
+            admin
+                .create_role(role(&tenant, "Member", 10))
+                .await
+                .unwrap()
+                .into_inner()
+                .id
+        }
+        Write::MapGroupToTier => {
+            let tier = CreateTierRequest {
+                tenant_id: tenant.clone(),
+                name: "Team".into(),
+                rank: 10,
+                seats: 5,
+            };
+            let mut licenses = LicensesClient::new(app.channel().await);
+            licenses.create_tier(tier).await.unwrap().into_inner().id
+        }
+    };
+    (tenant, group, target)
+}
+
+fn role(tenant: &str, name: &str, rank: i32) -> CreateRoleRequest {
+    CreateRoleRequest {
+        tenant_id: tenant.into(),
+        name: name.into(),
+        rank,
+        is_admin: false,
+        is_guest: false,
+        is_default: false,
+    }
+}
+
+/// Makes `write` through `channel` in `tenant` (with the group and role or tier of `prepare`).
+async fn make(write: Write, channel: Grpc, tenant: &str, group: &str, target: &str) {
+    match write {
+        Write::NativeUser => {
+            native_user(&mut DirectoryClient::new(channel), tenant, "second@example.com").await;
+        }
+        Write::CreateRole => {
+            let member = role(tenant, "Member", 10);
+            AdminClient::new(channel).create_role(member).await.unwrap();
+        }
+        Write::MapGroupToRole => {
+            let mapping = MapGroupToRoleRequest {
+                tenant_id: tenant.into(),
+                group_id: group.into(),
+                role_id: target.into(),
+            };
+            AdminClient::new(channel).map_group_to_role(mapping).await.unwrap();
+        }
+        Write::MapGroupToTier => {
+            let mapping = MapGroupToTierRequest {
+                tenant_id: tenant.into(),
+                group_id: group.into(),
+                tier_id: target.into(),
+            };
+            LicensesClient::new(channel).map_group_to_tier(mapping).await.unwrap();
+        }
+    }
+}
+
+/// Every kind of write wakes the `Watch` streams of the replica that committed it at once: on a
+/// replica whose watchers poll only every hour, a stream that has read everything up to now
+/// still receives the write's change (within `next`'s 10 s). A write that did not signal would
+/// reach it only through the poll, and the test would fail.
+async fn writes_wake_watchers_without_the_poll(app: TestApp) {
+    let mut settings = app.keys.settings(&app.root);
+    settings.feed_poll = Duration::from_secs(3600);
+    let core = app.core_with(settings).await;
+    let cases = [
+        (Write::NativeUser, "user.created"),
+        (Write::CreateRole, "role.assigned"),
+        (Write::MapGroupToRole, "role.assigned"),
+        (Write::MapGroupToTier, "license.assigned"),
+    ];
+    for (i, (write, want)) in cases.into_iter().enumerate() {
+        let (tenant, group, target) = prepare(&app, write, &format!("wake{i}")).await;
+        let mut watch = ChangesClient::new(app.connect(&core).await)
+            .watch(WatchRequest {
+                tenant_id: tenant.clone(),
+                after_cursor: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        // Everything made so far (through the other core, which never wakes this one) comes
+        // in the stream's first read; once it has, the stream waits for this core's signal or
+        // its hour-long poll.
+        let before = app.changes(&tenant, 0, 100).await;
+        for c in &before {
+            assert_eq!(next(&mut watch).await.cursor, c.cursor, "{write:?}");
+        }
+        make(write, app.connect(&core).await, &tenant, &group, &target).await;
+        let got = next(&mut watch).await;
+        assert_eq!(got.cursor, before.len() as u64 + 1, "{write:?}");
+        assert_eq!(got.r#type, want, "{write:?}");
+    }
+}
+
 /// The example consumer, built by `cargo test` next to this test binary.
 fn example_consumer() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -323,5 +467,6 @@ async fn the_example_consumer_resumes_from_its_cursor(app: TestApp) {
 on_both_stores!(
     every_change_is_in_the_feed,
     watch_resumes_and_sees_both_replicas,
+    writes_wake_watchers_without_the_poll,
     the_example_consumer_resumes_from_its_cursor
 );

@@ -177,6 +177,7 @@ impl Keys {
             auth: self.auth(),
             sealing: dirsync_core::sealing::SecretBox::from_base64(&self.server).unwrap(),
             retention: Default::default(),
+            feed_poll: dirsync_core::FEED_POLL,
         }
     }
 
@@ -299,13 +300,19 @@ impl TestApp {
 
     /// Another core replica on the same store; returns its gRPC URL. It stops with the test.
     pub async fn second_core(&self) -> String {
+        self.core_with(self.keys.settings(&self.root)).await
+    }
+
+    /// Another core replica on the same store with these settings (e.g. from
+    /// [`Keys::settings`], changed); returns its gRPC URL. It stops with the test.
+    pub async fn core_with(&self, settings: dirsync_core::CoreSettings) -> String {
         let db = dirsync_core::connect(&self.store_url).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(dirsync_core::serve(
             db,
             dirsync_core::clock::system(),
-            self.keys.settings(&self.root),
+            settings,
             listener,
             std::future::pending(),
         ));

@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use crate::clock::SharedClock;
 use crate::error::Result;
 use crate::journal::{self, RequestContext};
+use crate::service::mutation::Pipeline;
 use crate::store;
 
 const LEASE: &str = "license-billing";
@@ -54,15 +55,20 @@ pub async fn bill_purchases(db: &DatabaseConnection, clock: &SharedClock, holder
     Ok(Some(billed))
 }
 
-/// Runs the billing job every [`INTERVAL`] until the process stops.
-pub fn spawn(db: DatabaseConnection, clock: SharedClock, holder: String) {
+/// Runs the billing job every [`INTERVAL`] until the process stops, waking `Watch` streams
+/// after a run that wrote bills (or failed part-way, after some).
+pub fn spawn(pipeline: Pipeline, holder: String) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let run = bill_purchases(&db, &clock, &holder).await;
+            let run = bill_purchases(pipeline.db(), pipeline.clock(), &holder).await;
             crate::observe::job_run("billing", &run);
+            // Bills are change rows: `Watch` streams see them at once.
+            if !matches!(run, Ok(None) | Ok(Some(0))) {
+                pipeline.notify();
+            }
             match run {
                 Ok(Some(n)) if n > 0 => tracing::info!(bills = n, "seat billing"),
                 Ok(_) => {}

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::clock::SharedClock;
 use crate::error::Result;
+use crate::service::mutation::Pipeline;
 use crate::store;
 
 pub use crate::settings::invites::{InviteRun, send_due_invites};
@@ -56,11 +57,14 @@ pub async fn prune_sync_log(
     Ok(Some(removed))
 }
 
-/// Runs the periodic jobs until the process stops.
-pub fn spawn(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
+/// Runs the periodic jobs until the process stops. The billing and invite jobs write change
+/// rows in transactions of their own (one per tenant, one per invite); after a run that
+/// committed any, or failed part-way, they wake `Watch` streams through `pipeline`.
+pub fn spawn(pipeline: Pipeline, retention: Retention) {
     let holder = Uuid::now_v7().to_string();
-    crate::billing::spawn(db.clone(), clock.clone(), holder.clone());
-    spawn_invites(db.clone(), clock.clone(), holder.clone());
+    let (db, clock) = (pipeline.db().clone(), pipeline.clock().clone());
+    crate::billing::spawn(pipeline.clone(), holder.clone());
+    spawn_invites(pipeline, holder.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(retention.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -78,14 +82,18 @@ pub fn spawn(db: DatabaseConnection, clock: SharedClock, retention: Retention) {
 }
 
 /// Sends due invites every second (its own interval: an invite should not wait a minute).
-fn spawn_invites(db: DatabaseConnection, clock: SharedClock, holder: String) {
+fn spawn_invites(pipeline: Pipeline, holder: String) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::settings::invites::INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let run = send_due_invites(&db, &clock, &holder).await;
+            let run = send_due_invites(pipeline.db(), pipeline.clock(), &holder).await;
             crate::observe::job_run("invites", &run);
+            // Skipped invites write only sync-log lines.
+            if !matches!(run, Ok(None) | Ok(Some(InviteRun { sent: 0, .. }))) {
+                pipeline.notify();
+            }
             match run {
                 Ok(Some(r)) if r.sent + r.skipped > 0 => {
                     tracing::info!(sent = r.sent, skipped = r.skipped, "invites");

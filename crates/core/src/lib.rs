@@ -35,6 +35,7 @@ pub use service::admin::{AdminService, scim_base_url};
 pub use service::changes::{ChangeSignal, ChangesService};
 pub use service::directory::DirectoryService;
 pub use service::licenses::LicensesService;
+pub use service::mutation::Pipeline;
 pub use service::portal::PortalService;
 pub use service::schemas::SchemasService;
 pub use service::settings::TenantSettingsService;
@@ -152,7 +153,13 @@ pub struct CoreSettings {
     pub sealing: sealing::SecretBox,
     /// How long the sync log is kept.
     pub retention: jobs::Retention,
+    /// How often a `Watch` stream looks for changes other replicas committed (this replica's
+    /// own commits wake it at once); [`FEED_POLL`] unless a test needs it otherwise.
+    pub feed_poll: Duration,
 }
+
+/// The default of [`CoreSettings::feed_poll`].
+pub const FEED_POLL: Duration = service::changes::POLL;
 
 /// On an empty store, creates a first tenant and SCIM connection; otherwise does nothing.
 pub async fn bootstrap(
@@ -219,11 +226,15 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let signal = ChangeSignal::default();
-    let directory = DirectoryService::new(db.clone(), clock.clone(), signal.clone());
-    let licenses = LicensesService::new(db.clone(), clock.clone(), signal.clone());
+    // Every write that reaches the change feed runs through it and wakes `Watch` streams.
+    let pipeline = Pipeline::new(db.clone(), clock.clone(), signal.clone());
+    let directory = DirectoryService::new(pipeline.clone());
+    let licenses = LicensesService::new(pipeline.clone());
     // Set when `shutdown` resolves: Watch streams end, then the server stops.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
-    let changes = ChangesService::new(db.clone(), signal.clone()).with_shutdown(stopping.clone());
+    let changes = ChangesService::new(db.clone(), signal)
+        .with_poll(settings.feed_poll)
+        .with_shutdown(stopping.clone());
     // Store probe behind grpc.health.v1, and the metrics read from the store.
     observe::spawn(db.clone(), health_reporter.clone(), served_names(), changes.watchers());
     let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
@@ -232,17 +243,12 @@ pub async fn serve(
         auth,
         sealing,
         retention,
+        feed_poll: _,
     } = settings;
-    jobs::spawn(db.clone(), clock.clone(), retention);
+    jobs::spawn(pipeline.clone(), retention);
     let schemas = SchemasService::new(db.clone(), clock.clone());
-    let portal = PortalService::new(
-        db.clone(),
-        clock.clone(),
-        public_url.clone(),
-        sealing.clone(),
-        signal.clone(),
-    );
-    let admin = AdminService::new(db.clone(), clock, public_url, sealing);
+    let portal = PortalService::new(pipeline.clone(), public_url.clone(), sealing.clone());
+    let admin = AdminService::new(pipeline, public_url, sealing);
     let shutdown = async move {
         shutdown.await;
         let _ = stopping_tx.send(true);

@@ -141,6 +141,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         auth: keys.auth(),
         sealing,
         retention: args.store.retention(),
+        feed_poll: dirsync_core::FEED_POLL,
     };
     let clock = dirsync_core::clock::system();
     let first = dirsync_core::bootstrap(&db, &clock, &settings).await?;
@@ -232,6 +233,7 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
         auth: keys.auth(),
         sealing,
         retention: args.store.retention(),
+        feed_poll: dirsync_core::FEED_POLL,
     };
     dirsync_core::serve(db, dirsync_core::clock::system(), settings, grpc, shutdown_signal()).await?;
     Ok(())

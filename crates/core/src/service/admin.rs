@@ -21,13 +21,12 @@ use dirsync_proto::v1::{
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
+use super::mutation::{Author, Done, Pipeline};
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::clock::SharedClock;
 use crate::entity::{connections, sync_log, tenants};
 use crate::error::{CoreError, parse_id};
-use crate::journal::{self, RequestContext};
-use crate::roles::Role as RoleRecord;
-use crate::roles::RoleSource;
+use crate::roles::{Role as RoleRecord, RoleSource};
 use crate::sealing::SecretBox;
 use crate::store::roles::{self, RoleSpec, Scope};
 use crate::store::sync_log as log;
@@ -37,6 +36,8 @@ use crate::store::{admin, adoption};
 pub struct AdminService {
     db: DatabaseConnection,
     clock: SharedClock,
+    /// Role changes and connection ends run through it, so `Watch` streams see them at once.
+    pipeline: Pipeline,
     /// Where IdPs reach the SCIM edge, e.g. `https://scim.example.com`.
     public_url: String,
     sealing: SecretBox,
@@ -71,10 +72,11 @@ impl AdminService {
             .collect())
     }
 
-    pub fn new(db: DatabaseConnection, clock: SharedClock, public_url: String, sealing: SecretBox) -> Self {
+    pub fn new(pipeline: Pipeline, public_url: String, sealing: SecretBox) -> Self {
         Self {
-            db,
-            clock,
+            db: pipeline.db().clone(),
+            clock: pipeline.clock().clone(),
+            pipeline,
             public_url: public_url.trim_end_matches('/').to_owned(),
             sealing,
         }
@@ -174,19 +176,18 @@ pub(crate) fn source_to_proto(s: RoleSource) -> PbRoleSource {
     }
 }
 
-/// After a role configuration change: recomputes the assignments in `scope`, keeps an admin,
-/// and writes the role.assigned events to the feed, all in the change's transaction.
-async fn settle(
+/// After a role configuration change: recomputes the assignments in `scope` and keeps an
+/// admin, in the change's transaction; returns `value` with the role.assigned events.
+async fn settle<T>(
     txn: &sea_orm::DatabaseTransaction,
     tenant_id: uuid::Uuid,
     scope: Scope,
     had_admins: bool,
     now: i64,
-) -> crate::error::Result<()> {
+    value: T,
+) -> crate::error::Result<Done<T>> {
     let events = roles::reassign_after_config(txn, tenant_id, scope, had_admins, now).await?;
-    journal::write(txn, tenant_id, None, &RequestContext::default(), &events, now)
-        .await
-        .map_err(CoreError::from)
+    Ok(Done::new(value).by(Author::system(), events))
 }
 
 #[tonic::async_trait]
@@ -409,12 +410,14 @@ impl Admin for AdminService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let connection_id = parse_id("connection", &req.connection_id)?;
-        let now = self.clock.now_ms();
-        let ended = in_txn(&self.db, async |txn| {
-            let conn = admin::get_connection(txn, tenant_id, connection_id).await?;
-            admin::end_connection(txn, &conn, now).await.map_err(CoreError::from)
-        })
-        .await?;
+        // It unlinks the connection's users and groups: a user and group write.
+        let ended = self
+            .pipeline
+            .run(tenant_id, async |txn, now| {
+                let conn = admin::get_connection(txn, tenant_id, connection_id).await?;
+                Ok(Done::new(admin::end_connection(txn, &conn, now).await?))
+            })
+            .await?;
         Ok(Response::new(EndConnectionResponse {
             tokens_revoked: ended.tokens_revoked,
             users_unlinked: ended.users_unlinked,
@@ -425,7 +428,6 @@ impl Admin for AdminService {
     async fn create_role(&self, request: Request<CreateRoleRequest>) -> Result<Response<Role>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        let now = self.clock.now_ms();
         let spec = RoleSpec {
             name: req.name,
             rank: req.rank,
@@ -433,13 +435,14 @@ impl Admin for AdminService {
             is_guest: req.is_guest,
             is_default: req.is_default,
         };
-        let role = in_txn(&self.db, async |txn| {
-            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
-            let role = roles::create(txn, tenant_id, &spec, now).await?;
-            settle(txn, tenant_id, Scope::Tenant, had_admins, now).await?;
-            Ok(role)
-        })
-        .await?;
+        let role = self
+            .pipeline
+            .run(tenant_id, async |txn, now| {
+                let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+                let role = roles::create(txn, tenant_id, &spec, now).await?;
+                settle(txn, tenant_id, Scope::Tenant, had_admins, now, role).await
+            })
+            .await?;
         Ok(Response::new(role_to_proto(role, 0)))
     }
 
@@ -447,27 +450,30 @@ impl Admin for AdminService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("role", &req.id)?;
-        let now = self.clock.now_ms();
-        let role = in_txn(&self.db, async |txn| {
-            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
-            let current = roles::get(txn, tenant_id, id).await?;
-            let spec = RoleSpec {
-                name: req.name.clone().unwrap_or_else(|| current.name.clone()),
-                rank: req.rank.unwrap_or(current.rank),
-                is_admin: req.is_admin.unwrap_or(current.is_admin),
-                is_guest: req.is_guest.unwrap_or(current.is_guest),
-                is_default: req.is_default.unwrap_or(current.is_default),
-            };
-            let (before, after) = roles::update(txn, tenant_id, id, &spec).await?;
-            // Assignments refer to ids: a rename alone moves nobody.
-            let flags = |r: &RoleRecord| (r.rank, r.is_admin, r.is_guest, r.is_default);
-            if flags(&before) != flags(&after) {
-                settle(txn, tenant_id, Scope::Tenant, had_admins, now).await?;
-            }
-            let held = roles::holders(txn, tenant_id).await?;
-            Ok((after, held))
-        })
-        .await?;
+        let role = self
+            .pipeline
+            .run(tenant_id, async |txn, now| {
+                let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+                let current = roles::get(txn, tenant_id, id).await?;
+                let spec = RoleSpec {
+                    name: req.name.clone().unwrap_or_else(|| current.name.clone()),
+                    rank: req.rank.unwrap_or(current.rank),
+                    is_admin: req.is_admin.unwrap_or(current.is_admin),
+                    is_guest: req.is_guest.unwrap_or(current.is_guest),
+                    is_default: req.is_default.unwrap_or(current.is_default),
+                };
+                let (before, after) = roles::update(txn, tenant_id, id, &spec).await?;
+                // Assignments refer to ids: a rename alone moves nobody.
+                let flags = |r: &RoleRecord| (r.rank, r.is_admin, r.is_guest, r.is_default);
+                let done = if flags(&before) != flags(&after) {
+                    settle(txn, tenant_id, Scope::Tenant, had_admins, now, ()).await?
+                } else {
+                    Done::new(())
+                };
+                let held = roles::holders(txn, tenant_id).await?;
+                Ok(done.with((after, held)))
+            })
+            .await?;
         let (role, held) = role;
         let n = held.get(&role.id).copied().unwrap_or_default();
         Ok(Response::new(role_to_proto(role, n)))
@@ -516,14 +522,14 @@ impl Admin for AdminService {
         let tenant_id = tenant(&req.tenant_id)?;
         let group_id = parse_id("group", &req.group_id)?;
         let role_id = parse_id("role", &req.role_id)?;
-        let now = self.clock.now_ms();
-        let mapping = in_txn(&self.db, async |txn| {
-            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
-            let mapping = roles::map_group(txn, tenant_id, group_id, role_id).await?;
-            settle(txn, tenant_id, Scope::Group(group_id), had_admins, now).await?;
-            Ok(mapping)
-        })
-        .await?;
+        let mapping = self
+            .pipeline
+            .run(tenant_id, async |txn, now| {
+                let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+                let mapping = roles::map_group(txn, tenant_id, group_id, role_id).await?;
+                settle(txn, tenant_id, Scope::Group(group_id), had_admins, now, mapping).await
+            })
+            .await?;
         Ok(Response::new(mapping_to_proto(mapping)))
     }
 
@@ -531,15 +537,15 @@ impl Admin for AdminService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let group_id = parse_id("group", &req.group_id)?;
-        let now = self.clock.now_ms();
-        in_txn(&self.db, async |txn| {
-            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
-            if roles::unmap_group(txn, tenant_id, group_id).await? {
-                settle(txn, tenant_id, Scope::Group(group_id), had_admins, now).await?;
-            }
-            Ok(())
-        })
-        .await?;
+        self.pipeline
+            .run(tenant_id, async |txn, now| {
+                let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+                if roles::unmap_group(txn, tenant_id, group_id).await? {
+                    return settle(txn, tenant_id, Scope::Group(group_id), had_admins, now, ()).await;
+                }
+                Ok(Done::new(()))
+            })
+            .await?;
         Ok(Response::new(UnmapGroupResponse {}))
     }
 
@@ -559,14 +565,14 @@ impl Admin for AdminService {
                 .into());
             }
         };
-        let now = self.clock.now_ms();
-        in_txn(&self.db, async |txn| {
-            admin::get_tenant(txn, tenant_id).await?;
-            let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
-            roles::set_source(txn, tenant_id, source).await?;
-            settle(txn, tenant_id, Scope::Tenant, had_admins, now).await
-        })
-        .await?;
+        self.pipeline
+            .run(tenant_id, async |txn, now| {
+                admin::get_tenant(txn, tenant_id).await?;
+                let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
+                roles::set_source(txn, tenant_id, source).await?;
+                settle(txn, tenant_id, Scope::Tenant, had_admins, now, ()).await
+            })
+            .await?;
         Ok(Response::new(SetRoleSourceResponse {
             source: source_to_proto(source) as i32,
         }))

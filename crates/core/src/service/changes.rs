@@ -17,8 +17,8 @@ use crate::entity::changes;
 use crate::error::CoreError;
 use crate::store;
 
-/// How often a watcher looks for changes committed by other replicas.
-const POLL: Duration = Duration::from_millis(250);
+/// How often a watcher looks for changes committed by other replicas (by default).
+pub const POLL: Duration = Duration::from_millis(250);
 const BATCH: u64 = 500;
 
 /// Wakes this replica's watchers when one of its transactions committed changes.
@@ -35,6 +35,8 @@ impl ChangeSignal {
 pub struct ChangesService {
     db: DatabaseConnection,
     signal: ChangeSignal,
+    /// How often a watcher looks for other replicas' commits.
+    poll: Duration,
     watchers: Arc<crate::observe::Watchers>,
     stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -46,9 +48,16 @@ impl ChangesService {
         Self {
             db,
             signal,
+            poll: POLL,
             watchers: Arc::default(),
             stopping,
         }
+    }
+
+    /// Watchers look for other replicas' commits every `poll` instead of every [`POLL`].
+    pub fn with_poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
     }
 
     /// The open Watch streams, for the change-feed lag metric.
@@ -105,6 +114,7 @@ impl Changes for ChangesService {
         let signal = self.signal.clone();
         let watching = self.watchers.watch(tenant_id, cursor(req.after_cursor));
         let mut stopping = self.stopping.clone();
+        let poll = self.poll;
         tokio::spawn(async move {
             let mut last = cursor(req.after_cursor);
             loop {
@@ -135,7 +145,7 @@ impl Changes for ChangesService {
                 if caught_up {
                     tokio::select! {
                         _ = &mut notified => {}
-                        _ = tokio::time::sleep(POLL) => {}
+                        _ = tokio::time::sleep(poll) => {}
                         _ = tx.closed() => return,
                         _ = stopping.wait_for(|s| *s) => {}
                     }

@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 
-use dirsync_domain::{self as domain, GroupSpec};
+use dirsync_domain as domain;
 use dirsync_proto::v1::directory_server::Directory;
 use dirsync_proto::v1::{
     BatchGetEntitlementsRequest, BatchGetEntitlementsResponse, CreateGroupRequest, CreateUserRequest,
@@ -21,29 +21,30 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::mutation::{self, Author, Deletion, GroupWrite, Pipeline, UserWrite};
 use super::{in_txn, optional_id, tenant, timestamp};
-use crate::clock::SharedClock;
 use crate::convert::{self, user_out};
 use crate::error::{CoreError, Result, parse_id};
-use crate::journal::{self, Event, RequestContext};
-use crate::roles::Trigger;
-use crate::service::changes::ChangeSignal;
-use crate::settings::{self as tenant_settings, timezone};
+use crate::journal::{self, RequestContext};
+use crate::settings as tenant_settings;
 use crate::store::adoption::Visibility;
 use crate::store::groups::{MemberChange, MemberRow};
-use crate::store::users::{LookupKey, NewUser};
+use crate::store::users::LookupKey;
 use crate::store::{Page, adoption, groups, licenses, roles, users};
 
 #[derive(Debug, Clone)]
 pub struct DirectoryService {
     db: DatabaseConnection,
-    clock: SharedClock,
-    signal: ChangeSignal,
+    /// Every user and group write runs through it.
+    pipeline: Pipeline,
 }
 
 impl DirectoryService {
-    pub fn new(db: DatabaseConnection, clock: SharedClock, signal: ChangeSignal) -> Self {
-        Self { db, clock, signal }
+    pub fn new(pipeline: Pipeline) -> Self {
+        Self {
+            db: pipeline.db().clone(),
+            pipeline,
+        }
     }
 }
 
@@ -124,37 +125,10 @@ fn member_changes(changes: &[dirsync_proto::v1::MemberChange]) -> Result<Vec<Mem
         .collect()
 }
 
-async fn with_members(
-    txn: &sea_orm::DatabaseTransaction,
-    tenant_id: Uuid,
-    group: domain::Group,
-    include: bool,
-    connection_id: Option<Uuid>,
-) -> Result<Group> {
-    let members = if include {
-        groups::members_of(txn, tenant_id, &[group.id], Visibility::reading(connection_id))
-            .await?
-            .remove(&group.id)
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    Ok(group_to_proto(group, members))
-}
-
 fn page(start_index: u64, count: u64) -> Page {
     Page {
         start_index: start_index.max(1),
         count,
-    }
-}
-
-/// Who is writing, for the role rules: a call with a connection comes from an IdP over SCIM.
-fn trigger(connection_id: Option<Uuid>) -> Trigger {
-    if connection_id.is_some() {
-        Trigger::Scim
-    } else {
-        Trigger::Native
     }
 }
 
@@ -192,21 +166,12 @@ fn context<T>(request: &Request<T>) -> RequestContext {
     journal::from_metadata(request.metadata())
 }
 
-/// A SCIM request's warning for the IdP's admin, on its sync-log line (native writes have none).
-async fn warn(
-    txn: &sea_orm::DatabaseTransaction,
-    tenant_id: Uuid,
-    connection_id: Option<Uuid>,
-    ctx: &RequestContext,
-    warning: &Option<String>,
-    now: i64,
-) -> Result<()> {
-    match (connection_id, warning) {
-        (Some(c), Some(w)) => journal::log_warning(txn, tenant_id, c, ctx, w.clone(), now)
-            .await
-            .map_err(CoreError::from),
-        _ => Ok(()),
-    }
+/// Who makes a write: the request's SCIM context and the connection it names, if any.
+fn author(ctx: RequestContext, connection_id: Option<&str>) -> Result<Author> {
+    Ok(Author {
+        connection_id: optional_id("connection", connection_id)?,
+        ctx,
+    })
 }
 
 #[tonic::async_trait]
@@ -216,51 +181,16 @@ impl Directory for DirectoryService {
         let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let author = author(ctx, req.connection_id.as_deref())?;
         let spec = convert::user_spec(
             req.user
                 .ok_or_else(|| CoreError::invalid_value("user is required".into()))?,
         );
         crate::text::check_user(&spec).map_err(CoreError::from)?;
-        // Never refused for its value; a zone the product cannot use is a warning (`timezone`).
-        let zone_warning = timezone::spec_warning(&spec);
-        let now = self.clock.now_ms();
-        let source = if connection_id.is_some() { "scim" } else { "native" };
-        let (user, langs) = in_txn(&self.db, async |txn| {
-            // A SCIM create over a native user the connection may adopt takes it over.
-            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
-            if let (Some(found), Some(c)) = (
-                adoption::before_create(txn, tenant_id, visible, &spec).await?,
-                connection_id,
-            ) {
-                let (u, mut events) = super::adoption::create_over(txn, tenant_id, c, found, &spec, now).await?;
-                let langs = tenant_settings::after_user_replaced(txn, tenant_id, &u, &mut events).await?;
-                journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-                warn(txn, tenant_id, connection_id, &ctx, &zone_warning, now).await?;
-                return Ok((u, langs));
-            }
-            let u = users::create(
-                txn,
-                NewUser {
-                    tenant_id,
-                    connection_id,
-                    source,
-                    spec: &spec,
-                },
-                now,
-            )
+        let (user, langs) = self
+            .pipeline
+            .write_user(tenant_id, author, UserWrite::Create(&spec))
             .await?;
-            let mut events = vec![Event::user_created(&u)];
-            let langs =
-                tenant_settings::after_user_created(txn, tenant_id, connection_id, &u, &mut events, now).await?;
-            events.extend(roles::after_user_write(txn, tenant_id, None, &u, trigger(connection_id), now).await?);
-            events.extend(licenses::after_user_write(txn, tenant_id, None, &u, now).await?);
-            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            warn(txn, tenant_id, connection_id, &ctx, &zone_warning, now).await?;
-            Ok((u, langs))
-        })
-        .await?;
-        self.signal.notify();
         Ok(Response::new(user_out(&langs, user)))
     }
 
@@ -284,37 +214,18 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
-        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let author = author(ctx, req.connection_id.as_deref())?;
         let spec = convert::user_spec(
             req.user
                 .ok_or_else(|| CoreError::invalid_value("user is required".into()))?,
         );
         crate::text::check_user(&spec).map_err(CoreError::from)?;
-        let zone_warning = timezone::spec_warning(&spec);
-        let now = self.clock.now_ms();
-        let (user, langs) = in_txn(&self.db, async |txn| {
-            // The user's row first: the lock order in `store`.
-            users::lock(txn, tenant_id, id).await?;
-            // A SCIM write sees only what its connection sees, and adopts a native user it may.
-            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
-            let adopted = adoption::before_write(txn, tenant_id, id, visible, true).await?;
-            let (before, after) = users::replace(txn, tenant_id, id, &spec, req.expected_version, now).await?;
-            let mut events: Vec<Event> = connection_id
-                .and_then(|c| super::adoption::adopted(adopted.as_ref(), &after, c))
-                .into_iter()
-                .collect();
-            events.extend(Event::user_changed(&before, &after));
-            let langs = tenant_settings::after_user_replaced(txn, tenant_id, &after, &mut events).await?;
-            events.extend(
-                roles::after_user_write(txn, tenant_id, Some(&before), &after, trigger(connection_id), now).await?,
-            );
-            events.extend(licenses::after_user_write(txn, tenant_id, Some(&before), &after, now).await?);
-            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            warn(txn, tenant_id, connection_id, &ctx, &zone_warning, now).await?;
-            Ok((after, langs))
-        })
-        .await?;
-        self.signal.notify();
+        let write = UserWrite::Replace {
+            id,
+            spec: &spec,
+            expected_version: req.expected_version,
+        };
+        let (user, langs) = self.pipeline.write_user(tenant_id, author, write).await?;
         Ok(Response::new(user_out(&langs, user)))
     }
 
@@ -324,24 +235,10 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("user", &req.id)?;
-        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let now = self.clock.now_ms();
-        in_txn(&self.db, async |txn| {
-            // The user's row first, then (for an admin) the tenant: the lock order in `store`.
-            users::lock(txn, tenant_id, id).await?;
-            let visible = adoption::visibility(txn, tenant_id, connection_id).await?;
-            adoption::before_write(txn, tenant_id, id, visible, false).await?;
-            roles::before_user_delete(txn, tenant_id, id).await?;
-            let license = licenses::before_user_delete(txn, tenant_id, id).await?;
-            let (gone, groups) = users::delete(txn, tenant_id, id, req.expected_version).await?;
-            let mut events = vec![Event::user_deleted(&gone, &groups)];
-            events.extend(licenses::after_user_deleted(txn, tenant_id, license, now).await?);
-            journal::write(txn, tenant_id, connection_id, &ctx, &events, now)
-                .await
-                .map_err(CoreError::from)
-        })
-        .await?;
-        self.signal.notify();
+        let author = author(ctx, req.connection_id.as_deref())?;
+        self.pipeline
+            .delete(tenant_id, author, Deletion::User(id), req.expected_version)
+            .await?;
         Ok(Response::new(DeleteUserResponse {}))
     }
 
@@ -387,24 +284,19 @@ impl Directory for DirectoryService {
         let ctx = context(&request);
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let author = author(ctx, req.connection_id.as_deref())?;
         let spec = convert::group_spec(
             req.group
                 .ok_or_else(|| CoreError::invalid_value("group is required".into()))?,
         );
         crate::text::check_group(&spec).map_err(CoreError::from)?;
         check_member_count(req.member_ids.len())?;
-        let now = self.clock.now_ms();
-        let group = in_txn(&self.db, async |txn| {
-            let (g, added) = groups::create(txn, tenant_id, connection_id, &spec, &req.member_ids, now).await?;
-            let mut events = vec![Event::group_created(&g)];
-            events.extend(Event::members(&g, &added, &[]));
-            journal::write(txn, tenant_id, connection_id, &ctx, &events, now).await?;
-            with_members(txn, tenant_id, g, true, connection_id).await
-        })
-        .await?;
-        self.signal.notify();
-        Ok(Response::new(group))
+        let write = GroupWrite::Create {
+            spec: &spec,
+            member_ids: &req.member_ids,
+        };
+        let (group, members) = self.pipeline.write_group(tenant_id, author, write, true).await?;
+        Ok(Response::new(group_to_proto(group, members)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -415,7 +307,8 @@ impl Directory for DirectoryService {
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let group = in_txn(&self.db, async |txn| {
             let g = groups::get(txn, tenant_id, id).await?;
-            with_members(txn, tenant_id, g, req.include_members, connection_id).await
+            let members = mutation::members(txn, tenant_id, id, req.include_members, connection_id).await?;
+            Ok(group_to_proto(g, members))
         })
         .await?;
         Ok(Response::new(group))
@@ -427,7 +320,7 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
-        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let author = author(ctx, req.connection_id.as_deref())?;
         let spec = convert::group_spec(
             req.group
                 .ok_or_else(|| CoreError::invalid_value("group is required".into()))?,
@@ -435,19 +328,17 @@ impl Directory for DirectoryService {
         crate::text::check_group(&spec).map_err(CoreError::from)?;
         check_member_count(req.member_ids.len())?;
         let changes = [MemberChange::Replace(req.member_ids.clone())];
-        let group = self
-            .update_group(
-                tenant_id,
-                id,
-                connection_id,
-                &ctx,
-                Some(&spec),
-                &changes,
-                req.expected_version,
-                req.include_members,
-            )
+        let write = GroupWrite::Update {
+            id,
+            spec: Some(&spec),
+            changes: &changes,
+            expected_version: req.expected_version,
+        };
+        let (group, members) = self
+            .pipeline
+            .write_group(tenant_id, author, write, req.include_members)
             .await?;
-        Ok(Response::new(group))
+        Ok(Response::new(group_to_proto(group, members)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -456,25 +347,23 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
-        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
+        let author = author(ctx, req.connection_id.as_deref())?;
         let changes = member_changes(&req.member_changes)?;
         let spec = req.group.map(convert::group_spec);
         if let Some(spec) = &spec {
             crate::text::check_group(spec).map_err(CoreError::from)?;
         }
-        let group = self
-            .update_group(
-                tenant_id,
-                id,
-                connection_id,
-                &ctx,
-                spec.as_ref(),
-                &changes,
-                req.expected_version,
-                req.include_members,
-            )
+        let write = GroupWrite::Update {
+            id,
+            spec: spec.as_ref(),
+            changes: &changes,
+            expected_version: req.expected_version,
+        };
+        let (group, members) = self
+            .pipeline
+            .write_group(tenant_id, author, write, req.include_members)
             .await?;
-        Ok(Response::new(group))
+        Ok(Response::new(group_to_proto(group, members)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -486,23 +375,10 @@ impl Directory for DirectoryService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("group", &req.id)?;
-        let connection_id = optional_id("connection", req.connection_id.as_deref())?;
-        let now = self.clock.now_ms();
-        in_txn(&self.db, async |txn| {
-            // The group's row first: the lock order in `store`.
-            groups::lock(txn, tenant_id, id).await?;
-            let members = roles::before_group_delete(txn, tenant_id, id).await?;
-            let licensed = licenses::before_group_delete(txn, tenant_id, id).await?;
-            let gone = groups::delete(txn, tenant_id, id, req.expected_version).await?;
-            let mut events = vec![Event::group_deleted(&gone)];
-            events.extend(roles::after_group_deleted(txn, tenant_id, &members, trigger(connection_id), now).await?);
-            events.extend(licenses::after_group_deleted(txn, tenant_id, &licensed, now).await?);
-            journal::write(txn, tenant_id, connection_id, &ctx, &events, now)
-                .await
-                .map_err(CoreError::from)
-        })
-        .await?;
-        self.signal.notify();
+        let author = author(ctx, req.connection_id.as_deref())?;
+        self.pipeline
+            .delete(tenant_id, author, Deletion::Group(id), req.expected_version)
+            .await?;
         Ok(Response::new(DeleteGroupResponse {}))
     }
 
@@ -742,38 +618,5 @@ impl Directory for DirectoryService {
                 .collect(),
             missing_user_ids,
         }))
-    }
-}
-
-impl DirectoryService {
-    /// Attribute and member changes of one group in one transaction, with their events.
-    #[allow(clippy::too_many_arguments)]
-    async fn update_group(
-        &self,
-        tenant_id: Uuid,
-        id: Uuid,
-        connection_id: Option<Uuid>,
-        ctx: &RequestContext,
-        spec: Option<&GroupSpec>,
-        changes: &[MemberChange],
-        expected_version: Option<i64>,
-        include_members: bool,
-    ) -> Result<Group, Status> {
-        let now = self.clock.now_ms();
-        let group = in_txn(&self.db, async |txn| {
-            // The group's row first: the lock order in `store`.
-            groups::lock(txn, tenant_id, id).await?;
-            let (before, after, delta) =
-                groups::update(txn, tenant_id, id, spec, changes, expected_version, now).await?;
-            let mut events: Vec<Event> = Event::group_changed(&before, &after).into_iter().collect();
-            events.extend(Event::members(&after, &delta.added, &delta.removed));
-            events.extend(roles::after_members_changed(txn, tenant_id, id, &delta, trigger(connection_id), now).await?);
-            events.extend(licenses::after_members_changed(txn, tenant_id, id, &delta, now).await?);
-            journal::write(txn, tenant_id, connection_id, ctx, &events, now).await?;
-            with_members(txn, tenant_id, after, include_members, connection_id).await
-        })
-        .await?;
-        self.signal.notify();
-        Ok(group)
     }
 }

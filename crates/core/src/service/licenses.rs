@@ -12,26 +12,30 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use super::mutation::{Author, Done, Pipeline};
 use super::{in_txn, tenant, timestamp};
 use crate::clock::SharedClock;
 use crate::entity::license_purchases;
 use crate::error::{CoreError, Result, parse_id};
-use crate::journal::{self, RequestContext};
 use crate::licenses::Tier as TierRecord;
 use crate::licenses::{PurchaseState, Seats, Source as LicenseSource};
-use crate::service::changes::ChangeSignal;
 use crate::store::licenses::{self, PurchaseFilter, Scope, TierSpec};
 
 #[derive(Debug, Clone)]
 pub struct LicensesService {
     db: DatabaseConnection,
     clock: SharedClock,
-    signal: ChangeSignal,
+    /// Changes that move licenses run through it.
+    pipeline: Pipeline,
 }
 
 impl LicensesService {
-    pub fn new(db: DatabaseConnection, clock: SharedClock, signal: ChangeSignal) -> Self {
-        Self { db, clock, signal }
+    pub fn new(pipeline: Pipeline) -> Self {
+        Self {
+            db: pipeline.db().clone(),
+            clock: pipeline.clock().clone(),
+            pipeline,
+        }
     }
 }
 
@@ -90,13 +94,11 @@ fn purchase_to_proto(p: license_purchases::Model) -> Purchase {
     }
 }
 
-/// After a configuration change: recomputes the licenses in `scope` and writes their events to
-/// the feed, all in the change's transaction.
-async fn settle(txn: &DatabaseTransaction, tenant_id: Uuid, scope: Scope, now: i64) -> Result<()> {
+/// After a configuration change: recomputes the licenses in `scope`, in the change's
+/// transaction; returns their events for the journal.
+async fn settle(txn: &DatabaseTransaction, tenant_id: Uuid, scope: Scope, now: i64) -> Result<Done<()>> {
     let events = licenses::reassign_after_config(txn, tenant_id, scope, now).await?;
-    journal::write(txn, tenant_id, None, &RequestContext::default(), &events, now)
-        .await
-        .map_err(CoreError::from)
+    Ok(Done::new(()).by(Author::system(), events))
 }
 
 /// A tier with its counts, read in the caller's transaction.
@@ -136,23 +138,25 @@ impl Licenses for LicensesService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let id = parse_id("license tier", &req.id)?;
-        let now = self.clock.now_ms();
-        let tier = in_txn(&self.db, async |txn| {
-            let current = licenses::get(txn, tenant_id, id).await?;
-            let spec = TierSpec {
-                name: req.name.clone().unwrap_or_else(|| current.name.clone()),
-                rank: req.rank.unwrap_or(current.rank),
-                seats: req.seats.unwrap_or(current.seats),
-            };
-            let (before, after) = licenses::update(txn, tenant_id, id, &spec).await?;
-            // Licenses refer to ids: a rename alone moves nobody.
-            if (before.rank, before.seats) != (after.rank, after.seats) {
-                settle(txn, tenant_id, Scope::Tenant, now).await?;
-            }
-            with_counts(txn, after).await
-        })
-        .await?;
-        self.signal.notify();
+        let tier = self
+            .pipeline
+            .run(tenant_id, async |txn, now| {
+                let current = licenses::get(txn, tenant_id, id).await?;
+                let spec = TierSpec {
+                    name: req.name.clone().unwrap_or_else(|| current.name.clone()),
+                    rank: req.rank.unwrap_or(current.rank),
+                    seats: req.seats.unwrap_or(current.seats),
+                };
+                let (before, after) = licenses::update(txn, tenant_id, id, &spec).await?;
+                // Licenses refer to ids: a rename alone moves nobody.
+                let done = if (before.rank, before.seats) != (after.rank, after.seats) {
+                    settle(txn, tenant_id, Scope::Tenant, now).await?
+                } else {
+                    Done::new(())
+                };
+                Ok(done.with(with_counts(txn, after).await?))
+            })
+            .await?;
         Ok(Response::new(tier))
     }
 
@@ -198,14 +202,13 @@ impl Licenses for LicensesService {
         let tenant_id = tenant(&req.tenant_id)?;
         let group_id = parse_id("group", &req.group_id)?;
         let tier_id = parse_id("license tier", &req.tier_id)?;
-        let now = self.clock.now_ms();
-        let mapping = in_txn(&self.db, async |txn| {
-            let mapping = licenses::map_group(txn, tenant_id, group_id, tier_id).await?;
-            settle(txn, tenant_id, Scope::Group(group_id), now).await?;
-            Ok(mapping)
-        })
-        .await?;
-        self.signal.notify();
+        let mapping = self
+            .pipeline
+            .run(tenant_id, async |txn, now| {
+                let mapping = licenses::map_group(txn, tenant_id, group_id, tier_id).await?;
+                Ok(settle(txn, tenant_id, Scope::Group(group_id), now).await?.with(mapping))
+            })
+            .await?;
         Ok(Response::new(mapping_to_proto(mapping)))
     }
 
@@ -216,15 +219,14 @@ impl Licenses for LicensesService {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
         let group_id = parse_id("group", &req.group_id)?;
-        let now = self.clock.now_ms();
-        in_txn(&self.db, async |txn| {
-            if licenses::unmap_group(txn, tenant_id, group_id).await? {
-                settle(txn, tenant_id, Scope::Group(group_id), now).await?;
-            }
-            Ok(())
-        })
-        .await?;
-        self.signal.notify();
+        self.pipeline
+            .run(tenant_id, async |txn, now| {
+                if licenses::unmap_group(txn, tenant_id, group_id).await? {
+                    return settle(txn, tenant_id, Scope::Group(group_id), now).await;
+                }
+                Ok(Done::new(()))
+            })
+            .await?;
         Ok(Response::new(UnmapGroupFromTierResponse {}))
     }
 
@@ -246,49 +248,49 @@ impl Licenses for LicensesService {
     ) -> Result<Response<LicenseSettings>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        let now = self.clock.now_ms();
-        let s = in_txn(&self.db, async |txn| {
-            crate::store::admin::get_tenant(txn, tenant_id).await?;
-            crate::store::lock_tenant(txn, tenant_id).await?;
-            let before = licenses::settings(txn, tenant_id).await?;
-            let mut after = before;
-            if let Some(on) = req.auto_purchase {
-                after.auto_purchase = on;
-            }
-            if let Some(w) = req.billing_window_seconds {
-                after.billing_window_seconds = w;
-            }
-            if let Some(source) = req.source {
-                after.source = match PbSource::try_from(source) {
-                    Ok(PbSource::Unspecified) => before.source,
-                    Ok(PbSource::Groups) => LicenseSource::Groups,
-                    Ok(PbSource::Attribute) => LicenseSource::Attribute,
-                    Ok(PbSource::Default) => LicenseSource::Default,
-                    Err(_) => {
-                        return Err(CoreError::invalid_value(format!(
-                            "source {source} is not a LicenseSource (GROUPS, ATTRIBUTE or DEFAULT)"
-                        )));
-                    }
-                };
-            }
-            if let Some(tier) = req.default_tier_id.as_deref() {
-                after.default_tier = match tier.trim() {
-                    "" => None,
-                    id => Some(parse_id("default tier", id)?),
-                };
-            }
-            licenses::set_settings(txn, tenant_id, after).await?;
-            // Turning auto-purchase on buys seats for everyone waiting; a new source or
-            // default tier moves everyone it concerns.
-            let moved = after.source != before.source
-                || (after.source == LicenseSource::Default && after.default_tier != before.default_tier);
-            if (after.auto_purchase && !before.auto_purchase) || moved {
-                settle(txn, tenant_id, Scope::Tenant, now).await?;
-            }
-            Ok(after)
-        })
-        .await?;
-        self.signal.notify();
+        let s = self
+            .pipeline
+            .run(tenant_id, async |txn, now| {
+                crate::store::admin::get_tenant(txn, tenant_id).await?;
+                crate::store::lock_tenant(txn, tenant_id).await?;
+                let before = licenses::settings(txn, tenant_id).await?;
+                let mut after = before;
+                if let Some(on) = req.auto_purchase {
+                    after.auto_purchase = on;
+                }
+                if let Some(w) = req.billing_window_seconds {
+                    after.billing_window_seconds = w;
+                }
+                if let Some(source) = req.source {
+                    after.source = match PbSource::try_from(source) {
+                        Ok(PbSource::Unspecified) => before.source,
+                        Ok(PbSource::Groups) => LicenseSource::Groups,
+                        Ok(PbSource::Attribute) => LicenseSource::Attribute,
+                        Ok(PbSource::Default) => LicenseSource::Default,
+                        Err(_) => {
+                            return Err(CoreError::invalid_value(format!(
+                                "source {source} is not a LicenseSource (GROUPS, ATTRIBUTE or DEFAULT)"
+                            )));
+                        }
+                    };
+                }
+                if let Some(tier) = req.default_tier_id.as_deref() {
+                    after.default_tier = match tier.trim() {
+                        "" => None,
+                        id => Some(parse_id("default tier", id)?),
+                    };
+                }
+                licenses::set_settings(txn, tenant_id, after).await?;
+                // Turning auto-purchase on buys seats for everyone waiting; a new source or
+                // default tier moves everyone it concerns.
+                let moved = after.source != before.source
+                    || (after.source == LicenseSource::Default && after.default_tier != before.default_tier);
+                if (after.auto_purchase && !before.auto_purchase) || moved {
+                    return Ok(settle(txn, tenant_id, Scope::Tenant, now).await?.with(after));
+                }
+                Ok(Done::new(after))
+            })
+            .await?;
         Ok(Response::new(settings_to_proto(tenant_id, s)))
     }
 

@@ -1,4 +1,5 @@
-//! The tonic services: convert, call one store function in one transaction, convert back.
+//! The tonic services: convert, call one store function in one transaction (a write: one
+//! call of the mutation pipeline, `mutation`), convert back.
 
 pub mod admin;
 pub(crate) mod adoption;
@@ -6,6 +7,7 @@ pub mod changes;
 pub mod conflicts;
 pub mod directory;
 pub mod licenses;
+pub mod mutation;
 pub mod portal;
 pub mod schemas;
 pub mod settings;

@@ -22,17 +22,18 @@ use uuid::Uuid;
 
 use super::admin::{entry_to_proto, role_to_proto, source_to_proto};
 use super::licenses::tier_to_proto;
+use super::mutation::{Author, Done, Pipeline};
 use super::{in_txn, optional_id, tenant, timestamp};
+use crate::AdminService;
 use crate::clock::SharedClock;
 use crate::entity::{connections, portal_sessions};
 use crate::error::{CoreError, ErrorKind, Result, StoreError, parse_id};
-use crate::journal::{self, Event, RequestContext};
+use crate::journal::{Event, RequestContext};
 use crate::sealing::SecretBox;
 use crate::service_auth::CallingService;
 use crate::store::portal::{self as store, NewLink};
 use crate::store::sync_log as log;
 use crate::store::{admin, licenses, roles};
-use crate::{AdminService, ChangeSignal};
 
 /// The longest grace period a rotation may give the old secret.
 const MAX_GRACE_SECONDS: u64 = 30 * 24 * 3600;
@@ -48,26 +49,20 @@ pub struct PortalService {
     sealing: SecretBox,
     /// For the connection and sync-log views the Admin API renders too.
     admin: AdminService,
-    /// Wakes Watch streams after an action wrote changes.
-    signal: ChangeSignal,
+    /// Every action a session takes is journaled: it runs through the pipeline.
+    pipeline: Pipeline,
 }
 
 impl PortalService {
-    pub fn new(
-        db: DatabaseConnection,
-        clock: SharedClock,
-        public_url: String,
-        sealing: SecretBox,
-        signal: ChangeSignal,
-    ) -> Self {
-        let admin = AdminService::new(db.clone(), clock.clone(), public_url.clone(), sealing.clone());
+    pub fn new(pipeline: Pipeline, public_url: String, sealing: SecretBox) -> Self {
+        let admin = AdminService::new(pipeline.clone(), public_url.clone(), sealing.clone());
         Self {
-            db,
-            clock,
+            db: pipeline.db().clone(),
+            clock: pipeline.clock().clone(),
             public_url: public_url.trim_end_matches('/').to_owned(),
             sealing,
             admin,
-            signal,
+            pipeline,
         }
     }
 
@@ -124,17 +119,19 @@ enum Target {
     Tenant,
 }
 
-/// Writes what a portal session did: a change event (`urn:dirsync:event:portal:<action>`) and
-/// a completed sync-log line, both naming the session. The line goes to the connection acted
-/// on, or for a tenant-wide action to the session's connection (else the newest live one).
-async fn journal_action(
+/// Records what a portal session did: a completed sync-log line, and a change event
+/// (`urn:dirsync:event:portal:<action>`) added to `done` for the pipeline to journal, both
+/// naming the session. The line goes to the connection acted on, or for a tenant-wide action
+/// to the session's connection (else the newest live one).
+async fn journal_action<T>(
     txn: &DatabaseTransaction,
     s: &portal_sessions::Model,
     target: Target,
     action: &'static str,
     summary: String,
     now: i64,
-) -> Result<()> {
+    done: Done<T>,
+) -> Result<Done<T>> {
     let (kind, uri) = match action {
         "idp_chosen" => ("portal.idp_chosen", "urn:dirsync:event:portal:idp_chosen"),
         "token_revealed" => ("portal.token_revealed", "urn:dirsync:event:portal:token_revealed"),
@@ -181,26 +178,26 @@ async fn journal_action(
         }),
         summary: summary.clone(),
     };
-    journal::write(txn, s.tenant_id, connection_id, &ctx, &[event], now).await?;
-    let Some(connection_id) = connection_id else {
-        return Ok(());
-    };
-    log::record(
-        txn,
-        log::Outcome {
-            tenant_id: s.tenant_id,
-            connection_id,
-            request_id: ctx.request_id.unwrap_or_default(),
-            method: ctx.method,
-            path: ctx.path,
-            status: 200,
-            duration_ms: 0,
-            started_at: now,
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(CoreError::from)
+    if let Some(connection_id) = connection_id {
+        // The journal's line for the event (written after this) keeps the status: it updates
+        // only the summary of an existing line.
+        log::record(
+            txn,
+            log::Outcome {
+                tenant_id: s.tenant_id,
+                connection_id,
+                request_id: ctx.request_id.clone().unwrap_or_default(),
+                method: ctx.method.clone(),
+                path: ctx.path.clone(),
+                status: 200,
+                duration_ms: 0,
+                started_at: now,
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(done.by(Author { connection_id, ctx }, vec![event]))
 }
 
 fn effect_to_proto(e: store::MappingEffect) -> MappingEffect {
@@ -353,26 +350,28 @@ impl Portal for PortalService {
             ))
             .into());
         }
-        let now = self.clock.now_ms();
-        in_txn(&self.db, async |txn| {
-            let current = match s.connection_id {
-                Some(id) => Some(admin::get_connection(txn, s.tenant_id, id).await?).filter(|c| c.ended_at.is_none()),
-                None => None,
-            };
-            let conn = match current {
-                Some(c) => admin::update_connection(txn, s.tenant_id, c.id, None, Some(&profile), None).await?,
-                None => {
-                    let c = admin::create_connection(txn, s.tenant_id, &profile, &profile, now).await?;
-                    admin::issue_token(txn, &c, &self.sealing, now).await?;
-                    store::set_connection(txn, s.id, c.id).await?;
-                    c
-                }
-            };
-            let summary = format!("set up connection {} for {profile}", conn.name);
-            journal_action(txn, &s, Target::Connection(conn.id), "idp_chosen", summary, now).await
-        })
-        .await?;
-        self.signal.notify();
+        self.pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let current = match s.connection_id {
+                    Some(id) => {
+                        Some(admin::get_connection(txn, s.tenant_id, id).await?).filter(|c| c.ended_at.is_none())
+                    }
+                    None => None,
+                };
+                let conn = match current {
+                    Some(c) => admin::update_connection(txn, s.tenant_id, c.id, None, Some(&profile), None).await?,
+                    None => {
+                        let c = admin::create_connection(txn, s.tenant_id, &profile, &profile, now).await?;
+                        admin::issue_token(txn, &c, &self.sealing, now).await?;
+                        store::set_connection(txn, s.id, c.id).await?;
+                        c
+                    }
+                };
+                let summary = format!("set up connection {} for {profile}", conn.name);
+                let done = Done::new(());
+                journal_action(txn, &s, Target::Connection(conn.id), "idp_chosen", summary, now, done).await
+            })
+            .await?;
         let s = self.session(&req.session).await?;
         Ok(Response::new(self.session_view(&s).await?))
     }
@@ -383,23 +382,16 @@ impl Portal for PortalService {
     ) -> Result<Response<ConnectionCredentials>, Status> {
         let req = request.into_inner();
         let s = self.session(&req.session).await?;
-        let now = self.clock.now_ms();
-        let (conn, token, secret) = in_txn(&self.db, async |txn| {
-            let conn = self.live_connection(txn, &s, &req.connection_id).await?;
-            let (token, secret) = admin::current_secret(txn, &conn, &self.sealing, now).await?;
-            journal_action(
-                txn,
-                &s,
-                Target::Connection(conn.id),
-                "token_revealed",
-                "showed the secret token".into(),
-                now,
-            )
+        let (conn, token, secret) = self
+            .pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let conn = self.live_connection(txn, &s, &req.connection_id).await?;
+                let (token, secret) = admin::current_secret(txn, &conn, &self.sealing, now).await?;
+                let (target, summary) = (Target::Connection(conn.id), "showed the secret token".into());
+                let done = Done::new((conn, token, secret));
+                journal_action(txn, &s, target, "token_revealed", summary, now, done).await
+            })
             .await?;
-            Ok((conn, token, secret))
-        })
-        .await?;
-        self.signal.notify();
         Ok(Response::new(ConnectionCredentials {
             connection: Some(self.admin.connection(conn)),
             token: secret,
@@ -420,21 +412,22 @@ impl Portal for PortalService {
             ))
             .into());
         }
-        let now = self.clock.now_ms();
         let grace_ms = i64::try_from(req.grace_seconds * 1000).unwrap_or(i64::MAX);
-        let (conn, token, secret) = in_txn(&self.db, async |txn| {
-            let conn = self.live_connection(txn, &s, &req.connection_id).await?;
-            let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
-            admin::expire_tokens(txn, conn.id, Some(token.id), now.saturating_add(grace_ms)).await?;
-            let summary = match req.grace_seconds {
-                0 => "rotated the secret token; the old one stopped working at once".to_owned(),
-                g => format!("rotated the secret token; the old one works for {g} more seconds"),
-            };
-            journal_action(txn, &s, Target::Connection(conn.id), "token_rotated", summary, now).await?;
-            Ok((conn, token, secret))
-        })
-        .await?;
-        self.signal.notify();
+        let (conn, token, secret) = self
+            .pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let conn = self.live_connection(txn, &s, &req.connection_id).await?;
+                let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
+                admin::expire_tokens(txn, conn.id, Some(token.id), now.saturating_add(grace_ms)).await?;
+                let summary = match req.grace_seconds {
+                    0 => "rotated the secret token; the old one stopped working at once".to_owned(),
+                    g => format!("rotated the secret token; the old one works for {g} more seconds"),
+                };
+                let target = Target::Connection(conn.id);
+                let done = Done::new((conn, token, secret));
+                journal_action(txn, &s, target, "token_rotated", summary, now, done).await
+            })
+            .await?;
         Ok(Response::new(ConnectionCredentials {
             connection: Some(self.admin.connection(conn)),
             token: secret,
@@ -448,16 +441,17 @@ impl Portal for PortalService {
     ) -> Result<Response<RevokeTokensResponse>, Status> {
         let req = request.into_inner();
         let s = self.session(&req.session).await?;
-        let now = self.clock.now_ms();
-        let revoked = in_txn(&self.db, async |txn| {
-            let conn = self.live_connection(txn, &s, &req.connection_id).await?;
-            let n = admin::revoke_tokens(txn, conn.id, now).await?;
-            let summary = format!("revoked {n} secret token{}", if n == 1 { "" } else { "s" });
-            journal_action(txn, &s, Target::Connection(conn.id), "tokens_revoked", summary, now).await?;
-            Ok(n)
-        })
-        .await?;
-        self.signal.notify();
+        let revoked = self
+            .pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let conn = self.live_connection(txn, &s, &req.connection_id).await?;
+                let n = admin::revoke_tokens(txn, conn.id, now).await?;
+                let summary = format!("revoked {n} secret token{}", if n == 1 { "" } else { "s" });
+                let target = Target::Connection(conn.id);
+                let done = Done::new(n);
+                journal_action(txn, &s, target, "tokens_revoked", summary, now, done).await
+            })
+            .await?;
         Ok(Response::new(RevokeTokensResponse { revoked }))
     }
 
@@ -467,19 +461,20 @@ impl Portal for PortalService {
     ) -> Result<Response<EndConnectionResponse>, Status> {
         let req = request.into_inner();
         let s = self.session(&req.session).await?;
-        let now = self.clock.now_ms();
-        let ended = in_txn(&self.db, async |txn| {
-            let conn = self.live_connection(txn, &s, &req.connection_id).await?;
-            let ended = admin::end_connection(txn, &conn, now).await?;
-            let summary = format!(
-                "ended the connection; {} users and {} groups stay in the tenant",
-                ended.users_unlinked, ended.groups_unlinked
-            );
-            journal_action(txn, &s, Target::Connection(conn.id), "connection_ended", summary, now).await?;
-            Ok(ended)
-        })
-        .await?;
-        self.signal.notify();
+        let ended = self
+            .pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let conn = self.live_connection(txn, &s, &req.connection_id).await?;
+                let ended = admin::end_connection(txn, &conn, now).await?;
+                let summary = format!(
+                    "ended the connection; {} users and {} groups stay in the tenant",
+                    ended.users_unlinked, ended.groups_unlinked
+                );
+                let target = Target::Connection(conn.id);
+                let done = Done::new(ended);
+                journal_action(txn, &s, target, "connection_ended", summary, now, done).await
+            })
+            .await?;
         Ok(Response::new(EndConnectionResponse {
             tokens_revoked: ended.tokens_revoked,
             users_unlinked: ended.users_unlinked,
@@ -591,10 +586,8 @@ impl Portal for PortalService {
         let req = request.into_inner();
         let s = self.session(&req.session).await?;
         let (group, role, tier) = mapping_ids(&req)?;
-        let now = self.clock.now_ms();
-        let effect = in_txn(&self.db, async |txn| {
+        let effect = self.pipeline.run(s.tenant_id, async |txn, now| {
             let (effect, events) = store::apply_mapping(txn, s.tenant_id, group, role, tier, now).await?;
-            journal::write(txn, s.tenant_id, None, &RequestContext::default(), &events, now).await?;
             let role_name = match role {
                 Some(r) => roles::get(txn, s.tenant_id, r).await?.name,
                 None => "no role".into(),
@@ -610,11 +603,11 @@ impl Portal for PortalService {
                 effect.tier_moves.iter().map(|m| m.2).sum::<u64>(),
                 effect.seats_bought
             );
-            journal_action(txn, &s, Target::Group(group), "mapping_saved", summary, now).await?;
-            Ok(effect)
+            // The mapping's moves first, then the session's action.
+            let done = Done::new(effect).by(Author::system(), events);
+            journal_action(txn, &s, Target::Group(group), "mapping_saved", summary, now, done).await
         })
         .await?;
-        self.signal.notify();
         Ok(Response::new(effect_to_proto(effect)))
     }
     async fn people(&self, request: Request<PeopleRequest>) -> Result<Response<PortalPeople>, Status> {
@@ -675,24 +668,24 @@ impl Portal for PortalService {
             invite_delay_seconds: Some(req.delay_seconds),
             ..Default::default()
         };
-        let now = self.clock.now_ms();
-        let next = in_txn(&self.db, async |txn| {
-            let current = crate::store::settings::get(txn, s.tenant_id).await?;
-            let next = crate::settings::apply(&current, &update)?;
-            let next = crate::store::settings::put(txn, s.tenant_id, &next, now).await?;
-            let summary = if next.invites_enabled {
-                format!(
-                    "turned invitations on, {} seconds after a user is created",
-                    next.invite_delay_seconds
-                )
-            } else {
-                "turned invitations off".to_owned()
-            };
-            journal_action(txn, &s, Target::Tenant, "invitations_set", summary, now).await?;
-            Ok(next)
-        })
-        .await?;
-        self.signal.notify();
+        let next = self
+            .pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let current = crate::store::settings::get(txn, s.tenant_id).await?;
+                let next = crate::settings::apply(&current, &update)?;
+                let next = crate::store::settings::put(txn, s.tenant_id, &next, now).await?;
+                let summary = if next.invites_enabled {
+                    format!(
+                        "turned invitations on, {} seconds after a user is created",
+                        next.invite_delay_seconds
+                    )
+                } else {
+                    "turned invitations off".to_owned()
+                };
+                let done = Done::new(next);
+                journal_action(txn, &s, Target::Tenant, "invitations_set", summary, now, done).await
+            })
+            .await?;
         Ok(Response::new(Invitations {
             enabled: next.invites_enabled,
             delay_seconds: u64::try_from(next.invite_delay_seconds).unwrap_or_default(),
