@@ -327,10 +327,7 @@ async fn insert_users(app: &TestApp, count: usize) -> Vec<String> {
     let db = Database::connect(&app.store_url).await.unwrap();
     let tenant: uuid::Uuid = app.tenant_id.parse().unwrap();
     let connection: uuid::Uuid = app.connection_id.parse().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = dirsync_telemetry::now_ms();
     let columns = [
         "id",
         "tenant_id",
@@ -493,6 +490,18 @@ async fn a_large_group_is_streamed(app: TestApp) {
         )
         .await;
     assert_eq!(r.status.as_u16(), 304);
+    // A write answered with the members streams them too.
+    let r = app
+        .scim(
+            Method::PATCH,
+            &format!("/Groups/{}?attributes=displayName,members.value", group.id),
+            Some(patch(json!([{"op": "replace", "path": "displayName", "value": "All"}]))),
+        )
+        .await;
+    r.expect(200);
+    assert!(r.header("content-length").is_none());
+    assert_eq!(r.body["displayName"], "All");
+    assert_eq!(r.body["members"].as_array().unwrap().len(), MEMBERS);
 }
 
 on_both_stores!(

@@ -83,10 +83,10 @@ mod tests {
         for i in 0..1_000 {
             cache.insert(i, i).await;
         }
-        let inner = cache.entries.as_ref().map(|c| c.clone());
-        let Some(inner) = inner else {
-            panic!("a cache with a time to live keeps entries");
-        };
+        let inner = cache
+            .entries
+            .clone()
+            .expect("a cache with a time to live keeps entries");
         inner.run_pending_tasks().await;
         assert!(inner.entry_count() <= 100, "{} entries", inner.entry_count());
         // Evicting is per entry, not all at once: the cache still holds entries.

@@ -142,7 +142,7 @@ pub async fn create(
 }
 
 /// GET /Groups/{id} (RFC 7644 §3.4.1); `excludedAttributes=members` never loads members, and
-/// members are streamed into the body (`members_streamed`), so a group of any size is served.
+/// members are streamed into the body (`respond_ok`), so a group of any size is served.
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -164,30 +164,32 @@ pub async fn get(
         .into_response());
     }
     let base = base_url(&state, &headers, &caller.tenant_id);
-    if !with_members {
-        return Ok(respond(&group, &base, StatusCode::OK, &proj, false, &rs).into_response());
-    }
-    members_streamed(&state, &caller, &group, &base, &proj, rs).await
+    respond_ok(&state, &caller, &group, &base, &proj, rs, with_members).await
 }
 
 /// Members per `StreamGroupMembers` batch (the core's largest): one batch is what the edge
 /// holds of a group's members at a time.
 const MEMBER_BATCH: u32 = 5000;
 
-/// 200 with `group` and all its members: the group's attributes first, then its members
-/// streamed from the core batch by batch and written into the body as each batch arrives.
+/// 200 with `group` and, when `with_members`, all its members: the group's attributes first,
+/// then its members streamed from the core batch by batch and written into the body as each
+/// batch arrives.
 /// Memory stays bounded by one batch however large the group, and no gRPC message holds
 /// more than one batch. The first batch is read before answering, so a failure to list the
 /// members (the group was just deleted) is still a proper error; a failure after that cuts
 /// the body short, which the client sees as a broken response, never as a shorter group.
-async fn members_streamed(
+async fn respond_ok(
     state: &AppState,
     caller: &Caller,
     group: &Group,
     base: &str,
     proj: &Projection,
     rs: ResourceSchema,
+    with_members: bool,
 ) -> ApiResult<Response> {
+    if !with_members {
+        return Ok(respond(group, base, StatusCode::OK, proj, false, &rs).into_response());
+    }
     let mut batches = state
         .directory()
         .stream_group_members(pb::StreamGroupMembersRequest {
@@ -338,7 +340,8 @@ pub async fn search(
 type Modify<'a> = dyn Fn(&Group) -> ApiResult<Value> + Sync + 'a;
 
 /// Applies attribute changes (read-modify-write, retried on concurrent writes) and member
-/// changes (set-based) in one core transaction.
+/// changes (set-based) in one core transaction. The group comes back without its members
+/// (a response that shows them streams them).
 async fn update(
     state: &AppState,
     caller: &Caller,
@@ -346,7 +349,6 @@ async fn update(
     pre: Option<Precondition>,
     modify: Option<&Modify<'_>>,
     changes: Vec<pb::MemberChange>,
-    include_members: bool,
 ) -> ApiResult<Group> {
     let (pre, changes) = (pre.as_ref(), &changes);
     until_written(&format!("group {id}"), pre.is_none(), move || async move {
@@ -375,7 +377,7 @@ async fn update(
                 group,
                 member_changes: changes.clone(),
                 expected_version,
-                include_members,
+                include_members: false,
                 connection_id: Some(caller.connection_id.clone()),
             })
             .await?;
@@ -393,7 +395,7 @@ pub async fn replace(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ScimJson(body): ScimJson,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let proj = projection_from_query(query.as_deref())?;
     let (body, members) = take_members(&body, state.config.bounds.max_members_per_request)?;
     let rs = schema(&state, &caller).await?;
@@ -407,18 +409,9 @@ pub async fn replace(
         .into_iter()
         .collect();
     let with_members = proj.wants("members");
-    let group = update(
-        &state,
-        &caller,
-        &path.id,
-        if_match(&headers)?,
-        Some(&modify),
-        changes,
-        with_members,
-    )
-    .await?;
+    let group = update(&state, &caller, &path.id, if_match(&headers)?, Some(&modify), changes).await?;
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
+    respond_ok(&state, &caller, &group, &base, &proj, rs, with_members).await
 }
 
 /// PATCH /Groups/{id} (RFC 7644 §3.5.2). Answers 204 (what Entra expects, docs/idp/notes.md B1.20)
@@ -430,7 +423,7 @@ pub async fn patch(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ScimJson(body): ScimJson,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let proj = projection_from_query(query.as_deref())?;
     let bounds = &state.config.bounds;
     let ops = patch::parse_request_with(&body, &bounds.patch)?;
@@ -445,26 +438,18 @@ pub async fn patch(
     };
     let modify: Option<&Modify<'_>> = if doc_ops.is_empty() { None } else { Some(&modify) };
     let with_members = !proj.is_empty() && proj.wants("members");
-    let group = update(
-        &state,
-        &caller,
-        &path.id,
-        if_match(&headers)?,
-        modify,
-        changes,
-        with_members,
-    )
-    .await?;
+    let group = update(&state, &caller, &path.id, if_match(&headers)?, modify, changes).await?;
     if proj.is_empty() {
         return Ok(Scim {
             status: StatusCode::NO_CONTENT,
             body: None,
             etag: Some(etag(group.version)),
             location: None,
-        });
+        }
+        .into_response());
     }
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
+    respond_ok(&state, &caller, &group, &base, &proj, rs, with_members).await
 }
 
 /// DELETE /Groups/{id} (RFC 7644 §3.6)
