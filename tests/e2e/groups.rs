@@ -318,10 +318,197 @@ async fn group_names_are_unique_per_tenant_ignoring_case(app: TestApp) {
         .expect(201);
 }
 
+/// `count` users of the app's connection, written straight into the store in multi-row
+/// inserts (60,000 `CreateUser` calls would take minutes); returns their ids.
+async fn insert_users(app: &TestApp, count: usize) -> Vec<String> {
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::{ConnectionTrait, Database};
+
+    let db = Database::connect(&app.store_url).await.unwrap();
+    let tenant: uuid::Uuid = app.tenant_id.parse().unwrap();
+    let connection: uuid::Uuid = app.connection_id.parse().unwrap();
+    let now = dirsync_telemetry::now_ms();
+    let columns = [
+        "id",
+        "tenant_id",
+        "connection_id",
+        "source",
+        "user_name",
+        "user_name_key",
+        "active",
+        "display_name",
+        "display_name_key",
+        "document",
+        "version",
+        "created_at",
+        "updated_at",
+    ];
+    let mut ids = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
+        let mut insert = Query::insert();
+        insert.into_table(Alias::new("users")).columns(columns.map(Alias::new));
+        for i in chunk {
+            let id = uuid::Uuid::now_v7();
+            let name = format!("m{i}@large.example");
+            let display = format!("Member {i}");
+            insert.values_panic([
+                id.into(),
+                tenant.into(),
+                connection.into(),
+                "scim".into(),
+                name.clone().into(),
+                name.clone().into(),
+                true.into(),
+                display.clone().into(),
+                display.to_lowercase().into(),
+                json!({"userName": name, "displayName": display}).into(),
+                1i64.into(),
+                now.into(),
+                now.into(),
+            ]);
+            ids.push(id.to_string());
+        }
+        db.execute(&insert).await.unwrap();
+    }
+    db.close().await.unwrap();
+    ids
+}
+
+/// A group of 60,000 members: `GET /Groups/{id}` streams them from the core into the body
+/// (chunked, no Content-Length: never built whole in memory, never one gRPC message), and the
+/// body is one valid document with every member once, projected like any other response.
+async fn a_large_group_is_streamed(app: TestApp) {
+    use dirsync_proto::v1::{IdList, MemberChange, member_change};
+    const MEMBERS: usize = 60_000;
+    let ids = insert_users(&app, MEMBERS).await;
+    let mut dir = app.directory().await;
+    let group = dir
+        .create_group(CreateGroupRequest {
+            tenant_id: app.tenant_id.clone(),
+            group: Some(GroupSpec {
+                display_name: "Everyone".into(),
+                document: "{}".into(),
+                ..Default::default()
+            }),
+            member_ids: Vec::new(),
+            connection_id: Some(app.connection_id.clone()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for batch in ids.chunks(10_000) {
+        dir.patch_group(PatchGroupRequest {
+            tenant_id: app.tenant_id.clone(),
+            id: group.id.clone(),
+            member_changes: vec![MemberChange {
+                kind: Some(member_change::Kind::Add(IdList { ids: batch.to_vec() })),
+            }],
+            connection_id: Some(app.connection_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    let version = dir
+        .get_group(GetGroupRequest {
+            tenant_id: app.tenant_id.clone(),
+            id: group.id.clone(),
+            include_members: false,
+            connection_id: Some(app.connection_id.clone()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .version;
+    let want: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    // (query, the keys of each member, or None when members are not in the response)
+    let cases: [(&str, Option<&[&str]>); 4] = [
+        ("", Some(&["$ref", "display", "type", "value"])),
+        ("?attributes=members.value", Some(&["value"])),
+        ("?excludedAttributes=members.display", Some(&["$ref", "type", "value"])),
+        ("?excludedAttributes=members", None),
+    ];
+    for (query, member_keys) in cases {
+        let r = app
+            .scim(Method::GET, &format!("/Groups/{}{query}", group.id), None)
+            .await;
+        r.expect(200);
+        assert_eq!(r.header("etag"), Some(format!("W/\"{version}\"").as_str()), "{query}");
+        assert!(r.header("location").is_some_and(|l| l.ends_with(&group.id)), "{query}");
+        assert_eq!(r.body["id"], group.id.as_str(), "{query}");
+        assert_eq!(
+            r.body["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:Group"])
+        );
+        let Some(keys) = member_keys else {
+            assert!(r.body.get("members").is_none(), "{query}");
+            assert!(
+                r.header("content-length").is_some(),
+                "{query}: a small body is sent whole"
+            );
+            continue;
+        };
+        assert!(
+            r.header("content-length").is_none(),
+            "{query}: the members are streamed"
+        );
+        let members = r.body["members"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{query}: no members array"));
+        assert_eq!(members.len(), MEMBERS, "{query}");
+        let got: std::collections::HashSet<&str> = members.iter().map(|m| m["value"].as_str().unwrap()).collect();
+        assert_eq!(got, want, "{query}");
+        for m in members {
+            let mut have: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
+            have.sort_unstable();
+            assert_eq!(have, keys, "{query}: {m}");
+        }
+        if keys.contains(&"display") {
+            let first = &members[0];
+            let i = ids
+                .iter()
+                .position(|id| id == first["value"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(first["display"], format!("Member {i}"));
+            assert_eq!(first["type"], "User");
+            assert!(first["$ref"].as_str().unwrap().ends_with(&format!("/Users/{}", ids[i])));
+        }
+        if query.is_empty() {
+            assert_eq!(r.body["displayName"], "Everyone");
+            assert_eq!(r.body["meta"]["version"], format!("W/\"{version}\""));
+        }
+    }
+    // An unchanged group answers 304 without streaming anything.
+    let etag = format!("W/\"{version}\"");
+    let r = app
+        .send(
+            Method::GET,
+            &format!("{}/Groups/{}", app.scim, group.id),
+            Some(&app.token),
+            None,
+            &[("if-none-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 304);
+    // A write answered with the members streams them too.
+    let r = app
+        .scim(
+            Method::PATCH,
+            &format!("/Groups/{}?attributes=displayName,members.value", group.id),
+            Some(patch(json!([{"op": "replace", "path": "displayName", "value": "All"}]))),
+        )
+        .await;
+    r.expect(200);
+    assert!(r.header("content-length").is_none());
+    assert_eq!(r.body["displayName"], "All");
+    assert_eq!(r.body["members"].as_array().unwrap().len(), MEMBERS);
+}
+
 on_both_stores!(
     group_lifecycle,
     put_keeps_or_replaces_members,
     large_membership_patch,
+    a_large_group_is_streamed,
     group_names_are_unique_per_tenant_ignoring_case
 );
 

@@ -259,10 +259,15 @@ impl TestApp {
         ));
         let state = dirsync_edge::AppState::new(
             dirsync_edge::core_channel(&grpc).unwrap(),
-            // The product's default limits: the tests are clients like any other.
+            // The product's default limits: the tests are clients like any other. Only the
+            // caches keep nothing, so a test sees a revoked token or a new schema at once
+            // instead of sleeping out a time to live (`auth::an_edge_reuses_token_checks...`
+            // tests the caches themselves).
             dirsync_edge::EdgeConfig {
                 public_url: Some(root.clone()),
                 service_key: Some(dirsync_edge::ServiceKey(keys.edge.clone())),
+                auth_cache_ttl: std::time::Duration::ZERO,
+                schema_cache_ttl: std::time::Duration::ZERO,
                 ..Default::default()
             },
         );

@@ -472,7 +472,6 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     b.click_text("button", "Yes, end the connection").await;
     b.wait_for_text("main", "The connection has ended. 2 users and 0 groups stay")
         .await;
-    tokio::time::sleep(dirsync_edge::auth::CACHE_TTL).await;
     assert_eq!(
         idp(&app, Method::GET, &format!("{tenant_url}/Users"), &rotated, None).await,
         401

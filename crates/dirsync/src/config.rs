@@ -87,6 +87,14 @@ pub struct EdgeFlags {
     /// Record every SCIM request in the sync log (turn off only to measure its cost).
     #[arg(long, env = "DIRSYNC_SYNC_LOG", default_value_t = true, action = clap::ArgAction::Set)]
     pub sync_log: bool,
+    /// Seconds a successful token lookup is reused by the edge (0: never); a revoked token
+    /// works at most this long.
+    #[arg(long, env = "DIRSYNC_AUTH_CACHE_TTL_SECS", default_value_t = dirsync_edge::auth::DEFAULT_CACHE_TTL.as_secs())]
+    pub auth_cache_ttl_secs: u64,
+    /// Seconds a tenant's schemas are reused by the edge (0: never); a registered or deleted
+    /// schema takes effect within this time.
+    #[arg(long, env = "DIRSYNC_SCHEMA_CACHE_TTL_SECS", default_value_t = dirsync_edge::tenant_schemas::DEFAULT_CACHE_TTL.as_secs())]
+    pub schema_cache_ttl_secs: u64,
     #[command(flatten)]
     pub bounds: BoundsFlags,
 }
@@ -164,6 +172,8 @@ impl EdgeFlags {
             },
             record_requests: self.sync_log,
             bounds: self.bounds.bounds(),
+            auth_cache_ttl: std::time::Duration::from_secs(self.auth_cache_ttl_secs),
+            schema_cache_ttl: std::time::Duration::from_secs(self.schema_cache_ttl_secs),
         }
     }
 }

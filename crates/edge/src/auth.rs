@@ -1,29 +1,35 @@
 //! Authentication of the IdP: `Authorization: Bearer <secret>` or Basic `<tenant id>:<secret>`,
 //! resolved by the core. The tenant in the URL must be the credential's tenant.
 //!
-//! Successful lookups are cached for [`CACHE_TTL`], so a revoked secret stops working on every
-//! edge replica within that time. Secrets are never logged; the cache is keyed by their hash.
-//! Failures are limited per source address (see [`crate::auth_failures`]).
+//! Successful lookups are cached for `EdgeConfig::auth_cache_ttl` ([`DEFAULT_CACHE_TTL`]), so a
+//! revoked secret stops working on every edge replica within that time. Failed lookups are not
+//! cached here; they are limited per source address (see [`crate::auth_failures`]). Secrets are
+//! never logged; the cache is keyed by their hash.
+//!
+//! This module knows nothing of the edge's state: the caller passes the cache, the failure
+//! record and the call to the core.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
+use axum::extract::ConnectInfo;
 use axum::http::{Extensions, HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use dirsync_proto::v1::AuthenticateRequest;
+use dirsync_proto::v1::{AuthenticateRequest, AuthenticateResponse};
 use sha2::{Digest, Sha256};
 
-use crate::auth_failures::{FAILURE_BURST, FAILURES_PER_MINUTE, Verdict};
+use crate::auth_failures::{AuthFailures, FAILURE_BURST, FAILURES_PER_MINUTE, Verdict};
+use crate::cache::TtlCache;
 use crate::error::{ApiError, set_retry_after};
-use crate::state::AppState;
 
-pub const CACHE_TTL: Duration = Duration::from_secs(2);
-const CACHE_MAX: usize = 10_000;
+/// How long a successful lookup is reused unless configured otherwise.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Most cached lookups (one per distinct credential).
+pub const CACHE_MAX: u64 = 10_000;
+
+/// Credentials (by hash) -> the caller the core resolved them to.
+pub type AuthCache = TtlCache<[u8; 32], Caller>;
 
 /// The authenticated IdP connection a request acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,33 +39,6 @@ pub struct Caller {
     pub idp_profile: String,
     /// The connection keeps (redacted) request bodies in the sync log.
     pub capture_bodies: bool,
-}
-
-#[derive(Debug, Default)]
-pub struct AuthCache {
-    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
-}
-
-impl AuthCache {
-    fn get(&self, key: &[u8; 32]) -> Option<Caller> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(c, _)| c.clone())
-    }
-
-    fn put(&self, key: [u8; 32], caller: Caller) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= CACHE_MAX {
-                entries.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
-                if entries.len() >= CACHE_MAX {
-                    entries.clear();
-                }
-            }
-            entries.insert(key, (caller, Instant::now()));
-        }
-    }
 }
 
 /// The secret and, for Basic, the tenant it claims.
@@ -148,12 +127,15 @@ pub fn source(extensions: &Extensions) -> Option<IpAddr> {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
-/// Authenticates a request's credentials for the tenant in its path.
+/// Authenticates a request's credentials for the tenant in its path: from `cache`, else by
+/// `ask_core` unless `failures` refuses the source first.
 pub async fn authenticate(
-    state: &AppState,
+    cache: &AuthCache,
+    failures: &AuthFailures,
     headers: &HeaderMap,
     source: Option<IpAddr>,
     path_tenant: &str,
+    ask_core: impl AsyncFnOnce(AuthenticateRequest) -> Result<AuthenticateResponse, tonic::Status>,
 ) -> Result<Caller, Refusal> {
     let header = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::unauthorized("missing Authorization header; send Bearer <token> or Basic credentials")
@@ -165,41 +147,39 @@ pub async fn authenticate(
         return Err(ApiError::unauthorized("the credentials are not valid for this tenant").into());
     }
     let key = cache_key(&creds);
-    let caller = match state.auth_cache.get(&key) {
+    let caller = match cache.get(&key).await {
         Some(c) => c,
         None => {
             let invalid = || ApiError::unauthorized("invalid, expired or revoked token");
-            match state.auth_failures.check(source, &key) {
+            match failures.check(source, &key) {
                 Verdict::Ask => {}
                 Verdict::Refused => {
-                    state.auth_failures.failed(source, key);
+                    failures.failed(source, key);
                     return Err(invalid().into());
                 }
                 Verdict::Limited(wait) => return Err(Refusal::Limited(wait)),
             }
-            let resp = match state
-                .admin()
-                .authenticate(AuthenticateRequest {
-                    token: creds.secret.clone(),
-                    tenant_id: creds.tenant.clone(),
-                })
-                .await
+            let resp = match ask_core(AuthenticateRequest {
+                token: creds.secret.clone(),
+                tenant_id: creds.tenant.clone(),
+            })
+            .await
             {
-                Ok(r) => r.into_inner(),
+                Ok(r) => r,
                 Err(s) if s.code() == tonic::Code::Unauthenticated => {
-                    state.auth_failures.failed(source, key);
+                    failures.failed(source, key);
                     return Err(invalid().into());
                 }
                 Err(s) => return Err(ApiError::from(s).into()),
             };
-            state.auth_failures.succeeded(key);
+            failures.succeeded(key);
             let caller = Caller {
                 tenant_id: resp.tenant_id,
                 connection_id: resp.connection_id,
                 idp_profile: resp.idp_profile,
                 capture_bodies: resp.capture_bodies,
             };
-            state.auth_cache.put(key, caller.clone());
+            cache.insert(key, caller.clone()).await;
             caller
         }
     };
@@ -216,30 +196,6 @@ pub fn path_tenant(path: &str) -> &str {
         .and_then(|rest| rest.split('/').next())
         .unwrap_or("")
 }
-
-/// Handlers get the caller the connection middleware authenticated.
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = Refusal;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(c) = parts.extensions.get::<Caller>() {
-            return Ok(c.clone());
-        }
-        let uri = parts
-            .extensions
-            .get::<axum::extract::OriginalUri>()
-            .map_or(&parts.uri, |u| &u.0);
-        authenticate(
-            state,
-            &parts.headers,
-            source(&parts.extensions),
-            path_tenant(uri.path()),
-        )
-        .await
-    }
-}
-
-pub type SharedAuthCache = Arc<AuthCache>;
 
 #[cfg(test)]
 mod tests {

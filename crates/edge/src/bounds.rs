@@ -15,7 +15,6 @@ use dirsync_scim::patch::{MemberChange, PatchLimits};
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// Most entries in `attributes` or `excludedAttributes`: a resource has fewer attributes.
 pub const MAX_ATTRIBUTES: usize = 100;
@@ -132,8 +131,8 @@ pub async fn serve_http(
 
 /// Refuses a request whose query string or headers are over their bounds, before it is
 /// authenticated, routed or forwarded.
-pub async fn request_size(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match check_request_size(&state.config.bounds, &req) {
+pub async fn request_size(State(bounds): State<Bounds>, req: Request, next: Next) -> Response {
+    match check_request_size(&bounds, &req) {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     }

@@ -308,28 +308,27 @@ pub fn render_user(u: &pb::User, base_url: &str, rs: &ResourceSchema) -> Value {
 }
 
 /// A stored group as its SCIM representation (RFC 7643 §4.2); `members` only when loaded.
+/// One entry of a group's `members`.
+pub fn render_member(m: &pb::Member, base_url: &str) -> Value {
+    let endpoint = if m.r#type == "Group" { "Groups" } else { "Users" };
+    let mut o = json!({
+        "value": m.id,
+        "$ref": format!("{base_url}/{endpoint}/{}", m.id),
+        "type": m.r#type,
+    });
+    if let (Some(d), Some(obj)) = (&m.display, o.as_object_mut()) {
+        obj.insert("display".into(), Value::String(d.clone()));
+    }
+    o
+}
+
 pub fn render_group(g: &pb::Group, base_url: &str, rs: &ResourceSchema, with_members: bool) -> Value {
     let mut doc = document(&g.document);
     doc.insert("id".into(), Value::String(g.id.clone()));
     doc.insert("displayName".into(), Value::String(g.display_name.clone()));
     ensure_schemas(&mut doc, rs);
     if with_members {
-        let members: Vec<Value> = g
-            .members
-            .iter()
-            .map(|m| {
-                let endpoint = if m.r#type == "Group" { "Groups" } else { "Users" };
-                let mut o = json!({
-                    "value": m.id,
-                    "$ref": format!("{base_url}/{endpoint}/{}", m.id),
-                    "type": m.r#type,
-                });
-                if let (Some(d), Some(obj)) = (&m.display, o.as_object_mut()) {
-                    obj.insert("display".into(), Value::String(d.clone()));
-                }
-                o
-            })
-            .collect();
+        let members = g.members.iter().map(|m| render_member(m, base_url)).collect();
         doc.insert("members".into(), Value::Array(members));
     }
     let location = format!("{base_url}/Groups/{}", g.id);

@@ -24,7 +24,7 @@ pub struct NamePath {
 
 /// The caller's tenant's resource types: built-in schemas plus its registered extensions.
 async fn resource_schemas(state: &AppState, caller: &Caller) -> ApiResult<Arc<TenantSchemas>> {
-    crate::tenant_schemas::for_caller(state, caller).await
+    state.tenant_schemas(&caller.tenant_id).await
 }
 
 /// GET /ServiceProviderConfig (RFC 7643 §5)

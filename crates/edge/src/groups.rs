@@ -1,32 +1,36 @@
 //! `/Groups` (RFC 7644 §3.3–§3.6). Member changes travel to the core as set-based operations;
 //! the member list is loaded only when the response shows it.
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use dirsync_proto::v1::{
     self as pb, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest, PatchGroupRequest,
 };
 use dirsync_scim::patch::{self, MemberChange};
 use dirsync_scim::schema::ResourceSchema;
 use dirsync_scim::{ScimType, projection, resource};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::base_url;
 use crate::bounds::{check_member_count, member_count};
-use crate::convert::{etag, group_document, group_spec, render_group};
+use crate::convert::{etag, group_document, group_spec, render_group, render_member};
 use crate::error::{ApiError, ApiResult};
 use crate::media::{Scim, ScimJson};
 use crate::params::{
     ListParams, Precondition, Projection, check_if_match, delete_version, if_match, if_none_match,
     projection_from_query,
 };
+use crate::retry::until_written;
 use crate::state::AppState;
 use crate::users::ResourcePath;
-use crate::{MAX_WRITE_ATTEMPTS, backoff, base_url};
 
 /// The caller's tenant's Group schema: built-in plus the tenant's extensions.
 async fn schema(state: &AppState, caller: &Caller) -> ApiResult<ResourceSchema> {
-    Ok(crate::tenant_schemas::for_caller(state, caller).await?.group.clone())
+    Ok(state.tenant_schemas(&caller.tenant_id).await?.group.clone())
 }
 
 fn respond(
@@ -98,33 +102,6 @@ fn member_change(c: MemberChange) -> pb::MemberChange {
     pb::MemberChange { kind: Some(kind) }
 }
 
-/// A group and, when asked, all its members, streamed from the core in batches: a group of
-/// any size is read without one gRPC message holding all of it.
-async fn fetch_streaming_members(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    include_members: bool,
-) -> ApiResult<Group> {
-    let mut group = fetch(state, caller, id, false).await?;
-    if include_members {
-        let mut stream = state
-            .directory()
-            .stream_group_members(pb::StreamGroupMembersRequest {
-                tenant_id: caller.tenant_id.clone(),
-                group_id: group.id.clone(),
-                batch_size: 5000,
-                connection_id: Some(caller.connection_id.clone()),
-            })
-            .await?
-            .into_inner();
-        while let Some(batch) = stream.message().await? {
-            group.members.extend(batch.members);
-        }
-    }
-    Ok(group)
-}
-
 async fn fetch(state: &AppState, caller: &Caller, id: &str, include_members: bool) -> ApiResult<Group> {
     Ok(state
         .directory()
@@ -164,28 +141,148 @@ pub async fn create(
     Ok(respond(&group, &base, StatusCode::CREATED, &proj, true, &rs))
 }
 
-/// GET /Groups/{id} (RFC 7644 §3.4.1); `excludedAttributes=members` never loads members.
+/// GET /Groups/{id} (RFC 7644 §3.4.1); `excludedAttributes=members` never loads members, and
+/// members are streamed into the body (`respond_ok`), so a group of any size is served.
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(path): Path<ResourcePath>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let proj = projection_from_query(query.as_deref())?;
     let with_members = proj.wants("members");
     let rs = schema(&state, &caller).await?;
-    let group = fetch_streaming_members(&state, &caller, &path.id, with_members).await?;
+    let group = fetch(&state, &caller, &path.id, false).await?;
     if if_none_match(&headers)?.is_some_and(|p| p.matches(group.version)) {
         return Ok(Scim {
             status: StatusCode::NOT_MODIFIED,
             body: None,
             etag: Some(etag(group.version)),
             location: None,
-        });
+        }
+        .into_response());
     }
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
+    respond_ok(&state, &caller, &group, &base, &proj, rs, with_members).await
+}
+
+/// Members per `StreamGroupMembers` batch (the core's largest): one batch is what the edge
+/// holds of a group's members at a time.
+const MEMBER_BATCH: u32 = 5000;
+
+/// 200 with `group` and, when `with_members`, all its members: the group's attributes first,
+/// then its members streamed from the core batch by batch and written into the body as each
+/// batch arrives.
+/// Memory stays bounded by one batch however large the group, and no gRPC message holds
+/// more than one batch. The first batch is read before answering, so a failure to list the
+/// members (the group was just deleted) is still a proper error; a failure after that cuts
+/// the body short, which the client sees as a broken response, never as a shorter group.
+async fn respond_ok(
+    state: &AppState,
+    caller: &Caller,
+    group: &Group,
+    base: &str,
+    proj: &Projection,
+    rs: ResourceSchema,
+    with_members: bool,
+) -> ApiResult<Response> {
+    if !with_members {
+        return Ok(respond(group, base, StatusCode::OK, proj, false, &rs).into_response());
+    }
+    let mut batches = state
+        .directory()
+        .stream_group_members(pb::StreamGroupMembersRequest {
+            tenant_id: caller.tenant_id.clone(),
+            group_id: group.id.clone(),
+            batch_size: MEMBER_BATCH,
+            connection_id: Some(caller.connection_id.clone()),
+        })
+        .await?
+        .into_inner();
+    let first = batches.message().await?;
+    let head = projection::project(
+        &render_group(group, base, &rs, false),
+        &rs,
+        &proj.attributes,
+        &proj.excluded,
+    );
+    let writer = MemberWriter {
+        base: base.to_owned(),
+        rs,
+        proj: proj.clone(),
+    };
+    let opening = writer.opening(&head);
+    let members = futures::stream::try_unfold((batches, first, false), move |(mut batches, next, written)| {
+        let writer = writer.clone();
+        async move {
+            let batch = match next {
+                Some(batch) => batch,
+                None => match batches.message().await? {
+                    Some(batch) => batch,
+                    None => return Ok(None),
+                },
+            };
+            let (bytes, written) = writer.batch(&batch.members, written);
+            Ok::<_, tonic::Status>(Some((bytes, (batches, None, written))))
+        }
+    });
+    let body = futures::stream::once(async move { Ok(opening) })
+        .chain(members)
+        .chain(futures::stream::once(async { Ok(Bytes::from_static(b"]}")) }))
+        .inspect_err(
+            |s| tracing::warn!(code = ?s.code(), message = %s.message(), "streaming a group's members failed"),
+        );
+    Ok(Scim {
+        status: StatusCode::OK,
+        body: None,
+        etag: Some(etag(group.version)),
+        location: Some(format!("{base}/Groups/{}", group.id)),
+    }
+    .streamed(Body::from_stream(body)))
+}
+
+/// Writes a group's `members` in pieces: each member rendered and projected as
+/// `render_group` and `respond` would.
+#[derive(Clone)]
+struct MemberWriter {
+    base: String,
+    rs: ResourceSchema,
+    proj: Projection,
+}
+
+impl MemberWriter {
+    /// The group document without its closing brace, then `"members":[`.
+    fn opening(&self, head: &Value) -> Bytes {
+        let mut out = head.to_string();
+        out.pop();
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str("\"members\":[");
+        Bytes::from(out)
+    }
+
+    /// One batch as array elements, after a comma when elements were `written` before.
+    fn batch(&self, members: &[pb::Member], mut written: bool) -> (Bytes, bool) {
+        let rendered: Vec<Value> = members.iter().map(|m| render_member(m, &self.base)).collect();
+        let projected = projection::project(
+            &serde_json::json!({ "members": rendered }),
+            &self.rs,
+            &self.proj.attributes,
+            &self.proj.excluded,
+        );
+        let mut out = Vec::new();
+        for member in projected.get("members").and_then(Value::as_array).into_iter().flatten() {
+            if written {
+                out.push(b',');
+            }
+            // Writing a JSON value into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, member);
+            written = true;
+        }
+        (Bytes::from(out), written)
+    }
 }
 
 /// Lists groups; shared by GET /Groups and POST /Groups/.search.
@@ -243,7 +340,8 @@ pub async fn search(
 type Modify<'a> = dyn Fn(&Group) -> ApiResult<Value> + Sync + 'a;
 
 /// Applies attribute changes (read-modify-write, retried on concurrent writes) and member
-/// changes (set-based) in one core transaction.
+/// changes (set-based) in one core transaction. The group comes back without its members
+/// (a response that shows them streams them).
 async fn update(
     state: &AppState,
     caller: &Caller,
@@ -251,14 +349,14 @@ async fn update(
     pre: Option<Precondition>,
     modify: Option<&Modify<'_>>,
     changes: Vec<pb::MemberChange>,
-    include_members: bool,
 ) -> ApiResult<Group> {
-    for attempt in 0..MAX_WRITE_ATTEMPTS {
-        let (group, expected_version) = match (modify, &pre) {
+    let (pre, changes) = (pre.as_ref(), &changes);
+    until_written(&format!("group {id}"), pre.is_none(), move || async move {
+        let (group, expected_version) = match (modify, pre) {
             (None, None) => (None, None),
             _ => {
                 let current = fetch(state, caller, id, false).await?;
-                check_if_match(pre.as_ref(), &format!("group {}", current.id), current.version)?;
+                check_if_match(pre, &format!("group {}", current.id), current.version)?;
                 let spec = match modify {
                     Some(f) => {
                         let doc = f(&current)?;
@@ -271,7 +369,7 @@ async fn update(
                 (spec, Some(current.version))
             }
         };
-        let result = state
+        let written = state
             .directory()
             .patch_group(PatchGroupRequest {
                 tenant_id: caller.tenant_id.clone(),
@@ -279,21 +377,13 @@ async fn update(
                 group,
                 member_changes: changes.clone(),
                 expected_version,
-                include_members,
+                include_members: false,
                 connection_id: Some(caller.connection_id.clone()),
             })
-            .await;
-        match result {
-            Ok(g) => return Ok(g.into_inner()),
-            Err(s) if s.code() == tonic::Code::Aborted && pre.is_none() => backoff(attempt).await,
-            Err(s) => return Err(s.into()),
-        }
-    }
-    Err(ApiError::new(
-        409,
-        None,
-        format!("group {id} is being changed concurrently; retry the request"),
-    ))
+            .await?;
+        Ok(written.into_inner())
+    })
+    .await
 }
 
 /// PUT /Groups/{id} (RFC 7644 §3.5.1). A body without `members` leaves membership alone;
@@ -305,7 +395,7 @@ pub async fn replace(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ScimJson(body): ScimJson,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let proj = projection_from_query(query.as_deref())?;
     let (body, members) = take_members(&body, state.config.bounds.max_members_per_request)?;
     let rs = schema(&state, &caller).await?;
@@ -319,18 +409,9 @@ pub async fn replace(
         .into_iter()
         .collect();
     let with_members = proj.wants("members");
-    let group = update(
-        &state,
-        &caller,
-        &path.id,
-        if_match(&headers)?,
-        Some(&modify),
-        changes,
-        with_members,
-    )
-    .await?;
+    let group = update(&state, &caller, &path.id, if_match(&headers)?, Some(&modify), changes).await?;
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
+    respond_ok(&state, &caller, &group, &base, &proj, rs, with_members).await
 }
 
 /// PATCH /Groups/{id} (RFC 7644 §3.5.2). Answers 204 (what Entra expects, docs/idp/notes.md B1.20)
@@ -342,7 +423,7 @@ pub async fn patch(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ScimJson(body): ScimJson,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let proj = projection_from_query(query.as_deref())?;
     let bounds = &state.config.bounds;
     let ops = patch::parse_request_with(&body, &bounds.patch)?;
@@ -357,26 +438,18 @@ pub async fn patch(
     };
     let modify: Option<&Modify<'_>> = if doc_ops.is_empty() { None } else { Some(&modify) };
     let with_members = !proj.is_empty() && proj.wants("members");
-    let group = update(
-        &state,
-        &caller,
-        &path.id,
-        if_match(&headers)?,
-        modify,
-        changes,
-        with_members,
-    )
-    .await?;
+    let group = update(&state, &caller, &path.id, if_match(&headers)?, modify, changes).await?;
     if proj.is_empty() {
         return Ok(Scim {
             status: StatusCode::NO_CONTENT,
             body: None,
             etag: Some(etag(group.version)),
             location: None,
-        });
+        }
+        .into_response());
     }
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::OK, &proj, with_members, &rs))
+    respond_ok(&state, &caller, &group, &base, &proj, rs, with_members).await
 }
 
 /// DELETE /Groups/{id} (RFC 7644 §3.6)

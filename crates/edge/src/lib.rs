@@ -5,6 +5,7 @@ pub mod auth;
 pub mod auth_failures;
 pub mod bounds;
 pub mod bulk;
+pub mod cache;
 pub mod capture;
 pub mod convert;
 pub mod discovery;
@@ -16,6 +17,7 @@ pub mod observe;
 pub mod params;
 pub mod paths;
 pub mod recorder;
+pub mod retry;
 pub mod state;
 pub mod tenant_schemas;
 pub mod users;
@@ -35,21 +37,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::media::{BodyLimit, Scim, ScimJson};
 use crate::params::ListParams;
 pub use crate::state::{AppState, EdgeConfig, ServiceKey};
-
-/// How often a read-modify-write is retried when another writer got there first: each round
-/// lets at least one writer through, so this bounds the concurrency a resource absorbs.
-pub(crate) const MAX_WRITE_ATTEMPTS: usize = 64;
-
-/// A short randomised pause before retrying a write that lost a race, so that concurrent
-/// writers spread out instead of colliding again.
-pub(crate) async fn backoff(attempt: usize) {
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let cap = 2u64.saturating_pow(attempt.min(5) as u32);
-    tokio::time::sleep(std::time::Duration::from_millis(u64::from(jitter) % (cap + 1))).await;
-}
 
 /// The tenant's SCIM base URL: the configured public URL, else `http://<Host>`.
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap, tenant: &str) -> String {
@@ -153,13 +140,6 @@ const IDP_REQUEST_ID_HEADERS: &[&str] = &[
     "request-id",
 ];
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 /// 429 in the SCIM error schema with `Retry-After` (RFC 6585 §4), recorded in the sync log
 /// like any other answer, so throttling shows there and in the connection status.
 fn too_many_requests(refusal: limits::Refusal) -> Response {
@@ -176,7 +156,7 @@ fn too_many_requests(refusal: limits::Refusal) -> Response {
 /// recorded before its response is sent, so the log is complete when the IdP sees the answer.
 async fn connection(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let started_at_ms = now_ms();
+    let started_at_ms = dirsync_telemetry::now_ms();
     // Nested routers see a stripped path; the tenant and the log need the original one.
     let uri = req
         .extensions()
@@ -184,7 +164,7 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
         .map_or_else(|| req.uri().clone(), |u| u.0.clone());
     let tenant = auth::path_tenant(uri.path()).to_owned();
     let source = auth::source(req.extensions());
-    let caller = match auth::authenticate(&state, req.headers(), source, &tenant).await {
+    let caller = match state.authenticate(req.headers(), source, &tenant).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -327,7 +307,10 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(
             state.config.bounds.body_read_timeout,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), bounds::request_size))
+        .layer(middleware::from_fn_with_state(
+            state.config.bounds,
+            bounds::request_size,
+        ))
         .layer(middleware::from_fn(observe::http))
         .with_state(state)
 }

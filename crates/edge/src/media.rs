@@ -116,10 +116,23 @@ impl Scim {
 
 impl IntoResponse for Scim {
     fn into_response(self) -> Response {
-        let mut resp = match self.body {
+        let resp = match &self.body {
             Some(body) => (self.status, body.to_string()).into_response(),
             None => self.status.into_response(),
         };
+        self.headers(resp)
+    }
+}
+
+impl Scim {
+    /// This response's status and headers with `body`, a JSON document written in pieces as
+    /// they come (`self.body` is not sent).
+    pub fn streamed(self, body: axum::body::Body) -> Response {
+        let resp = (self.status, body).into_response();
+        self.headers(resp)
+    }
+
+    fn headers(self, mut resp: Response) -> Response {
         let headers = resp.headers_mut();
         if self.status != StatusCode::NO_CONTENT && self.status != StatusCode::NOT_MODIFIED {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));

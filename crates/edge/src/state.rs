@@ -1,6 +1,12 @@
 //! What every handler shares: gRPC clients of the core and edge settings.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
 
 use dirsync_proto::v1::admin_client::AdminClient;
 use dirsync_proto::v1::directory_client::DirectoryClient;
@@ -8,8 +14,10 @@ use dirsync_proto::v1::schemas_client::SchemasClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::auth::{AuthCache, SharedAuthCache};
+use crate::auth::{AuthCache, Caller, Refusal};
+use crate::error::ApiResult;
 use crate::limits::{Limiter, Limits};
+use crate::tenant_schemas::{SchemaCache, TenantSchemas};
 
 /// The SCIM request being answered, for the core's sync log (sent as gRPC metadata).
 #[derive(Debug, Clone, Default)]
@@ -95,6 +103,12 @@ pub struct EdgeConfig {
     pub service_key: Option<ServiceKey>,
     /// Bounds on request sizes, filters, PATCH and member lists (`bounds.rs`).
     pub bounds: crate::bounds::Bounds,
+    /// How long a successful token lookup is reused (zero: never), so a revoked token works
+    /// at most this long on this edge.
+    pub auth_cache_ttl: Duration,
+    /// How long a tenant's schemas are reused (zero: never), so a schema change takes effect
+    /// on this edge within this time.
+    pub schema_cache_ttl: Duration,
 }
 
 impl Default for EdgeConfig {
@@ -108,6 +122,8 @@ impl Default for EdgeConfig {
             record_requests: true,
             service_key: None,
             bounds: crate::bounds::Bounds::default(),
+            auth_cache_ttl: crate::auth::DEFAULT_CACHE_TTL,
+            schema_cache_ttl: crate::tenant_schemas::DEFAULT_CACHE_TTL,
         }
     }
 }
@@ -118,11 +134,11 @@ pub struct AppState {
     calls: TracePropagation,
     traced: dirsync_telemetry::grpc::GrpcLayer,
     pub config: Arc<EdgeConfig>,
-    pub auth_cache: SharedAuthCache,
+    pub auth_cache: AuthCache,
     pub auth_failures: Arc<crate::auth_failures::AuthFailures>,
     pub limiter: Limiter,
     pub recorder: crate::recorder::Recorder,
-    pub schema_cache: Arc<crate::tenant_schemas::SchemaCache>,
+    pub schema_cache: SchemaCache,
 }
 
 impl AppState {
@@ -137,16 +153,18 @@ impl AppState {
                 .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES),
         );
+        let auth_cache = AuthCache::new(config.auth_cache_ttl, crate::auth::CACHE_MAX);
+        let schema_cache = SchemaCache::new(config.schema_cache_ttl, crate::tenant_schemas::CACHE_MAX);
         Self {
             recorder,
             channel,
             calls,
             traced: dirsync_telemetry::grpc::GrpcLayer::new(dirsync_telemetry::grpc::Side::Client),
             config: Arc::new(config),
-            auth_cache: Arc::new(AuthCache::default()),
+            auth_cache,
             auth_failures: Arc::default(),
             limiter,
-            schema_cache: Arc::default(),
+            schema_cache,
         }
     }
 
@@ -178,5 +196,56 @@ impl AppState {
     /// The channel to the core, for its health service (which needs no key).
     pub(crate) fn core_channel(&self) -> Channel {
         self.channel.clone()
+    }
+}
+
+/// The caches, filled from the core through this state's clients.
+impl AppState {
+    /// Authenticates a request's credentials for the tenant in its path (see `auth`).
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        source: Option<IpAddr>,
+        path_tenant: &str,
+    ) -> Result<Caller, Refusal> {
+        crate::auth::authenticate(
+            &self.auth_cache,
+            &self.auth_failures,
+            headers,
+            source,
+            path_tenant,
+            async |request| Ok(self.admin().authenticate(request).await?.into_inner()),
+        )
+        .await
+    }
+
+    /// The tenant's schemas (see `tenant_schemas`).
+    pub async fn tenant_schemas(&self, tenant_id: &str) -> ApiResult<Arc<TenantSchemas>> {
+        crate::tenant_schemas::for_tenant(&self.schema_cache, tenant_id, async |request| {
+            Ok(self.schemas().list_schemas(request).await?.into_inner())
+        })
+        .await
+    }
+}
+
+/// Handlers get the caller the connection middleware authenticated.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |u| &u.0);
+        state
+            .authenticate(
+                &parts.headers,
+                crate::auth::source(&parts.extensions),
+                crate::auth::path_tenant(uri.path()),
+            )
+            .await
     }
 }

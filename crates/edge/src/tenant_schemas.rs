@@ -1,24 +1,28 @@
 //! Each tenant's resource schemas: the built-in User (+ Enterprise User) and Group schemas
 //! plus the extension schemas the tenant registered in the core (`dirsync.v1.Schemas`).
 //!
-//! Fetched once per tenant and cached for [`CACHE_TTL`] (like authentication), so a schema
-//! registered or deleted takes effect on every edge replica within that time, at the cost of
-//! one `ListSchemas` call per tenant every 2 s of traffic.
+//! Fetched once per tenant and cached for `EdgeConfig::schema_cache_ttl`
+//! ([`DEFAULT_CACHE_TTL`]), so a schema registered or deleted takes effect on every edge
+//! replica within that time, at the cost of one `ListSchemas` call per tenant and TTL of traffic.
+//! This module knows nothing of the edge's state: the caller passes the cache and the call.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use dirsync_proto::v1 as pb;
 use dirsync_scim::extension::{ExtensionAttribute, ExtensionDefinition};
 use dirsync_scim::schema::{ResourceSchema, Schema};
 
-use crate::auth::Caller;
+use crate::cache::TtlCache;
 use crate::error::ApiResult;
-use crate::state::AppState;
 
-pub const CACHE_TTL: Duration = Duration::from_secs(2);
-const CACHE_MAX: usize = 10_000;
+/// How long a tenant's schemas are reused unless configured otherwise.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Most tenants whose schemas are cached.
+pub const CACHE_MAX: u64 = 10_000;
+
+/// Tenant id -> its schemas.
+pub type SchemaCache = TtlCache<String, Arc<TenantSchemas>>;
 
 /// A tenant's User and Group resource schemas.
 #[derive(Debug, Clone)]
@@ -77,48 +81,24 @@ pub fn definition(s: pb::ExtensionSchema) -> ExtensionDefinition {
     }
 }
 
-#[derive(Debug, Default)]
-pub struct SchemaCache {
-    entries: Mutex<HashMap<String, (Arc<TenantSchemas>, Instant)>>,
-}
-
-impl SchemaCache {
-    fn get(&self, tenant: &str) -> Option<Arc<TenantSchemas>> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(tenant)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(s, _)| s.clone())
-    }
-
-    fn put(&self, tenant: &str, schemas: Arc<TenantSchemas>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= CACHE_MAX {
-                entries.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
-                if entries.len() >= CACHE_MAX {
-                    entries.clear();
-                }
-            }
-            entries.insert(tenant.to_owned(), (schemas, Instant::now()));
-        }
-    }
-}
-
-/// The caller's tenant's schemas, from the cache or the core.
-pub async fn for_caller(state: &AppState, caller: &Caller) -> ApiResult<Arc<TenantSchemas>> {
-    if let Some(s) = state.schema_cache.get(&caller.tenant_id) {
+/// A tenant's schemas, from `cache` or else from the core by `list` (which gets the tenant
+/// id).
+pub async fn for_tenant(
+    cache: &SchemaCache,
+    tenant_id: &str,
+    list: impl AsyncFnOnce(pb::ListSchemasRequest) -> Result<pb::ListSchemasResponse, tonic::Status>,
+) -> ApiResult<Arc<TenantSchemas>> {
+    let key = tenant_id.to_owned();
+    if let Some(s) = cache.get(&key).await {
         return Ok(s);
     }
-    let list = state
-        .schemas()
-        .list_schemas(pb::ListSchemasRequest {
-            tenant_id: caller.tenant_id.clone(),
-            resource_type: None,
-        })
-        .await?
-        .into_inner()
-        .schemas;
-    let schemas = Arc::new(TenantSchemas::from_registered(list));
-    state.schema_cache.put(&caller.tenant_id, schemas.clone());
+    let registered = list(pb::ListSchemasRequest {
+        tenant_id: key.clone(),
+        resource_type: None,
+    })
+    .await?
+    .schemas;
+    let schemas = Arc::new(TenantSchemas::from_registered(registered));
+    cache.insert(key, schemas.clone()).await;
     Ok(schemas)
 }

@@ -11,14 +11,15 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::base_url;
 use crate::convert::{etag, render_user, user_document, user_spec};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::media::{Scim, ScimJson};
 use crate::params::{
     ListParams, Precondition, check_if_match, delete_version, if_match, if_none_match, projection_from_query,
 };
+use crate::retry::until_written;
 use crate::state::AppState;
-use crate::{MAX_WRITE_ATTEMPTS, backoff, base_url};
 
 /// gRPC metadata of a user write: the `<urn>:<attribute>` values kept on removal, for the
 /// sync log (read by the core's `journal::RequestContext`).
@@ -32,7 +33,7 @@ pub struct ResourcePath {
 
 /// The caller's tenant's User schema: built-in plus the tenant's extensions.
 async fn schema(state: &AppState, caller: &Caller) -> ApiResult<ResourceSchema> {
-    Ok(crate::tenant_schemas::for_caller(state, caller).await?.user.clone())
+    Ok(state.tenant_schemas(&caller.tenant_id).await?.user.clone())
 }
 
 fn respond(u: &User, base: &str, status: StatusCode, proj: &crate::params::Projection, rs: &ResourceSchema) -> Scim {
@@ -218,21 +219,14 @@ async fn read_modify_write(
     rs: &ResourceSchema,
     modify: impl Fn(&User) -> ApiResult<Value>,
 ) -> ApiResult<User> {
-    for attempt in 0..MAX_WRITE_ATTEMPTS {
+    let (pre, modify) = (pre.as_ref(), &modify);
+    until_written(&format!("user {id}"), pre.is_none(), move || async move {
         let current = fetch(state, caller, id).await?;
-        check_if_match(pre.as_ref(), &format!("user {}", current.id), current.version)?;
+        check_if_match(pre, &format!("user {}", current.id), current.version)?;
         let doc = modify(&current)?;
-        match write(state, caller, &current, doc, rs).await {
-            Ok(u) => return Ok(u),
-            Err(s) if s.code() == tonic::Code::Aborted && pre.is_none() => backoff(attempt).await,
-            Err(s) => return Err(s.into()),
-        }
-    }
-    Err(ApiError::new(
-        409,
-        None,
-        format!("user {id} is being changed concurrently; retry the request"),
-    ))
+        Ok(write(state, caller, &current, doc, rs).await?)
+    })
+    .await
 }
 
 /// PUT /Users/{id} (RFC 7644 §3.5.1): replaces the resource; read-only attributes are ignored,

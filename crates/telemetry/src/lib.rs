@@ -216,3 +216,12 @@ pub fn trace_id(span: &tracing::Span) -> Option<String> {
     let sc = cx.span().span_context().clone();
     sc.is_valid().then(|| sc.trace_id().to_string())
 }
+
+/// Wall-clock milliseconds since the Unix epoch (0 for a clock set before it): the one
+/// timestamp source of the records both sides write (sync-log start times, gauges), so edge
+/// and core stamp alike.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
