@@ -149,12 +149,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // outcomes to the core), then the core (ends Watch streams, finishes its calls).
     let (core_stop, core_stopped) = tokio::sync::oneshot::channel::<()>();
     let (edge_stop, edge_stopped) = tokio::sync::oneshot::channel::<()>();
-    let core = tokio::spawn(dirsync_core::serve(db, clock, settings, grpc, async {
+    let core = dirsync_core::start(db, clock, settings).await?;
+    // The edge and the portal call the core in this process: the same layers, keys and
+    // spans as over gRPC, without TCP and HTTP/2. The gRPC port serves product services.
+    let link = dirsync_link::CoreLink::in_process(core.service());
+    let core = tokio::spawn(core.serve(grpc, async {
         let _ = core_stopped.await;
     }));
-    let channel = dirsync_edge::core_channel(&format!("http://{grpc_addr}"))?;
-    let portal = portal_routes(&channel, keys.get("portal"), &args.portal, Some(public_url.clone()))?;
-    let state = dirsync_edge::AppState::new(channel, args.edge.config(Some(public_url.clone()), edge_key));
+    let portal = portal_routes(&link, keys.get("portal"), &args.portal, Some(public_url.clone()))?;
+    let state = dirsync_edge::AppState::new(link, args.edge.config(Some(public_url.clone()), edge_key));
     let mut edge = tokio::spawn(dirsync_edge::serve_with(scim, state, portal, async {
         let _ = edge_stopped.await;
     }));
@@ -240,7 +243,7 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
 async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync-edge", &args.scim_addr).await?;
     let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
-    let channel = dirsync_edge::core_channel(&args.core_url).context("core URL")?;
+    let channel = dirsync_link::CoreLink::grpc(dirsync_edge::core_channel(&args.core_url).context("core URL")?);
     let portal = portal_routes(
         &channel,
         args.portal_key().as_deref(),
@@ -257,7 +260,7 @@ async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
 /// The setup portal under /portal, with the `portal` service key; without that key (a key
 /// file from before the portal) it is not served, and start-up says how to add it.
 fn portal_routes(
-    channel: &tonic::transport::Channel,
+    channel: &dirsync_link::CoreLink,
     key: Option<&str>,
     flags: &config::PortalFlags,
     public_url: Option<String>,
