@@ -5,13 +5,15 @@
 #   scripts/profile.sh BINARY pg|sqlite LABEL
 #
 # Writes OUT/flame-LABEL-BACKEND-SCENARIO.svg and .folded, and prints per scenario the wrk
-# RESULT line, the load average before the run and the top frames (self and inclusive).
+# RESULT line, the load average before the run and the top frames by self time and the share
+# of samples per area (a sample counts for an area when any frame of its stack matches).
 # Build BINARY with frame pointers and line tables, in its own target dir:
 #   CARGO_PROFILE_RELEASE_DEBUG=line-tables-only RUSTFLAGS="-C force-frame-pointers=yes" \
 #     cargo build --release -p dirsync --target-dir target-prof
 # Env: BENCH (the shared bench folder: scenarios/run.sh, scenarios/seed.py), OUT
 #      (docs/benchmarks), USERS (2000), DURATION (15: seconds), CONNECTIONS (16),
-#      SCENARIOS ("get_user create_users"), FREQ (499 Hz), PG (postgres://postgres@127.0.0.1:5432)
+#      SCENARIOS ("get_user create_users"), FREQ (499 Hz), PG (postgres://postgres@127.0.0.1:5432),
+#      PG_QUERY (appended to the database URL, e.g. "?sslmode=prefer")
 # Needs perf, wrk, python3, inferno-collapse-perf and inferno-flamegraph (cargo install inferno).
 set -euo pipefail
 bin="$(realpath "${1:?binary}")"; backend="${2:?pg or sqlite}"; label="${3:?label}"
@@ -31,7 +33,7 @@ trap cleanup EXIT
 envs=()
 if [ "$backend" = pg ]; then
   db="dirsync_prof_$$_$RANDOM"; psql "$pg/postgres" -qc "CREATE DATABASE $db" >/dev/null
-  envs=(DATABASE_URL="$pg/$db")
+  envs=(DATABASE_URL="$pg/$db${PG_QUERY:-}")
 fi
 extra=()
 "$bin" serve --help 2>/dev/null | grep -q -- '--rate-limit ' && extra=(--rate-limit 0)
@@ -58,15 +60,35 @@ for scenario in $scenarios; do
     < "$out/$name.folded" > "$out/$name.svg"
   python3 - "$out/$name.folded" <<'PY'
 import collections, sys
-self_, incl, total = collections.Counter(), collections.Counter(), 0
+self_, total = collections.Counter(), 0
 for line in open(sys.argv[1]):
     stack, _, n = line.rstrip().rpartition(" ")
     n = int(n); total += n
     frames = stack.split(";")
     self_[frames[-1]] += n
-    for f in set(frames):
-        incl[f] += n
+AREAS = {
+    "HTTP/2 (h2)": ["h2::"],
+    "tonic transport (Channel, server)": ["tonic::transport"],
+    "TLS (rustls, ring)": ["rustls", "ring::", "ring_core"],
+    "tracing + OpenTelemetry": ["tracing_subscriber", "tracing_opentelemetry", "opentelemetry_sdk", "tracing_core"],
+    "allocator (malloc/free)": ["malloc", "free", "realloc", "cfree", "_int_"],
+    "sqlx PostgreSQL": ["sqlx_postgres"],
+    "sqlx SQLite": ["sqlx_sqlite", "sqlite3"],
+    "sea-orm": ["sea_orm::", "sea_query"],
+    "JSON (serde_json)": ["serde_json"],
+    "protobuf (prost)": ["prost::"],
+    "kernel/syscalls": ["entry_SYSCALL", "syscall"],
+}
+area = collections.Counter()
+for line in open(sys.argv[1]):
+    stack, _, n = line.rstrip().rpartition(" ")
+    for name, keys in AREAS.items():
+        if any(k in stack for k in keys):
+            area[name] += int(n)
 print(f"samples: {total}")
+print("by area (inclusive):")
+for name, n in area.most_common():
+    print(f"  {100 * n / total:5.1f}%  {name}")
 print("top self:")
 for f, n in self_.most_common(15):
     print(f"  {100 * n / total:5.1f}%  {f[:150]}")
