@@ -4,7 +4,7 @@
 #
 #   scripts/profile.sh BINARY pg|sqlite LABEL
 #
-# Writes OUT/flame-LABEL-BACKEND-SCENARIO.svg and .folded, and prints per scenario the wrk
+# Writes OUT/flame-LABEL-BACKEND-SCENARIO.svg, and prints per scenario the wrk
 # RESULT line, the load average before the run and the top frames by self time and the share
 # of samples per area (a sample counts for an area when any frame of its stack matches).
 # Build BINARY with frame pointers and line tables, in its own target dir:
@@ -55,10 +55,10 @@ for scenario in $scenarios; do
   CONNECTIONS="$conns" DURATION="${secs}s" "$bench/scenarios/run.sh" "$scenario" "$url" | grep '^RESULT'
   wait "$prof" || true
   name="flame-$label-$backend-$scenario"
-  perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf > "$out/$name.folded"
+  perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf > "$work/$name.folded"
   inferno-flamegraph --title "dirsync serve ($label), $backend, $scenario, $conns connections" \
-    < "$out/$name.folded" > "$out/$name.svg"
-  python3 - "$out/$name.folded" <<'PY'
+    < "$work/$name.folded" > "$out/$name.svg"
+  python3 - "$work/$name.folded" <<'PY'
 import collections, sys
 self_, total = collections.Counter(), 0
 for line in open(sys.argv[1]):
@@ -68,10 +68,12 @@ for line in open(sys.argv[1]):
     self_[frames[-1]] += n
 AREAS = {
     "HTTP/2 (h2)": ["h2::"],
+    "SCIM edge (dirsync_edge)": ["dirsync_edge::"],
+    "core services (dirsync_core::service)": ["dirsync_core::service"],
     "tonic transport (Channel, server)": ["tonic::transport"],
-    "TLS (rustls, ring)": ["rustls", "ring::", "ring_core"],
+    "TLS (rustls)": ["rustls"],
     "tracing + OpenTelemetry": ["tracing_subscriber", "tracing_opentelemetry", "opentelemetry_sdk", "tracing_core"],
-    "allocator (malloc/free)": ["malloc", "free", "realloc", "cfree", "_int_"],
+    "allocator (glibc malloc/free)": ["malloc", "_int_free", "cfree", "realloc", "unlink_chunk"],
     "sqlx PostgreSQL": ["sqlx_postgres"],
     "sqlx SQLite": ["sqlx_sqlite", "sqlite3"],
     "sea-orm": ["sea_orm::", "sea_query"],
@@ -85,7 +87,7 @@ for line in open(sys.argv[1]):
     for name, keys in AREAS.items():
         if any(k in stack for k in keys):
             area[name] += int(n)
-print(f"samples: {total}")
+print(f"CPU time sampled: {total / 1e9:.1f} s")
 print("by area (inclusive):")
 for name, n in area.most_common():
     print(f"  {100 * n / total:5.1f}%  {name}")
