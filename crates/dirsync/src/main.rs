@@ -337,8 +337,8 @@ mod tests {
             ),
             ("postgres:///db", "postgres:///db?sslmode=disable"),
             (
-                "postgres://u@/db?host=/var/run/postgresql",
-                "postgres://u@/db?host=/var/run/postgresql&sslmode=disable",
+                "postgres:///db?host=/var/run/postgresql",
+                "postgres:///db?host=/var/run/postgresql&sslmode=disable",
             ),
             // An explicit sslmode is kept, whatever the host.
             (
