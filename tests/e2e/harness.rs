@@ -248,17 +248,17 @@ impl TestApp {
             let _ = edge_stop.send(());
         });
         let clock = dirsync_core::clock::system();
-        tokio::spawn(dirsync_core::serve(
-            db,
-            clock,
-            keys.settings(&root),
-            grpc_listener,
-            async {
-                let _ = core_stopped.await;
-            },
-        ));
+        let core = dirsync_core::start(db, clock, keys.settings(&root))
+            .await
+            .expect("core");
+        // As in `dirsync serve`: the edge and the portal call the core in-process (a second
+        // edge, `edge_with`, and `dirsync edge` in binary.rs go over gRPC).
+        let link = dirsync_link::CoreLink::in_process(core.service());
+        tokio::spawn(core.serve(grpc_listener, async {
+            let _ = core_stopped.await;
+        }));
         let state = dirsync_edge::AppState::new(
-            dirsync_edge::core_channel(&grpc).unwrap(),
+            link.clone(),
             // The product's default limits: the tests are clients like any other. Only the
             // caches keep nothing, so a test sees a revoked token or a new schema at once
             // instead of sleeping out a time to live (`auth::an_edge_reuses_token_checks...`
@@ -273,7 +273,7 @@ impl TestApp {
         );
         // The edge serves the setup portal beside SCIM, as `dirsync serve` does.
         let portal = dirsync_portal::router(dirsync_portal::PortalState::new(
-            dirsync_portal::core_client(dirsync_edge::core_channel(&grpc).unwrap(), &keys.portal),
+            dirsync_portal::core_client(link, &keys.portal),
             dirsync_portal::PortalConfig {
                 public_url: Some(root.clone()),
                 ..Default::default()

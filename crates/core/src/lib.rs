@@ -211,6 +211,35 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    start(db, clock, settings).await?.serve(listener, shutdown).await
+}
+
+/// The core's layers, outermost first: telemetry; every method but health and reflection
+/// needs a service key whose scopes allow it; a call whose transaction lost to a concurrent
+/// one runs again (never a 500).
+type CoreLayers = tower::layer::util::Stack<
+    service::conflicts::ConflictRetryLayer,
+    tower::layer::util::Stack<
+        service_auth::AuthLayer,
+        tower::layer::util::Stack<dirsync_telemetry::grpc::GrpcLayer, tower::layer::util::Identity>,
+    >,
+>;
+
+/// The core with its services and jobs running, not yet on a port: [`Core::serve`] puts it
+/// on one, [`Core::service`] answers calls in this process (`dirsync serve`'s edge).
+pub struct Core {
+    db: DatabaseConnection,
+    routes: tonic::service::Routes,
+    layers: CoreLayers,
+    stopping_tx: tokio::sync::watch::Sender<bool>,
+}
+
+/// Builds the core's services behind its layers and starts its jobs.
+pub async fn start(
+    db: DatabaseConnection,
+    clock: clock::SharedClock,
+    settings: CoreSettings,
+) -> Result<Core, StartError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<DirectoryServer<DirectoryService>>().await;
     health_reporter.set_serving::<AdminServer<AdminService>>().await;
@@ -249,15 +278,6 @@ pub async fn serve(
     let schemas = SchemasService::new(db.clone(), clock.clone());
     let portal = PortalService::new(pipeline.clone(), public_url.clone(), sealing.clone());
     let admin = AdminService::new(pipeline, public_url, sealing);
-    let shutdown = async move {
-        shutdown.await;
-        let _ = stopping_tx.send(true);
-    };
-    let mut stopped = stopping.clone();
-    let deadline = async move {
-        let _ = stopped.wait_for(|s| *s).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
     // Every generated server has these two setters, but no trait names them.
     macro_rules! limits {
         ($server:expr) => {
@@ -266,15 +286,7 @@ pub async fn serve(
                 .max_encoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES)
         };
     }
-    let server = tonic::transport::Server::builder()
-        .layer(dirsync_telemetry::grpc::GrpcLayer::new(
-            dirsync_telemetry::grpc::Side::Server,
-        ))
-        // Every method but health and reflection needs a service key whose scopes allow it.
-        .layer(auth.layer())
-        // A call whose transaction lost to a concurrent one runs again (never a 500).
-        .layer(service::conflicts::ConflictRetryLayer)
-        .add_service(health)
+    let routes = tonic::service::Routes::new(health)
         .add_service(reflection)
         .add_service(limits!(DirectoryServer::new(directory)))
         .add_service(limits!(AdminServer::new(admin)))
@@ -283,16 +295,66 @@ pub async fn serve(
         .add_service(limits!(TenantSettingsServer::new(tenant_settings)))
         .add_service(limits!(PortalServer::new(portal)))
         .add_service(limits!(ChangesServer::new(changes)))
-        .serve_with_incoming_shutdown(incoming(listener), shutdown);
-    tokio::select! {
-        served = server => served?,
-        () = deadline => tracing::warn!(
-            grace_ms = SHUTDOWN_GRACE.as_millis() as u64,
-            "calls still running at the end of the shutdown grace period were cut off"
-        ),
+        .prepare();
+    let layers = tower::ServiceBuilder::new()
+        .layer(dirsync_telemetry::grpc::GrpcLayer::new(
+            dirsync_telemetry::grpc::Side::Server,
+        ))
+        .layer(auth.layer())
+        .layer(service::conflicts::ConflictRetryLayer)
+        .into_inner();
+    Ok(Core {
+        db,
+        routes,
+        layers,
+        stopping_tx,
+    })
+}
+
+impl Core {
+    /// The core's services behind the same layers as on its port, as a tower service of
+    /// gRPC requests: calling it is a gRPC call without TCP or HTTP/2 (what a server adds
+    /// around it, the `grpc-timeout` deadline, is the caller's: `dirsync_link`).
+    pub fn service(&self) -> <CoreLayers as tower::Layer<tonic::service::Routes>>::Service {
+        tower::Layer::layer(&self.layers, self.routes.clone())
     }
-    checkpoint(&db).await;
-    Ok(())
+
+    /// Serves the gRPC API on `listener` until `shutdown`, then ends Watch streams and lets
+    /// calls in flight finish for [`SHUTDOWN_GRACE`].
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let Core {
+            db,
+            routes,
+            layers,
+            stopping_tx,
+        } = self;
+        let mut stopped = stopping_tx.subscribe();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping_tx.send(true);
+        };
+        let deadline = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let server = tonic::transport::Server::builder()
+            .layer(layers)
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming(listener), shutdown);
+        tokio::select! {
+            served = server => served?,
+            () = deadline => tracing::warn!(
+                grace_ms = SHUTDOWN_GRACE.as_millis() as u64,
+                "calls still running at the end of the shutdown grace period were cut off"
+            ),
+        }
+        checkpoint(&db).await;
+        Ok(())
+    }
 }
 
 /// The gRPC services health reports on (besides the server as a whole, `""`).

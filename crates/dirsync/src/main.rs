@@ -84,10 +84,52 @@ async fn shutdown_signal() {
 /// Opens the store, waiting with backoff while it is unreachable; `None` when a signal to
 /// stop came first. (Readiness reporting during the wait belongs here.)
 async fn open_store(url: &str) -> anyhow::Result<Option<dirsync_core::DatabaseConnection>> {
+    let url = plain_on_this_host(url, std::env::var_os("PGSSLMODE").is_some());
     tokio::select! {
-        db = dirsync_core::connect_waiting(url) => Ok(Some(db.context("opening the store")?)),
+        db = dirsync_core::connect_waiting(&url) => Ok(Some(db.context("opening the store")?)),
         () = shutdown_signal() => Ok(None),
     }
+}
+
+/// PostgreSQL on this host (`localhost`, a loopback address, a Unix socket) with no `sslmode`
+/// in the URL nor in `PGSSLMODE` is reached without TLS: sqlx's default, `prefer`, encrypts
+/// whenever the server offers TLS (Debian's PostgreSQL does, with its snakeoil certificate),
+/// which costs CPU on every query and protects nothing on loopback. An explicit `sslmode` is
+/// always kept (README, Configuration).
+fn plain_on_this_host(url: &str, sslmode_in_env: bool) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    if sslmode_in_env || !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return url.to_owned();
+    }
+    let mut query_host = None;
+    for (key, value) in parsed.query_pairs() {
+        match &*key {
+            // sqlx reads both spellings.
+            "sslmode" | "ssl-mode" => return url.to_owned(),
+            "host" => query_host = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let loopback = |host: &str| {
+        host.is_empty()
+            || host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    let local = match query_host {
+        Some(host) => host.starts_with('/') || loopback(&host),
+        None => parsed.host_str().is_none_or(loopback),
+    };
+    if !local {
+        return url.to_owned();
+    }
+    parsed.query_pairs_mut().append_pair("sslmode", "disable");
+    parsed.into()
 }
 
 async fn bind(addr: &str, what: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
@@ -150,12 +192,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // outcomes to the core), then the core (ends Watch streams, finishes its calls).
     let (core_stop, core_stopped) = tokio::sync::oneshot::channel::<()>();
     let (edge_stop, edge_stopped) = tokio::sync::oneshot::channel::<()>();
-    let core = tokio::spawn(dirsync_core::serve(db, clock, settings, grpc, async {
+    let core = dirsync_core::start(db, clock, settings).await?;
+    // The edge and the portal call the core in this process: the same layers, keys and
+    // spans as over gRPC, without TCP and HTTP/2. The gRPC port serves product services.
+    let link = dirsync_link::CoreLink::in_process(core.service());
+    let core = tokio::spawn(core.serve(grpc, async {
         let _ = core_stopped.await;
     }));
-    let channel = dirsync_edge::core_channel(&format!("http://{grpc_addr}"))?;
-    let portal = portal_routes(&channel, keys.get("portal"), &args.portal, Some(public_url.clone()))?;
-    let state = dirsync_edge::AppState::new(channel, args.edge.config(Some(public_url.clone()), edge_key));
+    let portal = portal_routes(&link, keys.get("portal"), &args.portal, Some(public_url.clone()))?;
+    let state = dirsync_edge::AppState::new(link, args.edge.config(Some(public_url.clone()), edge_key));
     let mut edge = tokio::spawn(dirsync_edge::serve_with(scim, state, portal, async {
         let _ = edge_stopped.await;
     }));
@@ -242,7 +287,7 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
 async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync-edge", &args.scim_addr).await?;
     let (scim, scim_addr) = bind(&args.scim_addr, "SCIM").await?;
-    let channel = dirsync_edge::core_channel(&args.core_url).context("core URL")?;
+    let channel = dirsync_link::CoreLink::grpc(dirsync_edge::core_channel(&args.core_url).context("core URL")?);
     let portal = portal_routes(
         &channel,
         args.portal_key().as_deref(),
@@ -259,7 +304,7 @@ async fn edge(args: EdgeArgs) -> anyhow::Result<()> {
 /// The setup portal under /portal, with the `portal` service key; without that key (a key
 /// file from before the portal) it is not served, and start-up says how to add it.
 fn portal_routes(
-    channel: &tonic::transport::Channel,
+    channel: &dirsync_link::CoreLink,
     key: Option<&str>,
     flags: &config::PortalFlags,
     public_url: Option<String>,
@@ -271,4 +316,61 @@ fn portal_routes(
     };
     let client = dirsync_portal::core_client(channel.clone(), key);
     Ok(dirsync_portal::router(dirsync_portal::PortalState::new(client, config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_on_this_host;
+
+    #[test]
+    fn loopback_postgres_skips_tls_unless_asked() {
+        for (url, want) in [
+            (
+                "postgres://u@127.0.0.1:5432/db",
+                "postgres://u@127.0.0.1:5432/db?sslmode=disable",
+            ),
+            (
+                "postgresql://u:p@localhost/db?application_name=x",
+                "postgresql://u:p@localhost/db?application_name=x&sslmode=disable",
+            ),
+            (
+                "postgres://u@[::1]:5432/db",
+                "postgres://u@[::1]:5432/db?sslmode=disable",
+            ),
+            ("postgres:///db", "postgres:///db?sslmode=disable"),
+            (
+                "postgres:///db?host=/var/run/postgresql",
+                "postgres:///db?host=/var/run/postgresql&sslmode=disable",
+            ),
+            // An explicit sslmode is kept, whatever the host.
+            (
+                "postgres://u@127.0.0.1/db?sslmode=require",
+                "postgres://u@127.0.0.1/db?sslmode=require",
+            ),
+            (
+                "postgres://u@localhost/db?ssl-mode=verify-full",
+                "postgres://u@localhost/db?ssl-mode=verify-full",
+            ),
+            (
+                "postgres://u@localhost/db?sslmode=prefer",
+                "postgres://u@localhost/db?sslmode=prefer",
+            ),
+            // Other hosts keep sqlx's default (prefer).
+            ("postgres://u@db.example.com/db", "postgres://u@db.example.com/db"),
+            ("postgres://u@10.0.0.5:5432/db", "postgres://u@10.0.0.5:5432/db"),
+            (
+                "postgres://u@localhost/db?host=db.example.com",
+                "postgres://u@localhost/db?host=db.example.com",
+            ),
+            // Not PostgreSQL.
+            ("sqlite://data/dirsync.db?mode=rwc", "sqlite://data/dirsync.db?mode=rwc"),
+        ] {
+            assert_eq!(plain_on_this_host(url, false), want, "{url}");
+        }
+        // PGSSLMODE in the environment is as explicit as the URL.
+        assert_eq!(
+            plain_on_this_host("postgres://u@127.0.0.1/db", true),
+            "postgres://u@127.0.0.1/db"
+        );
+    }
 }

@@ -349,6 +349,6 @@ pub async fn serve_with(
 pub fn core_channel(url: &str) -> Result<tonic::transport::Channel, tonic::transport::Error> {
     Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?
         .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(60))
+        .timeout(dirsync_link::CALL_TIMEOUT)
         .connect_lazy())
 }

@@ -151,6 +151,14 @@ pub async fn http(req: Request, next: Next) -> Response {
         span.record("dirsync.tenant.id", tag.tenant_id.as_str());
         span.record("dirsync.connection.id", tag.connection_id.as_str());
     }
+    // At debug level, one line per request, in its span (so with its trace id in JSON logs).
+    span.in_scope(|| {
+        tracing::debug!(
+            status = status.as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "SCIM request answered"
+        );
+    });
 
     let m = &*METRICS;
     let mut attrs = vec![

@@ -8,11 +8,11 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
+use dirsync_link::CoreLink;
 use dirsync_proto::v1::admin_client::AdminClient;
 use dirsync_proto::v1::directory_client::DirectoryClient;
 use dirsync_proto::v1::schemas_client::SchemasClient;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 use crate::auth::{AuthCache, Caller, Refusal};
 use crate::error::ApiResult;
@@ -79,7 +79,7 @@ impl tonic::service::Interceptor for TracePropagation {
     }
 }
 
-pub type CoreChannel = InterceptedService<Channel, TracePropagation>;
+pub type CoreChannel = InterceptedService<CoreLink, TracePropagation>;
 
 /// A call to the core in its own CLIENT span (the interceptor inside propagates that span).
 pub type TracedChannel = dirsync_telemetry::grpc::Grpc<CoreChannel>;
@@ -130,7 +130,7 @@ impl Default for EdgeConfig {
 
 #[derive(Clone)]
 pub struct AppState {
-    channel: Channel,
+    channel: CoreLink,
     calls: TracePropagation,
     traced: dirsync_telemetry::grpc::GrpcLayer,
     pub config: Arc<EdgeConfig>,
@@ -142,7 +142,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(channel: Channel, config: EdgeConfig) -> Self {
+    /// `channel`: a tonic `Channel` to a core in another process, or the core in this one.
+    pub fn new(channel: impl Into<CoreLink>, config: EdgeConfig) -> Self {
+        let channel = channel.into();
         let limiter = Limiter::new(config.limits);
         let calls = TracePropagation {
             key: config.service_key.as_ref().map(|k| Arc::from(k.0.as_str())),
@@ -193,8 +195,8 @@ impl AppState {
         )
     }
 
-    /// The channel to the core, for its health service (which needs no key).
-    pub(crate) fn core_channel(&self) -> Channel {
+    /// The link to the core, for its health service (which needs no key).
+    pub(crate) fn core_channel(&self) -> CoreLink {
         self.channel.clone()
     }
 }

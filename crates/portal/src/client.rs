@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use dirsync_link::CoreLink;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 /// Adds the portal's service key and W3C trace context to each call.
 #[derive(Clone)]
@@ -34,9 +34,10 @@ impl tonic::service::Interceptor for PortalKey {
     }
 }
 
-pub type PortalClient = dirsync_proto::v1::portal_client::PortalClient<InterceptedService<Channel, PortalKey>>;
+pub type PortalClient = dirsync_proto::v1::portal_client::PortalClient<InterceptedService<CoreLink, PortalKey>>;
 
-/// A client of the core's Portal service over `channel`, authenticated with `key`.
-pub fn core_client(channel: Channel, key: &str) -> PortalClient {
-    dirsync_proto::v1::portal_client::PortalClient::new(InterceptedService::new(channel, PortalKey(key.into())))
+/// A client of the core's Portal service over `channel` (a tonic `Channel` or the core in
+/// this process), authenticated with `key`.
+pub fn core_client(channel: impl Into<CoreLink>, key: &str) -> PortalClient {
+    dirsync_proto::v1::portal_client::PortalClient::new(InterceptedService::new(channel.into(), PortalKey(key.into())))
 }
