@@ -62,7 +62,8 @@ pub async fn render(state: &PortalState, session: &Session, token: Option<&str>)
         @if let (Some(c), Some(i)) = (&conn, chosen) {
             section aria-labelledby="steps" {
                 h2 id="steps" { (fill(t.setup_steps, &[("idp", i.name)])) }
-                div class="guide" { (trusted(i.steps_html())) }
+                @if let Some(note) = t.guide_note { p class="muted" { (note) } }
+                div class="guide" { (trusted(i.steps_html(ctx.lang))) }
             }
             section aria-labelledby="credentials" {
                 h2 id="credentials" { (fill(t.setup_credentials, &[("idp", i.name)])) }
