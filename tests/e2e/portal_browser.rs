@@ -50,6 +50,10 @@ enum Step {
     Choose(&'static str),
     /// Types text into the focused field.
     Type(&'static str),
+    /// Meanwhile the IdP creates this user (the page updates itself).
+    IdpCreates(&'static str),
+    /// Waits, as an admin reading the page does, while the page updates itself.
+    Wait(Duration),
 }
 
 /// What must be true after the steps.
@@ -349,13 +353,13 @@ impl Browser {
     }
 
     /// Runs one case of the keyboard table.
-    async fn keyboard(&self, case: &KeyboardCase, root: &str) {
+    async fn keyboard(&self, case: &KeyboardCase, app: &TestApp) {
         let page = case.page;
         if let Some(url) = &case.open {
             let url = if url.starts_with("http") {
                 url.clone()
             } else {
-                format!("{root}{url}")
+                format!("{}{url}", app.root)
             };
             self.goto(&url).await;
             self.client.wait().for_element(Locator::Css("main h1")).await.unwrap();
@@ -367,6 +371,12 @@ impl Browser {
                 Step::Press(key) => self.press(&[*key]).await,
                 Step::Choose(label) => self.choose(label, page).await,
                 Step::Type(text) => self.type_text(text).await,
+                Step::IdpCreates(user) => {
+                    app.scim(Method::POST, "/Users", Some(json!({"userName": user})))
+                        .await
+                        .expect(201);
+                }
+                Step::Wait(pause) => tokio::time::sleep(*pause).await,
             }
         }
         for expect in &case.expect {
@@ -639,6 +649,15 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     assert!(b.text("main").await.contains("Token erneuern"));
     minor += b.accessible("connection (de)").await;
     b.screenshot("connection-de").await;
+    // The IdP's guide in German too.
+    b.click_text("a", "Einrichtung").await;
+    b.wait_for_text("#steps", "2. Okta konfigurieren").await;
+    assert!(b.text(".guide").await.contains("App-Integration anlegen"));
+    minor += b.accessible("setup (de)").await;
+    b.scroll_to("#steps").await;
+    b.screenshot("setup-de").await;
+    b.click_text("a", "Verbindung").await;
+    b.wait_for_text("h1", "Verbindung").await;
     b.click_text("a", "English").await;
     b.wait_for_text("h1", "Connection").await;
 
@@ -697,7 +716,7 @@ async fn every_page_works_with_the_keyboard_only(app: TestApp) {
         .expect(409);
     let (_, url) = link(&app, &app.tenant_id, Some(&app.connection_id), PortalIntent::Setup).await;
     use Expect::{Focused, Text as Shows, Url};
-    use Step::{BackTab, Choose, Press, Tab, Type};
+    use Step::{BackTab, Choose, IdpCreates, Press, Tab, Type, Wait};
     let text = Target::Text;
     let here = None;
     let open = |path: &str| Some(path.to_owned());
@@ -728,6 +747,23 @@ async fn every_page_works_with_the_keyboard_only(app: TestApp) {
             open: here.clone(),
             steps: vec![Tab(text("Show token")), Press(Key::Enter)],
             expect: vec![Shows("main", "Treat this token like a password")],
+        },
+        // The live panel refreshes while the admin reads a request's details: they stay open
+        // and focused.
+        KeyboardCase {
+            page: "setup: live verification",
+            open: here.clone(),
+            steps: vec![
+                Tab(css("#verify summary")),
+                Press(Key::Enter),
+                IdpCreates("dora@acme.example"),
+                Wait(Duration::from_secs(5)),
+            ],
+            expect: vec![
+                Shows("#verify", "created user dora@acme.example"),
+                Focused("#verify details[open] > summary"),
+                Shows("#verify details[open]", "How to fix it"),
+            ],
         },
         KeyboardCase {
             page: "navigation",
@@ -854,7 +890,7 @@ async fn every_page_works_with_the_keyboard_only(app: TestApp) {
         },
     ];
     for case in &cases {
-        b.keyboard(case, &app.root).await;
+        b.keyboard(case, &app).await;
     }
     let ended = app
         .admin()

@@ -72,7 +72,7 @@ pub async fn render(state: &PortalState, session: &Session, token: Option<&str>)
             section aria-labelledby="verify-title" {
                 h2 id="verify-title" { (t.setup_verify) }
                 @if let Some(v) = verify {
-                    div id="verify" class="verify" aria-live="polite" data-poll={ "/portal/setup/verify?connection=" (c.id) } {
+                    div id="verify" class="verify" tabindex="-1" aria-live="polite" data-poll={ "/portal/setup/verify?connection=" (c.id) } {
                         (v)
                     }
                 }
