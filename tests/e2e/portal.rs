@@ -945,7 +945,7 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
         &[],
     )
     .await;
-    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.text);
 
     // Invitations on, with their delay, and off again.
     let page = send(
@@ -1022,6 +1022,157 @@ async fn mappings_are_previewed_then_saved(app: TestApp) {
 }
 
 on_both_stores!(mappings_are_previewed_then_saved);
+
+/// The Setup page shows the IdP's guide in the portal's language: each IdP's German guide on
+/// the German portal, the English one on the English portal.
+async fn guides_are_in_the_portals_language(app: TestApp) {
+    use dirsync_portal::i18n::Lang;
+    let cookie = session(&app, &app.tenant_id, Some(&app.connection_id)).await;
+    for (profile, german, english) in [
+        (
+            "entra",
+            "Unternehmensanwendung anlegen",
+            "Create the enterprise application",
+        ),
+        ("okta", "App-Integration anlegen", "Create the app integration"),
+        (
+            "google",
+            "Automatische Bereitstellung konfigurieren",
+            "Configure auto-provisioning",
+        ),
+        ("onelogin", "App hinzufügen", "Add the app"),
+        (
+            "pingone",
+            "Konfigurieren Sie die Verbindung",
+            "Configure the connection",
+        ),
+        ("jumpcloud", "Anwendung konfigurieren", "Configure the application"),
+        ("generic", "Was jeder IdP bekommt", "What every IdP gets"),
+    ] {
+        let idp = dirsync_portal::idp::find(profile).unwrap();
+        for (lang, code, shown, not_shown) in [
+            (Lang::De, "de-DE,de;q=0.9", german, english),
+            (Lang::En, "en-GB,en;q=0.9", english, german),
+        ] {
+            let headers = [("origin", app.root.as_str()), ("accept-language", code)];
+            let page = send(
+                &app,
+                Method::POST,
+                "/portal/setup/idp",
+                Some(&cookie),
+                &[("idp", profile)],
+                &headers,
+            )
+            .await;
+            let what = format!("{profile} {code}");
+            assert_eq!(page.status, StatusCode::OK, "{what}: {}", page.text);
+            assert!(page.text.contains(&format!("<html lang=\"{}\"", lang.code())), "{what}");
+            assert!(page.text.contains(shown), "{what}: {}", page.text);
+            assert!(!page.text.contains(not_shown), "{what}: {}", page.text);
+            assert!(page.text.contains(&idp.steps_html(lang)), "{what}: the whole guide");
+            let page = send(&app, Method::GET, "/portal/setup", Some(&cookie), &[], &headers[1..]).await;
+            assert!(page.text.contains(shown), "{what}, shown again: {}", page.text);
+        }
+    }
+}
+
+/// What the core refuses is explained in the portal's language, with the core's (English)
+/// detail only where it names something (the value, the last admin); nothing changes.
+async fn refusals_are_in_the_portals_language(app: TestApp) {
+    let m = seed_mappings(&app).await;
+    let cookie = session(&app, &app.tenant_id, Some(&app.connection_id)).await;
+    let token = current_token(&app, &app.tenant_id, &app.connection_id).await;
+    let nowhere = uuid::Uuid::now_v7().to_string();
+    let save = [("group", m.admins.as_str()), ("role", ""), ("tier", "")];
+    let rotate = format!("/portal/connection/{}/rotate", app.connection_id);
+    let reveal = format!("/portal/connection/{nowhere}/reveal");
+    let preview = format!("/portal/mappings/preview?group={}&role=&tier=", m.admins);
+    struct Case<'a> {
+        action: &'a str,
+        method: Method,
+        path: &'a str,
+        form: &'a [(&'a str, &'a str)],
+        status: StatusCode,
+        german: &'a str,
+        english: &'a str,
+        detail: Option<&'a str>,
+    }
+    let cases = [
+        Case {
+            action: "unmapping the last admin's group",
+            method: Method::POST,
+            path: "/portal/mappings/save",
+            form: &save,
+            status: StatusCode::CONFLICT,
+            german: "Ihre Organisation hätte danach keinen aktiven Administrator mehr",
+            english: "This would leave your organisation without an active admin",
+            detail: Some("admin first (nothing was changed)"),
+        },
+        Case {
+            action: "previewing it",
+            method: Method::GET,
+            path: &preview,
+            form: &[],
+            status: StatusCode::OK,
+            german: "Ihre Organisation hätte danach keinen aktiven Administrator mehr",
+            english: "This would leave your organisation without an active admin",
+            detail: Some("admin first (nothing was changed)"),
+        },
+        Case {
+            action: "a grace period over 30 days",
+            method: Method::POST,
+            path: &rotate,
+            form: &[("grace", "99999999")],
+            status: StatusCode::BAD_REQUEST,
+            german: "Ein Wert dieser Aktion wird nicht angenommen",
+            english: "A value of this action is not accepted",
+            detail: Some("grace_seconds is at most"),
+        },
+        Case {
+            action: "a connection that does not exist",
+            method: Method::POST,
+            path: &reveal,
+            form: &[],
+            status: StatusCode::NOT_FOUND,
+            german: "gibt es nicht (mehr)",
+            english: "does not exist (any more)",
+            detail: None,
+        },
+    ];
+    for c in &cases {
+        for (code, shown, not_shown, label) in [
+            ("de", c.german, c.english, "Details (vom Server, auf Englisch): "),
+            ("en", c.english, c.german, "Details: "),
+        ] {
+            let headers = [("origin", app.root.as_str()), ("accept-language", code)];
+            let page = send(&app, c.method.clone(), c.path, Some(&cookie), c.form, &headers).await;
+            let what = format!("{} ({code})", c.action);
+            assert_eq!(page.status, c.status, "{what}: {}", page.text);
+            assert!(page.text.contains(shown), "{what}: {}", page.text);
+            assert!(!page.text.contains(not_shown), "{what}: {}", page.text);
+            match c.detail {
+                Some(detail) => {
+                    assert!(page.text.contains(label), "{what}: {}", page.text);
+                    assert!(page.text.contains(detail), "{what}: {}", page.text);
+                }
+                None => {
+                    assert!(!page.text.contains("Details"), "{what}: {}", page.text);
+                    assert!(!page.text.contains(&nowhere), "{what}: the id adds nothing");
+                }
+            }
+        }
+    }
+    // Nothing changed: the token, and the only admin's group still maps to Admin.
+    assert_eq!(current_token(&app, &app.tenant_id, &app.connection_id).await, token);
+    let page = send(&app, Method::GET, "/portal/mappings", Some(&cookie), &[], &[]).await;
+    assert!(
+        page.text.contains(&format!("value=\"{}\" selected", m.admin_role)),
+        "{}",
+        page.text
+    );
+}
+
+on_both_stores!(guides_are_in_the_portals_language, refusals_are_in_the_portals_language);
 
 async fn people_are_listed_with_role_license_and_status(app: TestApp) {
     seed_mappings(&app).await;

@@ -1,8 +1,9 @@
 //! The setup portal in a real browser: headless Chromium through chromedriver (WebDriver),
 //! driven as an IT admin would, while the test plays the IdP over SCIM. Every page gets an
-//! axe-core check (no serious or critical violation), the first steps are done with the
-//! keyboard only, and each page is photographed into docs/portal/ (on the SQLite run, with
-//! DIRSYNC_SCREENSHOTS=1 or when a picture is missing).
+//! axe-core check (no serious or critical violation), each page's main action is done again
+//! with the keyboard only (Tab, Shift+Tab, Enter, Space; a select's own arrow keys; typing into
+//! a search field), every stop with a visible focus, and each page is photographed into
+//! docs/portal/ (on the SQLite run, with DIRSYNC_SCREENSHOTS=1 or when a picture is missing).
 //!
 //! Needs `chromium`, `chromium-driver` (Debian) and axe-core (npm; `.ci/run` installs both).
 //! Under CI a missing browser or axe-core fails; elsewhere the test says so and skips.
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dirsync_proto::v1::PortalIntent;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -21,8 +24,57 @@ use crate::portal::link;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const TAB: &str = "\u{e004}";
 const ENTER: &str = "\u{e007}";
+
+/// Where a keyboard step goes: an element by CSS selector, or a button or link by its text.
+#[derive(Debug, Clone)]
+enum Target {
+    Css(String),
+    Text(&'static str),
+}
+
+fn css(selector: impl Into<String>) -> Target {
+    Target::Css(selector.into())
+}
+
+/// One thing an admin does with the keyboard.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Tab until the target has the focus; every element passed must show its focus.
+    Tab(Target),
+    /// The same backwards, with Shift+Tab.
+    BackTab(Target),
+    /// Presses a key on whatever has the focus.
+    Press(Key),
+    /// In the focused select, moves with its own arrow keys to the option with this text.
+    Choose(&'static str),
+    /// Types text into the focused field.
+    Type(&'static str),
+    /// Meanwhile the IdP creates this user (the page updates itself).
+    IdpCreates(&'static str),
+    /// Waits, as an admin reading the page does, while the page updates itself.
+    Wait(Duration),
+}
+
+/// What must be true after the steps.
+#[derive(Debug, Clone)]
+enum Expect {
+    /// The element's text contains this.
+    Text(&'static str, &'static str),
+    /// The address contains this (a form was submitted).
+    Url(&'static str),
+    /// The element has the focus.
+    Focused(&'static str),
+}
+
+/// A page and its main action done with the keyboard only: open `open` (or stay where the
+/// previous case left the browser), then the steps, then the checks.
+struct KeyboardCase {
+    page: &'static str,
+    open: Option<String>,
+    steps: Vec<Step>,
+    expect: Vec<Expect>,
+}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -191,17 +243,152 @@ impl Browser {
         self.client.wait().for_element(Locator::Css("main h1")).await.unwrap();
     }
 
-    /// Presses Tab until the focused element's text is `label`, then presses `key`.
-    async fn keyboard_to(&self, label: &str, key: &str) {
-        for _ in 0..40 {
-            let active = self.client.active_element().await.unwrap();
-            if active.text().await.unwrap_or_default().trim() == label {
-                active.send_keys(key).await.unwrap();
+    /// Presses `keys` together (down in order, up in reverse), as a keyboard does: through
+    /// WebDriver actions, which go to whatever has the focus.
+    async fn press(&self, keys: &[Key]) {
+        let mut actions = KeyActions::new("keyboard".into());
+        for k in keys {
+            actions = actions.then(KeyAction::Down { value: char::from(*k) });
+        }
+        for k in keys.iter().rev() {
+            actions = actions.then(KeyAction::Up { value: char::from(*k) });
+        }
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    async fn type_text(&self, text: &str) {
+        let mut actions = KeyActions::new("keyboard".into());
+        for c in text.chars() {
+            actions = actions
+                .then(KeyAction::Down { value: c })
+                .then(KeyAction::Up { value: c });
+        }
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    /// The focused element: what it is, whether it is `target`, and whether its focus is
+    /// visible (an outline or a ring, on screen, `:focus-visible`).
+    async fn focused(&self, target: &Target) -> Value {
+        let (selector, text) = match target {
+            Target::Css(c) => (c.as_str(), ""),
+            Target::Text(t) => ("", *t),
+        };
+        self.client
+            .execute(
+                "const [selector, text] = arguments;
+                 const e = document.activeElement;
+                 if (!e || e === document.body) { return null; }
+                 const s = getComputedStyle(e);
+                 const r = e.getBoundingClientRect();
+                 const label = (e.tagName === 'SELECT' || e.tagName === 'INPUT' ? '' : e.innerText || '')
+                     .replace(/\\s+/g, ' ').trim();
+                 const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
+                 return {
+                   element: e.outerHTML.slice(0, 160),
+                   hit: selector ? e.matches(selector) : label === text,
+                   visible: ring && e.matches(':focus-visible') && r.width > 0 && r.height > 0
+                     && r.right > 0 && r.left < window.innerWidth,
+                 };",
+                vec![json!(selector), json!(text)],
+            )
+            .await
+            .unwrap()
+    }
+
+    /// Tabs (or Shift+Tabs) to `target`; fails when it cannot be reached or an element on the
+    /// way hides its focus.
+    async fn tab_to(&self, target: &Target, backwards: bool, page: &str) {
+        let keys: &[Key] = if backwards {
+            &[Key::Shift, Key::Tab]
+        } else {
+            &[Key::Tab]
+        };
+        for _ in 0..80 {
+            self.press(keys).await;
+            let f = self.focused(target).await;
+            if f.is_null() {
+                continue;
+            }
+            assert_eq!(
+                f["visible"], true,
+                "{page}: the focus is not visible on {}",
+                f["element"]
+            );
+            if f["hit"] == true {
                 return;
             }
-            active.send_keys(TAB).await.unwrap();
         }
-        panic!("{label:?} cannot be reached with the Tab key");
+        panic!("{page}: {target:?} cannot be reached with the keyboard");
+    }
+
+    /// In the focused select, the arrow keys to the option labelled `label`.
+    async fn choose(&self, label: &str, page: &str) {
+        let at = self
+            .client
+            .execute(
+                "const e = document.activeElement;
+                 if (e.tagName !== 'SELECT') { return null; }
+                 const want = [...e.options].findIndex(o => o.text.trim() === arguments[0]);
+                 return want < 0 ? null : [e.selectedIndex, want];",
+                vec![json!(label)],
+            )
+            .await
+            .unwrap();
+        let (Some(now), Some(want)) = (at[0].as_i64(), at[1].as_i64()) else {
+            panic!("{page}: no select with {label:?} has the focus");
+        };
+        let key = if want > now { Key::Down } else { Key::Up };
+        for _ in 0..(want - now).abs() {
+            self.press(&[key]).await;
+        }
+        let chosen = self
+            .client
+            .execute(
+                "const e = document.activeElement; return e.options[e.selectedIndex].text.trim();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(chosen, json!(label), "{page}");
+    }
+
+    /// Runs one case of the keyboard table.
+    async fn keyboard(&self, case: &KeyboardCase, app: &TestApp) {
+        let page = case.page;
+        if let Some(url) = &case.open {
+            let url = if url.starts_with("http") {
+                url.clone()
+            } else {
+                format!("{}{url}", app.root)
+            };
+            self.goto(&url).await;
+            self.client.wait().for_element(Locator::Css("main h1")).await.unwrap();
+        }
+        for step in &case.steps {
+            match step {
+                Step::Tab(target) => self.tab_to(target, false, page).await,
+                Step::BackTab(target) => self.tab_to(target, true, page).await,
+                Step::Press(key) => self.press(&[*key]).await,
+                Step::Choose(label) => self.choose(label, page).await,
+                Step::Type(text) => self.type_text(text).await,
+                Step::IdpCreates(user) => {
+                    app.scim(Method::POST, "/Users", Some(json!({"userName": user})))
+                        .await
+                        .expect(201);
+                }
+                Step::Wait(pause) => tokio::time::sleep(*pause).await,
+            }
+        }
+        for expect in &case.expect {
+            match expect {
+                Expect::Text(css, text) => self.wait_for_text(css, text).await,
+                Expect::Url(part) => self.wait_for_url(part).await,
+                Expect::Focused(css) => {
+                    let hit = self.focused(&Target::Css((*css).into())).await;
+                    assert_eq!(hit["hit"], true, "{page}: {css} should have the focus, not {hit}");
+                }
+            }
+        }
     }
 
     /// axe-core on the current page: no serious or critical violation. Returns the count of
@@ -283,12 +470,14 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     minor += b.accessible("link").await;
     b.screenshot("link").await;
     // Keyboard only: Continue, then pick Okta.
-    b.keyboard_to("Continue", ENTER).await;
+    b.tab_to(&Target::Text("Continue"), false, "link").await;
+    b.press(&[Key::Enter]).await;
     b.wait_for_text("h1", "Set up provisioning").await;
     assert_eq!(b.path().await, "/portal/setup", "no token in the address");
     minor += b.accessible("setup (choose)").await;
     b.screenshot("setup-choose").await;
-    b.keyboard_to("Okta", ENTER).await;
+    b.tab_to(&Target::Text("Okta"), false, "setup").await;
+    b.press(&[Key::Enter]).await;
     b.wait_for_text("main", "2. Configure Okta").await;
     assert!(b.text(".guide").await.contains("SCIM connector base URL"));
 
@@ -460,6 +649,15 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     assert!(b.text("main").await.contains("Token erneuern"));
     minor += b.accessible("connection (de)").await;
     b.screenshot("connection-de").await;
+    // The IdP's guide in German too.
+    b.click_text("a", "Einrichtung").await;
+    b.wait_for_text("#steps", "2. Okta konfigurieren").await;
+    assert!(b.text(".guide").await.contains("App-Integration anlegen"));
+    minor += b.accessible("setup (de)").await;
+    b.scroll_to("#steps").await;
+    b.screenshot("setup-de").await;
+    b.click_text("a", "Verbindung").await;
+    b.wait_for_text("h1", "Verbindung").await;
     b.click_text("a", "English").await;
     b.wait_for_text("h1", "Connection").await;
 
@@ -502,4 +700,219 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     );
 }
 
-on_both_stores!(an_admin_sets_up_and_manages_a_connection);
+/// Every page's main action with the keyboard only, in the order an admin would go: link,
+/// setup, navigation, sync log, mappings and preview, invitations, people, connection (token,
+/// rotate, revoke), language, ending the connection, signing out.
+async fn every_page_works_with_the_keyboard_only(app: TestApp) {
+    let started = Instant::now();
+    let Some(b) = Browser::start(false).await else {
+        return;
+    };
+    // What the pages show: users, groups and mappings as an IdP sent them, and a failed request.
+    let m = crate::portal::seed_mappings(&app).await;
+    app.scim(Method::POST, "/Users", Some(json!({"userName": "ann@acme.example"})))
+        .await
+        .expect(409);
+    let (_, url) = link(&app, &app.tenant_id, Some(&app.connection_id), PortalIntent::Setup).await;
+    use Expect::{Focused, Text as Shows, Url};
+    use Step::{BackTab, Choose, IdpCreates, Press, Tab, Type, Wait};
+    let text = Target::Text;
+    let here = None;
+    let open = |path: &str| Some(path.to_owned());
+    let cases = vec![
+        KeyboardCase {
+            page: "link",
+            open: Some(url),
+            steps: vec![Tab(text("Continue")), Press(Key::Enter)],
+            expect: vec![Shows("h1", "Set up provisioning")],
+        },
+        KeyboardCase {
+            page: "skip link",
+            open: open("/portal/setup"),
+            steps: vec![Tab(css("a.skip")), Press(Key::Enter)],
+            expect: vec![Focused("main")],
+        },
+        KeyboardCase {
+            page: "setup: choose the IdP",
+            open: open("/portal/setup"),
+            steps: vec![Tab(css("button[value=okta]")), Press(Key::Space)],
+            expect: vec![
+                Shows("#steps", "2. Configure Okta"),
+                Shows(".guide", "SCIM connector base URL"),
+            ],
+        },
+        KeyboardCase {
+            page: "setup: show the token",
+            open: here.clone(),
+            steps: vec![Tab(text("Show token")), Press(Key::Enter)],
+            expect: vec![Shows("main", "Treat this token like a password")],
+        },
+        // The live panel refreshes while the admin reads a request's details: they stay open
+        // and focused.
+        KeyboardCase {
+            page: "setup: live verification",
+            open: here.clone(),
+            steps: vec![
+                Tab(css("#verify summary")),
+                Press(Key::Enter),
+                IdpCreates("dora@acme.example"),
+                Wait(Duration::from_secs(5)),
+            ],
+            expect: vec![
+                Shows("#verify", "created user dora@acme.example"),
+                Focused("#verify details[open] > summary"),
+                Shows("#verify details[open]", "How to fix it"),
+            ],
+        },
+        KeyboardCase {
+            page: "navigation",
+            open: open("/portal/setup"),
+            steps: vec![Tab(text("Sync log")), Press(Key::Enter)],
+            expect: vec![Shows("h1", "Sync log")],
+        },
+        KeyboardCase {
+            page: "sync log: failed only",
+            open: here.clone(),
+            steps: vec![
+                Tab(css("#failed")),
+                Press(Key::Space),
+                Tab(text("Filter")),
+                Press(Key::Enter),
+            ],
+            expect: vec![Url("failed=1"), Shows("#log-rows", "409")],
+        },
+        KeyboardCase {
+            page: "sync log: details",
+            open: here.clone(),
+            steps: vec![Tab(css("#log-rows summary")), Press(Key::Enter)],
+            expect: vec![Shows("#log-rows details", "How to fix it")],
+        },
+        KeyboardCase {
+            page: "sync log: by user (Shift+Tab back to the field)",
+            open: open("/portal/log"),
+            steps: vec![Tab(text("Filter")), BackTab(css("#q")), Type("ben"), Press(Key::Enter)],
+            expect: vec![Url("q=ben"), Shows("#log-rows", "ben@acme.example")],
+        },
+        KeyboardCase {
+            page: "mappings: preview",
+            open: open("/portal/mappings"),
+            steps: vec![
+                Tab(css(format!("#role-{}", m.engineering))),
+                Choose("Admin"),
+                Tab(css(format!("#tier-{}", m.engineering))),
+                Choose("Starter"),
+                Tab(text("Preview")),
+                Press(Key::Enter),
+            ],
+            expect: vec![
+                Shows("h1", "Preview: Engineering"),
+                Shows("main", "3 user(s) move from Member to Admin"),
+            ],
+        },
+        KeyboardCase {
+            page: "mapping preview: save",
+            open: here.clone(),
+            steps: vec![Tab(text("Save")), Press(Key::Space)],
+            expect: vec![Shows("main", "Saved. For the members of Engineering")],
+        },
+        KeyboardCase {
+            page: "mappings: invitations",
+            open: open("/portal/mappings"),
+            steps: vec![
+                Tab(css("#invites")),
+                Press(Key::Space),
+                Tab(css("#delay")),
+                Choose("1 hour"),
+                Tab(text("Save invitations")),
+                Press(Key::Enter),
+            ],
+            expect: vec![Shows("main", "Invitations are on.")],
+        },
+        KeyboardCase {
+            page: "people: search",
+            open: open("/portal/people"),
+            steps: vec![Tab(css("#q")), Type("ann"), Tab(text("Search")), Press(Key::Space)],
+            expect: vec![Url("q=ann"), Shows("main", "ann@acme.example")],
+        },
+        KeyboardCase {
+            page: "connection: show the token",
+            open: open("/portal/connection"),
+            steps: vec![Tab(text("Show token")), Press(Key::Space)],
+            expect: vec![Shows("main", "Treat this token like a password")],
+        },
+        KeyboardCase {
+            page: "connection: rotate",
+            open: open("/portal/connection"),
+            steps: vec![
+                Tab(css("select[id^=grace-]")),
+                Choose("1 day"),
+                Tab(text("Rotate token")),
+                Press(Key::Enter),
+            ],
+            expect: vec![Shows("main", "A new token was issued")],
+        },
+        KeyboardCase {
+            page: "connection: revoke",
+            open: open("/portal/connection"),
+            steps: vec![Tab(text("Revoke tokens")), Press(Key::Space)],
+            expect: vec![Shows("main", "token(s) revoked")],
+        },
+        KeyboardCase {
+            page: "language: German",
+            open: open("/portal/connection"),
+            steps: vec![Tab(text("Deutsch")), Press(Key::Enter)],
+            expect: vec![Shows("h1", "Verbindung"), Shows("main", "Token erneuern")],
+        },
+        KeyboardCase {
+            page: "language: back to English",
+            open: here.clone(),
+            steps: vec![Tab(text("English")), Press(Key::Enter)],
+            expect: vec![Shows("h1", "Connection")],
+        },
+        KeyboardCase {
+            page: "connection: end",
+            open: open("/portal/connection"),
+            steps: vec![Tab(text("End connection…")), Press(Key::Enter)],
+            expect: vec![Shows("h1", "End this connection?")],
+        },
+        KeyboardCase {
+            page: "end connection: confirm",
+            open: here.clone(),
+            steps: vec![Tab(text("Yes, end the connection")), Press(Key::Space)],
+            expect: vec![Shows("main", "The connection has ended")],
+        },
+        KeyboardCase {
+            page: "sign out",
+            open: open("/portal/people"),
+            steps: vec![Tab(text("Sign out")), Press(Key::Enter)],
+            expect: vec![Shows("main", "You are signed out")],
+        },
+    ];
+    for case in &cases {
+        b.keyboard(case, &app).await;
+    }
+    let ended = app
+        .admin()
+        .await
+        .list_connections(dirsync_proto::v1::ListConnectionsRequest {
+            tenant_id: app.tenant_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        ended.connections.iter().all(|c| c.ended.is_some()),
+        "the keyboard ended the connection"
+    );
+    b.close().await;
+    eprintln!(
+        "portal keyboard walk-through: {} actions in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+on_both_stores!(
+    an_admin_sets_up_and_manages_a_connection,
+    every_page_works_with_the_keyboard_only
+);

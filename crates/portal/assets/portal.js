@@ -31,12 +31,50 @@
       .catch(function () { /* try again on the next tick */ });
   }
 
-  // Setup: the verification panel refreshes until the page is left.
+  // The open details and the focused row of a panel, by row id, so that a refresh neither
+  // closes what the admin opened nor drops a keyboard user's focus to the top of the page.
+  function rowId(el) {
+    var row = el && el.closest ? el.closest("tr[data-id]") : null;
+    return row ? row.getAttribute("data-id") : null;
+  }
+  function rowDetails(panel, id) {
+    var rows = panel.querySelectorAll("tr[data-id]");
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].getAttribute("data-id") === id) { return rows[i].querySelector("details"); }
+    }
+    return null;
+  }
+  function replace(panel, html) {
+    var open = [];
+    panel.querySelectorAll("tr[data-id] details[open]").forEach(function (d) { open.push(rowId(d)); });
+    var active = document.activeElement;
+    var hadFocus = panel.contains(active);
+    var focusedRow = hadFocus ? rowId(active) : null;
+    panel.innerHTML = html;
+    open.forEach(function (id) {
+      var d = rowDetails(panel, id);
+      if (d) { d.open = true; }
+    });
+    if (hadFocus) {
+      var d = focusedRow && rowDetails(panel, focusedRow);
+      var target = d ? d.querySelector("summary") : panel;
+      target.focus();
+    }
+  }
+
+  // Setup: the verification panel refreshes until the page is left, when the server's view of
+  // it changed (not when the admin opened a row's details).
   var verify = document.getElementById("verify");
   if (verify && verify.getAttribute("data-poll")) {
+    // What the server sent last; the first poll replaces the page's copy once (the browser
+    // serialises markup its own way), keeping what is open and focused.
+    var shown = verify.innerHTML;
     setInterval(function () {
       get(verify.getAttribute("data-poll"), function (html) {
-        if (html !== verify.innerHTML) { verify.innerHTML = html; }
+        if (html !== shown) {
+          shown = html;
+          replace(verify, html);
+        }
       });
     }, 2000);
   }

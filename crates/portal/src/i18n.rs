@@ -2,8 +2,13 @@
 //! compile error. The language comes from `?lang=`, then the language cookie, then
 //! `Accept-Language`, then English.
 
+use dirsync_proto::v1::ErrorReason;
 use http::HeaderMap;
 use http::header::{ACCEPT_LANGUAGE, COOKIE};
+use tonic_types::StatusExt;
+
+/// The domain of the core's `google.rpc.ErrorInfo` (`dirsync_core::error::ERROR_DOMAIN`).
+const ERROR_DOMAIN: &str = "dirsync.v1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -264,6 +269,20 @@ pub struct Texts {
     pub hint_too_large: &'static str,
     pub hint_rate: &'static str,
     pub hint_other: &'static str,
+
+    pub guide_note: Option<&'static str>,
+
+    pub refused_not_found_title: &'static str,
+    pub refused_not_found: &'static str,
+    pub refused_uniqueness: &'static str,
+    pub refused_stale: &'static str,
+    pub refused_invalid: &'static str,
+    pub refused_last_admin: &'static str,
+    pub refused_in_use: &'static str,
+    pub refused_inactive: &'static str,
+    pub refused_ambiguous: &'static str,
+    pub refused_other: &'static str,
+    pub refused_detail: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -429,6 +448,20 @@ pub static EN: Texts = Texts {
     hint_too_large: "The request was too large. Push large groups in smaller batches, or ask your provider to raise the limit.",
     hint_rate: "The identity provider sent too many requests at once; it retries by itself. Nothing to do unless this persists.",
     hint_other: "dirsync could not complete the request. If it persists, give the trace id to {product}'s support.",
+
+    guide_note: None,
+
+    refused_not_found_title: "Not found",
+    refused_not_found: "What you acted on does not exist (any more): it was removed or ended in the meantime, or it belongs to another organisation. Reload the page and try again.",
+    refused_uniqueness: "Something with this name already exists. Choose another name, or use the existing one.",
+    refused_stale: "Someone changed this at the same time, or the page is out of date. Reload the page and try again.",
+    refused_invalid: "A value of this action is not accepted. Nothing was changed.",
+    refused_last_admin: "This would leave your organisation without an active admin, so nothing was changed. Make another user an admin first.",
+    refused_in_use: "This is still in use (users hold the role or the license's seats), so nothing was changed.",
+    refused_inactive: "The user is deactivated, so nothing was changed.",
+    refused_ambiguous: "The value matches more than one user, so nothing was changed.",
+    refused_other: "{product} refused this action; nothing was changed.",
+    refused_detail: "Details",
 };
 
 pub static DE: Texts = Texts {
@@ -594,7 +627,70 @@ pub static DE: Texts = Texts {
     hint_too_large: "Die Anfrage war zu groß. Übertragen Sie große Gruppen in kleineren Schritten oder bitten Sie Ihren Anbieter, die Grenze anzuheben.",
     hint_rate: "Der Identitätsanbieter hat zu viele Anfragen auf einmal gesendet; er wiederholt sie selbst. Nur wenn das anhält, ist etwas zu tun.",
     hint_other: "dirsync konnte die Anfrage nicht abschließen. Wenn das anhält, geben Sie die Trace-ID an den Support von {product} weiter.",
+
+    guide_note: Some(
+        "Die fett gesetzten Bezeichnungen sind die der englischen Oberfläche des Identitätsanbieters. Ist sie auf Deutsch eingestellt, können sie dort übersetzt erscheinen.",
+    ),
+
+    refused_not_found_title: "Nicht gefunden",
+    refused_not_found: "Das, worauf sich die Aktion bezieht, gibt es nicht (mehr): Es wurde inzwischen entfernt oder beendet, oder es gehört zu einer anderen Organisation. Laden Sie die Seite neu und versuchen Sie es erneut.",
+    refused_uniqueness: "Es gibt bereits etwas mit diesem Namen. Wählen Sie einen anderen Namen oder verwenden Sie das Vorhandene.",
+    refused_stale: "Jemand hat das gleichzeitig geändert, oder die Seite ist veraltet. Laden Sie die Seite neu und versuchen Sie es erneut.",
+    refused_invalid: "Ein Wert dieser Aktion wird nicht angenommen. Es wurde nichts geändert.",
+    refused_last_admin: "Ihre Organisation hätte danach keinen aktiven Administrator mehr, daher wurde nichts geändert. Machen Sie zuerst einen anderen Benutzer zum Administrator.",
+    refused_in_use: "Das wird noch verwendet (Benutzer haben die Rolle oder Plätze der Lizenz), daher wurde nichts geändert.",
+    refused_inactive: "Der Benutzer ist deaktiviert, daher wurde nichts geändert.",
+    refused_ambiguous: "Der Wert passt auf mehr als einen Benutzer, daher wurde nichts geändert.",
+    refused_other: "{product} hat diese Aktion abgelehnt; es wurde nichts geändert.",
+    refused_detail: "Details (vom Server, auf Englisch)",
 };
+
+/// What the portal says when the core refused an admin's action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub title: &'static str,
+    /// May hold `{product}`.
+    pub text: &'static str,
+    /// Whether the core's detail (always English) names something the text does not: the
+    /// value refused, the user who is the last admin, the name taken. Otherwise it is left out.
+    pub detail: bool,
+}
+
+/// The `ErrorInfo` reason of a core error (domain `dirsync.v1`), read as the edge reads it;
+/// without one (a status the core did not build), the reason its code implies.
+pub fn reason(status: &tonic::Status) -> ErrorReason {
+    let info = status.get_error_details().error_info().cloned();
+    info.filter(|i| i.domain == ERROR_DOMAIN)
+        .and_then(|i| ErrorReason::from_str_name(&i.reason))
+        .unwrap_or(match status.code() {
+            tonic::Code::NotFound => ErrorReason::NotFound,
+            tonic::Code::AlreadyExists => ErrorReason::Uniqueness,
+            tonic::Code::Aborted => ErrorReason::VersionMismatch,
+            tonic::Code::InvalidArgument => ErrorReason::InvalidValue,
+            tonic::Code::Unauthenticated => ErrorReason::Unauthenticated,
+            _ => ErrorReason::Unspecified,
+        })
+}
+
+/// The text for a refusal, by its reason. Every reason is listed, so a reason added to the
+/// proto must get its text here.
+pub fn refusal(t: &'static Texts, reason: ErrorReason) -> Refusal {
+    let (title, text, detail) = match reason {
+        ErrorReason::NotFound => (t.refused_not_found_title, t.refused_not_found, false),
+        ErrorReason::Unauthenticated => (t.session_ended_title, t.session_ended, false),
+        ErrorReason::VersionMismatch | ErrorReason::InvalidPageToken => (t.refused_title, t.refused_stale, false),
+        ErrorReason::Uniqueness => (t.refused_title, t.refused_uniqueness, true),
+        ErrorReason::InvalidValue | ErrorReason::InvalidFilter | ErrorReason::Mutability => {
+            (t.refused_title, t.refused_invalid, true)
+        }
+        ErrorReason::LastAdmin => (t.refused_title, t.refused_last_admin, true),
+        ErrorReason::RoleInUse | ErrorReason::LicenseInUse => (t.refused_title, t.refused_in_use, true),
+        ErrorReason::UserInactive => (t.refused_title, t.refused_inactive, true),
+        ErrorReason::Ambiguous => (t.refused_title, t.refused_ambiguous, true),
+        ErrorReason::Unspecified => (t.refused_title, t.refused_other, true),
+    };
+    Refusal { title, text, detail }
+}
 
 /// The fix for a failed request, by its status.
 pub fn hint(t: &Texts, status: u32) -> Option<&'static str> {
@@ -634,5 +730,60 @@ mod tests {
         headers.insert(COOKIE, format!("x=1; {LANG_COOKIE}=en").parse().unwrap());
         assert_eq!(Lang::of_request(None, &headers), Lang::En);
         assert_eq!(fill("{a} and {b}", &[("a", "1"), ("b", "2")]), "1 and 2");
+    }
+
+    /// A status as the core builds it (`dirsync_core::error`): code, message, ErrorInfo.
+    fn core_status(code: tonic::Code, reason: &str, domain: &str) -> tonic::Status {
+        let details = tonic_types::ErrorDetails::with_error_info(reason, domain, std::collections::HashMap::new());
+        tonic::Status::with_error_details(code, "detail", details)
+    }
+
+    #[test]
+    fn refusals_are_read_from_the_error_info() {
+        use tonic::Code;
+        for (status, want) in [
+            (
+                core_status(Code::FailedPrecondition, "LAST_ADMIN", ERROR_DOMAIN),
+                ErrorReason::LastAdmin,
+            ),
+            (
+                core_status(Code::InvalidArgument, "MUTABILITY", ERROR_DOMAIN),
+                ErrorReason::Mutability,
+            ),
+            (
+                core_status(Code::FailedPrecondition, "ROLE_IN_USE", ERROR_DOMAIN),
+                ErrorReason::RoleInUse,
+            ),
+            // Another domain's reason is not ours; the code decides.
+            (
+                core_status(Code::InvalidArgument, "LAST_ADMIN", "example.com"),
+                ErrorReason::InvalidValue,
+            ),
+            (
+                core_status(Code::FailedPrecondition, "NO_SUCH_REASON", ERROR_DOMAIN),
+                ErrorReason::Unspecified,
+            ),
+            (tonic::Status::not_found("x"), ErrorReason::NotFound),
+            (tonic::Status::already_exists("x"), ErrorReason::Uniqueness),
+            (tonic::Status::aborted("x"), ErrorReason::VersionMismatch),
+            (tonic::Status::internal("x"), ErrorReason::Unspecified),
+        ] {
+            assert_eq!(reason(&status), want, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn every_refusal_has_a_text_in_each_language() {
+        for reason in (0..=30).filter_map(|n| ErrorReason::try_from(n).ok()) {
+            let (en, de) = (refusal(&EN, reason), refusal(&DE, reason));
+            assert!(!en.text.is_empty() && !de.text.is_empty(), "{reason:?}");
+            assert_ne!(en.text, de.text, "{reason:?} is not translated");
+            assert_eq!(en.detail, de.detail, "{reason:?}");
+        }
+        assert!(
+            refusal(&DE, ErrorReason::LastAdmin)
+                .text
+                .contains("keinen aktiven Administrator")
+        );
     }
 }

@@ -8,7 +8,7 @@ use dirsync_proto::v1::{InvitationsRequest, MappingChange, MappingEffect, Move, 
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Ctx, PageError, Section};
+use super::{Ctx, PageError, Section, secondary};
 use crate::PortalState;
 use crate::i18n::{Texts, fill};
 use crate::session::Session;
@@ -165,7 +165,8 @@ pub async fn preview(
             Some(why) => {
                 div class="notice error" role="alert" {
                     p { strong { (t.refused_title) } }
-                    p { (why) }
+                    p { (t.refused_last_admin) }
+                    (secondary(&ctx, Some(why)))
                     p { (t.map_rule_admin) }
                 }
                 p { a class="button" href="/portal/mappings" { (t.cancel) } }

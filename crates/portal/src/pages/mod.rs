@@ -17,7 +17,7 @@ use http::header::SET_COOKIE;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::PortalState;
-use crate::i18n::{Lang, Texts, fill};
+use crate::i18n::{Lang, Texts, fill, reason, refusal};
 use crate::session::{self, Session};
 
 /// The sections a session can open, for the navigation.
@@ -195,16 +195,34 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let ctx = Ctx::new(&self.state, self.lang, None, Section::None);
         let t = ctx.t;
-        match self.status.code() {
-            tonic::Code::Unauthenticated => session_ended(&self.state, self.lang).into_response(),
-            tonic::Code::NotFound => ctx.message(StatusCode::NOT_FOUND, t.not_found_title, self.status.message()),
-            tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition | tonic::Code::AlreadyExists => {
-                ctx.message(StatusCode::BAD_REQUEST, t.error_title, self.status.message())
-            }
+        let status = match self.status.code() {
+            tonic::Code::Unauthenticated => return session_ended(&self.state, self.lang),
+            tonic::Code::NotFound => StatusCode::NOT_FOUND,
+            tonic::Code::InvalidArgument => StatusCode::BAD_REQUEST,
+            tonic::Code::FailedPrecondition | tonic::Code::AlreadyExists | tonic::Code::Aborted => StatusCode::CONFLICT,
             _ => {
                 tracing::error!(error = %self.status, "portal: core call failed");
-                ctx.message(StatusCode::BAD_GATEWAY, t.error_title, &ctx.with_product(t.hint_other))
+                return ctx.message(StatusCode::BAD_GATEWAY, t.error_title, &ctx.with_product(t.hint_other));
             }
+        };
+        let refusal = refusal(t, reason(&self.status));
+        let detail = refusal.detail.then(|| self.status.message());
+        let body = html! {
+            div class="notice error" role="alert" {
+                p { (ctx.with_product(refusal.text)) }
+                (secondary(&ctx, detail))
+            }
+        };
+        (status, ctx.page(refusal.title, body)).into_response()
+    }
+}
+
+/// The core's detail of a refusal, under the portal's own text: marked as English, since the
+/// core speaks only that.
+pub fn secondary(ctx: &Ctx<'_>, detail: Option<&str>) -> Markup {
+    html! {
+        @if let Some(d) = detail.filter(|d| !d.is_empty()) {
+            p class="muted" { (ctx.t.refused_detail) ": " span lang="en" { (d) } }
         }
     }
 }

@@ -62,7 +62,8 @@ pub async fn render(state: &PortalState, session: &Session, token: Option<&str>)
         @if let (Some(c), Some(i)) = (&conn, chosen) {
             section aria-labelledby="steps" {
                 h2 id="steps" { (fill(t.setup_steps, &[("idp", i.name)])) }
-                div class="guide" { (trusted(i.steps_html())) }
+                @if let Some(note) = t.guide_note { p class="muted" { (note) } }
+                div class="guide" { (trusted(i.steps_html(ctx.lang))) }
             }
             section aria-labelledby="credentials" {
                 h2 id="credentials" { (fill(t.setup_credentials, &[("idp", i.name)])) }
@@ -71,7 +72,7 @@ pub async fn render(state: &PortalState, session: &Session, token: Option<&str>)
             section aria-labelledby="verify-title" {
                 h2 id="verify-title" { (t.setup_verify) }
                 @if let Some(v) = verify {
-                    div id="verify" class="verify" aria-live="polite" data-poll={ "/portal/setup/verify?connection=" (c.id) } {
+                    div id="verify" class="verify" tabindex="-1" aria-live="polite" data-poll={ "/portal/setup/verify?connection=" (c.id) } {
                         (v)
                     }
                 }
