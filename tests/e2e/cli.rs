@@ -349,3 +349,127 @@ async fn a_first_serve_prints_the_banner_without_migration_logs() {
     assert!(logs.lines().count() <= 3, "{logs}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Where the configuration file stands, through the real binary: a flag beats the
+/// environment, which beats the file (`--config` anywhere on the line, or `DIRSYNC_CONFIG`),
+/// which beats the default. The `--core-url` that won is named in the error of an admin command
+/// that cannot reach a core (ports 1–4 on loopback refuse at once).
+#[tokio::test]
+async fn configuration_file_precedence() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dirsync.conf");
+    std::fs::write(
+        &file,
+        "# the core of this deployment\nDIRSYNC_CORE_URL='http://127.0.0.1:3'\nDIRSYNC_SCIM_ADDR=\"0.0.0.0:8080\" # for serve\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let (flag, env, file_url) = ("http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3");
+    // (flag, environment, how the file is given, the URL that wins)
+    let rows: &[(Option<&str>, Option<&str>, &str, &str)] = &[
+        (Some(flag), Some(env), "--config after", flag),
+        (None, Some(env), "--config after", env),
+        (None, None, "--config after", file_url),
+        (None, None, "--config before", file_url),
+        (None, None, "DIRSYNC_CONFIG", file_url),
+        (Some(flag), None, "DIRSYNC_CONFIG", flag),
+        (None, Some(env), "none", env),
+        (Some("http://127.0.0.1:4"), None, "none", "http://127.0.0.1:4"),
+    ];
+    for (flag, env, given, expected) in rows {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.env_remove("DIRSYNC_CORE_URL")
+            .env_remove("DIRSYNC_CONFIG")
+            .env_remove("DIRSYNC_SERVICE_KEY");
+        if *given == "--config before" {
+            cmd.args(["--config", file]);
+        }
+        cmd.args(["admin", "--service-key", "dsk_x", "--output", "json", "tenant", "list"]);
+        match *given {
+            "--config after" => {
+                cmd.args(["--config", file]);
+            }
+            "DIRSYNC_CONFIG" => {
+                cmd.env("DIRSYNC_CONFIG", file);
+            }
+            _ => {}
+        }
+        if let Some(flag) = flag {
+            cmd.args(["--core-url", flag]);
+        }
+        if let Some(env) = env {
+            cmd.env("DIRSYNC_CORE_URL", env);
+        }
+        let out = cmd.output().await.unwrap();
+        let row = format!("flag {flag:?}, env {env:?}, file {given}");
+        assert!(!out.status.success(), "{row}");
+        let json: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{row}: no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+        let message = json["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("connecting to the core at {expected}")),
+            "{row}: {message}"
+        );
+    }
+
+    // The default (no flag, environment or file), as `--help` shows it.
+    let out = tokio::process::Command::new(BIN)
+        .env_remove("DIRSYNC_CORE_URL")
+        .env_remove("DIRSYNC_CONFIG")
+        .args(["admin", "tenant", "list", "--help"])
+        .output()
+        .await
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("[default: http://127.0.0.1:50051]"), "{help}");
+}
+
+/// A configuration file that is wrong stops the binary before it does anything, naming the
+/// file and the line or setting (and never echoing a line, which may hold a secret); without
+/// a subcommand (`serve`) the file applies too.
+#[tokio::test]
+async fn configuration_file_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // (file, arguments after `--config FILE`, part of stderr)
+    let rows: &[(&str, &[&str], &str)] = &[
+        (
+            "DIRSYNC_NOPE=1\n",
+            &["admin", "tenant", "list"],
+            "unknown setting DIRSYNC_NOPE",
+        ),
+        (
+            "# fine\nDIRSYNC_SECRET_KEY=not quoted secret\n",
+            &["core"],
+            "line 2: expected NAME=value",
+        ),
+        (
+            "DIRSYNC_MAX_PAGE_SIZE=many\n",
+            &[],
+            "invalid value 'many' for '--max-page-size",
+        ),
+        (
+            "DIRSYNC_MAX_PAGE_SIZE=many\n",
+            &["serve"],
+            "invalid value 'many' for '--max-page-size",
+        ),
+    ];
+    for (i, (text, args, expected)) in rows.iter().enumerate() {
+        let file = dir.path().join(format!("{i}.conf"));
+        std::fs::write(&file, text).unwrap();
+        let out = tokio::process::Command::new(BIN)
+            .env_remove("DIRSYNC_CONFIG")
+            .env_remove("DIRSYNC_MAX_PAGE_SIZE")
+            .env("DIRSYNC_DATA_DIR", dir.path())
+            .arg("--config")
+            .arg(&file)
+            .args(*args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text:?} {args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{text:?} {args:?}: {stderr}");
+        assert!(!stderr.contains("quoted secret"), "{stderr}");
+    }
+}

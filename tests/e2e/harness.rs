@@ -39,7 +39,7 @@ impl Store {
         use migration::{Migrator, MigratorTrait};
         use sea_orm::sea_query::{Alias, Query};
 
-        let store = Store::new(backend).await?;
+        let store = Store::empty(backend).await?;
         let before = Migrator::migrations().iter().position(|m| m.name() == name).unwrap();
         let db = Database::connect(&store.url).await.unwrap();
         Migrator::up(&db, Some(u32::try_from(before).unwrap())).await.unwrap();
@@ -56,8 +56,18 @@ impl Store {
         Some((store, db, tenant))
     }
 
-    /// `None` when PostgreSQL is not configured outside CI (the test is then skipped).
+    /// `None` when PostgreSQL is not configured outside CI (the test is then skipped). A
+    /// PostgreSQL database is a copy of the migrated template ([`template`]).
     pub async fn new(backend: Backend) -> Option<Store> {
+        Store::create(backend, true).await
+    }
+
+    /// Like [`Store::new`], but a PostgreSQL database without any migration applied.
+    pub async fn empty(backend: Backend) -> Option<Store> {
+        Store::create(backend, false).await
+    }
+
+    async fn create(backend: Backend, migrated: bool) -> Option<Store> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         match backend {
             Backend::Sqlite => {
@@ -80,17 +90,21 @@ impl Store {
                     return None;
                 };
                 let name = format!("dirsync_t_{id}");
+                let from = if migrated {
+                    format!(" TEMPLATE {}", template(&admin_url).await)
+                } else {
+                    String::new()
+                };
                 let admin = Database::connect(&admin_url)
                     .await
                     .expect("connecting to TEST_DATABASE_URL");
                 admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .execute_unprepared(&format!("CREATE DATABASE {name}{from}"))
                     .await
                     .unwrap();
                 admin.close().await.unwrap();
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
                 Some(Store {
-                    url: format!("{base}/{name}"),
+                    url: database_url(&admin_url, &name),
                     dir: None,
                     pg: Some((admin_url, name)),
                 })
@@ -122,6 +136,109 @@ impl Store {
             let _ = admin.close().await;
         }
     }
+}
+
+/// `admin_url` with its database replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// The PostgreSQL template every test database is copied from (`CREATE DATABASE … TEMPLATE`),
+/// with every migration applied: migrating is done once per test-binary run, not per test.
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// Held (as a PostgreSQL advisory lock) while a template is checked or built, so that test
+/// processes running at once build it once.
+const TEMPLATE_LOCK: i64 = 0x6469_7273_796e_6331; // "dirsync1"
+
+/// The name of the migrated template, made when missing. It is named by a hash of the
+/// migrations (their names and source), so a new or changed migration gets a new template; it
+/// is built as `<name>_new` and renamed only when complete, so a process that died half-way
+/// leaves no template that looks whole. Templates of other migrations are then dropped.
+/// `.ci/run` drops only leftover test databases (`dirsync_t_…`), so a template outlives runs.
+async fn template(admin_url: &str) -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            use migration::{Migrator, MigratorTrait};
+            use sea_orm::{DbBackend, Statement};
+
+            let name = format!("dirsync_tpl_{}", migrations_hash());
+            // One connection: the session's advisory lock and the statements share it.
+            let mut opts = sea_orm::ConnectOptions::new(admin_url.to_owned());
+            opts.max_connections(1).sqlx_logging(false);
+            let admin = Database::connect(opts).await.expect("connecting to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+                .await
+                .unwrap();
+            let databases = |sql: &str| Statement::from_sql_and_values(DbBackend::Postgres, sql, [name.clone().into()]);
+            let exists = admin
+                .query_one_raw(databases("SELECT 1 FROM pg_database WHERE datname = $1"))
+                .await
+                .unwrap()
+                .is_some();
+            if !exists {
+                let building = format!("{name}_new");
+                for sql in [
+                    format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
+                    format!("CREATE DATABASE {building}"),
+                ] {
+                    admin.execute_unprepared(&sql).await.unwrap();
+                }
+                let db = Database::connect(database_url(admin_url, &building)).await.unwrap();
+                Migrator::up(&db, None).await.unwrap();
+                db.close().await.unwrap();
+                admin
+                    .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .await
+                    .unwrap();
+                let stale = admin
+                    .query_all_raw(databases(
+                        r"SELECT datname FROM pg_database WHERE datname LIKE 'dirsync\_tpl\_%' AND datname <> $1",
+                    ))
+                    .await
+                    .unwrap();
+                for row in stale {
+                    let old: String = row.try_get("", "datname").unwrap();
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"))
+                        .await
+                        .unwrap();
+                }
+            }
+            admin
+                .execute_unprepared(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A short hash of the migrations: their names in order and the source of `migrations/src`.
+fn migrations_hash() -> String {
+    use migration::{Migrator, MigratorTrait};
+    use sha2::{Digest, Sha256};
+
+    let mut hash = Sha256::new();
+    for m in Migrator::migrations() {
+        hash.update(m.name().as_bytes());
+        hash.update([0]);
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/src");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    files.sort();
+    for file in files {
+        hash.update(std::fs::read(&file).unwrap());
+    }
+    hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Presents a service key to the core's gRPC API.

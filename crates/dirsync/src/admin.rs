@@ -6,9 +6,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use dirsync_proto::v1::admin_client::AdminClient;
 use dirsync_proto::v1::changes_client::ChangesClient;
 use dirsync_proto::v1::{
-    Change, Connection, ConnectionCredentials, ConnectionStatusRequest, CreateConnectionRequest, CreateTenantRequest,
+    Change, ConnectionCredentials, ConnectionStatusRequest, CreateConnectionRequest, CreateTenantRequest,
     EndConnectionRequest, GetConnectionConfigRequest, ListConnectionsRequest, ListSyncLogRequest, ListTenantsRequest,
-    RevokeTokensRequest, RotateTokenRequest, SyncLogEntry, Tenant, UpdateConnectionRequest, WatchRequest,
+    RevokeTokensRequest, RotateTokenRequest, SyncLogEntry, UpdateConnectionRequest, WatchRequest,
 };
 use dirsync_proto::v1::{
     CreateRoleRequest, DeleteRoleRequest, ListRolesRequest, MapGroupToRoleRequest, Role, RoleSource,
@@ -145,7 +145,9 @@ enum ConnectionCommand {
         /// A name for people, e.g. "Entra ID production".
         #[arg(long, default_value = "")]
         name: String,
-        /// IdP profile: generic, entra, okta, onelogin, google, pingone, jumpcloud.
+        /// Which IdP is on the other end: entra, okta, onelogin, google, pingone, jumpcloud or
+        /// generic. It picks the setup guide the portal shows and is shown in listings; it
+        /// changes nothing in how dirsync answers (every leniency applies to every connection).
         #[arg(long, default_value = "generic")]
         idp: String,
         /// Take over native users of the tenant's verified domains (see `domain add`).
@@ -178,7 +180,8 @@ enum ConnectionCommand {
         /// New name.
         #[arg(long)]
         name: Option<String>,
-        /// IdP profile: generic, entra, okta, onelogin, google, pingone, jumpcloud.
+        /// Which IdP is on the other end (entra, okta, onelogin, google, pingone, jumpcloud,
+        /// generic): the portal's setup guide and listings; no protocol behaviour changes.
         #[arg(long)]
         idp: Option<String>,
         /// Keep request bodies (passwords and secrets redacted) in the sync log.
@@ -324,20 +327,6 @@ enum SourceArg {
     Attribute,
 }
 
-fn role_json(r: &Role) -> Value {
-    json!({
-        "id": r.id,
-        "tenant_id": r.tenant_id,
-        "name": r.name,
-        "rank": r.rank,
-        "is_admin": r.is_admin,
-        "is_guest": r.is_guest,
-        "is_default": r.is_default,
-        "created": time(r.created.as_ref()),
-        "assigned_users": r.assigned_users,
-    })
-}
-
 fn source_name(s: i32) -> &'static str {
     match RoleSource::try_from(s) {
         Ok(RoleSource::Attribute) => "attribute",
@@ -410,7 +399,7 @@ async fn run_role(channel: Channel, command: RoleCommand, output: Output) -> any
             if text {
                 print_role(&r);
             }
-            role_json(&r)
+            to_json(&r)?
         }
         RoleCommand::List { tenant } => {
             let l = client
@@ -431,15 +420,7 @@ async fn run_role(channel: Channel, command: RoleCommand, output: Output) -> any
                     println!("group {} ({}) -> {role}", m.group_id, m.group_display_name);
                 }
             }
-            json!({
-                "source": source_name(l.source),
-                "roles": l.roles.iter().map(role_json).collect::<Vec<_>>(),
-                "mappings": l.mappings.iter().map(|m| json!({
-                    "group_id": m.group_id,
-                    "group_display_name": m.group_display_name,
-                    "role_id": m.role_id,
-                })).collect::<Vec<_>>(),
-            })
+            to_json(&l)?
         }
         RoleCommand::Update {
             tenant,
@@ -466,7 +447,7 @@ async fn run_role(channel: Channel, command: RoleCommand, output: Output) -> any
             if text {
                 print_role(&r);
             }
-            role_json(&r)
+            to_json(&r)?
         }
         RoleCommand::Delete { tenant, role } => {
             let role = role_id(client, &tenant, &role).await?;
@@ -495,7 +476,7 @@ async fn run_role(channel: Channel, command: RoleCommand, output: Output) -> any
             if text {
                 println!("group {} ({}) -> role {}", m.group_id, m.group_display_name, m.role_id);
             }
-            json!({ "group_id": m.group_id, "group_display_name": m.group_display_name, "role_id": m.role_id })
+            to_json(&m)?
         }
         RoleCommand::Unmap { tenant, group } => {
             let group = groups::resolve(channel.clone(), &tenant, &group).await?;
@@ -525,14 +506,15 @@ async fn run_role(channel: Channel, command: RoleCommand, output: Output) -> any
             if text {
                 println!("Roles now come from: {}", source_name(r.source));
             }
-            json!({ "source": source_name(r.source) })
+            to_json(&r)?
         }
     })
 }
 
-/// A time as RFC 3339 (UTC), e.g. "2026-12-01T17:00:00.123Z"; null when unset.
-fn time(ts: Option<&prost_types::Timestamp>) -> Value {
-    ts.map_or(Value::Null, |t| json!(t.to_string()))
+/// The JSON form of a response: the `Serialize` derived on the generated types, with the proto
+/// field names, times as RFC 3339 and enums by name (`dirsync_proto::json`).
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> anyhow::Result<Value> {
+    Ok(serde_json::to_value(value)?)
 }
 
 /// A time for text output: RFC 3339, or `never`.
@@ -540,31 +522,15 @@ fn time_text(ts: Option<&prost_types::Timestamp>) -> String {
     ts.map_or_else(|| "never".to_owned(), ToString::to_string)
 }
 
-fn tenant_json(t: &Tenant) -> Value {
-    json!({ "id": t.id, "name": t.name, "created": time(t.created.as_ref()) })
-}
-
-fn connection_json(c: &Connection) -> Value {
-    json!({
-        "id": c.id,
-        "tenant_id": c.tenant_id,
-        "name": c.name,
-        "idp_profile": c.idp_profile,
-        "scim_base_url": c.scim_base_url,
-        "created": time(c.created.as_ref()),
-        "ended": time(c.ended.as_ref()),
-        "capture_bodies": c.capture_bodies,
-        "allow_adoption": c.allow_adoption,
-    })
-}
-
-fn credentials_json(c: &ConnectionCredentials) -> Value {
-    json!({
-        "connection": c.connection.as_ref().map(connection_json),
-        "scim_base_url": c.connection.as_ref().map(|c| c.scim_base_url.clone()),
-        "token": c.token,
-        "token_id": c.token_id,
-    })
+/// The credentials with the Tenant URL also at the top, beside the token, so that a script
+/// reads both alike (`jq -r '.scim_base_url, .token'`).
+fn credentials_json(c: &ConnectionCredentials) -> anyhow::Result<Value> {
+    let mut out = to_json(c)?;
+    if let Value::Object(fields) = &mut out {
+        let url = c.connection.as_ref().map(|c| c.scim_base_url.clone());
+        fields.insert("scim_base_url".to_owned(), url.into());
+    }
+    Ok(out)
 }
 
 fn print_credentials(c: &ConnectionCredentials) {
@@ -576,39 +542,19 @@ fn print_credentials(c: &ConnectionCredentials) {
     println!("Paste both into the IdP. An operator can show them again with `dirsync admin connection show`.");
 }
 
-fn change_json(c: &Change) -> Value {
-    json!({
-        "cursor": c.cursor,
-        "type": c.r#type,
-        "event_uri": c.event_uri,
-        "resource_type": c.resource_type,
-        "resource_id": c.resource_id,
-        "connection_id": c.connection_id,
-        "time": time(c.time.as_ref()),
-        "data": serde_json::from_str::<Value>(&c.data).unwrap_or(Value::Null),
-    })
+/// A change with its `data` (a JSON document in a string field) as JSON, not as a string.
+fn change_json(c: &Change) -> anyhow::Result<Value> {
+    let mut out = to_json(c)?;
+    if let Value::Object(fields) = &mut out {
+        let data = serde_json::from_str::<Value>(&c.data).unwrap_or(Value::Null);
+        fields.insert("data".to_owned(), data);
+    }
+    Ok(out)
 }
 
-fn entry_json(e: &SyncLogEntry) -> Value {
-    json!({
-        "id": e.id,
-        "connection_id": e.connection_id,
-        "time": time(e.time.as_ref()),
-        "method": e.method,
-        "path": e.path,
-        "status": e.status,
-        "duration_ms": e.duration_ms,
-        "summary": e.summary,
-        "error": e.error,
-        "idp_request_id": e.idp_request_id,
-        "trace_id": e.trace_id,
-        "warning": e.warning,
-    })
-}
-
-fn print_entry(e: &SyncLogEntry, output: Output) {
+fn print_entry(e: &SyncLogEntry, output: Output) -> anyhow::Result<()> {
     match output {
-        Output::Json => println!("{}", entry_json(e)),
+        Output::Json => println!("{}", to_json(e)?),
         Output::Text => println!(
             "{}  {:>3}  {:>5} ms  {:6} {}  {}{}",
             time_text(e.time.as_ref()),
@@ -620,6 +566,7 @@ fn print_entry(e: &SyncLogEntry, output: Output) {
             e.warning.as_ref().map_or(String::new(), |w| format!("  warning: {w}"))
         ),
     }
+    Ok(())
 }
 
 /// Streams commands that print as they go (one JSON document per line with --output json).
@@ -636,7 +583,7 @@ async fn run_streaming(channel: Channel, command: &AdminCommand, output: Output)
                 .into_inner();
             while let Some(change) = stream.message().await? {
                 match output {
-                    Output::Json => println!("{}", change_json(&change)),
+                    Output::Json => println!("{}", change_json(&change)?),
                     Output::Text => println!(
                         "{:>8}  {:22} {} {}  {}",
                         change.cursor, change.r#type, change.resource_type, change.resource_id, change.data
@@ -667,7 +614,7 @@ async fn run_streaming(channel: Channel, command: &AdminCommand, output: Output)
                     entries.reverse();
                 }
                 for e in &entries {
-                    print_entry(e, output);
+                    print_entry(e, output)?;
                 }
                 if let Some(last) = entries.last() {
                     after = Some(last.id.clone());
@@ -757,7 +704,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
             if args.output == Output::Text {
                 println!("Tenant {} ({})", t.id, t.name);
             }
-            tenant_json(&t)
+            to_json(&t)?
         }
         AdminCommand::Tenant(TenantCommand::List) => {
             let ts = client.list_tenants(ListTenantsRequest {}).await?.into_inner().tenants;
@@ -766,7 +713,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     println!("{}  {}", t.id, t.name);
                 }
             }
-            json!({ "tenants": ts.iter().map(tenant_json).collect::<Vec<_>>() })
+            json!({ "tenants": to_json(&ts)? })
         }
         AdminCommand::Connection(ConnectionCommand::Create {
             tenant,
@@ -786,7 +733,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
             if args.output == Output::Text {
                 print_credentials(&c);
             }
-            credentials_json(&c)
+            credentials_json(&c)?
         }
         AdminCommand::Connection(ConnectionCommand::List { tenant }) => {
             let cs = client
@@ -799,7 +746,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     println!("{}  {}  {}  {}", c.id, c.idp_profile, c.name, c.scim_base_url);
                 }
             }
-            json!({ "connections": cs.iter().map(connection_json).collect::<Vec<_>>() })
+            json!({ "connections": to_json(&cs)? })
         }
         AdminCommand::Connection(ConnectionCommand::Show { tenant, connection }) => {
             let c = client
@@ -816,7 +763,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                 }
                 println!("  Secret token: {}", c.token);
             }
-            credentials_json(&c)
+            credentials_json(&c)?
         }
         AdminCommand::Connection(ConnectionCommand::Update {
             tenant,
@@ -851,7 +798,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     }
                 );
             }
-            connection_json(&c)
+            to_json(&c)?
         }
         AdminCommand::Connection(ConnectionCommand::End { tenant, connection }) => {
             let e = client
@@ -867,11 +814,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     e.tokens_revoked, e.users_unlinked, e.groups_unlinked
                 );
             }
-            json!({
-                "tokens_revoked": e.tokens_revoked,
-                "users_unlinked": e.users_unlinked,
-                "groups_unlinked": e.groups_unlinked,
-            })
+            to_json(&e)?
         }
         AdminCommand::Token(TokenCommand::Rotate {
             tenant,
@@ -894,7 +837,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     println!("Older tokens no longer work.");
                 }
             }
-            credentials_json(&c)
+            credentials_json(&c)?
         }
         AdminCommand::Token(TokenCommand::Revoke { tenant, connection }) => {
             let r = client
@@ -907,7 +850,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
             if args.output == Output::Text {
                 println!("Revoked {} token(s).", r.revoked);
             }
-            json!({ "revoked": r.revoked })
+            to_json(&r)?
         }
         AdminCommand::SyncLog {
             tenant,
@@ -929,10 +872,10 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                 .entries;
             if args.output == Output::Text {
                 for e in &entries {
-                    print_entry(e, Output::Text);
+                    print_entry(e, Output::Text)?;
                 }
             }
-            json!({ "entries": entries.iter().map(entry_json).collect::<Vec<_>>() })
+            json!({ "entries": to_json(&entries)? })
         }
         AdminCommand::Status { tenant } => {
             let conns = client
@@ -962,16 +905,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     );
                 }
             }
-            json!({ "connections": conns.iter().map(|s| json!({
-                "connection": s.connection.as_ref().map(connection_json),
-                "last_request": time(s.last_request.as_ref()),
-                "last_success": time(s.last_success.as_ref()),
-                "successes_24h": s.successes_24h,
-                "failures_24h": s.failures_24h,
-                "last_error": s.last_error.as_ref().map(entry_json),
-                "throttled_24h": s.throttled_24h,
-                "last_warning": s.last_warning.as_ref().map(entry_json),
-            })).collect::<Vec<_>>() })
+            json!({ "connections": to_json(&conns)? })
         }
         AdminCommand::Role(command) => run_role(channel.clone(), command, args.output).await?,
         AdminCommand::Group(command) => groups::run(channel.clone(), command, args.output).await?,

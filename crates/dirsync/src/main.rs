@@ -41,13 +41,17 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    let argv = config_file::apply(&<Cli as clap::CommandFactory>::command(), std::env::args_os().collect())?;
-    let cli = Cli::parse_from(argv);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    // No subcommand means `serve`, with its defaults and environment variables.
-    let Some(command) = cli.command.or_else(|| Cli::parse_from(["dirsync", "serve"]).command) else {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cli = parse(&argv)?;
+    if cli.command.is_none() {
+        // No subcommand means `serve`, with its defaults, environment and configuration file.
+        argv.push("serve".into());
+        cli = parse(&argv)?;
+    }
+    let Some(command) = cli.command else {
         anyhow::bail!("no command given");
     };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match command {
             Command::Serve(args) => serve(args).await,
@@ -56,6 +60,13 @@ fn main() -> anyhow::Result<()> {
             Command::Admin(args) => admin::run(args).await,
         }
     })
+}
+
+/// The command line, with the configuration file's settings under the flags and the
+/// environment (`config_file`); usage errors and `--help` exit here.
+fn parse(argv: &[std::ffi::OsString]) -> anyhow::Result<Cli> {
+    let (mut cmd, matches) = config_file::matches(<Cli as clap::CommandFactory>::command(), argv)?;
+    Ok(<Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit()))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,9 +1,12 @@
-//! Code generated from `proto/dirsync/v1`; nothing hand-written but re-exports.
+//! Code generated from `proto/dirsync/v1`; hand-written only: re-exports and how the derived
+//! JSON writes times and enums (`json`).
 
 pub mod v1 {
     #![allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used)]
     tonic::include_proto!("dirsync.v1");
 }
+
+pub mod json;
 
 /// Encoded descriptors of every dirsync service, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dirsync_descriptor");

@@ -3,12 +3,10 @@
 
 use clap::Subcommand;
 use dirsync_proto::v1::admin_client::AdminClient;
-use dirsync_proto::v1::{
-    AddVerifiedDomainRequest, ListVerifiedDomainsRequest, RemoveVerifiedDomainRequest, VerifiedDomain,
-};
+use dirsync_proto::v1::{AddVerifiedDomainRequest, ListVerifiedDomainsRequest, RemoveVerifiedDomainRequest};
 use serde_json::{Value, json};
 
-use super::{Channel, Output, time};
+use super::{Channel, Output, to_json};
 
 #[derive(Debug, Subcommand)]
 pub enum DomainCommand {
@@ -37,14 +35,6 @@ pub enum DomainCommand {
     },
 }
 
-fn domain_json(d: &VerifiedDomain) -> Value {
-    json!({
-        "tenant_id": d.tenant_id,
-        "domain": d.domain,
-        "created": time(d.created.as_ref()),
-    })
-}
-
 /// One call per command; returns the JSON document to print.
 pub async fn run(client: &mut AdminClient<Channel>, command: DomainCommand, output: Output) -> anyhow::Result<Value> {
     let text = output == Output::Text;
@@ -60,7 +50,7 @@ pub async fn run(client: &mut AdminClient<Channel>, command: DomainCommand, outp
             if text {
                 println!("Verified domain {}", d.domain);
             }
-            domain_json(&d)
+            to_json(&d)?
         }
         DomainCommand::List { tenant } => {
             let ds = client
@@ -73,7 +63,7 @@ pub async fn run(client: &mut AdminClient<Channel>, command: DomainCommand, outp
                     println!("{}", d.domain);
                 }
             }
-            json!({ "domains": ds.iter().map(domain_json).collect::<Vec<_>>() })
+            json!({ "domains": to_json(&ds)? })
         }
         DomainCommand::Remove { tenant, domain } => {
             client

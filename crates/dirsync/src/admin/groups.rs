@@ -7,7 +7,7 @@ use dirsync_proto::v1::directory_client::DirectoryClient;
 use dirsync_proto::v1::{Group, ListGroupMembersRequest, ListGroupsRequest};
 use serde_json::{Value, json};
 
-use super::{Channel, Output, time};
+use super::{Channel, Output, to_json};
 
 /// Groups read per ListGroups page.
 const PAGE: u64 = 1000;
@@ -104,15 +104,12 @@ pub async fn run(channel: Channel, command: GroupCommand, output: Output) -> any
                 if output == Output::Text {
                     println!("{}  {:>6} member(s)  {}", g.id, members, g.display_name);
                 }
-                rows.push(json!({
-                    "id": g.id,
-                    "display_name": g.display_name,
-                    "external_id": g.external_id,
-                    "members": members,
-                    "connection_id": g.connection_id,
-                    "created": time(g.created.as_ref()),
-                    "last_modified": time(g.last_modified.as_ref()),
-                }));
+                // A list carries no members; `members` is their count here (from its own call).
+                let mut row = to_json(g)?;
+                if let Value::Object(fields) = &mut row {
+                    fields.insert("members".to_owned(), members.into());
+                }
+                rows.push(row);
             }
             json!({ "groups": rows })
         }

@@ -4,13 +4,13 @@
 use clap::{Subcommand, ValueEnum};
 use dirsync_proto::v1::licenses_client::LicensesClient;
 use dirsync_proto::v1::{
-    CreateTierRequest, DeleteTierRequest, GetLicenseSettingsRequest, LicenseSettings, LicenseSource,
-    ListPurchasesRequest, ListTiersRequest, MapGroupToTierRequest, Purchase, PurchaseFilter, PurchaseState,
-    SetLicenseSettingsRequest, Tier, UnmapGroupFromTierRequest, UpdateTierRequest,
+    CreateTierRequest, DeleteTierRequest, GetLicenseSettingsRequest, LicenseSource, ListPurchasesRequest,
+    ListTiersRequest, MapGroupToTierRequest, PurchaseFilter, PurchaseState, SetLicenseSettingsRequest, Tier,
+    UnmapGroupFromTierRequest, UpdateTierRequest,
 };
 use serde_json::{Value, json};
 
-use super::{Channel, groups, time};
+use super::{Channel, groups, to_json};
 
 #[derive(Debug, Subcommand)]
 pub enum LicenseCommand {
@@ -175,49 +175,11 @@ pub enum FilterArg {
     Cancelled,
 }
 
-fn tier_json(t: &Tier) -> Value {
-    json!({
-        "id": t.id,
-        "tenant_id": t.tenant_id,
-        "name": t.name,
-        "rank": t.rank,
-        "seats": t.seats,
-        "assigned": t.assigned,
-        "pending": t.pending,
-        "created": time(t.created.as_ref()),
-    })
-}
-
 fn print_tier(t: &Tier) {
     println!(
         "{}  rank {:>4}  {:>5} seat(s), {} held, {} pending  {}",
         t.id, t.rank, t.seats, t.assigned, t.pending, t.name
     );
-}
-
-fn settings_json(s: &LicenseSettings) -> Value {
-    json!({
-        "tenant_id": s.tenant_id,
-        "auto_purchase": s.auto_purchase,
-        "billing_window_seconds": s.billing_window_seconds,
-        "source": source_name(s.source),
-        "default_tier_id": s.default_tier_id,
-    })
-}
-
-fn purchase_json(p: &Purchase) -> Value {
-    json!({
-        "id": p.id,
-        "tier_id": p.tier_id,
-        "tier_name": p.tier_name,
-        "user_id": p.user_id,
-        "user_name": p.user_name,
-        "purchased": time(p.purchased.as_ref()),
-        "cancelled": time(p.cancelled.as_ref()),
-        "billed": time(p.billed.as_ref()),
-        "billing_id": p.billing_id,
-        "state": state_name(p.state),
-    })
 }
 
 /// One call each; prints text when `text`, returns the JSON document to print otherwise.
@@ -242,7 +204,7 @@ pub async fn run(channel: Channel, command: LicenseCommand, text: bool) -> anyho
             if text {
                 print_tier(&t);
             }
-            tier_json(&t)
+            to_json(&t)?
         }
         LicenseCommand::Tier(TierCommand::Update {
             tenant,
@@ -265,7 +227,7 @@ pub async fn run(channel: Channel, command: LicenseCommand, text: bool) -> anyho
             if text {
                 print_tier(&t);
             }
-            tier_json(&t)
+            to_json(&t)?
         }
         LicenseCommand::Tier(TierCommand::Delete { tenant, tier }) => {
             let tier = tier_id(&mut client, &tenant, &tier).await?;
@@ -298,14 +260,7 @@ pub async fn run(channel: Channel, command: LicenseCommand, text: bool) -> anyho
                     println!("group {} ({}) -> {tier}", m.group_id, m.group_display_name);
                 }
             }
-            json!({
-                "tiers": l.tiers.iter().map(tier_json).collect::<Vec<_>>(),
-                "mappings": l.mappings.iter().map(|m| json!({
-                    "group_id": m.group_id,
-                    "group_display_name": m.group_display_name,
-                    "tier_id": m.tier_id,
-                })).collect::<Vec<_>>(),
-            })
+            to_json(&l)?
         }
         LicenseCommand::Map { tenant, group, tier } => {
             let group = groups::resolve(channel.clone(), &tenant, &group).await?;
@@ -321,7 +276,7 @@ pub async fn run(channel: Channel, command: LicenseCommand, text: bool) -> anyho
             if text {
                 println!("group {} ({}) -> tier {}", m.group_id, m.group_display_name, m.tier_id);
             }
-            json!({ "group_id": m.group_id, "group_display_name": m.group_display_name, "tier_id": m.tier_id })
+            to_json(&m)?
         }
         LicenseCommand::Unmap { tenant, group } => {
             let group = groups::resolve(channel.clone(), &tenant, &group).await?;
@@ -385,7 +340,7 @@ pub async fn run(channel: Channel, command: LicenseCommand, text: bool) -> anyho
                     s.billing_window_seconds
                 );
             }
-            settings_json(&s)
+            to_json(&s)?
         }
         LicenseCommand::Purchases { tenant, filter, limit } => {
             let filter = match filter {
@@ -408,14 +363,14 @@ pub async fn run(channel: Channel, command: LicenseCommand, text: bool) -> anyho
                     println!(
                         "{}  {}  {}  {}  {}",
                         p.id,
-                        time(p.purchased.as_ref()).as_str().unwrap_or("-"),
+                        p.purchased.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string),
                         p.tier_name,
                         p.user_name,
                         state_name(p.state)
                     );
                 }
             }
-            json!({ "purchases": ps.iter().map(purchase_json).collect::<Vec<_>>() })
+            json!({ "purchases": to_json(&ps)? })
         }
     })
 }

@@ -6,7 +6,7 @@ use dirsync_proto::v1::portal_client::PortalClient;
 use dirsync_proto::v1::{CreateLinkRequest, PortalIntent, RevokeLinkRequest};
 use serde_json::{Value, json};
 
-use super::{Channel, Output, time};
+use super::{Channel, Output, to_json};
 
 #[derive(Debug, Subcommand)]
 pub enum PortalCommand {
@@ -74,15 +74,10 @@ pub async fn run(channel: Channel, command: PortalCommand, output: Output) -> an
                 println!("  {}", link.url);
                 println!(
                     "  expires {} (UTC); it works once.",
-                    time(link.expires.as_ref()).as_str().unwrap_or_default()
+                    link.expires.as_ref().map(ToString::to_string).unwrap_or_default()
                 );
             }
-            Ok(json!({
-                "id": link.id,
-                "tenant_id": link.tenant_id,
-                "url": link.url,
-                "expires": time(link.expires.as_ref()),
-            }))
+            to_json(&link)
         }
         PortalCommand::Revoke { tenant, link } => {
             client

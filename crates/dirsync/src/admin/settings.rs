@@ -3,9 +3,9 @@
 use clap::{Subcommand, ValueEnum};
 use dirsync_proto::v1::tenant_settings_client::TenantSettingsClient;
 use dirsync_proto::v1::{GetTenantSettingsRequest, LanguageList, Settings, UpdateTenantSettingsRequest};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Channel, Output, time};
+use super::{Channel, Output, to_json};
 
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
@@ -61,18 +61,6 @@ pub(super) fn parse_delay(s: &str) -> Result<u64, String> {
         _ => return Err(format!("{s:?}: unknown unit {unit:?}; use s, m, h or d (e.g. 10m)")),
     };
     n.checked_mul(factor).ok_or_else(|| format!("{s:?} is too long"))
-}
-
-fn settings_json(s: &Settings) -> Value {
-    json!({
-        "tenant_id": s.tenant_id,
-        "supported_languages": s.supported_languages,
-        "default_language": s.default_language,
-        "effective_default_language": s.effective_default_language,
-        "invites_enabled": s.invites_enabled,
-        "invite_delay_seconds": s.invite_delay_seconds,
-        "updated": time(s.updated.as_ref()),
-    })
 }
 
 fn print_settings(s: &Settings) {
@@ -131,7 +119,7 @@ pub async fn run(channel: Channel, command: SettingsCommand, output: Output) -> 
     if output == Output::Text {
         print_settings(&s);
     }
-    Ok(settings_json(&s))
+    to_json(&s)
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! connection that has since ended; a later connection's first write takes each over).
 
 use clap::Subcommand;
+use dirsync_proto::v1::ListUsersRequest;
 use dirsync_proto::v1::directory_client::DirectoryClient;
-use dirsync_proto::v1::{ListUsersRequest, User};
 use serde_json::{Value, json};
 
-use super::{Channel, Output, time};
+use super::{Channel, Output, to_json};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -23,19 +23,6 @@ pub enum UserCommand {
         #[arg(long, default_value_t = 100)]
         limit: u64,
     },
-}
-
-fn user_json(u: &User) -> Value {
-    json!({
-        "id": u.id,
-        "user_name": u.user_name,
-        "email": u.email,
-        "active": u.active,
-        "source": u.source,
-        "connection_id": u.connection_id,
-        "created": time(u.created.as_ref()),
-        "last_modified": time(u.last_modified.as_ref()),
-    })
 }
 
 pub async fn run(channel: Channel, command: UserCommand, output: Output) -> anyhow::Result<Value> {
@@ -74,7 +61,7 @@ pub async fn run(channel: Channel, command: UserCommand, output: Output) -> anyh
             }
             json!({
                 "total": page.total_results,
-                "users": page.users.iter().map(user_json).collect::<Vec<_>>(),
+                "users": to_json(&page.users)?,
             })
         }
     })
