@@ -10,6 +10,7 @@ pub mod changes;
 pub mod entity;
 pub mod error;
 pub mod filter;
+pub mod group_mappings;
 pub mod groups;
 pub mod journal;
 pub mod keyset;

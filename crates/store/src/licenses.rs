@@ -243,66 +243,22 @@ pub async fn delete(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Res
     Ok(tier)
 }
 
-/// A group mapping with the group's current name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapping {
-    pub group_id: Uuid,
-    pub tier_id: Uuid,
-    pub group_display_name: String,
-}
+pub use crate::group_mappings::Mapping;
 
 pub async fn mappings<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<Mapping>> {
-    let rows: Vec<(Uuid, Uuid)> = license_mappings::Entity::find()
-        .select_only()
-        .columns([license_mappings::Column::GroupId, license_mappings::Column::TierId])
-        .filter(license_mappings::Column::TenantId.eq(tenant_id))
-        .order_by_asc(license_mappings::Column::GroupId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let names = super::groups::display_names(db, tenant_id, rows.iter().map(|(g, _)| *g)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(group_id, tier_id)| Mapping {
-            group_id,
-            tier_id,
-            group_display_name: names.get(&group_id).cloned().unwrap_or_default(),
-        })
-        .collect())
+    crate::group_mappings::list::<license_mappings::Entity, C>(db, tenant_id).await
 }
 
 /// Maps a group of the tenant to a tier of the tenant, replacing the group's mapping.
 pub async fn map_group(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, tier_id: Uuid) -> Result<Mapping> {
     let group = super::groups::get(txn, tenant_id, group_id).await?;
     get(txn, tenant_id, tier_id).await?;
-    license_mappings::Entity::insert(license_mappings::ActiveModel {
-        tenant_id: Set(tenant_id),
-        group_id: Set(group_id),
-        tier_id: Set(tier_id),
-    })
-    .on_conflict(
-        OnConflict::columns([license_mappings::Column::TenantId, license_mappings::Column::GroupId])
-            .update_column(license_mappings::Column::TierId)
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Ok(Mapping {
-        group_id,
-        tier_id,
-        group_display_name: group.display_name,
-    })
+    crate::group_mappings::map::<license_mappings::Entity>(txn, group, tier_id).await
 }
 
 /// Removes a group's mapping; returns whether it had one.
 pub async fn unmap_group(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid) -> Result<bool> {
-    super::groups::get(txn, tenant_id, group_id).await?;
-    let gone = license_mappings::Entity::delete_many()
-        .filter(license_mappings::Column::TenantId.eq(tenant_id))
-        .filter(license_mappings::Column::GroupId.eq(group_id))
-        .exec(txn)
-        .await?;
-    Ok(gone.rows_affected > 0)
+    crate::group_mappings::unmap::<license_mappings::Entity>(txn, tenant_id, group_id).await
 }
 
 /// A recompute in progress: the domain's seat ledger over the seats counted under the lock,

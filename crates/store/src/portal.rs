@@ -380,12 +380,12 @@ pub async fn mapped_groups<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Resul
     let role: HashMap<Uuid, Uuid> = super::roles::mappings(db, tenant_id)
         .await?
         .into_iter()
-        .map(|m| (m.group_id, m.role_id))
+        .map(|m| (m.group_id, m.target_id))
         .collect();
     let tier: HashMap<Uuid, Uuid> = super::licenses::mappings(db, tenant_id)
         .await?
         .into_iter()
-        .map(|m| (m.group_id, m.tier_id))
+        .map(|m| (m.group_id, m.target_id))
         .collect();
     Ok(rows
         .into_iter()

@@ -217,66 +217,22 @@ pub async fn holders<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Hash
         .collect())
 }
 
-/// A group mapping with the group's current name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapping {
-    pub group_id: Uuid,
-    pub role_id: Uuid,
-    pub group_display_name: String,
-}
+pub use crate::group_mappings::Mapping;
 
 pub async fn mappings<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Vec<Mapping>> {
-    let rows: Vec<(Uuid, Uuid)> = role_mappings::Entity::find()
-        .select_only()
-        .columns([role_mappings::Column::GroupId, role_mappings::Column::RoleId])
-        .filter(role_mappings::Column::TenantId.eq(tenant_id))
-        .order_by_asc(role_mappings::Column::GroupId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let names = super::groups::display_names(db, tenant_id, rows.iter().map(|(g, _)| *g)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(group_id, role_id)| Mapping {
-            group_id,
-            role_id,
-            group_display_name: names.get(&group_id).cloned().unwrap_or_default(),
-        })
-        .collect())
+    crate::group_mappings::list::<role_mappings::Entity, C>(db, tenant_id).await
 }
 
 /// Maps a group of the tenant to a role of the tenant, replacing the group's mapping.
 pub async fn map_group(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid, role_id: Uuid) -> Result<Mapping> {
     let group = super::groups::get(txn, tenant_id, group_id).await?;
     get(txn, tenant_id, role_id).await?;
-    role_mappings::Entity::insert(role_mappings::ActiveModel {
-        tenant_id: Set(tenant_id),
-        group_id: Set(group_id),
-        role_id: Set(role_id),
-    })
-    .on_conflict(
-        OnConflict::columns([role_mappings::Column::TenantId, role_mappings::Column::GroupId])
-            .update_column(role_mappings::Column::RoleId)
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Ok(Mapping {
-        group_id,
-        role_id,
-        group_display_name: group.display_name,
-    })
+    crate::group_mappings::map::<role_mappings::Entity>(txn, group, role_id).await
 }
 
 /// Removes a group's mapping; returns whether it had one.
 pub async fn unmap_group(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid) -> Result<bool> {
-    super::groups::get(txn, tenant_id, group_id).await?;
-    let gone = role_mappings::Entity::delete_many()
-        .filter(role_mappings::Column::TenantId.eq(tenant_id))
-        .filter(role_mappings::Column::GroupId.eq(group_id))
-        .exec(txn)
-        .await?;
-    Ok(gone.rows_affected > 0)
+    crate::group_mappings::unmap::<role_mappings::Entity>(txn, tenant_id, group_id).await
 }
 
 /// Active users holding an admin role.

@@ -164,7 +164,7 @@ pub(crate) fn role_to_proto(r: RoleRecord, assigned_users: u64) -> Role {
 fn mapping_to_proto(m: roles::Mapping) -> RoleMapping {
     RoleMapping {
         group_id: m.group_id.to_string(),
-        role_id: m.role_id.to_string(),
+        role_id: m.target_id.to_string(),
         group_display_name: m.group_display_name,
     }
 }

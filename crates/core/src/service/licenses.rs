@@ -55,7 +55,7 @@ pub(crate) fn tier_to_proto(t: TierRecord, seats: Seats) -> Tier {
 fn mapping_to_proto(m: licenses::Mapping) -> TierMapping {
     TierMapping {
         group_id: m.group_id.to_string(),
-        tier_id: m.tier_id.to_string(),
+        tier_id: m.target_id.to_string(),
         group_display_name: m.group_display_name,
     }
 }
