@@ -744,7 +744,7 @@ fn filter_text() -> impl proptest::strategy::Strategy<Value = String> {
 /// path): every filter the SCIM parser accepts is either refused as invalidFilter or becomes a
 /// condition that this store executes, for users and groups alike.
 async fn every_parsed_filter_yields_sql_the_store_accepts(app: TestApp) {
-    use dirsync_core::store::filter::{Target, condition};
+    use dirsync_store::filter::{Target, condition};
     use proptest::strategy::{Strategy, ValueTree};
     use sea_orm::sea_query::{Alias, Expr, Query};
     use sea_orm::{ConnectionTrait, Statement};

@@ -283,7 +283,7 @@ impl Keys {
             edge: key(),
             test: key(),
             portal: key(),
-            server: dirsync_core::sealing::SecretBox::generate_key().unwrap(),
+            server: dirsync_store::sealing::SecretBox::generate_key().unwrap(),
         }
     }
 
@@ -292,7 +292,7 @@ impl Keys {
         dirsync_core::CoreSettings {
             public_url: public_url.to_owned(),
             auth: self.auth(),
-            sealing: dirsync_core::sealing::SecretBox::from_base64(&self.server).unwrap(),
+            sealing: dirsync_store::sealing::SecretBox::from_base64(&self.server).unwrap(),
             retention: Default::default(),
             feed_poll: dirsync_core::FEED_POLL,
         }
@@ -364,7 +364,7 @@ impl TestApp {
             let _ = core_stop.send(());
             let _ = edge_stop.send(());
         });
-        let clock = dirsync_core::clock::system();
+        let clock = dirsync_domain::clock::system();
         let core = dirsync_core::start(db, clock, keys.settings(&root))
             .await
             .expect("core");
@@ -433,7 +433,7 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(dirsync_core::serve(
             db,
-            dirsync_core::clock::system(),
+            dirsync_domain::clock::system(),
             settings,
             listener,
             std::future::pending(),

@@ -416,7 +416,7 @@ async fn the_lowest_tier_wins_and_moves_free_seats(app: TestApp) {
 #[derive(Debug)]
 struct At(i64);
 
-impl dirsync_core::clock::Clock for At {
+impl dirsync_domain::clock::Clock for At {
     fn now_ms(&self) -> i64 {
         self.0
     }
@@ -511,10 +511,10 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
 
     // Billing waits for the window; then one event bills the tenant's net purchases.
     let db = dirsync_core::connect(&app.store_url).await.unwrap();
-    let now = dirsync_core::clock::system().now_ms();
-    let soon: dirsync_core::clock::SharedClock = std::sync::Arc::new(At(now + 1_000));
-    let later: dirsync_core::clock::SharedClock = std::sync::Arc::new(At(now + 31 * 60_000));
-    let much_later: dirsync_core::clock::SharedClock = std::sync::Arc::new(At(now + 62 * 60_000));
+    let now = dirsync_domain::clock::system().now_ms();
+    let soon: dirsync_domain::clock::SharedClock = std::sync::Arc::new(At(now + 1_000));
+    let later: dirsync_domain::clock::SharedClock = std::sync::Arc::new(At(now + 31 * 60_000));
+    let much_later: dirsync_domain::clock::SharedClock = std::sync::Arc::new(At(now + 62 * 60_000));
     // The app's own core holds the job's lease (renewed every second): another replica skips
     // the job until that lease expires.
     assert_eq!(bill_purchases(&db, &soon, "replica-b").await.unwrap(), None);

@@ -2,8 +2,8 @@
 //! first. One rule for every reader: `User.email` over gRPC, lookups by e-mail, sorting by
 //! e-mail, invites and the adoption of native accounts.
 
-use dirsync_core::clock::{Clock, SharedClock};
 use dirsync_core::jobs::send_due_invites;
+use dirsync_domain::clock::{Clock, SharedClock};
 use dirsync_proto::v1::tenant_settings_client::TenantSettingsClient;
 use dirsync_proto::v1::{
     AddVerifiedDomainRequest, CreateUserRequest, GetUserByRequest, GetUserRequest, UpdateConnectionRequest,
@@ -58,7 +58,7 @@ async fn the_first_work_address_is_primary_everywhere(app: TestApp) {
         })
         .await
         .unwrap();
-    let start = dirsync_core::clock::system().now_ms();
+    let start = dirsync_domain::clock::system().now_ms();
     let r = app
         .scim(
             Method::POST,

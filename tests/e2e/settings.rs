@@ -2,8 +2,8 @@
 //! sent, time zones kept as sent and normalised over gRPC (with warnings), delayed invites in the change feed and the sync
 //! log, and the TenantSettings RPCs (validation, tenant isolation, service keys).
 
-use dirsync_core::clock::{Clock, SharedClock};
 use dirsync_core::jobs::{InviteRun, send_due_invites};
+use dirsync_domain::clock::{Clock, SharedClock};
 use dirsync_proto::v1::tenant_settings_client::TenantSettingsClient;
 use dirsync_proto::v1::{
     Change, CreateUserRequest, GetTenantSettingsRequest, GetUserByRequest, GetUserRequest, LanguageList,
@@ -456,7 +456,7 @@ async fn invites_fall_due_only_for_present_active_users(app: TestApp) {
     )
     .await
     .unwrap();
-    let start = dirsync_core::clock::system().now_ms();
+    let start = dirsync_domain::clock::system().now_ms();
     let mut kept_body = user("kept@example.com");
     kept_body["preferredLanguage"] = json!("en-US");
     let r = app.scim(Method::POST, "/Users", Some(kept_body)).await;
@@ -502,9 +502,7 @@ async fn invites_fall_due_only_for_present_active_users(app: TestApp) {
 
     let db = dirsync_core::connect(&app.store_url).await.unwrap();
     let tenant = uuid::Uuid::parse_str(&app.tenant_id).unwrap();
-    let pending = dirsync_core::store::settings::pending_invites(&db, tenant)
-        .await
-        .unwrap();
+    let pending = dirsync_store::settings::pending_invites(&db, tenant).await.unwrap();
     let pending_users: Vec<String> = pending.iter().map(|p| p.user_id.to_string()).collect();
     assert_eq!(
         pending_users.len(),
@@ -514,7 +512,7 @@ async fn invites_fall_due_only_for_present_active_users(app: TestApp) {
     assert!(pending_users.contains(&kept) && pending_users.contains(&deactivated));
     let off_tenant = uuid::Uuid::parse_str(&off.id).unwrap();
     assert!(
-        dirsync_core::store::settings::pending_invites(&db, off_tenant)
+        dirsync_store::settings::pending_invites(&db, off_tenant)
             .await
             .unwrap()
             .is_empty()
@@ -536,7 +534,7 @@ async fn invites_fall_due_only_for_present_active_users(app: TestApp) {
         "each invite is sent once"
     );
     assert!(
-        dirsync_core::store::settings::pending_invites(&db, tenant)
+        dirsync_store::settings::pending_invites(&db, tenant)
             .await
             .unwrap()
             .is_empty()
@@ -592,7 +590,7 @@ async fn invites_turned_off_before_due_are_skipped(app: TestApp) {
         ..Default::default()
     };
     update(&app, &app.tenant_id, on(true)).await.unwrap();
-    let start = dirsync_core::clock::system().now_ms();
+    let start = dirsync_domain::clock::system().now_ms();
     create_scim(&app, "late@example.com").await;
     update(&app, &app.tenant_id, on(false)).await.unwrap();
     let db = dirsync_core::connect(&app.store_url).await.unwrap();

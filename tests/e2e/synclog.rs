@@ -124,7 +124,7 @@ async fn requests_are_logged_with_their_outcome(app: TestApp) {
 #[derive(Debug)]
 struct At(i64);
 
-impl dirsync_core::clock::Clock for At {
+impl dirsync_domain::clock::Clock for At {
     fn now_ms(&self) -> i64 {
         self.0
     }
@@ -147,11 +147,11 @@ async fn retention_runs_on_one_replica_and_keeps_the_newest(app: TestApp) {
         ..Default::default()
     };
     // The app's core took the job's lease when it started: another replica skips the job.
-    let now: dirsync_core::clock::SharedClock = dirsync_core::clock::system();
+    let now: dirsync_domain::clock::SharedClock = dirsync_domain::clock::system();
     assert_eq!(prune_sync_log(&db, &now, "replica-b", &keep_two).await.unwrap(), None);
     assert_eq!(log(&app, false).await.len(), 6);
     // Once that lease has expired (no renewal for two intervals), replica-b takes over.
-    let later: dirsync_core::clock::SharedClock = std::sync::Arc::new(At(now.now_ms() + 10 * 60_000));
+    let later: dirsync_domain::clock::SharedClock = std::sync::Arc::new(At(now.now_ms() + 10 * 60_000));
     assert_eq!(
         prune_sync_log(&db, &later, "replica-b", &keep_two).await.unwrap(),
         Some(4)

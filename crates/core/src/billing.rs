@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::clock::SharedClock;
 use crate::error::Result;
 use crate::journal::{self, RequestContext};
 use crate::service::mutation::Pipeline;
-use crate::store;
+use dirsync_domain::clock::SharedClock;
+use dirsync_store as store;
 
 const LEASE: &str = "license-billing";
 /// How often the job looks for due windows.
@@ -28,7 +28,7 @@ pub async fn bill_purchases(db: &DatabaseConnection, clock: &SharedClock, holder
     for (tenant_id, first) in store::licenses::unbilled_tenants(db).await? {
         // Most runs find windows still open: those take no lock at all.
         let window = store::licenses::settings(db, tenant_id).await?.billing_window_seconds;
-        if now < crate::licenses::billing_window_end(first, window) {
+        if now < dirsync_domain::licenses::billing_window_end(first, window) {
             continue;
         }
         // One transaction per tenant: a failing tenant does not hold back the others' bills.

@@ -6,10 +6,10 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::clock::SharedClock;
 use crate::error::Result;
 use crate::service::mutation::Pipeline;
-use crate::store;
+use dirsync_domain::clock::SharedClock;
+use dirsync_store as store;
 
 pub use crate::settings::invites::{InviteRun, send_due_invites};
 

@@ -1,9 +1,6 @@
 //! dirsync's core: the directory service. It owns the data and every domain rule, answers
 //! over gRPC, and knows no HTTP, SCIM JSON or IdP quirks.
 
-pub use dirsync_domain::{adoption, clock, ids, licenses, roles, schemas, text};
-pub use dirsync_store::{self as store, entity, sealing, tokens};
-
 pub mod billing;
 pub mod convert;
 pub mod error;
@@ -150,7 +147,7 @@ pub struct CoreSettings {
     /// Who may call the gRPC API.
     pub auth: ServiceAuth,
     /// The server key that seals connection secrets.
-    pub sealing: sealing::SecretBox,
+    pub sealing: dirsync_store::sealing::SecretBox,
     /// How long the sync log is kept.
     pub retention: jobs::Retention,
     /// How often a `Watch` stream looks for changes other replicas committed (this replica's
@@ -164,19 +161,19 @@ pub const FEED_POLL: Duration = service::changes::POLL;
 /// On an empty store, creates a first tenant and SCIM connection; otherwise does nothing.
 pub async fn bootstrap(
     db: &DatabaseConnection,
-    clock: &clock::SharedClock,
+    clock: &dirsync_domain::clock::SharedClock,
     settings: &CoreSettings,
 ) -> Result<Option<Bootstrapped>, StartError> {
     let public_url = settings.public_url.as_str();
-    let txn = store::begin(db).await?;
-    if !store::admin::list_tenants(&txn).await?.is_empty() {
+    let txn = dirsync_store::begin(db).await?;
+    if !dirsync_store::admin::list_tenants(&txn).await?.is_empty() {
         txn.rollback().await?;
         return Ok(None);
     }
     let now = clock.now_ms();
-    let tenant = store::admin::create_tenant(&txn, "default", now).await?;
-    let conn = store::admin::create_connection(&txn, tenant.id, "default", "generic", now).await?;
-    let (_, token) = store::admin::issue_token(&txn, &conn, &settings.sealing, now).await?;
+    let tenant = dirsync_store::admin::create_tenant(&txn, "default", now).await?;
+    let conn = dirsync_store::admin::create_connection(&txn, tenant.id, "default", "generic", now).await?;
+    let (_, token) = dirsync_store::admin::issue_token(&txn, &conn, &settings.sealing, now).await?;
     txn.commit().await?;
     Ok(Some(Bootstrapped {
         tenant_id: tenant.id.to_string(),
@@ -206,7 +203,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 /// `shutdown`. Every service but health and reflection requires a service key.
 pub async fn serve(
     db: DatabaseConnection,
-    clock: clock::SharedClock,
+    clock: dirsync_domain::clock::SharedClock,
     settings: CoreSettings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -237,7 +234,7 @@ pub struct Core {
 /// Builds the core's services behind its layers and starts its jobs.
 pub async fn start(
     db: DatabaseConnection,
-    clock: clock::SharedClock,
+    clock: dirsync_domain::clock::SharedClock,
     settings: CoreSettings,
 ) -> Result<Core, StartError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();

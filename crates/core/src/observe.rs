@@ -18,7 +18,7 @@ use tonic_health::server::HealthReporter;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
-use crate::entity::{changes, connections, license_tiers, sync_log, user_licenses};
+use dirsync_store::entity::{changes, connections, license_tiers, sync_log, user_licenses};
 
 fn system_name(backend: DbBackend) -> &'static str {
     match backend {

@@ -41,7 +41,7 @@ impl StoreArgs {
     }
 
     /// The server key, and whether it was just created.
-    pub fn sealing(&self) -> anyhow::Result<(dirsync_core::sealing::SecretBox, bool)> {
+    pub fn sealing(&self) -> anyhow::Result<(dirsync_store::sealing::SecretBox, bool)> {
         let path = self.secret_key_file.as_ref().map_or_else(
             || std::path::Path::new(&self.data_dir).join("secret.key"),
             std::path::PathBuf::from,

@@ -98,7 +98,7 @@ impl KeyFile {
         }
         let mut entries = Vec::new();
         for name in DEFAULT_SERVICES {
-            let key = dirsync_core::tokens::generate_with_prefix(dirsync_core::tokens::SERVICE_KEY_PREFIX)
+            let key = dirsync_store::tokens::generate_with_prefix(dirsync_store::tokens::SERVICE_KEY_PREFIX)
                 .map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
             entries.push(KeyEntry {
                 name: (*name).to_owned(),
@@ -145,8 +145,8 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// The server key that seals connection secrets: given, or read from (or created in) a file.
-pub fn server_key(direct: Option<&str>, path: &Path) -> anyhow::Result<(dirsync_core::sealing::SecretBox, bool)> {
-    let seal = |k: &str| dirsync_core::sealing::SecretBox::from_base64(k).map_err(anyhow::Error::from);
+pub fn server_key(direct: Option<&str>, path: &Path) -> anyhow::Result<(dirsync_store::sealing::SecretBox, bool)> {
+    let seal = |k: &str| dirsync_store::sealing::SecretBox::from_base64(k).map_err(anyhow::Error::from);
     if let Some(k) = direct {
         return Ok((seal(k)?, false));
     }
@@ -154,7 +154,7 @@ pub fn server_key(direct: Option<&str>, path: &Path) -> anyhow::Result<(dirsync_
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return Ok((seal(&text).with_context(|| format!("in {}", path.display()))?, false));
     }
-    let key = dirsync_core::sealing::SecretBox::generate_key()?;
+    let key = dirsync_store::sealing::SecretBox::generate_key()?;
     write_private(path, &format!("{key}\n"))?;
     Ok((seal(&key)?, true))
 }

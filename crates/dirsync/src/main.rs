@@ -196,7 +196,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         retention: args.store.retention(),
         feed_poll: dirsync_core::FEED_POLL,
     };
-    let clock = dirsync_core::clock::system();
+    let clock = dirsync_domain::clock::system();
     let first = dirsync_core::bootstrap(&db, &clock, &settings).await?;
 
     // Stopped in order: the edge first (stops accepting, drains, flushes its sync-log
@@ -291,7 +291,7 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
         retention: args.store.retention(),
         feed_poll: dirsync_core::FEED_POLL,
     };
-    dirsync_core::serve(db, dirsync_core::clock::system(), settings, grpc, shutdown_signal()).await?;
+    dirsync_core::serve(db, dirsync_domain::clock::system(), settings, grpc, shutdown_signal()).await?;
     Ok(())
 }
 

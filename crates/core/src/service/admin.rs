@@ -23,14 +23,14 @@ use tonic::{Request, Response, Status};
 
 use super::mutation::{Author, Done, Pipeline};
 use super::{in_txn, optional_id, tenant, timestamp};
-use crate::clock::SharedClock;
-use crate::entity::{connections, sync_log, tenants};
 use crate::error::{CoreError, parse_id};
-use crate::roles::{Role as RoleRecord, RoleSource};
-use crate::sealing::SecretBox;
-use crate::store::roles::{self, RoleSpec, Scope};
-use crate::store::sync_log as log;
-use crate::store::{admin, adoption};
+use dirsync_domain::clock::SharedClock;
+use dirsync_domain::roles::{Role as RoleRecord, RoleSource};
+use dirsync_store::entity::{connections, sync_log, tenants};
+use dirsync_store::roles::{self, RoleSpec, Scope};
+use dirsync_store::sealing::SecretBox;
+use dirsync_store::sync_log as log;
+use dirsync_store::{admin, adoption};
 
 #[derive(Debug, Clone)]
 pub struct AdminService {

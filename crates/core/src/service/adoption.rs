@@ -9,9 +9,9 @@ use sea_orm::DatabaseConnection;
 use tonic::Status;
 
 use super::{in_txn, tenant, timestamp};
-use crate::entity::tenant_domains;
 use crate::error::{CoreError, Result};
-use crate::store::adoption as store;
+use dirsync_store::adoption as store;
+use dirsync_store::entity::tenant_domains;
 
 fn domain_to_proto(d: tenant_domains::Model) -> VerifiedDomain {
     VerifiedDomain {
@@ -41,7 +41,7 @@ pub(crate) async fn list_domains(
     req: ListVerifiedDomainsRequest,
 ) -> Result<ListVerifiedDomainsResponse, Status> {
     let tenant_id = tenant(&req.tenant_id)?;
-    crate::store::admin::get_tenant(db, tenant_id)
+    dirsync_store::admin::get_tenant(db, tenant_id)
         .await
         .map_err(CoreError::from)?;
     let domains = store::domains(db, tenant_id).await.map_err(CoreError::from)?;

@@ -13,9 +13,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::{tenant, timestamp};
-use crate::entity::changes;
 use crate::error::CoreError;
-use crate::store;
+use dirsync_store as store;
+use dirsync_store::entity::changes;
 
 /// How often a watcher looks for changes committed by other replicas (by default).
 pub const POLL: Duration = Duration::from_millis(250);

@@ -27,10 +27,10 @@ use crate::convert::{self, user_out};
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, RequestContext};
 use crate::settings as tenant_settings;
-use crate::store::adoption::Visibility;
-use crate::store::groups::{MemberChange, MemberRow};
-use crate::store::users::LookupKey;
-use crate::store::{Page, adoption, groups, licenses, roles, users};
+use dirsync_store::adoption::Visibility;
+use dirsync_store::groups::{MemberChange, MemberRow};
+use dirsync_store::users::LookupKey;
+use dirsync_store::{Page, adoption, groups, licenses, roles, users};
 
 #[derive(Debug, Clone)]
 pub struct DirectoryService {
@@ -145,8 +145,8 @@ fn entitlements_to_proto(e: roles::Entitlement, license: Option<&licenses::Held>
         license: Some(match license {
             Some(held) => License {
                 state: match held.state {
-                    crate::licenses::State::Assigned => LicenseState::Assigned,
-                    crate::licenses::State::Pending => LicenseState::Pending,
+                    dirsync_domain::licenses::State::Assigned => LicenseState::Assigned,
+                    dirsync_domain::licenses::State::Pending => LicenseState::Pending,
                 } as i32,
                 tier: Some(held.tier.clone()),
             },
@@ -186,7 +186,7 @@ impl Directory for DirectoryService {
             req.user
                 .ok_or_else(|| CoreError::invalid_value("user is required".into()))?,
         );
-        crate::text::check_user(&spec).map_err(CoreError::from)?;
+        dirsync_domain::text::check_user(&spec).map_err(CoreError::from)?;
         let (user, langs) = self
             .pipeline
             .write_user(tenant_id, author, UserWrite::Create(&spec))
@@ -219,7 +219,7 @@ impl Directory for DirectoryService {
             req.user
                 .ok_or_else(|| CoreError::invalid_value("user is required".into()))?,
         );
-        crate::text::check_user(&spec).map_err(CoreError::from)?;
+        dirsync_domain::text::check_user(&spec).map_err(CoreError::from)?;
         let write = UserWrite::Replace {
             id,
             spec: &spec,
@@ -289,7 +289,7 @@ impl Directory for DirectoryService {
             req.group
                 .ok_or_else(|| CoreError::invalid_value("group is required".into()))?,
         );
-        crate::text::check_group(&spec).map_err(CoreError::from)?;
+        dirsync_domain::text::check_group(&spec).map_err(CoreError::from)?;
         check_member_count(req.member_ids.len())?;
         let write = GroupWrite::Create {
             spec: &spec,
@@ -325,7 +325,7 @@ impl Directory for DirectoryService {
             req.group
                 .ok_or_else(|| CoreError::invalid_value("group is required".into()))?,
         );
-        crate::text::check_group(&spec).map_err(CoreError::from)?;
+        dirsync_domain::text::check_group(&spec).map_err(CoreError::from)?;
         check_member_count(req.member_ids.len())?;
         let changes = [MemberChange::Replace(req.member_ids.clone())];
         let write = GroupWrite::Update {
@@ -351,7 +351,7 @@ impl Directory for DirectoryService {
         let changes = member_changes(&req.member_changes)?;
         let spec = req.group.map(convert::group_spec);
         if let Some(spec) = &spec {
-            crate::text::check_group(spec).map_err(CoreError::from)?;
+            dirsync_domain::text::check_group(spec).map_err(CoreError::from)?;
         }
         let write = GroupWrite::Update {
             id,
@@ -437,7 +437,7 @@ impl Directory for DirectoryService {
         };
         let connection_id = optional_id("connection", req.connection_id.as_deref())?;
         let (LookupKey::UserName(v) | LookupKey::Email(v) | LookupKey::ExternalId(v)) = key;
-        crate::text::check("the lookup key", v).map_err(CoreError::from)?;
+        dirsync_domain::text::check("the lookup key", v).map_err(CoreError::from)?;
         let visible = adoption::Visibility::reading(connection_id);
         let user = users::get_by(&self.db, tenant_id, key, visible)
             .await
@@ -552,7 +552,7 @@ impl Directory for DirectoryService {
                 );
             }
         };
-        crate::text::check("subject", &req.subject).map_err(CoreError::from)?;
+        dirsync_domain::text::check("subject", &req.subject).map_err(CoreError::from)?;
         let user = users::resolve_login(&self.db, tenant_id, key)
             .await
             .map_err(CoreError::from)?;

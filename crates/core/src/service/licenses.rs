@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 use super::mutation::{Author, Done, Pipeline};
 use super::{in_txn, tenant, timestamp};
-use crate::clock::SharedClock;
-use crate::entity::license_purchases;
 use crate::error::{CoreError, Result, parse_id};
-use crate::licenses::Tier as TierRecord;
-use crate::licenses::{PurchaseState, Seats, Source as LicenseSource};
-use crate::store::licenses::{self, PurchaseFilter, Scope, TierSpec};
+use dirsync_domain::clock::SharedClock;
+use dirsync_domain::licenses::Tier as TierRecord;
+use dirsync_domain::licenses::{PurchaseState, Seats, Source as LicenseSource};
+use dirsync_store::entity::license_purchases;
+use dirsync_store::licenses::{self, PurchaseFilter, Scope, TierSpec};
 
 #[derive(Debug, Clone)]
 pub struct LicensesService {
@@ -60,7 +60,7 @@ fn mapping_to_proto(m: licenses::Mapping) -> TierMapping {
     }
 }
 
-fn settings_to_proto(tenant_id: Uuid, s: crate::licenses::Settings) -> LicenseSettings {
+fn settings_to_proto(tenant_id: Uuid, s: dirsync_domain::licenses::Settings) -> LicenseSettings {
     LicenseSettings {
         tenant_id: tenant_id.to_string(),
         auto_purchase: s.auto_purchase,
@@ -175,7 +175,7 @@ impl Licenses for LicensesService {
     async fn list_tiers(&self, request: Request<ListTiersRequest>) -> Result<Response<ListTiersResponse>, Status> {
         let tenant_id = tenant(&request.into_inner().tenant_id)?;
         let resp = in_txn(&self.db, async |txn| {
-            crate::store::admin::get_tenant(txn, tenant_id).await?;
+            dirsync_store::admin::get_tenant(txn, tenant_id).await?;
             let seats = licenses::seats(txn, tenant_id).await?;
             let tiers = licenses::list(txn, tenant_id).await?;
             let mappings = licenses::mappings(txn, tenant_id).await?;
@@ -235,7 +235,7 @@ impl Licenses for LicensesService {
         request: Request<GetLicenseSettingsRequest>,
     ) -> Result<Response<LicenseSettings>, Status> {
         let tenant_id = tenant(&request.into_inner().tenant_id)?;
-        crate::store::admin::get_tenant(&self.db, tenant_id)
+        dirsync_store::admin::get_tenant(&self.db, tenant_id)
             .await
             .map_err(CoreError::from)?;
         let s = licenses::settings(&self.db, tenant_id).await.map_err(CoreError::from)?;
@@ -251,8 +251,8 @@ impl Licenses for LicensesService {
         let s = self
             .pipeline
             .run(tenant_id, async |txn, now| {
-                crate::store::admin::get_tenant(txn, tenant_id).await?;
-                crate::store::lock_tenant(txn, tenant_id).await?;
+                dirsync_store::admin::get_tenant(txn, tenant_id).await?;
+                dirsync_store::lock_tenant(txn, tenant_id).await?;
                 let before = licenses::settings(txn, tenant_id).await?;
                 let mut after = before;
                 if let Some(on) = req.auto_purchase {
@@ -317,7 +317,7 @@ impl Licenses for LicensesService {
             0 => 100,
             n => u64::from(n.min(1000)),
         };
-        crate::store::admin::get_tenant(&self.db, tenant_id)
+        dirsync_store::admin::get_tenant(&self.db, tenant_id)
             .await
             .map_err(CoreError::from)?;
         let rows = licenses::purchases(&self.db, tenant_id, filter, limit)

@@ -39,7 +39,7 @@ pub(crate) async fn in_txn<T, F>(db: &DatabaseConnection, f: F) -> Result<T, Sta
 where
     F: AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
 {
-    let txn = crate::store::begin(db).await.map_err(CoreError::from)?;
+    let txn = dirsync_store::begin(db).await.map_err(CoreError::from)?;
     match f(&txn).await {
         Ok(v) => {
             txn.commit().await.map_err(CoreError::from)?;

@@ -21,18 +21,18 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::in_txn;
-use crate::adoption::Takeover;
-use crate::clock::SharedClock;
 use crate::error::Result;
 use crate::journal::{self, Event, RequestContext};
-use crate::roles::Trigger;
 use crate::service::changes::ChangeSignal;
 use crate::settings::language::Languages;
 use crate::settings::{self as tenant_settings, timezone};
-use crate::store::adoption::{self, Visibility};
-use crate::store::groups::{MemberChange, MemberRow};
-use crate::store::users::NewUser;
-use crate::store::{groups, licenses, roles, users};
+use dirsync_domain::adoption::Takeover;
+use dirsync_domain::clock::SharedClock;
+use dirsync_domain::roles::Trigger;
+use dirsync_store::adoption::{self, Visibility};
+use dirsync_store::groups::{MemberChange, MemberRow};
+use dirsync_store::users::NewUser;
+use dirsync_store::{groups, licenses, roles, users};
 
 /// Runs mutations: holds the store, the clock that stamps them and the signal that wakes
 /// `Watch` streams after they commit.
@@ -406,7 +406,7 @@ async fn write_user_row(
         } => {
             let (before, after) = users::replace(txn, tenant_id, id, spec, expected_version, now).await?;
             let mut events: Vec<Event> = match (adopted, connection_id) {
-                (Some(how), Some(c)) => vec![crate::adoption::takeover_event(&after, c, &how)],
+                (Some(how), Some(c)) => vec![dirsync_domain::adoption::takeover_event(&after, c, &how)],
                 _ => Vec::new(),
             };
             events.extend(Event::user_changed(&before, &after));

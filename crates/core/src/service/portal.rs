@@ -25,15 +25,15 @@ use super::licenses::tier_to_proto;
 use super::mutation::{Author, Done, Pipeline};
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::AdminService;
-use crate::clock::SharedClock;
-use crate::entity::{connections, portal_sessions};
 use crate::error::{CoreError, ErrorKind, Result, StoreError, parse_id};
 use crate::journal::{Event, RequestContext};
-use crate::sealing::SecretBox;
 use crate::service_auth::CallingService;
-use crate::store::portal::{self as store, NewLink};
-use crate::store::sync_log as log;
-use crate::store::{admin, licenses, roles};
+use dirsync_domain::clock::SharedClock;
+use dirsync_store::entity::{connections, portal_sessions};
+use dirsync_store::portal::{self as store, NewLink};
+use dirsync_store::sealing::SecretBox;
+use dirsync_store::sync_log as log;
+use dirsync_store::{admin, licenses, roles};
 
 /// The longest grace period a rotation may give the old secret.
 const MAX_GRACE_SECONDS: u64 = 30 * 24 * 3600;
@@ -520,7 +520,7 @@ impl Portal for PortalService {
         let seats = licenses::seats(&self.db, t).await.map_err(CoreError::from)?;
         let tiers = licenses::list(&self.db, t).await.map_err(CoreError::from)?;
         let groups = store::mapped_groups(&self.db, t).await.map_err(CoreError::from)?;
-        let settings = crate::store::settings::get(&self.db, t)
+        let settings = dirsync_store::settings::get(&self.db, t)
             .await
             .map_err(CoreError::from)?;
         Ok(Response::new(PortalMappings {
@@ -562,13 +562,13 @@ impl Portal for PortalService {
         let (group, role, tier) = mapping_ids(&req)?;
         let now = self.clock.now_ms();
         // Applied for real, then rolled back: the preview runs the very rules a save runs.
-        let txn = crate::store::begin(&self.db).await.map_err(CoreError::from)?;
+        let txn = dirsync_store::begin(&self.db).await.map_err(CoreError::from)?;
         let result = store::apply_mapping(&txn, s.tenant_id, group, role, tier, now).await;
         txn.rollback().await.map_err(CoreError::from)?;
         match result {
             Ok((effect, _)) => Ok(Response::new(effect_to_proto(effect))),
             Err(StoreError::Domain(why)) if why.kind() == ErrorKind::LastAdmin => {
-                let name = crate::store::groups::get(&self.db, s.tenant_id, group)
+                let name = dirsync_store::groups::get(&self.db, s.tenant_id, group)
                     .await
                     .map_err(CoreError::from)?
                     .display_name;
@@ -651,7 +651,7 @@ impl Portal for PortalService {
                     license_pending: p
                         .license
                         .as_ref()
-                        .is_some_and(|h| h.state == crate::licenses::State::Pending),
+                        .is_some_and(|h| h.state == dirsync_domain::licenses::State::Pending),
                     license: p.license.map(|h| h.tier),
                     role: p.role,
                 })
@@ -671,9 +671,9 @@ impl Portal for PortalService {
         let next = self
             .pipeline
             .run(s.tenant_id, async |txn, now| {
-                let current = crate::store::settings::get(txn, s.tenant_id).await?;
+                let current = dirsync_store::settings::get(txn, s.tenant_id).await?;
                 let next = crate::settings::apply(&current, &update)?;
-                let next = crate::store::settings::put(txn, s.tenant_id, &next, now).await?;
+                let next = dirsync_store::settings::put(txn, s.tenant_id, &next, now).await?;
                 let summary = if next.invites_enabled {
                     format!(
                         "turned invitations on, {} seconds after a user is created",

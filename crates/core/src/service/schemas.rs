@@ -9,11 +9,11 @@ use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use super::{in_txn, tenant, timestamp};
-use crate::clock::SharedClock;
-use crate::entity::tenant_schemas;
 use crate::error::CoreError;
-use crate::schemas::{Attribute, Definition, attributes_from_json};
-use crate::store::schemas as store;
+use dirsync_domain::clock::SharedClock;
+use dirsync_domain::schemas::{Attribute, Definition, attributes_from_json};
+use dirsync_store::entity::tenant_schemas;
+use dirsync_store::schemas as store;
 
 #[derive(Debug, Clone)]
 pub struct SchemasService {

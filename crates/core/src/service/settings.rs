@@ -7,11 +7,11 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{in_txn, tenant, timestamp};
-use crate::clock::SharedClock;
 use crate::error::CoreError;
 use crate::settings::{self, Update};
-use crate::store;
-use crate::store::settings::TenantSettings as Stored;
+use dirsync_domain::clock::SharedClock;
+use dirsync_store as store;
+use dirsync_store::settings::TenantSettings as Stored;
 
 #[derive(Debug, Clone)]
 pub struct TenantSettingsService {

@@ -8,12 +8,12 @@ use std::time::Duration;
 use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::clock::SharedClock;
-use crate::entity::{pending_invites, users};
 use crate::error::{CoreError, Result};
 use crate::journal::{self, Event, RequestContext};
-use crate::store;
 use dirsync_domain::User;
+use dirsync_domain::clock::SharedClock;
+use dirsync_store as store;
+use dirsync_store::entity::{pending_invites, users};
 
 /// The feed's event URI for an invite that fell due.
 pub use dirsync_domain::events::uri::INVITE_DUE;
@@ -106,7 +106,7 @@ pub async fn send_due_invites(db: &DatabaseConnection, clock: &SharedClock, hold
     loop {
         let due = store::settings::due_invites(db, now, BATCH).await?;
         for inv in &due {
-            let txn = crate::store::begin(db).await?;
+            let txn = dirsync_store::begin(db).await?;
             match handle(&txn, inv, now).await {
                 Ok(outcome) => {
                     txn.commit().await?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::journal::Event;
-use crate::store::settings as store;
+use dirsync_store::settings as store;
 use language::Languages;
 
 /// The tenant's languages, read once per call.

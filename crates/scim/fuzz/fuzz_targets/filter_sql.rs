@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use dirsync_core::error::ErrorKind;
-use dirsync_core::store::filter::{Target, condition};
+use dirsync_store::filter::{Target, condition};
 use dirsync_scim::schema::ResourceSchema;
 use libfuzzer_sys::fuzz_target;
 use sea_orm::sea_query::{Alias, Expr, PostgresQueryBuilder, Query, SqliteQueryBuilder};
