@@ -270,12 +270,6 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often the gauges read from the store are refreshed.
 const REFRESH_EVERY: Duration = Duration::from_secs(15);
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 async fn refresh(db: &DatabaseConnection, watchers: &Watchers, snap: &Mutex<Snapshot>) -> Result<(), sea_orm::DbErr> {
     use sea_orm::ColumnTrait;
     let mut newest = HashMap::new();
@@ -356,7 +350,7 @@ async fn refresh(db: &DatabaseConnection, watchers: &Watchers, snap: &Mutex<Snap
         .into_iter()
         .filter_map(|(c, m)| Some((c, m?)))
         .collect();
-    let now = now_ms();
+    let now = dirsync_telemetry::now_ms();
     let idle = active
         .into_iter()
         .filter_map(|(t, c)| last.get(&c).map(|at| (t, c, (now - at).max(0) as f64 / 1000.0)))

@@ -36,7 +36,6 @@ pub type AuthCache = TtlCache<[u8; 32], Caller>;
 pub struct Caller {
     pub tenant_id: String,
     pub connection_id: String,
-    pub idp_profile: String,
     /// The connection keeps (redacted) request bodies in the sync log.
     pub capture_bodies: bool,
 }
@@ -176,7 +175,6 @@ pub async fn authenticate(
             let caller = Caller {
                 tenant_id: resp.tenant_id,
                 connection_id: resp.connection_id,
-                idp_profile: resp.idp_profile,
                 capture_bodies: resp.capture_bodies,
             };
             cache.insert(key, caller.clone()).await;
