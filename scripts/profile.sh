@@ -35,10 +35,8 @@ if [ "$backend" = pg ]; then
   db="dirsync_prof_$$_$RANDOM"; psql "$pg/postgres" -qc "CREATE DATABASE $db" >/dev/null
   envs=(DATABASE_URL="$pg/$db${PG_QUERY:-}")
 fi
-extra=()
-"$bin" serve --help 2>/dev/null | grep -q -- '--rate-limit ' && extra=(--rate-limit 0)
 env "${envs[@]}" "$bin" serve --data-dir "$work/data" --scim-addr "127.0.0.1:$(free_port)" \
-  --grpc-addr "127.0.0.1:$(free_port)" "${extra[@]}" >"$work/serve.log" 2>&1 &
+  --grpc-addr "127.0.0.1:$(free_port)" >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 150); do grep -q "Secret token" "$work/serve.log" && break; sleep 0.2; done
 url=$(grep -oE "http://[^ ]*/scim/v2/[A-Za-z0-9-]+" "$work/serve.log" | head -1)

@@ -672,3 +672,17 @@ pub async fn display_names<C: ConnectionTrait>(
         .into_iter()
         .collect())
 }
+
+/// The users (not groups) that are direct members of group `group_id`: whom a change of the
+/// group's role or license mapping moves.
+pub(crate) async fn user_member_ids(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid) -> Result<Vec<Uuid>> {
+    Ok(group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::MemberId)
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .filter(group_members::Column::GroupId.eq(group_id))
+        .filter(group_members::Column::MemberType.eq("User"))
+        .into_tuple()
+        .all(txn)
+        .await?)
+}

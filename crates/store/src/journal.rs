@@ -111,6 +111,56 @@ pub async fn log_line<C: ConnectionTrait>(
     summary: String,
     now: i64,
 ) -> Result<()> {
+    upsert_line(
+        db,
+        tenant_id,
+        connection_id,
+        ctx,
+        summary,
+        None,
+        sync_log::Column::Summary,
+        now,
+    )
+    .await
+}
+
+/// Adds a warning for the IdP's admin to the request's sync-log entry (the one `write` wrote
+/// in the same transaction, or a new one when the request changed nothing).
+pub async fn log_warning<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    connection_id: Uuid,
+    ctx: &RequestContext,
+    warning: String,
+    now: i64,
+) -> Result<()> {
+    let summary = crate::sync_log::describe(&ctx.method, &ctx.path, 0, None);
+    upsert_line(
+        db,
+        tenant_id,
+        connection_id,
+        ctx,
+        summary,
+        Some(warning),
+        sync_log::Column::Warning,
+        now,
+    )
+    .await
+}
+
+/// Writes the request's sync-log line (status 0 until the edge completes it), or, when the
+/// line exists already, sets only `column` of it. A call without a request id has no line.
+#[allow(clippy::too_many_arguments)]
+async fn upsert_line<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    connection_id: Uuid,
+    ctx: &RequestContext,
+    summary: String,
+    warning: Option<String>,
+    column: sync_log::Column,
+    now: i64,
+) -> Result<()> {
     let Some(request_id) = ctx.request_id.as_deref() else {
         return Ok(());
     };
@@ -129,53 +179,12 @@ pub async fn log_line<C: ConnectionTrait>(
         idp_request_id: Set(ctx.idp_request_id.clone()),
         trace_id: Set(ctx.trace_id.clone()),
         body: Set(None),
-        warning: Set(None),
+        warning: Set(warning),
     };
     sync_log::Entity::insert(entry)
         .on_conflict(
             OnConflict::columns([sync_log::Column::ConnectionId, sync_log::Column::RequestId])
-                .update_column(sync_log::Column::Summary)
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
-
-/// Adds a warning for the IdP's admin to the request's sync-log entry (the one `write` wrote
-/// in the same transaction, or a new one when the request changed nothing).
-pub async fn log_warning<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    connection_id: Uuid,
-    ctx: &RequestContext,
-    warning: String,
-    now: i64,
-) -> Result<()> {
-    let Some(request_id) = ctx.request_id.as_deref() else {
-        return Ok(());
-    };
-    let entry = sync_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
-        connection_id: Set(connection_id),
-        request_id: Set(request_id.to_owned()),
-        at: Set(now),
-        method: Set(ctx.method.clone()),
-        path: Set(ctx.path.clone()),
-        status: Set(0),
-        duration_ms: Set(0),
-        summary: Set(crate::sync_log::describe(&ctx.method, &ctx.path, 0, None)),
-        error: Set(None),
-        idp_request_id: Set(ctx.idp_request_id.clone()),
-        trace_id: Set(ctx.trace_id.clone()),
-        body: Set(None),
-        warning: Set(Some(warning)),
-    };
-    sync_log::Entity::insert(entry)
-        .on_conflict(
-            OnConflict::columns([sync_log::Column::ConnectionId, sync_log::Column::RequestId])
-                .update_column(sync_log::Column::Warning)
+                .update_column(column)
                 .to_owned(),
         )
         .exec_without_returning(db)

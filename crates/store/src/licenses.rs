@@ -692,7 +692,7 @@ pub async fn before_group_delete(txn: &DatabaseTransaction, tenant_id: Uuid, gro
     if mapped == 0 {
         return Ok(Vec::new());
     }
-    group_member_users(txn, tenant_id, group_id).await
+    super::groups::user_member_ids(txn, tenant_id, group_id).await
 }
 
 /// After a mapped group was deleted: the licenses of its former members.
@@ -707,18 +707,6 @@ pub async fn after_group_deleted(
     }
     let catalog = catalog(txn, tenant_id).await?;
     reassign(txn, tenant_id, &catalog, members, now).await
-}
-
-async fn group_member_users(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid) -> Result<Vec<Uuid>> {
-    Ok(group_members::Entity::find()
-        .select_only()
-        .column(group_members::Column::MemberId)
-        .filter(group_members::Column::TenantId.eq(tenant_id))
-        .filter(group_members::Column::GroupId.eq(group_id))
-        .filter(group_members::Column::MemberType.eq("User"))
-        .into_tuple()
-        .all(txn)
-        .await?)
 }
 
 /// Which users a configuration change may move.
@@ -740,7 +728,7 @@ pub async fn reassign_after_config(
 ) -> Result<Vec<Event>> {
     let catalog = catalog(txn, tenant_id).await?;
     let ids: Vec<Uuid> = match scope {
-        Scope::Group(group_id) => group_member_users(txn, tenant_id, group_id).await?,
+        Scope::Group(group_id) => super::groups::user_member_ids(txn, tenant_id, group_id).await?,
         // Every user may hold a license by attribute or default: all of them.
         Scope::Tenant if catalog.settings.source != rules::Source::Groups => {
             users::Entity::find()

@@ -523,7 +523,7 @@ pub async fn before_group_delete(txn: &DatabaseTransaction, tenant_id: Uuid, gro
     if catalog.source != RoleSource::Groups || !catalog.is_mapped(group_id) {
         return Ok(Vec::new());
     }
-    group_member_users(txn, tenant_id, group_id).await
+    super::groups::user_member_ids(txn, tenant_id, group_id).await
 }
 
 /// After a mapped group was deleted: the roles of its former members.
@@ -539,18 +539,6 @@ pub async fn after_group_deleted(
     }
     let catalog = catalog(txn, tenant_id).await?;
     reassign_ids(txn, tenant_id, &catalog, members, trigger, now).await
-}
-
-async fn group_member_users(txn: &DatabaseTransaction, tenant_id: Uuid, group_id: Uuid) -> Result<Vec<Uuid>> {
-    Ok(group_members::Entity::find()
-        .select_only()
-        .column(group_members::Column::MemberId)
-        .filter(group_members::Column::TenantId.eq(tenant_id))
-        .filter(group_members::Column::GroupId.eq(group_id))
-        .filter(group_members::Column::MemberType.eq("User"))
-        .into_tuple()
-        .all(txn)
-        .await?)
 }
 
 /// Which users a configuration change may move.
@@ -574,7 +562,7 @@ pub async fn reassign_after_config(
     let mut events = Vec::new();
     match scope {
         Scope::Group(group_id) if catalog.source == RoleSource::Groups => {
-            let ids = group_member_users(txn, tenant_id, group_id).await?;
+            let ids = super::groups::user_member_ids(txn, tenant_id, group_id).await?;
             events = reassign_ids(txn, tenant_id, &catalog, &ids, Trigger::Admin, now).await?;
         }
         Scope::Group(_) => {}
