@@ -77,9 +77,11 @@ async fn every_error_is_a_scim_error(app: TestApp) {
         .await
         .expect_error(406, None);
     let big = json!({"userName": "x", "title": "a".repeat(2 << 20)});
-    app.send(Method::POST, &url("/Users"), t, Some(big), &[])
-        .await
-        .expect_error(413, Some("tooLarge"));
+    let refused = app.send(Method::POST, &url("/Users"), t, Some(big), &[]).await;
+    refused.expect_error(413, Some("tooLarge"));
+    // The rest of the body is never read, so the connection is not offered for reuse: a
+    // client that pooled it would see its next request fail.
+    assert_eq!(refused.header("connection"), Some("close"), "{:?}", refused.headers);
     // Both JSON media types, with parameters, and a missing Accept (docs/idp/notes.md B7).
     for ct in ["application/json", "application/scim+json; charset=utf-8"] {
         let r = app

@@ -193,7 +193,7 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
                 tokio::time::sleep(admission.delay).await;
             }
             // Bodies are read here only for connections that capture them; the limit still holds.
-            let mut too_large = None;
+            let mut unreadable = None;
             if caller.capture_bodies {
                 let (parts, raw) = req.into_parts();
                 let bytes = match axum::body::to_bytes(raw, state.config.max_body_bytes).await {
@@ -201,21 +201,14 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
                         body = Some(capture::redacted(&bytes));
                         bytes
                     }
-                    Err(_) => {
-                        too_large = Some(
-                            ApiError::new(
-                                413,
-                                Some(dirsync_scim::ScimType::TooLarge),
-                                format!("request body is larger than {} bytes", state.config.max_body_bytes),
-                            )
-                            .into_response(),
-                        );
+                    Err(e) => {
+                        unreadable = Some(bounds::body_read_error(&e, state.config.max_body_bytes).into_response());
                         axum::body::Bytes::new()
                     }
                 };
                 req = Request::from_parts(parts, axum::body::Body::from(bytes));
             }
-            let resp = match too_large {
+            let resp = match unreadable {
                 Some(resp) => resp,
                 None => {
                     req.extensions_mut().insert(caller.clone());
@@ -311,6 +304,7 @@ pub fn router(state: AppState) -> Router {
             state.config.bounds,
             bounds::request_size,
         ))
+        .layer(middleware::from_fn(bounds::close_unread))
         .layer(middleware::from_fn(observe::http))
         .with_state(state)
 }
