@@ -27,35 +27,9 @@ pub const MUTABILITIES: [&str; 4] = ["readOnly", "readWrite", "immutable", "writ
 /// Resource types an extension may extend.
 pub const RESOURCE_TYPES: [&str; 2] = ["User", "Group"];
 
-/// One attribute of a definition.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Attribute {
-    pub name: String,
-    pub attr_type: String,
-    pub multi_valued: bool,
-    pub required: bool,
-    pub case_exact: bool,
-    pub canonical_values: Vec<String>,
-    pub description: String,
-    pub separator: String,
-    /// One of [`MUTABILITIES`]: readOnly values from the IdP are ignored (a PATCH of one is
-    /// refused), immutable ones are set once, writeOnly ones are stored but never returned
-    /// over SCIM.
-    pub mutability: String,
-    /// dirsync's `keptOnRemoval`: the IdP sets and changes the value, never clears it (a
-    /// removal succeeds and the value stays; the sync log says so).
-    pub kept_on_removal: bool,
-}
-
-/// A definition as registered.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Definition {
-    pub urn: String,
-    pub name: String,
-    pub description: String,
-    pub resource_type: String,
-    pub attributes: Vec<Attribute>,
-}
+/// One attribute of a definition, and the definition as registered: the SCIM library's types,
+/// so the rules here, the store, the gRPC conversion and the SCIM schema share one struct.
+pub use dirsync_scim::extension::{ExtensionAttribute as Attribute, ExtensionDefinition as Definition};
 
 /// The string value of attribute `name` in a user document, under any extension URN key
 /// (e.g. `urn:ietf:params:scim:schemas:extension:<vendor>:2.0:User`) whose object has it:

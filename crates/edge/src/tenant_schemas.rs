@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync_proto::v1 as pb;
-use dirsync_scim::extension::{ExtensionAttribute, ExtensionDefinition};
+use dirsync_scim::extension::ExtensionDefinition;
 use dirsync_scim::schema::{ResourceSchema, Schema};
 
 use crate::cache::TtlCache;
@@ -36,7 +36,7 @@ impl TenantSchemas {
     pub fn from_registered(list: Vec<pb::ExtensionSchema>) -> Self {
         let (mut users, mut groups): (Vec<Schema>, Vec<Schema>) = (Vec::new(), Vec::new());
         for s in list {
-            let def = definition(s);
+            let def = ExtensionDefinition::from(s);
             if def.resource_type.eq_ignore_ascii_case("Group") {
                 groups.push(def.to_schema());
             } else {
@@ -52,32 +52,6 @@ impl TenantSchemas {
     /// Both resource types, User first (discovery order).
     pub fn all(&self) -> [&ResourceSchema; 2] {
         [&self.user, &self.group]
-    }
-}
-
-/// A registered schema as the SCIM library's definition.
-pub fn definition(s: pb::ExtensionSchema) -> ExtensionDefinition {
-    ExtensionDefinition {
-        urn: s.urn,
-        name: s.name,
-        description: s.description,
-        resource_type: s.resource_type,
-        attributes: s
-            .attributes
-            .into_iter()
-            .map(|a| ExtensionAttribute {
-                name: a.name,
-                attr_type: a.r#type,
-                multi_valued: a.multi_valued,
-                required: a.required,
-                case_exact: a.case_exact,
-                canonical_values: a.canonical_values,
-                description: a.description,
-                separator: a.separator,
-                mutability: a.mutability,
-                kept_on_removal: a.kept_on_removal,
-            })
-            .collect(),
     }
 }
 

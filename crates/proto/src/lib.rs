@@ -1,11 +1,13 @@
-//! Code generated from `proto/dirsync/v1`; hand-written only: re-exports and how the derived
-//! JSON writes times and enums (`json`).
+//! Code generated from `proto/dirsync/v1`; hand-written only: re-exports, how the derived
+//! JSON writes times and enums (`json`), and the one conversion between the extension schema
+//! messages and the SCIM library's definition (`extension`).
 
 pub mod v1 {
     #![allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used)]
     tonic::include_proto!("dirsync.v1");
 }
 
+pub mod extension;
 pub mod json;
 
 /// Encoded descriptors of every dirsync service, for gRPC server reflection.

@@ -31,8 +31,11 @@ pub struct ExtensionAttribute {
     /// Empty: a plain string.
     pub separator: String,
     /// RFC 7643 §7 mutability: readOnly, readWrite (also when empty), immutable, writeOnly.
+    /// readOnly values from the IdP are ignored (a PATCH of one is refused), immutable ones
+    /// are set once, writeOnly ones are stored but never returned over SCIM.
     pub mutability: String,
-    /// dirsync's `keptOnRemoval`: the IdP sets and changes the value but never clears it.
+    /// dirsync's `keptOnRemoval`: the IdP sets and changes the value but never clears it (a
+    /// removal succeeds and the value stays; the sync log says so).
     pub kept_on_removal: bool,
 }
 

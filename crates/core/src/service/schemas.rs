@@ -3,7 +3,7 @@
 use dirsync_proto::v1::schemas_server::Schemas;
 use dirsync_proto::v1::{
     DeleteSchemaRequest, DeleteSchemaResponse, ExtensionSchema, GetSchemaRequest, ListSchemasRequest,
-    ListSchemasResponse, RegisterSchemaRequest, SchemaAttribute,
+    ListSchemasResponse, RegisterSchemaRequest,
 };
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use super::{in_txn, tenant, timestamp};
 use crate::error::CoreError;
 use dirsync_domain::clock::SharedClock;
-use dirsync_domain::schemas::{Attribute, Definition, attributes_from_json};
+use dirsync_domain::schemas::{Definition, attributes_from_json};
 use dirsync_store::entity::tenant_schemas;
 use dirsync_store::schemas as store;
 
@@ -29,21 +29,7 @@ impl SchemasService {
 
 fn to_proto(m: tenant_schemas::Model) -> ExtensionSchema {
     ExtensionSchema {
-        attributes: attributes_from_json(&m.attributes)
-            .into_iter()
-            .map(|a| SchemaAttribute {
-                name: a.name,
-                r#type: a.attr_type,
-                multi_valued: a.multi_valued,
-                required: a.required,
-                case_exact: a.case_exact,
-                canonical_values: a.canonical_values,
-                description: a.description,
-                separator: a.separator,
-                mutability: a.mutability,
-                kept_on_removal: a.kept_on_removal,
-            })
-            .collect(),
+        attributes: attributes_from_json(&m.attributes).into_iter().map(Into::into).collect(),
         urn: m.urn,
         name: m.name,
         description: m.description,
@@ -51,31 +37,6 @@ fn to_proto(m: tenant_schemas::Model) -> ExtensionSchema {
         tenant_id: m.tenant_id.to_string(),
         created: Some(timestamp(m.created_at)),
         updated: Some(timestamp(m.updated_at)),
-    }
-}
-
-fn from_proto(s: ExtensionSchema) -> Definition {
-    Definition {
-        urn: s.urn,
-        name: s.name,
-        description: s.description,
-        resource_type: s.resource_type,
-        attributes: s
-            .attributes
-            .into_iter()
-            .map(|a| Attribute {
-                name: a.name,
-                attr_type: a.r#type,
-                multi_valued: a.multi_valued,
-                required: a.required,
-                case_exact: a.case_exact,
-                canonical_values: a.canonical_values,
-                description: a.description,
-                separator: a.separator,
-                mutability: a.mutability,
-                kept_on_removal: a.kept_on_removal,
-            })
-            .collect(),
     }
 }
 
@@ -87,10 +48,10 @@ impl Schemas for SchemasService {
     ) -> Result<Response<ExtensionSchema>, Status> {
         let req = request.into_inner();
         let tenant_id = tenant(&req.tenant_id)?;
-        let def = from_proto(
-            req.schema
-                .ok_or_else(|| CoreError::invalid_value("RegisterSchema needs a schema".into()))?,
-        );
+        let def: Definition = req
+            .schema
+            .ok_or_else(|| CoreError::invalid_value("RegisterSchema needs a schema".into()))?
+            .into();
         let now = self.clock.now_ms();
         let row = in_txn(&self.db, async |txn| {
             store::register(txn, tenant_id, def, now).await.map_err(CoreError::from)

@@ -8,10 +8,8 @@
 use anyhow::Context;
 use clap::Subcommand;
 use dirsync_proto::v1::schemas_client::SchemasClient;
-use dirsync_proto::v1::{
-    DeleteSchemaRequest, ExtensionSchema, GetSchemaRequest, ListSchemasRequest, RegisterSchemaRequest, SchemaAttribute,
-};
-use dirsync_scim::extension::{ExtensionAttribute, ExtensionDefinition};
+use dirsync_proto::v1::{DeleteSchemaRequest, GetSchemaRequest, ListSchemasRequest, RegisterSchemaRequest};
+use dirsync_scim::extension::ExtensionDefinition;
 use serde_json::{Value, json};
 
 #[derive(Debug, Subcommand)]
@@ -54,57 +52,6 @@ pub enum SchemaCommand {
     },
 }
 
-fn to_proto(d: ExtensionDefinition) -> ExtensionSchema {
-    ExtensionSchema {
-        urn: d.urn,
-        name: d.name,
-        description: d.description,
-        resource_type: d.resource_type,
-        attributes: d
-            .attributes
-            .into_iter()
-            .map(|a| SchemaAttribute {
-                name: a.name,
-                r#type: a.attr_type,
-                multi_valued: a.multi_valued,
-                required: a.required,
-                case_exact: a.case_exact,
-                canonical_values: a.canonical_values,
-                description: a.description,
-                separator: a.separator,
-                mutability: a.mutability,
-                kept_on_removal: a.kept_on_removal,
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
-
-fn from_proto(s: &ExtensionSchema) -> ExtensionDefinition {
-    ExtensionDefinition {
-        urn: s.urn.clone(),
-        name: s.name.clone(),
-        description: s.description.clone(),
-        resource_type: s.resource_type.clone(),
-        attributes: s
-            .attributes
-            .iter()
-            .map(|a| ExtensionAttribute {
-                name: a.name.clone(),
-                attr_type: a.r#type.clone(),
-                multi_valued: a.multi_valued,
-                required: a.required,
-                case_exact: a.case_exact,
-                canonical_values: a.canonical_values.clone(),
-                description: a.description.clone(),
-                separator: a.separator.clone(),
-                mutability: a.mutability.clone(),
-                kept_on_removal: a.kept_on_removal,
-            })
-            .collect(),
-    }
-}
-
 fn read_file(path: &str) -> anyhow::Result<String> {
     if path == "-" {
         return std::io::read_to_string(std::io::stdin()).context("reading the schema from stdin");
@@ -125,7 +72,7 @@ pub(super) async fn run(
             let s = client
                 .register_schema(RegisterSchemaRequest {
                     tenant_id: tenant,
-                    schema: Some(to_proto(def)),
+                    schema: Some(def.into()),
                 })
                 .await?
                 .into_inner();
@@ -137,7 +84,7 @@ pub(super) async fn run(
                     s.attributes.len()
                 );
             }
-            Ok(from_proto(&s).to_json())
+            Ok(ExtensionDefinition::from(s).to_json())
         }
         SchemaCommand::List { tenant, resource_type } => {
             let list = client
@@ -157,14 +104,16 @@ pub(super) async fn run(
                     println!("{}  {}  {}", s.urn, s.resource_type, names.join(", "));
                 }
             }
-            Ok(json!({ "schemas": list.iter().map(|s| from_proto(s).to_json()).collect::<Vec<_>>() }))
+            Ok(
+                json!({ "schemas": list.into_iter().map(|s| ExtensionDefinition::from(s).to_json()).collect::<Vec<_>>() }),
+            )
         }
         SchemaCommand::Show { tenant, urn } => {
             let s = client
                 .get_schema(GetSchemaRequest { tenant_id: tenant, urn })
                 .await?
                 .into_inner();
-            let doc = from_proto(&s).to_json();
+            let doc = ExtensionDefinition::from(s).to_json();
             if text {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             }
