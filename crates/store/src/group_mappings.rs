@@ -13,6 +13,16 @@ use uuid::Uuid;
 use crate::entity::{license_mappings, role_mappings};
 use crate::error::Result;
 
+/// Which users a configuration change of roles or licenses may move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole tenant (for licenses: everyone licensed or in a license group; ranks, seats,
+    /// settings or the source changed).
+    Tenant,
+    /// The members of one group (its mapping changed).
+    Group(Uuid),
+}
+
 /// A mapping table: its columns and how a row of it is made.
 pub trait Table: EntityTrait {
     const TENANT: Self::Column;

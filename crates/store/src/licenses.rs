@@ -709,14 +709,7 @@ pub async fn after_group_deleted(
     reassign(txn, tenant_id, &catalog, members, now).await
 }
 
-/// Which users a configuration change may move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Everyone licensed or in a license group (ranks, seats or settings changed).
-    Tenant,
-    /// The members of one group (its mapping changed).
-    Group(Uuid),
-}
+pub use crate::group_mappings::Scope;
 
 /// After an operator changed the license configuration: recomputes the users in `scope` and
 /// serves every tier's queue, in the change's transaction.

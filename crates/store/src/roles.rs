@@ -541,13 +541,7 @@ pub async fn after_group_deleted(
     reassign_ids(txn, tenant_id, &catalog, members, trigger, now).await
 }
 
-/// Which users a configuration change may move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Tenant,
-    /// The members of one group (a mapping changed).
-    Group(Uuid),
-}
+pub use crate::group_mappings::Scope;
 
 /// After an operator changed the role configuration: recomputes the roles in `scope` and
 /// refuses the change if it left a tenant that had an active admin (`had_admins`) without one.
