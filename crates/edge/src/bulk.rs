@@ -174,7 +174,7 @@ pub async fn bulk(
             }
             let body = match data {
                 Some(d) => {
-                    req = req.header(header::CONTENT_TYPE, crate::media::SCIM_JSON);
+                    req = req.header(header::CONTENT_TYPE, dirsync_scim::MEDIA_TYPE);
                     Body::from(d.to_string())
                 }
                 None => Body::empty(),

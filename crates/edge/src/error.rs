@@ -7,8 +7,6 @@ use dirsync_scim::{ScimError, ScimType};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::media::SCIM_JSON;
-
 /// A SCIM error response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError(pub ScimError);
@@ -126,7 +124,7 @@ impl IntoResponse for ApiError {
         let mut resp = (status, self.0.to_json().to_string()).into_response();
         resp.extensions_mut().insert(ErrorDetail(self.0.detail.clone()));
         resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(dirsync_scim::MEDIA_TYPE));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             set_retry_after(&mut resp, UNAVAILABLE_RETRY_AFTER);
         }

@@ -6,6 +6,7 @@ pub mod auth_failures;
 pub mod bounds;
 pub mod bulk;
 pub mod cache;
+pub mod calls;
 pub mod capture;
 pub mod convert;
 pub mod discovery;
@@ -33,10 +34,11 @@ use axum::{Extension, Router};
 use tokio::net::TcpListener;
 
 use crate::auth::Caller;
+pub use crate::calls::ServiceKey;
 use crate::error::{ApiError, ApiResult};
 use crate::media::{BodyLimit, Scim, ScimJson};
 use crate::params::ListParams;
-pub use crate::state::{AppState, EdgeConfig, ServiceKey};
+pub use crate::state::{AppState, EdgeConfig};
 
 /// The tenant's SCIM base URL: the configured public URL, else `http://<Host>`.
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap, tenant: &str) -> String {
@@ -172,7 +174,7 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
         .iter()
         .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()))
         .map(|v| v.chars().take(200).collect());
-    let ctx = state::RequestContext {
+    let ctx = calls::RequestContext {
         request_id: uuid::Uuid::now_v7().to_string(),
         method: req.method().to_string(),
         path: uri
@@ -212,7 +214,7 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
                 Some(resp) => resp,
                 None => {
                     req.extensions_mut().insert(caller.clone());
-                    state::REQUEST.scope(ctx.clone(), next.run(req)).await
+                    calls::REQUEST.scope(ctx.clone(), next.run(req)).await
                 }
             };
             drop(admission.permit);

@@ -10,8 +10,6 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-pub const SCIM_JSON: &str = "application/scim+json";
-
 fn is_json_type(mime: &str) -> bool {
     let essence = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     matches!(essence.as_str(), "application/scim+json" | "application/json")
@@ -135,7 +133,7 @@ impl Scim {
     fn headers(self, mut resp: Response) -> Response {
         let headers = resp.headers_mut();
         if self.status != StatusCode::NO_CONTENT && self.status != StatusCode::NOT_MODIFIED {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(dirsync_scim::MEDIA_TYPE));
         }
         if let Some(etag) = self.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
             headers.insert(header::ETAG, etag);

@@ -8,7 +8,7 @@ use dirsync_proto::v1::admin_client::AdminClient;
 use dirsync_proto::v1::{RecordRequestRequest, RecordRequestsRequest};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::state::CoreChannel;
+use crate::calls::CoreChannel;
 
 /// Outcomes waiting at most this long before they are sent.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);

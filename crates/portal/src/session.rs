@@ -3,7 +3,6 @@
 //! hash and decides whether it is still live (idle and absolute expiry).
 
 use axum::extract::FromRequestParts;
-use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use dirsync_proto::v1::{PortalSession, SessionRequest};
 use http::header::COOKIE;
@@ -62,14 +61,8 @@ pub struct Session {
     pub lang: Lang,
 }
 
-/// No live session: the page says so (401).
-pub struct NoSession(Lang, PortalState);
-
-impl IntoResponse for NoSession {
-    fn into_response(self) -> Response {
-        crate::pages::session_ended(&self.1, self.0).into_response()
-    }
-}
+/// No live session: the page says so (401, `pages::session_ended`).
+pub struct NoSession(pub(crate) Lang, pub(crate) PortalState);
 
 impl FromRequestParts<PortalState> for Session {
     type Rejection = NoSession;

@@ -18,5 +18,8 @@ pub mod schema;
 
 pub use error::{ScimError, ScimType};
 
+/// The SCIM media type (RFC 7644 §8.1): what every SCIM body, error or not, is sent as.
+pub const MEDIA_TYPE: &str = "application/scim+json";
+
 #[cfg(test)]
 mod proptests;

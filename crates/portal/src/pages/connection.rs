@@ -4,55 +4,16 @@
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use dirsync_proto::v1::{Connection, ConnectionActionRequest, PortalRotateTokenRequest, SessionRequest};
-use maud::{Markup, html};
+use dirsync_proto::v1::{ConnectionActionRequest, PortalRotateTokenRequest, SessionRequest};
+use maud::html;
 use serde::Deserialize;
 
-use super::{Ctx, PageError, Section, when};
+use super::{Ctx, PageError, Section, credentials, when};
 use crate::PortalState;
 use crate::i18n::{fill, hint};
 use crate::idp;
 use crate::session::Session;
 
-/// Tenant URL and secret token with copy buttons; the token only when `token` is given,
-/// else a button that asks for it (`back`: the page to come back to).
-pub fn credentials(ctx: &Ctx<'_>, c: &Connection, token: Option<&str>, back: &str) -> Markup {
-    let t = ctx.t;
-    let url_id = format!("url-{}", c.id);
-    let token_id = format!("token-{}", c.id);
-    html! {
-        div class="field" {
-            label for=(url_id) { (t.tenant_url) }
-            div class="copyable" {
-                input type="text" id=(url_id) value=(c.scim_base_url) readonly;
-                button type="button" class="copy" data-copy=(url_id) hidden { (t.copy) }
-            }
-        }
-        div class="field" {
-            @match token {
-                Some(secret) => {
-                    label for=(token_id) { (t.secret_token) }
-                    div class="copyable" {
-                        input type="text" id=(token_id) value=(secret) readonly autocomplete="off" spellcheck="false";
-                        button type="button" class="copy" data-copy=(token_id) hidden { (t.copy) }
-                    }
-                    p class="muted" { (t.token_shown) }
-                }
-                None => {
-                    span class="label" id=(token_id) { (t.secret_token) }
-                    form method="post" action={ "/portal/connection/" (c.id) "/reveal" } class="inline" {
-                        input type="hidden" name="back" value=(back);
-                        span class="masked" aria-hidden="true" { "••••••••••••••••" }
-                        button type="submit" aria-describedby=(token_id) { (t.show_token) }
-                    }
-                    p class="muted" { (t.token_hidden) }
-                }
-            }
-        }
-    }
-}
-
-/// The Connection page; `token` for the connection whose secret was asked for or issued.
 async fn render(
     state: &PortalState,
     session: &Session,

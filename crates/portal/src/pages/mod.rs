@@ -227,6 +227,45 @@ pub fn secondary(ctx: &Ctx<'_>, detail: Option<&str>) -> Markup {
     }
 }
 
+/// Tenant URL and secret token with copy buttons; the token only when `token` is given,
+/// else a button that asks for it (`back`: the page to come back to).
+pub fn credentials(ctx: &Ctx<'_>, c: &dirsync_proto::v1::Connection, token: Option<&str>, back: &str) -> Markup {
+    let t = ctx.t;
+    let url_id = format!("url-{}", c.id);
+    let token_id = format!("token-{}", c.id);
+    html! {
+        div class="field" {
+            label for=(url_id) { (t.tenant_url) }
+            div class="copyable" {
+                input type="text" id=(url_id) value=(c.scim_base_url) readonly;
+                button type="button" class="copy" data-copy=(url_id) hidden { (t.copy) }
+            }
+        }
+        div class="field" {
+            @match token {
+                Some(secret) => {
+                    label for=(token_id) { (t.secret_token) }
+                    div class="copyable" {
+                        input type="text" id=(token_id) value=(secret) readonly autocomplete="off" spellcheck="false";
+                        button type="button" class="copy" data-copy=(token_id) hidden { (t.copy) }
+                    }
+                    p class="muted" { (t.token_shown) }
+                }
+                None => {
+                    span class="label" id=(token_id) { (t.secret_token) }
+                    form method="post" action={ "/portal/connection/" (c.id) "/reveal" } class="inline" {
+                        input type="hidden" name="back" value=(back);
+                        span class="masked" aria-hidden="true" { "••••••••••••••••" }
+                        button type="submit" aria-describedby=(token_id) { (t.show_token) }
+                    }
+                    p class="muted" { (t.token_hidden) }
+                }
+            }
+        }
+    }
+}
+
+/// The Connection page; `token` for the connection whose secret was asked for or issued.
 /// 401: no live session.
 pub fn session_ended(state: &PortalState, lang: Lang) -> Response {
     let ctx = Ctx::new(state, lang, None, Section::None);
@@ -239,6 +278,12 @@ pub fn session_ended(state: &PortalState, lang: Lang) -> Response {
         resp.headers_mut().append(SET_COOKIE, v);
     }
     resp
+}
+
+impl IntoResponse for session::NoSession {
+    fn into_response(self) -> Response {
+        session_ended(&self.1, self.0)
+    }
 }
 
 /// 403: a cross-site request.

@@ -7,9 +7,8 @@ use dirsync_proto::v1::{ChooseIdpRequest, ConnectionStats, PortalSyncLogRequest,
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::connection::credentials;
 use super::log::entry_rows;
-use super::{Ctx, PageError, Section, trusted};
+use super::{Ctx, PageError, Section, credentials, trusted};
 use crate::PortalState;
 use crate::i18n::{fill, hint};
 use crate::idp::{self, IDPS};
