@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::harness::{Grpc, TestApp, assert_status, change_data, patch};
+use crate::harness::{Grpc, TestApp, assert_status, change_data, patch, replica};
 use crate::on_both_stores;
 use crate::users::user;
 
@@ -517,9 +517,18 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     let much_later: dirsync_domain::clock::SharedClock = std::sync::Arc::new(At(now + 62 * 60_000));
     // The app's own core holds the job's lease (renewed every second): another replica skips
     // the job until that lease expires.
-    assert_eq!(bill_purchases(&db, &soon, "replica-b").await.unwrap(), None);
-    assert_eq!(bill_purchases(&db, &later, "replica-b").await.unwrap(), Some(1));
-    assert_eq!(bill_purchases(&db, &later, "replica-b").await.unwrap(), Some(0));
+    assert_eq!(
+        bill_purchases(&replica(&db, soon.clone()), "replica-b").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        bill_purchases(&replica(&db, later.clone()), "replica-b").await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        bill_purchases(&replica(&db, later.clone()), "replica-b").await.unwrap(),
+        Some(0)
+    );
     // Billed means part of a bill: the cancelled seat is never listed as billed, and has no
     // billed time (JumpCloud's create-and-delete user costs nothing, on the list too).
     let billed = purchases(&app, PurchaseFilter::Billed).await;
@@ -577,7 +586,12 @@ async fn auto_purchase_buys_and_bills_the_net(app: TestApp) {
     add_member(&app, &s.groups["Team"], &e).await;
     remove_member(&app, &s.groups["Team"], &e).await;
     assert_eq!(counts(&app).await[1], row("Team", 3, 3, 0));
-    assert_eq!(bill_purchases(&db, &much_later, "replica-b").await.unwrap(), Some(0));
+    assert_eq!(
+        bill_purchases(&replica(&db, much_later.clone()), "replica-b")
+            .await
+            .unwrap(),
+        Some(0)
+    );
     let bills = app
         .changes(&app.tenant_id, 0, 1000)
         .await

@@ -12,7 +12,7 @@ use dirsync_proto::v1::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Store, TestApp, change_data, patch};
+use crate::harness::{Backend, Store, TestApp, change_data, patch, replica};
 use crate::on_both_stores;
 
 /// A user as Google Workspace or JumpCloud may send it: the home address first, no flag.
@@ -113,7 +113,7 @@ async fn the_first_work_address_is_primary_everywhere(app: TestApp) {
     // The invite goes to the work address.
     let db = dirsync_core::connect(&app.store_url).await.unwrap();
     let later: SharedClock = std::sync::Arc::new(At(start + 601_000));
-    send_due_invites(&db, &later, "replica-b").await.unwrap();
+    send_due_invites(&replica(&db, later), "replica-b").await.unwrap();
     db.close().await.unwrap();
     let invites: Vec<Value> = app
         .changes(&app.tenant_id, 0, 1000)

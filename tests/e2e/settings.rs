@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::harness::{Grpc, TestApp, patch};
+use crate::harness::{Grpc, TestApp, patch, replica};
 use crate::on_both_stores;
 use crate::users::user;
 
@@ -520,16 +520,22 @@ async fn invites_fall_due_only_for_present_active_users(app: TestApp) {
 
     // Before the delay has passed: nothing is due. (The app's own job holds the lease for at
     // most 2 s of real time; a minute later this replica takes it.)
-    let early = send_due_invites(&db, &at(start + 60_000), "replica-b").await.unwrap();
+    let early = send_due_invites(&replica(&db, at(start + 60_000)), "replica-b")
+        .await
+        .unwrap();
     assert_eq!(early, Some(InviteRun::default()));
     // After it: one invite, one skipped.
     let later = at(start + 601_000);
     assert_eq!(
-        send_due_invites(&db, &later, "replica-b").await.unwrap(),
+        send_due_invites(&replica(&db, later.clone()), "replica-b")
+            .await
+            .unwrap(),
         Some(InviteRun { sent: 1, skipped: 1 })
     );
     assert_eq!(
-        send_due_invites(&db, &later, "replica-b").await.unwrap(),
+        send_due_invites(&replica(&db, later.clone()), "replica-b")
+            .await
+            .unwrap(),
         Some(InviteRun::default()),
         "each invite is sent once"
     );
@@ -595,7 +601,9 @@ async fn invites_turned_off_before_due_are_skipped(app: TestApp) {
     update(&app, &app.tenant_id, on(false)).await.unwrap();
     let db = dirsync_core::connect(&app.store_url).await.unwrap();
     assert_eq!(
-        send_due_invites(&db, &at(start + 61_000), "replica-b").await.unwrap(),
+        send_due_invites(&replica(&db, at(start + 61_000)), "replica-b")
+            .await
+            .unwrap(),
         Some(InviteRun { sent: 0, skipped: 1 })
     );
     assert!(

@@ -3,12 +3,9 @@
 
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
-
 use crate::error::Result;
-use crate::journal::{self, RequestContext};
-use crate::service::mutation::Pipeline;
-use dirsync_domain::clock::SharedClock;
+use crate::journal::RequestContext;
+use crate::service::mutation::{Author, Done, Pipeline};
 use dirsync_store as store;
 
 const LEASE: &str = "license-billing";
@@ -18,9 +15,12 @@ pub const INTERVAL: Duration = Duration::from_secs(1);
 const LEASE_TTL_MS: i64 = 5_000;
 
 /// One run of the billing job, if this replica holds the lease: returns the number of
-/// `billing.due` changes written, or `None` when another replica holds the lease.
-pub async fn bill_purchases(db: &DatabaseConnection, clock: &SharedClock, holder: &str) -> Result<Option<u64>> {
-    let now = clock.now_ms();
+/// `billing.due` changes written, or `None` when another replica holds the lease. Each bill is
+/// written through the mutation pipeline (one transaction per tenant, journaled and notified
+/// like every change), so `Watch` streams see it at once.
+pub async fn bill_purchases(pipeline: &Pipeline, holder: &str) -> Result<Option<u64>> {
+    let db = pipeline.db();
+    let now = pipeline.clock().now_ms();
     if !store::leases::acquire(db, LEASE, holder, now, LEASE_TTL_MS).await? {
         return Ok(None);
     }
@@ -32,43 +32,34 @@ pub async fn bill_purchases(db: &DatabaseConnection, clock: &SharedClock, holder
             continue;
         }
         // One transaction per tenant: a failing tenant does not hold back the others' bills.
-        let txn = store::begin(db).await?;
-        if let Some(bill) = store::licenses::bill(&txn, tenant_id, now).await? {
-            journal::write(
-                &txn,
-                tenant_id,
-                None,
-                &RequestContext::default(),
-                std::slice::from_ref(&bill.event),
-                now,
-            )
+        let wrote = pipeline
+            .transact(tenant_id, async |txn, now| {
+                let Some(bill) = store::licenses::bill(txn, tenant_id, now).await? else {
+                    return Ok(Done::new(false));
+                };
+                // The admin reads the sync log per connection: the bill shows in each it concerns.
+                let ctx = RequestContext::job(format!("billing:{}", bill.id), "/billing".into());
+                let summary = bill.event.summary.clone();
+                let done = Done::new(true).by(Author::system(), vec![bill.event]);
+                Ok(bill.connections.into_iter().fold(done, |done, connection_id| {
+                    done.note(connection_id, ctx.clone(), summary.clone())
+                }))
+            })
             .await?;
-            // The admin reads the sync log per connection: the bill shows in each it concerns.
-            let ctx = RequestContext::job(format!("billing:{}", bill.id), "/billing".into());
-            for connection_id in bill.connections {
-                journal::log_line(&txn, tenant_id, connection_id, &ctx, bill.event.summary.clone(), now).await?;
-            }
-            billed += 1;
-        }
-        txn.commit().await?;
+        billed += u64::from(wrote);
     }
     Ok(Some(billed))
 }
 
-/// Runs the billing job every [`INTERVAL`] until the process stops, waking `Watch` streams
-/// after a run that wrote bills (or failed part-way, after some).
+/// Runs the billing job every [`INTERVAL`] until the process stops.
 pub fn spawn(pipeline: Pipeline, holder: String) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let run = bill_purchases(pipeline.db(), pipeline.clock(), &holder).await;
+            let run = bill_purchases(&pipeline, &holder).await;
             crate::observe::job_run("billing", &run);
-            // Bills are change rows: `Watch` streams see them at once.
-            if !matches!(run, Ok(None) | Ok(Some(0))) {
-                pipeline.notify();
-            }
             match run {
                 Ok(Some(n)) if n > 0 => tracing::info!(bills = n, "seat billing"),
                 Ok(_) => {}

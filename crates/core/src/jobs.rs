@@ -57,9 +57,9 @@ pub async fn prune_sync_log(
     Ok(Some(removed))
 }
 
-/// Runs the periodic jobs until the process stops. The billing and invite jobs write change
-/// rows in transactions of their own (one per tenant, one per invite); after a run that
-/// committed any, or failed part-way, they wake `Watch` streams through `pipeline`.
+/// Runs the periodic jobs until the process stops. The billing and invite jobs write their
+/// change rows through `pipeline` (one transaction per tenant, one per invite), which journals
+/// them and wakes `Watch` streams like any other change.
 pub fn spawn(pipeline: Pipeline, retention: Retention) {
     let holder = Uuid::now_v7().to_string();
     let (db, clock) = (pipeline.db().clone(), pipeline.clock().clone());
@@ -88,12 +88,8 @@ fn spawn_invites(pipeline: Pipeline, holder: String) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let run = send_due_invites(pipeline.db(), pipeline.clock(), &holder).await;
+            let run = send_due_invites(&pipeline, &holder).await;
             crate::observe::job_run("invites", &run);
-            // Skipped invites write only sync-log lines.
-            if !matches!(run, Ok(None) | Ok(Some(InviteRun { sent: 0, .. }))) {
-                pipeline.notify();
-            }
             match run {
                 Ok(Some(r)) if r.sent + r.skipped > 0 => {
                     tracing::info!(sent = r.sent, skipped = r.skipped, "invites");

@@ -1,8 +1,10 @@
 //! The one mutation pipeline. Every write of users and groups, and every other write that adds
-//! rows to the change feed, whichever RPC or job starts it, runs through [`Pipeline::run`]:
+//! rows to the change feed, whichever RPC or job starts it, runs through [`Pipeline::run`]
+//! (RPCs) or [`Pipeline::transact`] (the billing and invite jobs, which are no user or group
+//! writes but journal the same way):
 //!
 //!   open transaction -> the mutation's steps -> journal (change rows, sync-log lines,
-//!   warnings) -> commit -> wake this replica's `Watch` streams.
+//!   warnings, a job's own sync-log notes) -> commit -> wake this replica's `Watch` streams.
 //!
 //! The per-entity steps live here too, each written once and run in one fixed order:
 //!
@@ -20,7 +22,6 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::Status;
 use uuid::Uuid;
 
-use super::in_txn;
 use crate::error::Result;
 use crate::journal::{self, Event, RequestContext};
 use crate::service::changes::ChangeSignal;
@@ -76,11 +77,21 @@ struct Entry {
     warning: Option<String>,
 }
 
-/// What a mutation's steps hand back: the value for the response and what to journal, in order.
+/// A sync-log line of a job's own, with no change rows: what a job did for one connection.
+#[derive(Debug)]
+struct Note {
+    connection_id: Uuid,
+    ctx: RequestContext,
+    summary: String,
+}
+
+/// What a mutation's steps hand back: the value for the response and what to journal, in order
+/// (the entries, then the notes).
 #[derive(Debug)]
 pub(crate) struct Done<T> {
     value: T,
     journal: Vec<Entry>,
+    notes: Vec<Note>,
 }
 
 impl<T> Done<T> {
@@ -88,7 +99,18 @@ impl<T> Done<T> {
         Done {
             value,
             journal: Vec::new(),
+            notes: Vec::new(),
         }
+    }
+
+    /// Adds a sync-log line `summary` for `connection_id` under the job context `ctx`.
+    pub fn note(mut self, connection_id: Uuid, ctx: RequestContext, summary: String) -> Self {
+        self.notes.push(Note {
+            connection_id,
+            ctx,
+            summary,
+        });
+        self
     }
 
     /// Journals `events` as made by `author` (after the entries added before).
@@ -106,6 +128,7 @@ impl<T> Done<T> {
         Done {
             value,
             journal: self.journal,
+            notes: self.notes,
         }
     }
 
@@ -178,37 +201,39 @@ impl Pipeline {
         &self.clock
     }
 
-    /// Wakes this replica's `Watch` streams. Only for writes that commit their own
-    /// transactions (the jobs); everything else goes through [`Pipeline::run`].
-    pub fn notify(&self) {
-        self.signal.notify();
-    }
-
-    /// Runs `steps` in one transaction of tenant `tenant_id` (stamped with one `now`), writes
-    /// their journal entries in order, commits, and wakes `Watch` streams.
+    /// [`Pipeline::transact`] for an RPC: its error as the gRPC status.
     pub(crate) async fn run<T, F>(&self, tenant_id: Uuid, steps: F) -> Result<T, Status>
     where
         F: AsyncFnOnce(&DatabaseTransaction, i64) -> Result<Done<T>>,
     {
+        Ok(self.transact(tenant_id, steps).await?)
+    }
+
+    /// Runs `steps` in one transaction of tenant `tenant_id` (stamped with one `now`), writes
+    /// their journal in order, commits, and wakes `Watch` streams; rolls back on any error.
+    pub(crate) async fn transact<T, F>(&self, tenant_id: Uuid, steps: F) -> Result<T>
+    where
+        F: AsyncFnOnce(&DatabaseTransaction, i64) -> Result<Done<T>>,
+    {
         let now = self.clock.now_ms();
-        let value = in_txn(&self.db, async |txn| {
-            let done = steps(txn, now).await?;
-            for entry in &done.journal {
-                let Entry {
-                    author,
-                    events,
-                    warning,
-                } = entry;
-                journal::write(txn, tenant_id, author.connection_id, &author.ctx, events, now).await?;
-                if let (Some(c), Some(w)) = (author.connection_id, warning) {
-                    journal::log_warning(txn, tenant_id, c, &author.ctx, w.clone(), now).await?;
-                }
-            }
+        let txn = dirsync_store::begin(&self.db).await?;
+        let written = async {
+            let done = steps(&txn, now).await?;
+            write_journal(&txn, tenant_id, &done, now).await?;
             Ok(done.value)
-        })
-        .await?;
-        self.signal.notify();
-        Ok(value)
+        }
+        .await;
+        match written {
+            Ok(value) => {
+                txn.commit().await?;
+                self.signal.notify();
+                Ok(value)
+            }
+            Err(e) => {
+                txn.rollback().await?;
+                Err(e)
+            }
+        }
     }
 
     /// Creates or replaces a user; returns it with the tenant's languages (for the response).
@@ -299,6 +324,26 @@ impl Pipeline {
         })
         .await
     }
+}
+
+/// Writes what `done` journals, in order: each entry's change rows and sync-log line (and
+/// warning), then the notes.
+async fn write_journal<T>(txn: &DatabaseTransaction, tenant_id: Uuid, done: &Done<T>, now: i64) -> Result<()> {
+    for Entry {
+        author,
+        events,
+        warning,
+    } in &done.journal
+    {
+        journal::write(txn, tenant_id, author.connection_id, &author.ctx, events, now).await?;
+        if let (Some(c), Some(w)) = (author.connection_id, warning) {
+            journal::log_warning(txn, tenant_id, c, &author.ctx, w.clone(), now).await?;
+        }
+    }
+    for note in &done.notes {
+        journal::log_line(txn, tenant_id, note.connection_id, &note.ctx, note.summary.clone(), now).await?;
+    }
+    Ok(())
 }
 
 /// The steps of a delete; returns its events.

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::error::{CoreError, Result};
-use crate::journal::{self, Event, RequestContext};
+use crate::error::Result;
+use crate::journal::{Event, RequestContext};
+use crate::service::mutation::{Author, Done, Pipeline};
 use dirsync_domain::User;
-use dirsync_domain::clock::SharedClock;
 use dirsync_store as store;
 use dirsync_store::entity::{pending_invites, users};
 
@@ -45,17 +45,17 @@ fn context(user_id: Uuid) -> RequestContext {
     RequestContext::job(format!("invite:{user_id}"), format!("/Users/{user_id}"))
 }
 
-/// Handles one due invite in `txn`.
-async fn handle(txn: &DatabaseTransaction, inv: &pending_invites::Model, now: i64) -> Result<Outcome> {
+/// Handles one due invite in `txn`: what happened, and what to journal.
+async fn handle(txn: &DatabaseTransaction, inv: &pending_invites::Model) -> Result<Done<Outcome>> {
     if !store::settings::take_invite(txn, inv.tenant_id, inv.user_id).await? {
-        return Ok(Outcome::Gone);
+        return Ok(Done::new(Outcome::Gone));
     }
     let Some(user) = users::Entity::find_by_id(inv.user_id)
         .filter(users::Column::TenantId.eq(inv.tenant_id))
         .one(txn)
         .await?
     else {
-        return Ok(Outcome::Gone);
+        return Ok(Done::new(Outcome::Gone));
     };
     let settings = store::settings::get(txn, inv.tenant_id).await?;
     let skipped = if !settings.invites_enabled {
@@ -67,37 +67,25 @@ async fn handle(txn: &DatabaseTransaction, inv: &pending_invites::Model, now: i6
     };
     if let Some(why) = skipped {
         let summary = format!("invite for user {} skipped: {why}", user.user_name);
-        journal::log_line(
-            txn,
-            inv.tenant_id,
-            inv.connection_id,
-            &context(inv.user_id),
-            summary,
-            now,
-        )
-        .await?;
-        return Ok(Outcome::Skipped);
+        return Ok(Done::new(Outcome::Skipped).note(inv.connection_id, context(inv.user_id), summary));
     }
     let language = settings.languages.of_document(&user.document);
     let user = User::from(user);
     let event = Event::invite_due(&user, &language);
-    journal::write(
-        txn,
-        inv.tenant_id,
-        Some(inv.connection_id),
-        &context(user.id),
-        &[event],
-        now,
-    )
-    .await?;
-    Ok(Outcome::Sent)
+    let author = Author {
+        connection_id: Some(inv.connection_id),
+        ctx: context(user.id),
+    };
+    Ok(Done::new(Outcome::Sent).by(author, vec![event]))
 }
 
 /// One run of the invite job, if this replica holds its lease: every invite due at the
 /// clock's `now` is sent (an `invite.due` change plus a sync-log line) or skipped, and
-/// removed, each in its own transaction. `None` when another replica holds the lease.
-pub async fn send_due_invites(db: &DatabaseConnection, clock: &SharedClock, holder: &str) -> Result<Option<InviteRun>> {
-    let now = clock.now_ms();
+/// removed, each in its own transaction of the mutation pipeline (journaled and notified like
+/// every change). `None` when another replica holds the lease.
+pub async fn send_due_invites(pipeline: &Pipeline, holder: &str) -> Result<Option<InviteRun>> {
+    let db = pipeline.db();
+    let now = pipeline.clock().now_ms();
     let ttl = i64::try_from(INTERVAL.as_millis().saturating_mul(2)).unwrap_or(i64::MAX);
     if !store::leases::acquire(db, LEASE, holder, now, ttl).await? {
         return Ok(None);
@@ -106,20 +94,13 @@ pub async fn send_due_invites(db: &DatabaseConnection, clock: &SharedClock, hold
     loop {
         let due = store::settings::due_invites(db, now, BATCH).await?;
         for inv in &due {
-            let txn = dirsync_store::begin(db).await?;
-            match handle(&txn, inv, now).await {
-                Ok(outcome) => {
-                    txn.commit().await?;
-                    match outcome {
-                        Outcome::Sent => run.sent += 1,
-                        Outcome::Skipped => run.skipped += 1,
-                        Outcome::Gone => {}
-                    }
-                }
-                Err(e) => {
-                    txn.rollback().await.map_err(CoreError::from)?;
-                    return Err(e);
-                }
+            match pipeline
+                .transact(inv.tenant_id, async |txn, _| handle(txn, inv).await)
+                .await?
+            {
+                Outcome::Sent => run.sent += 1,
+                Outcome::Skipped => run.skipped += 1,
+                Outcome::Gone => {}
             }
         }
         if (due.len() as u64) < BATCH {
