@@ -712,5 +712,10 @@ pub fn urlencode(s: &str) -> String {
 /// Another core replica's mutation pipeline over `db`, at the time `clock` says: what the
 /// tests run the jobs (billing, invites) with by hand.
 pub fn replica(db: &sea_orm::DatabaseConnection, clock: dirsync_domain::clock::SharedClock) -> dirsync_core::Pipeline {
-    dirsync_core::Pipeline::new(db.clone(), clock, dirsync_core::ChangeSignal::default())
+    dirsync_core::Pipeline::new(
+        db.clone(),
+        clock,
+        dirsync_domain::ids::v7(),
+        dirsync_core::ChangeSignal::default(),
+    )
 }

@@ -34,7 +34,7 @@ pub async fn bill_purchases(pipeline: &Pipeline, holder: &str) -> Result<Option<
         // One transaction per tenant: a failing tenant does not hold back the others' bills.
         let wrote = pipeline
             .transact(tenant_id, async |txn, now| {
-                let Some(bill) = store::licenses::bill(txn, tenant_id, now).await? else {
+                let Some(bill) = store::licenses::bill(txn, tenant_id, pipeline.ids(), now).await? else {
                     return Ok(Done::new(false));
                 };
                 // The admin reads the sync log per connection: the bill shows in each it concerns.

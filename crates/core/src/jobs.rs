@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
-use uuid::Uuid;
 
 use crate::error::Result;
 use crate::service::mutation::Pipeline;
@@ -61,7 +60,7 @@ pub async fn prune_sync_log(
 /// change rows through `pipeline` (one transaction per tenant, one per invite), which journals
 /// them and wakes `Watch` streams like any other change.
 pub fn spawn(pipeline: Pipeline, retention: Retention) {
-    let holder = Uuid::now_v7().to_string();
+    let holder = pipeline.ids().new_id().to_string();
     let (db, clock) = (pipeline.db().clone(), pipeline.clock().clone());
     crate::billing::spawn(pipeline.clone(), holder.clone());
     spawn_invites(pipeline, holder.clone());

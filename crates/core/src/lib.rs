@@ -171,9 +171,11 @@ pub async fn bootstrap(
         return Ok(None);
     }
     let now = clock.now_ms();
-    let tenant = dirsync_store::admin::create_tenant(&txn, "default", now).await?;
-    let conn = dirsync_store::admin::create_connection(&txn, tenant.id, "default", "generic", now).await?;
-    let (_, token) = dirsync_store::admin::issue_token(&txn, &conn, &settings.sealing, now).await?;
+    // Start-up, before any pipeline: the production id source.
+    let ids = dirsync_domain::ids::UuidV7;
+    let tenant = dirsync_store::admin::create_tenant(&txn, "default", &ids, now).await?;
+    let conn = dirsync_store::admin::create_connection(&txn, tenant.id, "default", "generic", &ids, now).await?;
+    let (_, token) = dirsync_store::admin::issue_token(&txn, &conn, &settings.sealing, &ids, now).await?;
     txn.commit().await?;
     Ok(Some(Bootstrapped {
         tenant_id: tenant.id.to_string(),
@@ -253,7 +255,7 @@ pub async fn start(
         .build_v1()?;
     let signal = ChangeSignal::default();
     // Every write that reaches the change feed runs through it and wakes `Watch` streams.
-    let pipeline = Pipeline::new(db.clone(), clock.clone(), signal.clone());
+    let pipeline = Pipeline::new(db.clone(), clock.clone(), dirsync_domain::ids::v7(), signal.clone());
     let directory = DirectoryService::new(pipeline.clone());
     let licenses = LicensesService::new(pipeline.clone());
     // Set when `shutdown` resolves: Watch streams end, then the server stops.
@@ -272,7 +274,7 @@ pub async fn start(
         feed_poll: _,
     } = settings;
     jobs::spawn(pipeline.clone(), retention);
-    let schemas = SchemasService::new(db.clone(), clock.clone());
+    let schemas = SchemasService::new(db.clone(), clock.clone(), pipeline.ids().clone());
     let portal = PortalService::new(pipeline.clone(), public_url.clone(), sealing.clone());
     let admin = AdminService::new(pipeline, public_url, sealing);
     // Every generated server has these two setters, but no trait names them.

@@ -22,6 +22,13 @@ impl IdSource for UuidV7 {
 
 pub type SharedIds = Arc<dyn IdSource>;
 
+/// A shared source is a source: `&SharedIds` passes where a `&dyn IdSource` is asked for.
+impl<T: IdSource + ?Sized> IdSource for Arc<T> {
+    fn new_id(&self) -> Uuid {
+        (**self).new_id()
+    }
+}
+
 pub fn v7() -> SharedIds {
     Arc::new(UuidV7)
 }

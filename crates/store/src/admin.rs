@@ -1,5 +1,6 @@
 //! Tenants, SCIM connections and their tokens.
 
+use dirsync_domain::ids::IdSource;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -14,12 +15,17 @@ use crate::tokens as secrets;
 /// The IdP profiles a connection can have (see docs/idp/).
 pub const IDP_PROFILES: &[&str] = &["generic", "entra", "okta", "onelogin", "google", "pingone", "jumpcloud"];
 
-pub async fn create_tenant(txn: &DatabaseTransaction, name: &str, now: i64) -> Result<tenants::Model> {
+pub async fn create_tenant(
+    txn: &DatabaseTransaction,
+    name: &str,
+    id_source: &dyn IdSource,
+    now: i64,
+) -> Result<tenants::Model> {
     if name.trim().is_empty() {
         return Err(StoreError::invalid_value("tenant name must not be empty".into()));
     }
     Ok(tenants::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         name: Set(name.to_owned()),
         created_at: Set(now),
         change_seq: Set(0),
@@ -47,6 +53,7 @@ pub async fn create_connection(
     tenant_id: Uuid,
     name: &str,
     idp_profile: &str,
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<connections::Model> {
     get_tenant(txn, tenant_id).await?;
@@ -64,7 +71,7 @@ pub async fn create_connection(
         name.to_owned()
     };
     Ok(connections::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         tenant_id: Set(tenant_id),
         name: Set(name),
         idp_profile: Set(profile),
@@ -99,11 +106,12 @@ pub async fn issue_token(
     txn: &DatabaseTransaction,
     connection: &connections::Model,
     sealing: &SecretBox,
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<(tokens::Model, String)> {
     let secret = secrets::generate()
         .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(format!("no randomness available: {e}"))))?;
-    let id = Uuid::now_v7();
+    let id = id_source.new_id();
     let sealed = sealing
         .seal(&secret, id.as_bytes())
         .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;

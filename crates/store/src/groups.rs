@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use dirsync_domain::filter::{Filter, Sort};
 use dirsync_domain::group::{Group, GroupSpec};
+use dirsync_domain::ids::IdSource;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -315,12 +316,13 @@ pub async fn create(
     connection_id: Option<Uuid>,
     spec: &GroupSpec,
     member_ids: &[String],
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<(Group, Vec<Uuid>)> {
     validate(spec)?;
     check_name_free(txn, tenant_id, &spec.display_name, None).await?;
     let model = groups::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         tenant_id: Set(tenant_id),
         connection_id: Set(connection_id),
         display_name: Set(spec.display_name.clone()),

@@ -4,6 +4,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set};
 
+use dirsync_domain::ids::IdSource;
 use uuid::Uuid;
 
 use crate::entity::{changes, sync_log, tenants};
@@ -31,6 +32,7 @@ pub async fn write(
     connection_id: Option<Uuid>,
     ctx: &RequestContext,
     events: &[Event],
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<()> {
     // A write whose only effect was to keep values the IdP cleared still says so.
@@ -42,7 +44,7 @@ pub async fn write(
     });
     if events.is_empty() {
         if let (Some(connection_id), Some(kept)) = (connection_id, kept) {
-            log_line(txn, tenant_id, connection_id, ctx, kept, now).await?;
+            log_line(txn, tenant_id, connection_id, ctx, kept, id_source, now).await?;
         }
         return Ok(());
     }
@@ -80,7 +82,7 @@ pub async fn write(
             .chain(kept.as_deref())
             .collect::<Vec<_>>()
             .join("; ");
-        log_line(txn, tenant_id, connection_id, ctx, summary, now).await?;
+        log_line(txn, tenant_id, connection_id, ctx, summary, id_source, now).await?;
     }
     Ok(())
 }
@@ -109,6 +111,7 @@ pub async fn log_line<C: ConnectionTrait>(
     connection_id: Uuid,
     ctx: &RequestContext,
     summary: String,
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<()> {
     upsert_line(
@@ -119,6 +122,7 @@ pub async fn log_line<C: ConnectionTrait>(
         summary,
         None,
         sync_log::Column::Summary,
+        id_source,
         now,
     )
     .await
@@ -132,6 +136,7 @@ pub async fn log_warning<C: ConnectionTrait>(
     connection_id: Uuid,
     ctx: &RequestContext,
     warning: String,
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<()> {
     let summary = crate::sync_log::describe(&ctx.method, &ctx.path, 0, None);
@@ -143,6 +148,7 @@ pub async fn log_warning<C: ConnectionTrait>(
         summary,
         Some(warning),
         sync_log::Column::Warning,
+        id_source,
         now,
     )
     .await
@@ -159,13 +165,14 @@ async fn upsert_line<C: ConnectionTrait>(
     summary: String,
     warning: Option<String>,
     column: sync_log::Column,
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<()> {
     let Some(request_id) = ctx.request_id.as_deref() else {
         return Ok(());
     };
     let entry = sync_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         tenant_id: Set(tenant_id),
         connection_id: Set(connection_id),
         request_id: Set(request_id.to_owned()),

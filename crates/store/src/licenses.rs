@@ -21,7 +21,7 @@ use crate::entity::{
 };
 use crate::error::{Result, StoreError};
 use crate::journal::Event;
-use dirsync_domain::ids::UuidV7;
+use dirsync_domain::ids::{IdSource, SharedIds};
 use dirsync_domain::licenses::{
     self as rules, Before, Catalog, Ledger, Purchase, Seats, Settings, Settlement, State, Tier, Unbilled,
 };
@@ -163,11 +163,17 @@ fn name_taken(name: &str) -> StoreError {
     StoreError::uniqueness(format!("a license tier named {name:?} already exists in this tenant"))
 }
 
-pub async fn create(txn: &DatabaseTransaction, tenant_id: Uuid, spec: &TierSpec, now: i64) -> Result<Tier> {
+pub async fn create(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    spec: &TierSpec,
+    id_source: &dyn IdSource,
+    now: i64,
+) -> Result<Tier> {
     rules::validate_tier(&spec.name, spec.seats)?;
     super::admin::get_tenant(txn, tenant_id).await?;
     license_tiers::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         tenant_id: Set(tenant_id),
         name: Set(spec.name.clone()),
         rank: Set(spec.rank),
@@ -286,12 +292,18 @@ fn purchase_row(tenant_id: Uuid, p: Purchase) -> license_purchases::ActiveModel 
 }
 
 impl<'a> Work<'a> {
-    async fn start(txn: &DatabaseTransaction, tenant_id: Uuid, catalog: &'a Catalog, now: i64) -> Result<Work<'a>> {
+    async fn start(
+        txn: &DatabaseTransaction,
+        tenant_id: Uuid,
+        catalog: &'a Catalog,
+        id_source: &SharedIds,
+        now: i64,
+    ) -> Result<Work<'a>> {
         super::lock_tenant(txn, tenant_id).await?;
         let seats = seats(txn, tenant_id).await?;
         Ok(Work {
             tenant_id,
-            ledger: Ledger::new(catalog, seats, dirsync_domain::ids::v7(), now),
+            ledger: Ledger::new(catalog, seats, id_source.clone(), now),
             now,
         })
     }
@@ -551,10 +563,11 @@ async fn reassign(
     tenant_id: Uuid,
     catalog: &Catalog,
     ids: &[Uuid],
+    id_source: &SharedIds,
     now: i64,
 ) -> Result<Vec<Event>> {
     let ids: Vec<Uuid> = ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
-    let mut work = Work::start(txn, tenant_id, catalog, now).await?;
+    let mut work = Work::start(txn, tenant_id, catalog, id_source, now).await?;
     for chunk in ids.chunks(CHUNK) {
         work.chunk(txn, chunk).await?;
     }
@@ -583,6 +596,7 @@ pub async fn after_user_write(
     tenant_id: Uuid,
     before: Option<&User>,
     after: &User,
+    id_source: &SharedIds,
     now: i64,
 ) -> Result<Vec<Event>> {
     let activation = before.is_some_and(|b| b.active != after.active);
@@ -602,7 +616,7 @@ pub async fn after_user_write(
         return Ok(Vec::new());
     }
     let catalog = catalog(txn, tenant_id).await?;
-    reassign(txn, tenant_id, &catalog, &[after.id], now).await
+    reassign(txn, tenant_id, &catalog, &[after.id], id_source, now).await
 }
 
 /// A deleted user's license, read before the deletion takes it.
@@ -638,6 +652,7 @@ pub async fn after_user_deleted(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     gone: Option<Gone>,
+    id_source: &SharedIds,
     now: i64,
 ) -> Result<Vec<Event>> {
     let Some(gone) = gone else { return Ok(Vec::new()) };
@@ -649,7 +664,7 @@ pub async fn after_user_deleted(
         .filter(user_licenses::Column::UserId.eq(gone.user_id))
         .exec(txn)
         .await?;
-    let mut work = Work::start(txn, tenant_id, &catalog, now).await?;
+    let mut work = Work::start(txn, tenant_id, &catalog, id_source, now).await?;
     if gone.state == State::Assigned {
         work.ledger.freed_by(gone.user_id, gone.tier);
     }
@@ -668,6 +683,7 @@ pub async fn after_members_changed(
     tenant_id: Uuid,
     group_id: Uuid,
     delta: &MemberDelta,
+    id_source: &SharedIds,
     now: i64,
 ) -> Result<Vec<Event>> {
     if delta.added.is_empty() && delta.removed.is_empty() {
@@ -678,7 +694,7 @@ pub async fn after_members_changed(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = delta.added.iter().chain(&delta.removed).copied().collect();
-    reassign(txn, tenant_id, &catalog, &ids, now).await
+    reassign(txn, tenant_id, &catalog, &ids, id_source, now).await
 }
 
 /// The members whose licenses a group's deletion may change: read before it is deleted (its
@@ -700,13 +716,14 @@ pub async fn after_group_deleted(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     members: &[Uuid],
+    id_source: &SharedIds,
     now: i64,
 ) -> Result<Vec<Event>> {
     if members.is_empty() {
         return Ok(Vec::new());
     }
     let catalog = catalog(txn, tenant_id).await?;
-    reassign(txn, tenant_id, &catalog, members, now).await
+    reassign(txn, tenant_id, &catalog, members, id_source, now).await
 }
 
 pub use crate::group_mappings::Scope;
@@ -717,6 +734,7 @@ pub async fn reassign_after_config(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     scope: Scope,
+    id_source: &SharedIds,
     now: i64,
 ) -> Result<Vec<Event>> {
     let catalog = catalog(txn, tenant_id).await?;
@@ -762,7 +780,7 @@ pub async fn reassign_after_config(
             ids.into_iter().collect()
         }
     };
-    reassign(txn, tenant_id, &catalog, &ids, now).await
+    reassign(txn, tenant_id, &catalog, &ids, id_source, now).await
 }
 
 /// A user's license as the product reads it.
@@ -854,7 +872,12 @@ pub async fn unbilled_tenants<C: ConnectionTrait>(db: &C) -> Result<Vec<(Uuid, i
 /// Bills a tenant's purchases whose window has passed at `now`: marks them billed (cancelled
 /// ones settled without a bill) and returns the `billing.due` event, unless every purchase of
 /// the window was netted out. Takes the tenant's lock, so no purchase is billed twice.
-pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Result<Option<Bill>> {
+pub async fn bill(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    id_source: &dyn IdSource,
+    now: i64,
+) -> Result<Option<Bill>> {
     super::lock_tenant(txn, tenant_id).await?;
     let window = settings(txn, tenant_id).await?.billing_window_seconds;
     let first: Option<i64> = license_purchases::Entity::find()
@@ -899,7 +922,7 @@ pub async fn bill(txn: &DatabaseTransaction, tenant_id: Uuid, now: i64) -> Resul
         cancelled,
         billed_users,
         event,
-    } = rules::settle(&unbilled, start, end, &UuidV7);
+    } = rules::settle(&unbilled, start, end, id_source);
     if !cancelled.is_empty() {
         license_purchases::Entity::update_many()
             .col_expr(license_purchases::Column::BilledAt, Expr::val(now))

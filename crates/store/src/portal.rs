@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use dirsync_domain::ids::{IdSource, SharedIds};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -87,11 +88,12 @@ pub struct NewLink<'a> {
 pub async fn create_link(
     txn: &DatabaseTransaction,
     new: NewLink<'_>,
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<(portal_links::Model, String)> {
     let token = random(LINK_PREFIX)?;
     let row = portal_links::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         tenant_id: Set(new.tenant_id),
         connection_id: Set(new.connection_id),
         intent: Set(new.intent.to_owned()),
@@ -143,7 +145,12 @@ pub async fn live_link<C: ConnectionTrait>(db: &C, token: &str, now: i64) -> Res
 
 /// Uses a link up and opens a session for its tenant; returns the session and its secret.
 /// Of two concurrent redemptions exactly one succeeds (the conditional update decides).
-pub async fn redeem_link(txn: &DatabaseTransaction, token: &str, now: i64) -> Result<(portal_sessions::Model, String)> {
+pub async fn redeem_link(
+    txn: &DatabaseTransaction,
+    token: &str,
+    id_source: &dyn IdSource,
+    now: i64,
+) -> Result<(portal_sessions::Model, String)> {
     let link = live_link(txn, token, now).await?;
     let used = portal_links::Entity::update_many()
         .col_expr(portal_links::Column::UsedAt, Expr::val(now))
@@ -157,7 +164,7 @@ pub async fn redeem_link(txn: &DatabaseTransaction, token: &str, now: i64) -> Re
     }
     let secret = random(SESSION_PREFIX)?;
     let session = portal_sessions::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         tenant_id: Set(link.tenant_id),
         link_id: Set(link.id),
         connection_id: Set(link.connection_id),
@@ -298,6 +305,7 @@ pub async fn apply_mapping(
     group_id: Uuid,
     role: Option<Uuid>,
     tier: Option<Uuid>,
+    id_source: &SharedIds,
     now: i64,
 ) -> Result<(MappingEffect, Vec<crate::journal::Event>)> {
     use super::{licenses, roles};
@@ -323,7 +331,9 @@ pub async fn apply_mapping(
             licenses::unmap_group(txn, tenant_id, group_id).await?;
         }
     }
-    events.extend(licenses::reassign_after_config(txn, tenant_id, licenses::Scope::Group(group_id), now).await?);
+    events.extend(
+        licenses::reassign_after_config(txn, tenant_id, licenses::Scope::Group(group_id), id_source, now).await?,
+    );
     let (roles_after, tiers_after, bought_after) = snapshot(txn, tenant_id, &ids).await?;
     Ok((
         MappingEffect {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use dirsync_domain::User;
+use dirsync_domain::ids::IdSource;
 use sea_orm::sea_query::{Alias, Expr, Func, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -120,10 +121,16 @@ async fn clear_default(txn: &DatabaseTransaction, tenant_id: Uuid, except: Uuid)
     Ok(())
 }
 
-pub async fn create(txn: &DatabaseTransaction, tenant_id: Uuid, spec: &RoleSpec, now: i64) -> Result<Role> {
+pub async fn create(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    spec: &RoleSpec,
+    id_source: &dyn IdSource,
+    now: i64,
+) -> Result<Role> {
     rules::validate(&spec.name, spec.is_admin, spec.is_guest, spec.is_default)?;
     super::admin::get_tenant(txn, tenant_id).await?;
-    let id = Uuid::now_v7();
+    let id = id_source.new_id();
     if spec.is_default {
         clear_default(txn, tenant_id, id).await?;
     }

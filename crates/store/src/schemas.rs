@@ -1,6 +1,7 @@
 //! Tenant extension schemas: register (create or replace by URN), list, get, delete. Every
 //! query is scoped by tenant.
 
+use dirsync_domain::ids::IdSource;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -20,6 +21,7 @@ pub async fn register(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     def: Definition,
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<tenant_schemas::Model> {
     let def = rules::validate(def)?;
@@ -37,7 +39,7 @@ pub async fn register(
             Ok(m.update(txn).await?)
         }
         None => Ok(tenant_schemas::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id_source.new_id()),
             tenant_id: Set(tenant_id),
             urn_key: Set(urn_key(&def.urn)),
             urn: Set(def.urn),

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use dirsync_domain::ids::IdSource;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
@@ -52,10 +53,10 @@ pub fn describe(method: &str, path: &str, status: i32, error: Option<&str>) -> S
 }
 
 /// Completes the entry a mutation wrote, or writes one for a request that changed nothing.
-pub async fn record<C: ConnectionTrait>(db: &C, o: Outcome) -> Result<()> {
+pub async fn record<C: ConnectionTrait>(db: &C, o: Outcome, id_source: &dyn IdSource) -> Result<()> {
     let summary = describe(&o.method, &o.path, o.status, o.error.as_deref());
     let entry = sync_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         tenant_id: Set(o.tenant_id),
         connection_id: Set(o.connection_id),
         request_id: Set(o.request_id),

@@ -15,6 +15,11 @@ use crate::{admin, begin, licenses, roles, users};
 
 const NOW: i64 = 1_700_000_000_000;
 
+/// The production id source, as the core's pipeline injects it.
+fn ids() -> dirsync_domain::ids::SharedIds {
+    dirsync_domain::ids::v7()
+}
+
 /// A fresh database (one connection: every SQLite `:memory:` connection is its own database)
 /// with one tenant.
 async fn tenant() -> (DatabaseConnection, Uuid) {
@@ -23,7 +28,7 @@ async fn tenant() -> (DatabaseConnection, Uuid) {
     let db = Database::connect(opts).await.unwrap();
     Migrator::up(&db, None).await.unwrap();
     let txn = db.begin().await.unwrap();
-    let t = admin::create_tenant(&txn, "acme", NOW).await.unwrap();
+    let t = admin::create_tenant(&txn, "acme", &*ids(), NOW).await.unwrap();
     txn.commit().await.unwrap();
     (db, t.id)
 }
@@ -46,11 +51,11 @@ async fn create_user(db: &DatabaseConnection, tenant_id: Uuid, user_name: &str) 
         source: "native",
         spec: &spec(user_name),
     };
-    let u = users::create(&txn, new, NOW).await.unwrap();
+    let u = users::create(&txn, new, &*ids(), NOW).await.unwrap();
     roles::after_user_write(&txn, tenant_id, None, &u, Trigger::Native, NOW)
         .await
         .unwrap();
-    licenses::after_user_write(&txn, tenant_id, None, &u, NOW)
+    licenses::after_user_write(&txn, tenant_id, None, &u, &ids(), NOW)
         .await
         .unwrap();
     txn.commit().await.unwrap();
@@ -74,6 +79,7 @@ async fn seats_are_taken_queued_or_bought() {
                 rank: 1,
                 seats: 1,
             },
+            &*ids(),
             NOW,
         )
         .await
@@ -123,7 +129,7 @@ async fn the_last_active_admin_is_never_deleted() {
             is_guest: false,
             is_default: true,
         };
-        roles::create(&txn, tenant_id, &admin_role, NOW).await.unwrap();
+        roles::create(&txn, tenant_id, &admin_role, &*ids(), NOW).await.unwrap();
         txn.commit().await.unwrap();
         let mut ids = Vec::new();
         for i in 0..admins {
@@ -164,7 +170,7 @@ async fn guests_are_never_assigned_through_scim() {
             is_guest,
             is_default,
         };
-        roles::create(&txn, tenant_id, &role, NOW).await.unwrap();
+        roles::create(&txn, tenant_id, &role, &*ids(), NOW).await.unwrap();
     }
     let mut guest = spec("ann");
     guest.document = r#"{"userName":"ann","active":true,"urn:x:User":{"userRole":"Guest"}}"#.into();
@@ -174,7 +180,7 @@ async fn guests_are_never_assigned_through_scim() {
         source: "native",
         spec: &guest,
     };
-    let u = users::create(&txn, new, NOW).await.unwrap();
+    let u = users::create(&txn, new, &*ids(), NOW).await.unwrap();
     let err = roles::after_user_write(&txn, tenant_id, None, &u, Trigger::Scim, NOW)
         .await
         .expect_err("a guest role through SCIM must be refused");

@@ -1,6 +1,7 @@
 //! Users: create, read, replace, delete, list, lookups by key and login resolution.
 
 use dirsync_domain::filter::{Filter, Sort};
+use dirsync_domain::ids::IdSource;
 use dirsync_domain::user::{User, UserSpec};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -77,11 +78,11 @@ pub struct NewUser<'a> {
     pub spec: &'a UserSpec,
 }
 
-pub async fn create(txn: &DatabaseTransaction, new: NewUser<'_>, now: i64) -> Result<User> {
+pub async fn create(txn: &DatabaseTransaction, new: NewUser<'_>, id_source: &dyn IdSource, now: i64) -> Result<User> {
     validate(new.spec)?;
     let spec = new.spec;
     let model = users::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id_source.new_id()),
         tenant_id: Set(new.tenant_id),
         connection_id: Set(new.connection_id),
         source: Set(new.source.to_owned()),

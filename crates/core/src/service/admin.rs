@@ -196,7 +196,9 @@ impl Admin for AdminService {
         let req = request.into_inner();
         let now = self.clock.now_ms();
         let t = in_txn(&self.db, async |txn| {
-            admin::create_tenant(txn, &req.name, now).await.map_err(CoreError::from)
+            admin::create_tenant(txn, &req.name, self.pipeline.ids(), now)
+                .await
+                .map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(tenant_to_proto(t)))
@@ -227,11 +229,12 @@ impl Admin for AdminService {
         let tenant_id = tenant(&req.tenant_id)?;
         let now = self.clock.now_ms();
         let (conn, token, secret) = in_txn(&self.db, async |txn| {
-            let mut conn = admin::create_connection(txn, tenant_id, &req.name, &req.idp_profile, now).await?;
+            let mut conn =
+                admin::create_connection(txn, tenant_id, &req.name, &req.idp_profile, self.pipeline.ids(), now).await?;
             if let Some(allow) = req.allow_adoption {
                 conn = adoption::set_allow_adoption(txn, tenant_id, conn.id, allow).await?;
             }
-            let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
+            let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, self.pipeline.ids(), now).await?;
             Ok((conn, token, secret))
         })
         .await?;
@@ -271,7 +274,7 @@ impl Admin for AdminService {
                     "connection {connection_id} has ended"
                 )));
             }
-            let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
+            let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, self.pipeline.ids(), now).await?;
             admin::expire_tokens(txn, conn.id, Some(token.id), now.saturating_add(grace_ms)).await?;
             Ok((conn, token, secret))
         })
@@ -322,7 +325,7 @@ impl Admin for AdminService {
         &self,
         request: Request<RecordRequestRequest>,
     ) -> Result<Response<RecordRequestResponse>, Status> {
-        log::record(&self.db, outcome(request.into_inner())?)
+        log::record(&self.db, outcome(request.into_inner())?, self.pipeline.ids())
             .await
             .map_err(CoreError::from)?;
         Ok(Response::new(RecordRequestResponse {}))
@@ -341,7 +344,7 @@ impl Admin for AdminService {
         // One transaction, one commit: the cost of logging is paid once per batch.
         in_txn(&self.db, async |txn| {
             for o in outcomes {
-                log::record(txn, o).await?;
+                log::record(txn, o, self.pipeline.ids()).await?;
             }
             Ok(())
         })
@@ -439,7 +442,7 @@ impl Admin for AdminService {
             .pipeline
             .run(tenant_id, async |txn, now| {
                 let had_admins = roles::active_admins(txn, tenant_id).await? > 0;
-                let role = roles::create(txn, tenant_id, &spec, now).await?;
+                let role = roles::create(txn, tenant_id, &spec, self.pipeline.ids(), now).await?;
                 settle(txn, tenant_id, Scope::Tenant, had_admins, now, role).await
             })
             .await?;

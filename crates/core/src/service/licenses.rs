@@ -16,6 +16,7 @@ use super::mutation::{Author, Done, Pipeline};
 use super::{in_txn, tenant, timestamp};
 use crate::error::{CoreError, Result, parse_id};
 use dirsync_domain::clock::SharedClock;
+use dirsync_domain::ids::SharedIds;
 use dirsync_domain::licenses::Tier as TierRecord;
 use dirsync_domain::licenses::{PurchaseState, Seats, Source as LicenseSource};
 use dirsync_store::entity::license_purchases;
@@ -96,8 +97,14 @@ fn purchase_to_proto(p: license_purchases::Model) -> Purchase {
 
 /// After a configuration change: recomputes the licenses in `scope`, in the change's
 /// transaction; returns their events for the journal.
-async fn settle(txn: &DatabaseTransaction, tenant_id: Uuid, scope: Scope, now: i64) -> Result<Done<()>> {
-    let events = licenses::reassign_after_config(txn, tenant_id, scope, now).await?;
+async fn settle(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    scope: Scope,
+    id_source: &SharedIds,
+    now: i64,
+) -> Result<Done<()>> {
+    let events = licenses::reassign_after_config(txn, tenant_id, scope, id_source, now).await?;
     Ok(Done::new(()).by(Author::system(), events))
 }
 
@@ -126,7 +133,7 @@ impl Licenses for LicensesService {
         let now = self.clock.now_ms();
         // No group is mapped to a new tier yet: nobody moves.
         let tier = in_txn(&self.db, async |txn| {
-            licenses::create(txn, tenant_id, &spec, now)
+            licenses::create(txn, tenant_id, &spec, self.pipeline.ids(), now)
                 .await
                 .map_err(CoreError::from)
         })
@@ -150,7 +157,7 @@ impl Licenses for LicensesService {
                 let (before, after) = licenses::update(txn, tenant_id, id, &spec).await?;
                 // Licenses refer to ids: a rename alone moves nobody.
                 let done = if (before.rank, before.seats) != (after.rank, after.seats) {
-                    settle(txn, tenant_id, Scope::Tenant, now).await?
+                    settle(txn, tenant_id, Scope::Tenant, self.pipeline.ids(), now).await?
                 } else {
                     Done::new(())
                 };
@@ -206,7 +213,9 @@ impl Licenses for LicensesService {
             .pipeline
             .run(tenant_id, async |txn, now| {
                 let mapping = licenses::map_group(txn, tenant_id, group_id, tier_id).await?;
-                Ok(settle(txn, tenant_id, Scope::Group(group_id), now).await?.with(mapping))
+                Ok(settle(txn, tenant_id, Scope::Group(group_id), self.pipeline.ids(), now)
+                    .await?
+                    .with(mapping))
             })
             .await?;
         Ok(Response::new(mapping_to_proto(mapping)))
@@ -222,7 +231,7 @@ impl Licenses for LicensesService {
         self.pipeline
             .run(tenant_id, async |txn, now| {
                 if licenses::unmap_group(txn, tenant_id, group_id).await? {
-                    return settle(txn, tenant_id, Scope::Group(group_id), now).await;
+                    return settle(txn, tenant_id, Scope::Group(group_id), self.pipeline.ids(), now).await;
                 }
                 Ok(Done::new(()))
             })
@@ -286,7 +295,9 @@ impl Licenses for LicensesService {
                 let moved = after.source != before.source
                     || (after.source == LicenseSource::Default && after.default_tier != before.default_tier);
                 if (after.auto_purchase && !before.auto_purchase) || moved {
-                    return Ok(settle(txn, tenant_id, Scope::Tenant, now).await?.with(after));
+                    return Ok(settle(txn, tenant_id, Scope::Tenant, self.pipeline.ids(), now)
+                        .await?
+                        .with(after));
                 }
                 Ok(Done::new(after))
             })

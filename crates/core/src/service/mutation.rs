@@ -29,18 +29,21 @@ use crate::settings::language::Languages;
 use crate::settings::{self as tenant_settings, timezone};
 use dirsync_domain::adoption::Takeover;
 use dirsync_domain::clock::SharedClock;
+use dirsync_domain::ids::{IdSource, SharedIds};
 use dirsync_domain::roles::Trigger;
 use dirsync_store::adoption::{self, Visibility};
 use dirsync_store::groups::{MemberChange, MemberRow};
 use dirsync_store::users::NewUser;
 use dirsync_store::{groups, licenses, roles, users};
 
-/// Runs mutations: holds the store, the clock that stamps them and the signal that wakes
+/// Runs mutations: holds the store, the clock that stamps them, the id source that names the
+/// rows they create (every service and job takes it from here) and the signal that wakes
 /// `Watch` streams after they commit.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     db: DatabaseConnection,
     clock: SharedClock,
+    ids: SharedIds,
     signal: ChangeSignal,
 }
 
@@ -189,8 +192,8 @@ enum Target {
 }
 
 impl Pipeline {
-    pub fn new(db: DatabaseConnection, clock: SharedClock, signal: ChangeSignal) -> Self {
-        Self { db, clock, signal }
+    pub fn new(db: DatabaseConnection, clock: SharedClock, ids: SharedIds, signal: ChangeSignal) -> Self {
+        Self { db, clock, ids, signal }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -199,6 +202,10 @@ impl Pipeline {
 
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    pub fn ids(&self) -> &SharedIds {
+        &self.ids
     }
 
     /// [`Pipeline::transact`] for an RPC: its error as the gRPC status.
@@ -219,7 +226,7 @@ impl Pipeline {
         let txn = dirsync_store::begin(&self.db).await?;
         let written = async {
             let done = steps(&txn, now).await?;
-            write_journal(&txn, tenant_id, &done, now).await?;
+            write_journal(&txn, tenant_id, &done, self.ids.as_ref(), now).await?;
             Ok(done.value)
         }
         .await;
@@ -251,7 +258,8 @@ impl Pipeline {
         let connection_id = author.connection_id;
         self.run(tenant_id, async |txn, now| {
             let target = adopt(txn, tenant_id, connection_id, write).await?;
-            let (before, after, mut events) = write_user_row(txn, tenant_id, connection_id, spec, target, now).await?;
+            let (before, after, mut events) =
+                write_user_row(txn, tenant_id, connection_id, spec, target, &self.ids, now).await?;
             let langs = match &before {
                 None => {
                     tenant_settings::after_user_created(txn, tenant_id, connection_id, &after, &mut events, now).await?
@@ -260,7 +268,7 @@ impl Pipeline {
             };
             events
                 .extend(roles::after_user_write(txn, tenant_id, before.as_ref(), &after, author.trigger(), now).await?);
-            events.extend(licenses::after_user_write(txn, tenant_id, before.as_ref(), &after, now).await?);
+            events.extend(licenses::after_user_write(txn, tenant_id, before.as_ref(), &after, &self.ids, now).await?);
             Ok(Done::new((after, langs)).by(author, events).warning(warning))
         })
         .await
@@ -275,7 +283,7 @@ impl Pipeline {
         expected_version: Option<i64>,
     ) -> Result<(), Status> {
         self.run(tenant_id, async |txn, now| {
-            let events = delete_steps(txn, tenant_id, &author, target, expected_version, now).await?;
+            let events = delete_steps(txn, tenant_id, &author, target, expected_version, &self.ids, now).await?;
             Ok(Done::new(()).by(author, events))
         })
         .await
@@ -294,7 +302,8 @@ impl Pipeline {
         self.run(tenant_id, async |txn, now| {
             let (id, after, mut events, delta) = match write {
                 GroupWrite::Create { spec, member_ids } => {
-                    let (g, added) = groups::create(txn, tenant_id, connection_id, spec, member_ids, now).await?;
+                    let (g, added) =
+                        groups::create(txn, tenant_id, connection_id, spec, member_ids, &self.ids, now).await?;
                     let mut events = vec![Event::group_created(&g)];
                     events.extend(Event::members(&g, &added, &[]));
                     // A new group is mapped to no role or tier: nobody moves.
@@ -317,7 +326,7 @@ impl Pipeline {
             };
             if let Some(delta) = &delta {
                 events.extend(roles::after_members_changed(txn, tenant_id, id, delta, author.trigger(), now).await?);
-                events.extend(licenses::after_members_changed(txn, tenant_id, id, delta, now).await?);
+                events.extend(licenses::after_members_changed(txn, tenant_id, id, delta, &self.ids, now).await?);
             }
             let members = members(txn, tenant_id, id, include_members, connection_id).await?;
             Ok(Done::new((after, members)).by(author, events))
@@ -328,20 +337,44 @@ impl Pipeline {
 
 /// Writes what `done` journals, in order: each entry's change rows and sync-log line (and
 /// warning), then the notes.
-async fn write_journal<T>(txn: &DatabaseTransaction, tenant_id: Uuid, done: &Done<T>, now: i64) -> Result<()> {
+async fn write_journal<T>(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    done: &Done<T>,
+    id_source: &dyn IdSource,
+    now: i64,
+) -> Result<()> {
     for Entry {
         author,
         events,
         warning,
     } in &done.journal
     {
-        journal::write(txn, tenant_id, author.connection_id, &author.ctx, events, now).await?;
+        journal::write(
+            txn,
+            tenant_id,
+            author.connection_id,
+            &author.ctx,
+            events,
+            id_source,
+            now,
+        )
+        .await?;
         if let (Some(c), Some(w)) = (author.connection_id, warning) {
-            journal::log_warning(txn, tenant_id, c, &author.ctx, w.clone(), now).await?;
+            journal::log_warning(txn, tenant_id, c, &author.ctx, w.clone(), id_source, now).await?;
         }
     }
     for note in &done.notes {
-        journal::log_line(txn, tenant_id, note.connection_id, &note.ctx, note.summary.clone(), now).await?;
+        journal::log_line(
+            txn,
+            tenant_id,
+            note.connection_id,
+            &note.ctx,
+            note.summary.clone(),
+            id_source,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -353,6 +386,7 @@ async fn delete_steps(
     author: &Author,
     target: Deletion,
     expected_version: Option<i64>,
+    id_source: &SharedIds,
     now: i64,
 ) -> Result<Vec<Event>> {
     match target {
@@ -365,7 +399,7 @@ async fn delete_steps(
             let license = licenses::before_user_delete(txn, tenant_id, id).await?;
             let (gone, groups) = users::delete(txn, tenant_id, id, expected_version).await?;
             let mut events = vec![Event::user_deleted(&gone, &groups)];
-            events.extend(licenses::after_user_deleted(txn, tenant_id, license, now).await?);
+            events.extend(licenses::after_user_deleted(txn, tenant_id, license, id_source, now).await?);
             Ok(events)
         }
         Deletion::Group(id) => {
@@ -376,7 +410,7 @@ async fn delete_steps(
             let gone = groups::delete(txn, tenant_id, id, expected_version).await?;
             let mut events = vec![Event::group_deleted(&gone)];
             events.extend(roles::after_group_deleted(txn, tenant_id, &members, author.trigger(), now).await?);
-            events.extend(licenses::after_group_deleted(txn, tenant_id, &licensed, now).await?);
+            events.extend(licenses::after_group_deleted(txn, tenant_id, &licensed, id_source, now).await?);
             Ok(events)
         }
     }
@@ -429,6 +463,7 @@ async fn write_user_row(
     connection_id: Option<Uuid>,
     spec: &UserSpec,
     target: Target,
+    id_source: &dyn IdSource,
     now: i64,
 ) -> Result<(Option<User>, User, Vec<Event>)> {
     match target {
@@ -440,7 +475,7 @@ async fn write_user_row(
                 source,
                 spec,
             };
-            let u = users::create(txn, new, now).await?;
+            let u = users::create(txn, new, id_source, now).await?;
             let events = vec![Event::user_created(&u)];
             Ok((None, u, events))
         }

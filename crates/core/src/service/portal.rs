@@ -29,6 +29,7 @@ use crate::error::{CoreError, ErrorKind, Result, StoreError, parse_id};
 use crate::journal::{Event, RequestContext};
 use crate::service_auth::CallingService;
 use dirsync_domain::clock::SharedClock;
+use dirsync_domain::ids::IdSource;
 use dirsync_store::entity::{connections, portal_sessions};
 use dirsync_store::portal::{self as store, NewLink};
 use dirsync_store::sealing::SecretBox;
@@ -129,6 +130,7 @@ async fn journal_action<T>(
     target: Target,
     action: &'static str,
     summary: String,
+    id_source: &dyn IdSource,
     now: i64,
     done: Done<T>,
 ) -> Result<Done<T>> {
@@ -162,7 +164,7 @@ async fn journal_action<T>(
     let actor = format!("portal session {}", s.id);
     let summary = format!("{summary} (by {actor})");
     let ctx = RequestContext {
-        request_id: Some(format!("portal:{}", Uuid::now_v7())),
+        request_id: Some(format!("portal:{}", id_source.new_id())),
         method: "PORTAL".into(),
         path: format!("/portal/{action}"),
         ..Default::default()
@@ -194,6 +196,7 @@ async fn journal_action<T>(
                 started_at: now,
                 ..Default::default()
             },
+            id_source,
         )
         .await?;
     }
@@ -263,7 +266,9 @@ impl Portal for PortalService {
                 return_url: req.return_url.as_deref(),
                 created_by: &caller,
             };
-            store::create_link(txn, new, now).await.map_err(CoreError::from)
+            store::create_link(txn, new, self.pipeline.ids(), now)
+                .await
+                .map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(PortalLink {
@@ -307,7 +312,9 @@ impl Portal for PortalService {
         let token = request.into_inner().token;
         let now = self.clock.now_ms();
         let (session, secret) = in_txn(&self.db, async |txn| {
-            store::redeem_link(txn, &token, now).await.map_err(CoreError::from)
+            store::redeem_link(txn, &token, self.pipeline.ids(), now)
+                .await
+                .map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(PortalSessionGrant {
@@ -361,15 +368,27 @@ impl Portal for PortalService {
                 let conn = match current {
                     Some(c) => admin::update_connection(txn, s.tenant_id, c.id, None, Some(&profile), None).await?,
                     None => {
-                        let c = admin::create_connection(txn, s.tenant_id, &profile, &profile, now).await?;
-                        admin::issue_token(txn, &c, &self.sealing, now).await?;
+                        let c =
+                            admin::create_connection(txn, s.tenant_id, &profile, &profile, self.pipeline.ids(), now)
+                                .await?;
+                        admin::issue_token(txn, &c, &self.sealing, self.pipeline.ids(), now).await?;
                         store::set_connection(txn, s.id, c.id).await?;
                         c
                     }
                 };
                 let summary = format!("set up connection {} for {profile}", conn.name);
                 let done = Done::new(());
-                journal_action(txn, &s, Target::Connection(conn.id), "idp_chosen", summary, now, done).await
+                journal_action(
+                    txn,
+                    &s,
+                    Target::Connection(conn.id),
+                    "idp_chosen",
+                    summary,
+                    self.pipeline.ids(),
+                    now,
+                    done,
+                )
+                .await
             })
             .await?;
         let s = self.session(&req.session).await?;
@@ -389,7 +408,17 @@ impl Portal for PortalService {
                 let (token, secret) = admin::current_secret(txn, &conn, &self.sealing, now).await?;
                 let (target, summary) = (Target::Connection(conn.id), "showed the secret token".into());
                 let done = Done::new((conn, token, secret));
-                journal_action(txn, &s, target, "token_revealed", summary, now, done).await
+                journal_action(
+                    txn,
+                    &s,
+                    target,
+                    "token_revealed",
+                    summary,
+                    self.pipeline.ids(),
+                    now,
+                    done,
+                )
+                .await
             })
             .await?;
         Ok(Response::new(ConnectionCredentials {
@@ -417,7 +446,7 @@ impl Portal for PortalService {
             .pipeline
             .run(s.tenant_id, async |txn, now| {
                 let conn = self.live_connection(txn, &s, &req.connection_id).await?;
-                let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, now).await?;
+                let (token, secret) = admin::issue_token(txn, &conn, &self.sealing, self.pipeline.ids(), now).await?;
                 admin::expire_tokens(txn, conn.id, Some(token.id), now.saturating_add(grace_ms)).await?;
                 let summary = match req.grace_seconds {
                     0 => "rotated the secret token; the old one stopped working at once".to_owned(),
@@ -425,7 +454,17 @@ impl Portal for PortalService {
                 };
                 let target = Target::Connection(conn.id);
                 let done = Done::new((conn, token, secret));
-                journal_action(txn, &s, target, "token_rotated", summary, now, done).await
+                journal_action(
+                    txn,
+                    &s,
+                    target,
+                    "token_rotated",
+                    summary,
+                    self.pipeline.ids(),
+                    now,
+                    done,
+                )
+                .await
             })
             .await?;
         Ok(Response::new(ConnectionCredentials {
@@ -449,7 +488,17 @@ impl Portal for PortalService {
                 let summary = format!("revoked {n} secret token{}", if n == 1 { "" } else { "s" });
                 let target = Target::Connection(conn.id);
                 let done = Done::new(n);
-                journal_action(txn, &s, target, "tokens_revoked", summary, now, done).await
+                journal_action(
+                    txn,
+                    &s,
+                    target,
+                    "tokens_revoked",
+                    summary,
+                    self.pipeline.ids(),
+                    now,
+                    done,
+                )
+                .await
             })
             .await?;
         Ok(Response::new(RevokeTokensResponse { revoked }))
@@ -472,7 +521,17 @@ impl Portal for PortalService {
                 );
                 let target = Target::Connection(conn.id);
                 let done = Done::new(ended);
-                journal_action(txn, &s, target, "connection_ended", summary, now, done).await
+                journal_action(
+                    txn,
+                    &s,
+                    target,
+                    "connection_ended",
+                    summary,
+                    self.pipeline.ids(),
+                    now,
+                    done,
+                )
+                .await
             })
             .await?;
         Ok(Response::new(EndConnectionResponse {
@@ -563,7 +622,7 @@ impl Portal for PortalService {
         let now = self.clock.now_ms();
         // Applied for real, then rolled back: the preview runs the very rules a save runs.
         let txn = dirsync_store::begin(&self.db).await.map_err(CoreError::from)?;
-        let result = store::apply_mapping(&txn, s.tenant_id, group, role, tier, now).await;
+        let result = store::apply_mapping(&txn, s.tenant_id, group, role, tier, self.pipeline.ids(), now).await;
         txn.rollback().await.map_err(CoreError::from)?;
         match result {
             Ok((effect, _)) => Ok(Response::new(effect_to_proto(effect))),
@@ -587,7 +646,7 @@ impl Portal for PortalService {
         let s = self.session(&req.session).await?;
         let (group, role, tier) = mapping_ids(&req)?;
         let effect = self.pipeline.run(s.tenant_id, async |txn, now| {
-            let (effect, events) = store::apply_mapping(txn, s.tenant_id, group, role, tier, now).await?;
+            let (effect, events) = store::apply_mapping(txn, s.tenant_id, group, role, tier, self.pipeline.ids(), now).await?;
             let role_name = match role {
                 Some(r) => roles::get(txn, s.tenant_id, r).await?.name,
                 None => "no role".into(),
@@ -605,7 +664,7 @@ impl Portal for PortalService {
             );
             // The mapping's moves first, then the session's action.
             let done = Done::new(effect).by(Author::system(), events);
-            journal_action(txn, &s, Target::Group(group), "mapping_saved", summary, now, done).await
+            journal_action(txn, &s, Target::Group(group), "mapping_saved", summary, self.pipeline.ids(), now, done).await
         })
         .await?;
         Ok(Response::new(effect_to_proto(effect)))
@@ -683,7 +742,17 @@ impl Portal for PortalService {
                     "turned invitations off".to_owned()
                 };
                 let done = Done::new(next);
-                journal_action(txn, &s, Target::Tenant, "invitations_set", summary, now, done).await
+                journal_action(
+                    txn,
+                    &s,
+                    Target::Tenant,
+                    "invitations_set",
+                    summary,
+                    self.pipeline.ids(),
+                    now,
+                    done,
+                )
+                .await
             })
             .await?;
         Ok(Response::new(Invitations {

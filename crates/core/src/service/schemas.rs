@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 use super::{in_txn, tenant, timestamp};
 use crate::error::CoreError;
 use dirsync_domain::clock::SharedClock;
+use dirsync_domain::ids::SharedIds;
 use dirsync_domain::schemas::{Definition, attributes_from_json};
 use dirsync_store::entity::tenant_schemas;
 use dirsync_store::schemas as store;
@@ -19,17 +20,21 @@ use dirsync_store::schemas as store;
 pub struct SchemasService {
     db: DatabaseConnection,
     clock: SharedClock,
+    ids: SharedIds,
 }
 
 impl SchemasService {
-    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
-        Self { db, clock }
+    pub fn new(db: DatabaseConnection, clock: SharedClock, ids: SharedIds) -> Self {
+        Self { db, clock, ids }
     }
 }
 
 fn to_proto(m: tenant_schemas::Model) -> ExtensionSchema {
     ExtensionSchema {
-        attributes: attributes_from_json(&m.attributes).into_iter().map(Into::into).collect(),
+        attributes: attributes_from_json(&m.attributes)
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         urn: m.urn,
         name: m.name,
         description: m.description,
@@ -54,7 +59,9 @@ impl Schemas for SchemasService {
             .into();
         let now = self.clock.now_ms();
         let row = in_txn(&self.db, async |txn| {
-            store::register(txn, tenant_id, def, now).await.map_err(CoreError::from)
+            store::register(txn, tenant_id, def, &self.ids, now)
+                .await
+                .map_err(CoreError::from)
         })
         .await?;
         Ok(Response::new(to_proto(row)))
