@@ -124,6 +124,7 @@ enum Target {
 /// (`urn:dirsync:event:portal:<action>`) added to `done` for the pipeline to journal, both
 /// naming the session. The line goes to the connection acted on, or for a tenant-wide action
 /// to the session's connection (else the newest live one).
+#[allow(clippy::too_many_arguments)]
 async fn journal_action<T>(
     txn: &DatabaseTransaction,
     s: &portal_sessions::Model,
