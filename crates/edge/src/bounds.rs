@@ -277,6 +277,60 @@ fn nul_error(s: &str) -> ApiError {
     )
 }
 
+/// Answers `Connection: close` when the handler left the request body unread (a refusal
+/// before the body was needed: 401, 413, 415, 429, ...). The server then closes the
+/// connection instead of reading the rest (RFC 9112 §9.6); without the header a client pools
+/// the connection and its next request on it fails (an IdP sees a network error and retries).
+pub async fn close_unread(req: Request, next: Next) -> Response {
+    use http_body::Body as _;
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let req = req.map(|body| {
+        axum::body::Body::new(ReadToEnd {
+            inner: body,
+            read: read.clone(),
+        })
+    });
+    let mut resp = next.run(req).await;
+    if !read.load(std::sync::atomic::Ordering::Acquire) {
+        resp.headers_mut()
+            .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// A request body that records whether it was read to its end.
+struct ReadToEnd {
+    inner: axum::body::Body,
+    read: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl http_body::Body for ReadToEnd {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read.store(true, std::sync::atomic::Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,59 +394,5 @@ mod tests {
         assert!(check_attribute_list("attributes", &vec!["a"; 101].join(",")).is_err());
         assert!(check_sort_by(&"a".repeat(512)).is_ok());
         assert!(check_sort_by(&"a".repeat(513)).is_err());
-    }
-}
-
-/// Answers `Connection: close` when the handler left the request body unread (a refusal
-/// before the body was needed: 401, 413, 415, 429, ...). The server then closes the
-/// connection instead of reading the rest (RFC 9112 §9.6); without the header a client pools
-/// the connection and its next request on it fails (an IdP sees a network error and retries).
-pub async fn close_unread(req: Request, next: Next) -> Response {
-    use http_body::Body as _;
-    if req.body().is_end_stream() {
-        return next.run(req).await;
-    }
-    let read = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let req = req.map(|body| {
-        axum::body::Body::new(ReadToEnd {
-            inner: body,
-            read: read.clone(),
-        })
-    });
-    let mut resp = next.run(req).await;
-    if !read.load(std::sync::atomic::Ordering::Acquire) {
-        resp.headers_mut()
-            .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
-    }
-    resp
-}
-
-/// A request body that records whether it was read to its end.
-struct ReadToEnd {
-    inner: axum::body::Body,
-    read: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl http_body::Body for ReadToEnd {
-    type Data = axum::body::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
-            self.read.store(true, std::sync::atomic::Ordering::Release);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
