@@ -455,7 +455,7 @@ enum Gate {
     /// It goes through (the hold is off, the user inactive already, or the window has room).
     Pass,
     /// It waits for the admin, with the events to journal (the hold's start, or none).
-    Held(Held, Vec<Event>),
+    Held(Box<Held>, Vec<Event>),
 }
 
 /// The hold step of a SCIM deactivation or deletion of `user` (its row locked): held when
@@ -510,7 +510,7 @@ async fn gate(
         spec: spec.cloned(),
         created_at: now,
     };
-    Ok(Gate::Held(held, events))
+    Ok(Gate::Held(Box::new(held), events))
 }
 
 /// The steps of a delete; returns its events.
