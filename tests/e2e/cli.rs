@@ -17,7 +17,7 @@ use crate::users::user;
 const BIN: &str = env!("CARGO_BIN_EXE_dirsync");
 
 /// `dirsync admin --output json ARGS` against the app's core: (success, stdout JSON, stderr).
-async fn admin(app: &TestApp, args: &[&str]) -> (bool, Value, String) {
+pub async fn admin(app: &TestApp, args: &[&str]) -> (bool, Value, String) {
     let out = tokio::process::Command::new(BIN)
         .args([
             "admin",
@@ -42,7 +42,7 @@ async fn admin(app: &TestApp, args: &[&str]) -> (bool, Value, String) {
     )
 }
 
-async fn ok(app: &TestApp, args: &[&str]) -> Value {
+pub async fn ok(app: &TestApp, args: &[&str]) -> Value {
     let (success, out, err) = admin(app, args).await;
     assert!(success, "{args:?}: {err} {out}");
     out

@@ -18,6 +18,7 @@ mod grpc;
 mod grpc_auth;
 mod harness;
 mod health;
+mod hold;
 #[path = "../idp/mod.rs"]
 mod idp;
 mod licenses;

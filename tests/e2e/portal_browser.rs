@@ -661,6 +661,57 @@ async fn an_admin_sets_up_and_manages_a_connection(app: TestApp) {
     b.click_text("a", "English").await;
     b.wait_for_text("h1", "Connection").await;
 
+    // The mass-deprovisioning hold: Okta deactivates more users than the connection allows
+    // at once; every page says so, and the admin keeps their access.
+    let mut admin = app.admin().await;
+    let okta = admin
+        .list_connections(dirsync_proto::v1::ListConnectionsRequest {
+            tenant_id: app.tenant_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .connections
+        .into_iter()
+        .find(|c| c.idp_profile == "okta")
+        .unwrap();
+    admin
+        .update_connection(dirsync_proto::v1::UpdateConnectionRequest {
+            tenant_id: app.tenant_id.clone(),
+            connection_id: okta.id.clone(),
+            hold_max_users: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    for name in ["ada", "ann"] {
+        let found = app
+            .send(
+                Method::GET,
+                &format!("{tenant_url}/Users?filter=userName%20eq%20%22{name}%40acme.example%22"),
+                Some(&rotated),
+                None,
+                &[],
+            )
+            .await;
+        let id = found.body["Resources"][0]["id"].as_str().unwrap().to_owned();
+        let url = format!("{tenant_url}/Users/{id}");
+        assert_eq!(idp(&app, Method::PATCH, &url, &rotated, Some(off.clone())).await, 200);
+    }
+    b.click_text("a", "People").await;
+    b.wait_for_text("main", "1 users are waiting").await;
+    b.click_text("a", "Review and decide").await;
+    b.wait_for_text("h1", "Held deprovisioning").await;
+    assert!(b.text("main").await.contains("ann@acme.example"));
+    minor += b.accessible("hold").await;
+    b.screenshot("hold").await;
+    b.click_text("button", "Reject: keep their access").await;
+    b.wait_for_text("main", "Rejected: 1 held changes were discarded").await;
+    b.click_text("a", "Connection").await;
+    b.wait_for_text("h1", "Connection").await;
+
     // Ending the connection: a deliberate second step that says users stay.
     b.click_text("a", "End connection…").await;
     b.wait_for_text("h1", "End this connection?").await;

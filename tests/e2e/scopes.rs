@@ -23,6 +23,9 @@ const EXPECTED: &[(&str, &str)] = &[
     ("Admin/GetConnectionConfig", ""),
     ("Admin/EndConnection", ""),
     ("Admin/UpdateConnection", ""),
+    ("Admin/GetConnectionHold", ""),
+    ("Admin/ApproveConnectionHold", ""),
+    ("Admin/RejectConnectionHold", ""),
     ("Admin/Authenticate", "e"),
     ("Admin/RecordRequest", "e"),
     ("Admin/RecordRequests", "e"),
@@ -91,6 +94,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("Portal/SaveMapping", "p"),
     ("Portal/People", "p"),
     ("Portal/SetInvitations", "p"),
+    ("Portal/Hold", "p"),
+    ("Portal/ApproveHold", "p"),
+    ("Portal/RejectHold", "p"),
+    ("Portal/SetHoldPolicy", "p"),
 ];
 
 fn letter(scope: Scope) -> Option<char> {

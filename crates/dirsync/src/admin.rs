@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 mod domains;
 mod groups;
+mod hold;
 mod licenses;
 mod portal;
 mod schemas;
@@ -190,7 +191,20 @@ enum ConnectionCommand {
         /// Take over native users of the tenant's verified domains.
         #[arg(long)]
         allow_adoption: Option<bool>,
+        /// Mass-deprovisioning hold: hold deactivations and deletions beyond this many users
+        /// within the window until an admin decides (0: no count limit).
+        #[arg(long)]
+        hold_max_users: Option<u32>,
+        /// The same, as a share (1-100 %) of the connection's active users (0: no share limit).
+        #[arg(long)]
+        hold_max_percent: Option<u32>,
+        /// The hold's window in seconds (60 to 604800; 3600 unless set).
+        #[arg(long)]
+        hold_window_seconds: Option<u64>,
     },
+    /// The mass-deprovisioning hold: what waits, approve, reject.
+    #[command(subcommand)]
+    Hold(hold::HoldCommand),
     /// Ends a connection: its tokens stop working, its users and groups stay (unmanaged).
     End {
         /// Tenant id.
@@ -772,6 +786,9 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
             idp,
             capture_bodies,
             allow_adoption,
+            hold_max_users,
+            hold_max_percent,
+            hold_window_seconds,
         }) => {
             let c = client
                 .update_connection(UpdateConnectionRequest {
@@ -781,6 +798,9 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     idp_profile: idp,
                     capture_bodies,
                     allow_adoption,
+                    hold_max_users,
+                    hold_max_percent,
+                    hold_window_seconds,
                 })
                 .await?
                 .into_inner();
@@ -916,6 +936,9 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
             schemas::run(client, command, args.output == Output::Text).await?
         }
         AdminCommand::Domain(command) => domains::run(&mut client, command, args.output).await?,
+        AdminCommand::Connection(ConnectionCommand::Hold(command)) => {
+            hold::run(&mut client, command, args.output).await?
+        }
         AdminCommand::Settings(command) => settings::run(channel, command, args.output).await?,
         AdminCommand::Portal(command) => portal::run(channel, command, args.output).await?,
         AdminCommand::Watch { .. } => Value::Null,

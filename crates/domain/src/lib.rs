@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod group;
+pub mod hold;
 pub mod ids;
 pub mod licenses;
 pub mod roles;

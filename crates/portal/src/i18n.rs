@@ -106,6 +106,112 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// The mass-deprovisioning hold's texts (the banner, the hold view, its settings).
+pub struct HoldTexts {
+    pub banner: &'static str,
+    pub banner_link: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub none: &'static str,
+    pub user: &'static str,
+    pub effect: &'static str,
+    pub since: &'static str,
+    pub deactivate: &'static str,
+    pub delete: &'static str,
+    pub more: &'static str,
+    pub approve: &'static str,
+    pub approve_help: &'static str,
+    pub reject: &'static str,
+    pub reject_help: &'static str,
+    pub approved: &'static str,
+    pub rejected: &'static str,
+    pub settings_title: &'static str,
+    pub settings_help: &'static str,
+    pub max_users: &'static str,
+    pub max_percent: &'static str,
+    pub window: &'static str,
+    pub off_hint: &'static str,
+    pub save: &'static str,
+    pub saved_on: &'static str,
+    pub saved_off: &'static str,
+    pub status_off: &'static str,
+    pub status_on: &'static str,
+    pub open: &'static str,
+}
+
+impl Lang {
+    pub fn hold(self) -> &'static HoldTexts {
+        match self {
+            Lang::En => &HOLD_EN,
+            Lang::De => &HOLD_DE,
+        }
+    }
+}
+
+static HOLD_EN: HoldTexts = HoldTexts {
+    banner: "{n} users are waiting to be deactivated or deleted: the identity provider deprovisioned more users than the connection allows at once. They keep their access to {product} until you decide.",
+    banner_link: "Review and decide",
+    title: "Held deprovisioning",
+    intro: "The identity provider deactivated or deleted more users than this connection allows within its window. Its requests were accepted, but these users keep their access to {product} until you approve or reject. Further deactivations and deletions from this connection wait too.",
+    none: "Nothing is waiting.",
+    user: "User",
+    effect: "Change",
+    since: "Sent",
+    deactivate: "Deactivate",
+    delete: "Delete",
+    more: "{n} more are not listed.",
+    approve: "Approve: remove their access",
+    approve_help: "Applies every held change now: the users are deactivated or deleted in {product}.",
+    reject: "Reject: keep their access",
+    reject_help: "Discards the held changes: the users stay as they are. The identity provider is not told and believes its changes took effect; fix the cause there (for example a wrong scoping group), otherwise its next full sync sends them again.",
+    approved: "Approved: {n} held changes were applied.",
+    rejected: "Rejected: {n} held changes were discarded; the users keep their access.",
+    settings_title: "Mass-deprovisioning hold",
+    settings_help: "When the identity provider deactivates or deletes more users than this within the window, the changes wait for your approval instead of removing access.",
+    max_users: "More than this many users",
+    max_percent: "Or more than this share of active users (%)",
+    window: "Within (minutes)",
+    off_hint: "0 turns a limit off; both 0 turns the hold off.",
+    save: "Save the hold",
+    saved_on: "The hold is on.",
+    saved_off: "The hold is off.",
+    status_off: "Off",
+    status_on: "On: more than {users} users or {percent} % within {minutes} minutes wait for approval (0: no limit).",
+    open: "Held deprovisioning: {n} users wait",
+};
+
+static HOLD_DE: HoldTexts = HoldTexts {
+    banner: "{n} Benutzer warten auf Deaktivierung oder Löschung: Der Identitätsanbieter hat mehr Benutzer auf einmal entfernt, als die Verbindung erlaubt. Sie behalten ihren Zugang zu {product}, bis Sie entscheiden.",
+    banner_link: "Prüfen und entscheiden",
+    title: "Zurückgehaltene Deprovisionierung",
+    intro: "Der Identitätsanbieter hat innerhalb des Zeitfensters mehr Benutzer deaktiviert oder gelöscht, als diese Verbindung erlaubt. Seine Anfragen wurden angenommen, aber diese Benutzer behalten ihren Zugang zu {product}, bis Sie zustimmen oder ablehnen. Weitere Deaktivierungen und Löschungen dieser Verbindung warten ebenfalls.",
+    none: "Es wartet nichts.",
+    user: "Benutzer",
+    effect: "Änderung",
+    since: "Gesendet",
+    deactivate: "Deaktivieren",
+    delete: "Löschen",
+    more: "{n} weitere sind nicht aufgeführt.",
+    approve: "Zustimmen: Zugang entziehen",
+    approve_help: "Wendet alle zurückgehaltenen Änderungen jetzt an: Die Benutzer werden in {product} deaktiviert oder gelöscht.",
+    reject: "Ablehnen: Zugang behalten",
+    reject_help: "Verwirft die zurückgehaltenen Änderungen: Die Benutzer bleiben, wie sie sind. Der Identitätsanbieter erfährt davon nichts und hält seine Änderungen für ausgeführt; beheben Sie die Ursache dort (zum Beispiel eine falsche Zuweisungsgruppe), sonst sendet er sie bei der nächsten vollständigen Synchronisierung erneut.",
+    approved: "Zugestimmt: {n} zurückgehaltene Änderungen wurden angewendet.",
+    rejected: "Abgelehnt: {n} zurückgehaltene Änderungen wurden verworfen; die Benutzer behalten ihren Zugang.",
+    settings_title: "Schutz vor Massen-Deprovisionierung",
+    settings_help: "Deaktiviert oder löscht der Identitätsanbieter innerhalb des Zeitfensters mehr Benutzer als hier erlaubt, warten die Änderungen auf Ihre Zustimmung, statt den Zugang zu entziehen.",
+    max_users: "Mehr als so viele Benutzer",
+    max_percent: "Oder mehr als dieser Anteil der aktiven Benutzer (%)",
+    window: "Innerhalb von (Minuten)",
+    off_hint: "0 schaltet eine Grenze ab; beide 0 schalten den Schutz ab.",
+    save: "Schutz speichern",
+    saved_on: "Der Schutz ist eingeschaltet.",
+    saved_off: "Der Schutz ist ausgeschaltet.",
+    status_off: "Aus",
+    status_on: "Ein: Mehr als {users} Benutzer oder {percent} % innerhalb von {minutes} Minuten warten auf Zustimmung (0: keine Grenze).",
+    open: "Zurückgehaltene Deprovisionierung: {n} Benutzer warten",
+};
+
 pub struct Texts {
     pub language_name: &'static str,
     pub switch_language: &'static str,

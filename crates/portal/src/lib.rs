@@ -133,6 +133,10 @@ pub fn router(state: PortalState) -> Router {
             "/connection/{id}/end",
             get(pages::connection::confirm_end).post(pages::connection::end),
         )
+        .route("/connection/{id}/hold", get(pages::hold::show))
+        .route("/connection/{id}/hold/approve", post(pages::hold::approve))
+        .route("/connection/{id}/hold/reject", post(pages::hold::reject))
+        .route("/connection/{id}/hold/settings", post(pages::hold::settings))
         .route("/log", get(pages::log::show))
         .route("/log/entries", get(pages::log::entries))
         .route("/mappings", get(pages::mappings::show))

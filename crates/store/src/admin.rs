@@ -79,6 +79,9 @@ pub async fn create_connection(
         ended_at: Set(None),
         capture_bodies: Set(false),
         allow_adoption: Set(false),
+        hold_max_users: Set(0),
+        hold_max_percent: Set(0),
+        hold_window_seconds: Set(dirsync_domain::hold::DEFAULT_WINDOW_SECONDS as i64),
     }
     .insert(txn)
     .await?)

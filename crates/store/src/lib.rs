@@ -12,6 +12,7 @@ pub mod error;
 pub mod filter;
 pub mod group_mappings;
 pub mod groups;
+pub mod holds;
 pub mod journal;
 pub mod keyset;
 pub mod leases;

@@ -21,16 +21,19 @@ use dirsync_proto::v1::{
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
-use super::mutation::{Author, Done, Pipeline};
+use super::mutation::{Author, Decider, Done, Pipeline};
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::error::{CoreError, parse_id};
+use crate::journal::RequestContext;
 use dirsync_domain::clock::SharedClock;
+use dirsync_domain::hold::HoldPolicy;
 use dirsync_domain::roles::{Role as RoleRecord, RoleSource};
+use dirsync_proto::v1::{ConnectionHold, ConnectionHoldRequest, HeldChange, HoldDecision};
 use dirsync_store::entity::{connections, sync_log, tenants};
 use dirsync_store::roles::{self, RoleSpec, Scope};
 use dirsync_store::sealing::SecretBox;
 use dirsync_store::sync_log as log;
-use dirsync_store::{admin, adoption};
+use dirsync_store::{admin, adoption, holds};
 
 #[derive(Debug, Clone)]
 pub struct AdminService {
@@ -72,6 +75,18 @@ impl AdminService {
             .collect())
     }
 
+    async fn decide(&self, req: ConnectionHoldRequest, approve: bool) -> Result<Response<HoldDecision>, Status> {
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("connection", &req.connection_id)?;
+        let decider = operator(if approve { "approve" } else { "reject" });
+        let users = self.pipeline.decide_hold(tenant_id, id, approve, decider).await?;
+        Ok(Response::new(HoldDecision {
+            connection_id: id.to_string(),
+            approved: approve,
+            users,
+        }))
+    }
+
     pub fn new(pipeline: Pipeline, public_url: String, sealing: SecretBox) -> Self {
         Self {
             db: pipeline.db().clone(),
@@ -93,8 +108,74 @@ impl AdminService {
             ended: c.ended_at.map(timestamp),
             capture_bodies: c.capture_bodies,
             allow_adoption: c.allow_adoption,
+            hold_max_users: u32::try_from(c.hold_max_users).unwrap_or(0),
+            hold_max_percent: u32::try_from(c.hold_max_percent).unwrap_or(0),
+            hold_window_seconds: u64::try_from(c.hold_window_seconds).unwrap_or(0),
         }
     }
+
+    /// Connection `id`'s hold: what waits, oldest first (NOT_FOUND for another tenant's).
+    pub(crate) async fn hold(&self, tenant_id: uuid::Uuid, id: uuid::Uuid) -> Result<ConnectionHold, Status> {
+        let conn = admin::get_connection(&self.db, tenant_id, id)
+            .await
+            .map_err(CoreError::from)?;
+        let held_users = holds::pending_count(&self.db, tenant_id, id)
+            .await
+            .map_err(CoreError::from)?;
+        let listed = holds::list(&self.db, tenant_id, id, MAX_HELD_LISTED)
+            .await
+            .map_err(CoreError::from)?;
+        let policy = holds::policy(&conn);
+        Ok(ConnectionHold {
+            connection_id: id.to_string(),
+            pending: held_users > 0,
+            held_users,
+            since: listed.first().map(|(h, _)| timestamp(h.created_at)),
+            changes: listed
+                .into_iter()
+                .map(|(h, user_name)| HeldChange {
+                    user_id: h.user_id.to_string(),
+                    user_name,
+                    effect: h.effect.as_str().to_owned(),
+                    time: Some(timestamp(h.created_at)),
+                })
+                .collect(),
+            hold_max_users: policy.max_users,
+            hold_max_percent: policy.max_percent,
+            hold_window_seconds: policy.window_seconds,
+        })
+    }
+}
+
+/// Most held changes a hold view lists (the count says how many wait).
+const MAX_HELD_LISTED: u64 = 500;
+
+/// An operator's decision on a hold, as its event and sync-log line name it.
+fn operator(action: &str) -> Decider {
+    Decider {
+        actor: serde_json::json!({"type": "operator"}),
+        by: "an operator over the Admin API".into(),
+        ctx: RequestContext {
+            request_id: Some(format!("admin:{}", uuid::Uuid::now_v7())),
+            method: "ADMIN".into(),
+            path: format!("/admin/hold/{action}"),
+            ..Default::default()
+        },
+    }
+}
+
+/// `policy` with the fields of an update that are set.
+fn updated_policy(mut policy: HoldPolicy, req: &UpdateConnectionRequest) -> HoldPolicy {
+    if let Some(n) = req.hold_max_users {
+        policy.max_users = n;
+    }
+    if let Some(p) = req.hold_max_percent {
+        policy.max_percent = p;
+    }
+    if let Some(w) = req.hold_window_seconds {
+        policy.window_seconds = w;
+    }
+    policy
 }
 
 /// The SCIM base URL of a tenant ("Tenant URL" in the IdP).
@@ -598,13 +679,42 @@ impl Admin for AdminService {
                 req.capture_bodies,
             )
             .await?;
-            match req.allow_adoption {
-                Some(allow) => Ok(adoption::set_allow_adoption(txn, tenant_id, id, allow).await?),
-                None => Ok(admin::get_connection(txn, tenant_id, id).await?),
+            let conn = match req.allow_adoption {
+                Some(allow) => adoption::set_allow_adoption(txn, tenant_id, id, allow).await?,
+                None => admin::get_connection(txn, tenant_id, id).await?,
+            };
+            if req.hold_max_users.is_none() && req.hold_max_percent.is_none() && req.hold_window_seconds.is_none() {
+                return Ok(conn);
             }
+            let policy = updated_policy(holds::policy(&conn), &req);
+            Ok(holds::set_policy(txn, tenant_id, id, policy).await?)
         })
         .await?;
         Ok(Response::new(self.connection(conn)))
+    }
+
+    async fn get_connection_hold(
+        &self,
+        request: Request<ConnectionHoldRequest>,
+    ) -> Result<Response<ConnectionHold>, Status> {
+        let req = request.into_inner();
+        let tenant_id = tenant(&req.tenant_id)?;
+        let id = parse_id("connection", &req.connection_id)?;
+        Ok(Response::new(self.hold(tenant_id, id).await?))
+    }
+
+    async fn approve_connection_hold(
+        &self,
+        request: Request<ConnectionHoldRequest>,
+    ) -> Result<Response<HoldDecision>, Status> {
+        self.decide(request.into_inner(), true).await
+    }
+
+    async fn reject_connection_hold(
+        &self,
+        request: Request<ConnectionHoldRequest>,
+    ) -> Result<Response<HoldDecision>, Status> {
+        self.decide(request.into_inner(), false).await
     }
 
     async fn add_verified_domain(

@@ -30,7 +30,7 @@ use crate::settings as tenant_settings;
 use dirsync_store::adoption::Visibility;
 use dirsync_store::groups::{MemberChange, MemberRow};
 use dirsync_store::users::LookupKey;
-use dirsync_store::{Page, adoption, groups, licenses, roles, users};
+use dirsync_store::{Page, adoption, groups, holds, licenses, roles, users};
 
 #[derive(Debug, Clone)]
 pub struct DirectoryService {
@@ -174,6 +174,33 @@ fn author(ctx: RequestContext, connection_id: Option<&str>) -> Result<Author> {
     })
 }
 
+/// Users as the SCIM connection `connection_id` reads them back: with its held changes (the
+/// mass-deprovisioning hold) as if done, a deactivation as the state it sent, a deletion gone.
+/// Everyone else (the product) reads the stored users, who keep their access.
+async fn as_the_idp_sent(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    connection_id: Option<Uuid>,
+    rows: Vec<domain::User>,
+) -> Result<Vec<domain::User>> {
+    let Some(c) = connection_id else {
+        return Ok(rows);
+    };
+    let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
+    let held = holds::held_among(db, tenant_id, c, &ids).await?;
+    if held.is_empty() {
+        return Ok(rows);
+    }
+    Ok(rows
+        .into_iter()
+        .filter_map(|u| match held.get(&u.id) {
+            None => Some(u),
+            Some(h) if h.effect == domain::hold::Effect::Delete => None,
+            Some(h) => Some(holds::as_sent(u, h)),
+        })
+        .collect())
+}
+
 #[tonic::async_trait]
 impl Directory for DirectoryService {
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id))]
@@ -204,6 +231,10 @@ impl Directory for DirectoryService {
         let user = adoption::get_visible(&self.db, tenant_id, id, visible)
             .await
             .map_err(CoreError::from)?;
+        let user = as_the_idp_sent(&self.db, tenant_id, connection_id, vec![user])
+            .await?
+            .pop()
+            .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))?;
         let langs = tenant_settings::languages(&self.db, tenant_id).await?;
         Ok(Response::new(user_out(&langs, user)))
     }
@@ -266,6 +297,7 @@ impl Directory for DirectoryService {
         )
         .await
         .map_err(CoreError::from)?;
+        let rows = as_the_idp_sent(&self.db, tenant_id, connection_id, rows).await?;
         // A filter that finds nobody (an IdP's "does it exist?") reads no settings.
         let langs = if rows.is_empty() {
             Default::default()

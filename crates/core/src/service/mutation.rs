@@ -22,19 +22,21 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::Status;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{CoreError, ErrorKind, Result};
 use crate::journal::{self, Event, RequestContext};
 use crate::service::changes::ChangeSignal;
 use crate::settings::language::Languages;
 use crate::settings::{self as tenant_settings, timezone};
 use dirsync_domain::adoption::Takeover;
 use dirsync_domain::clock::SharedClock;
+use dirsync_domain::hold::{self, Effect};
 use dirsync_domain::ids::{IdSource, SharedIds};
 use dirsync_domain::roles::Trigger;
 use dirsync_store::adoption::{self, Visibility};
 use dirsync_store::groups::{MemberChange, MemberRow};
+use dirsync_store::holds::{self, Held};
 use dirsync_store::users::NewUser;
-use dirsync_store::{groups, licenses, roles, users};
+use dirsync_store::{groups, licenses, roles, sync_log, users};
 
 /// Runs mutations: holds the store, the clock that stamps them, the id source that names the
 /// rows they create (every service and job takes it from here) and the signal that wakes
@@ -244,6 +246,7 @@ impl Pipeline {
     }
 
     /// Creates or replaces a user; returns it with the tenant's languages (for the response).
+    /// A SCIM deactivation the connection's hold keeps back comes back as the IdP sent it.
     pub(crate) async fn write_user(
         &self,
         tenant_id: Uuid,
@@ -255,26 +258,132 @@ impl Pipeline {
         };
         // Never refused for its value; a zone the product cannot use is a warning.
         let warning = timezone::spec_warning(spec);
-        let connection_id = author.connection_id;
         self.run(tenant_id, async |txn, now| {
-            let target = adopt(txn, tenant_id, connection_id, write).await?;
-            let (before, after, mut events) =
-                write_user_row(txn, tenant_id, connection_id, spec, target, &self.ids, now).await?;
-            let langs = match &before {
-                None => {
-                    tenant_settings::after_user_created(txn, tenant_id, connection_id, &after, &mut events, now).await?
+            if let (
+                UserWrite::Replace {
+                    id, expected_version, ..
+                },
+                Some(c),
+            ) = (write, author.connection_id)
+            {
+                if spec.active {
+                    // A write that keeps or makes the user active takes a held deactivation back.
+                    holds::cancel(txn, tenant_id, c, id).await?;
+                } else {
+                    users::lock(txn, tenant_id, id).await?;
+                    let visible = adoption::visibility(txn, tenant_id, Some(c)).await?;
+                    adoption::before_write(txn, tenant_id, id, visible, true).await?;
+                    let current = users::get(txn, tenant_id, id).await?;
+                    if let Some(v) = expected_version.filter(|v| *v != current.version) {
+                        return Err(CoreError::version_mismatch(format!(
+                            "user {id} is at version {}, not {v}",
+                            current.version
+                        )));
+                    }
+                    let gate = gate(
+                        txn,
+                        tenant_id,
+                        &author,
+                        &current,
+                        Effect::Deactivate,
+                        Some(spec),
+                        &self.ids,
+                        now,
+                    )
+                    .await?;
+                    if let Gate::Held(held, events) = gate {
+                        let langs = tenant_settings::languages(txn, tenant_id).await?;
+                        let shown = holds::as_sent(current, &held);
+                        return Ok(Done::new((shown, langs)).by(author, events));
+                    }
                 }
-                Some(_) => tenant_settings::after_user_replaced(txn, tenant_id, &after, &mut events).await?,
-            };
-            events
-                .extend(roles::after_user_write(txn, tenant_id, before.as_ref(), &after, author.trigger(), now).await?);
-            events.extend(licenses::after_user_write(txn, tenant_id, before.as_ref(), &after, &self.ids, now).await?);
+            }
+            let (after, langs, events) = user_write_steps(txn, tenant_id, &author, write, &self.ids, now).await?;
             Ok(Done::new((after, langs)).by(author, events).warning(warning))
         })
         .await
     }
 
-    /// Deletes a user or a group.
+    /// Decides on connection `connection_id`'s held changes: applies them all (`approve`) or
+    /// discards them, and clears its window; returns how many users it concerned. The users'
+    /// events have the connection as author; the decision's event and sync-log line name
+    /// `decider`. NOT_FOUND when nothing is held.
+    pub(crate) async fn decide_hold(
+        &self,
+        tenant_id: Uuid,
+        connection_id: Uuid,
+        approve: bool,
+        decider: Decider,
+    ) -> Result<u64, Status> {
+        self.run(tenant_id, async |txn, now| {
+            dirsync_store::admin::get_connection(txn, tenant_id, connection_id).await?;
+            let held = holds::take(txn, tenant_id, connection_id).await?;
+            if held.is_empty() {
+                return Err(CoreError::not_found(format!(
+                    "connection {connection_id} has no held changes"
+                )));
+            }
+            let author = Author {
+                connection_id: Some(connection_id),
+                ctx: decider.ctx.clone(),
+            };
+            let mut events = Vec::new();
+            if approve {
+                for h in &held {
+                    let applied = match (h.effect, &h.spec) {
+                        (Effect::Deactivate, Some(spec)) => {
+                            let write = UserWrite::Replace {
+                                id: h.user_id,
+                                spec,
+                                expected_version: None,
+                            };
+                            user_write_steps(txn, tenant_id, &author, write, &self.ids, now)
+                                .await
+                                .map(|(_, _, e)| e)
+                        }
+                        _ => {
+                            delete_steps(txn, tenant_id, &author, Deletion::User(h.user_id), None, &self.ids, now).await
+                        }
+                    };
+                    match applied {
+                        Ok(e) => events.extend(e),
+                        // The user is gone since (deleted by the product): nothing left to do.
+                        Err(e) if e.kind() == Some(ErrorKind::NotFound) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            let users = held.len() as u64;
+            events.push(Event::hold_decided(
+                connection_id,
+                approve,
+                users,
+                decider.actor.clone(),
+                &decider.by,
+            ));
+            sync_log::record(
+                txn,
+                sync_log::Outcome {
+                    tenant_id,
+                    connection_id,
+                    request_id: decider.ctx.request_id.clone().unwrap_or_default(),
+                    method: decider.ctx.method.clone(),
+                    path: decider.ctx.path.clone(),
+                    status: 200,
+                    duration_ms: 0,
+                    started_at: now,
+                    ..Default::default()
+                },
+                &self.ids,
+            )
+            .await?;
+            Ok(Done::new(users).by(author, events))
+        })
+        .await
+    }
+
+    /// Deletes a user or a group. A SCIM deletion the connection's hold keeps back answers as
+    /// done and leaves the user as it is.
     pub(crate) async fn delete(
         &self,
         tenant_id: Uuid,
@@ -283,6 +392,23 @@ impl Pipeline {
         expected_version: Option<i64>,
     ) -> Result<(), Status> {
         self.run(tenant_id, async |txn, now| {
+            if let (Deletion::User(id), Some(c)) = (target, author.connection_id) {
+                users::lock(txn, tenant_id, id).await?;
+                let visible = adoption::visibility(txn, tenant_id, Some(c)).await?;
+                adoption::before_write(txn, tenant_id, id, visible, false).await?;
+                let current = users::get(txn, tenant_id, id).await?;
+                if let Some(v) = expected_version.filter(|v| *v != current.version) {
+                    return Err(CoreError::version_mismatch(format!(
+                        "user {id} is at version {}, not {v}",
+                        current.version
+                    )));
+                }
+                if let Gate::Held(_, events) =
+                    gate(txn, tenant_id, &author, &current, Effect::Delete, None, &self.ids, now).await?
+                {
+                    return Ok(Done::new(()).by(author, events));
+                }
+            }
             let events = delete_steps(txn, tenant_id, &author, target, expected_version, &self.ids, now).await?;
             Ok(Done::new(()).by(author, events))
         })
@@ -377,6 +503,107 @@ async fn write_journal<T>(
         .await?;
     }
     Ok(())
+}
+
+/// The steps of a user write: adoption -> write -> settings -> roles -> licenses; returns the
+/// user, the tenant's languages and the events.
+async fn user_write_steps(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    author: &Author,
+    write: UserWrite<'_>,
+    ids: &SharedIds,
+    now: i64,
+) -> Result<(User, Languages, Vec<Event>)> {
+    let spec = match write {
+        UserWrite::Create(spec) | UserWrite::Replace { spec, .. } => spec,
+    };
+    let connection_id = author.connection_id;
+    let target = adopt(txn, tenant_id, connection_id, write).await?;
+    let (before, after, mut events) = write_user_row(txn, tenant_id, connection_id, spec, target, ids, now).await?;
+    let langs = match &before {
+        None => tenant_settings::after_user_created(txn, tenant_id, connection_id, &after, &mut events, now).await?,
+        Some(_) => tenant_settings::after_user_replaced(txn, tenant_id, &after, &mut events).await?,
+    };
+    events.extend(roles::after_user_write(txn, tenant_id, before.as_ref(), &after, author.trigger(), now).await?);
+    events.extend(licenses::after_user_write(txn, tenant_id, before.as_ref(), &after, ids, now).await?);
+    Ok((after, langs, events))
+}
+
+/// Who decides on a hold, as its event and sync-log line name them.
+#[derive(Debug, Clone)]
+pub(crate) struct Decider {
+    /// The event's `actor` (`{"type": "portal_session", ...}` or `{"type": "operator"}`).
+    pub actor: serde_json::Value,
+    /// The same in words, for the summary.
+    pub by: String,
+    /// The decision's own sync-log line (a request id, a method, a path).
+    pub ctx: RequestContext,
+}
+
+/// What the hold makes of a SCIM deprovisioning.
+enum Gate {
+    /// It goes through (the hold is off, the user inactive already, or the window has room).
+    Pass,
+    /// It waits for the admin, with the events to journal (the hold's start, or none).
+    Held(Box<Held>, Vec<Event>),
+}
+
+/// The hold step of a SCIM deactivation or deletion of `user` (its row locked): held when
+/// the connection has changes held already or this one trips its thresholds, otherwise
+/// counted (hold on) and passed. Runs after the user's lock and takes the tenant's (the
+/// lock order in `store`), so concurrent deprovisionings count each other.
+async fn gate(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    author: &Author,
+    user: &User,
+    effect: Effect,
+    spec: Option<&UserSpec>,
+    ids: &SharedIds,
+    now: i64,
+) -> Result<Gate> {
+    let Some(c) = author.connection_id else {
+        return Ok(Gate::Pass);
+    };
+    if !user.active {
+        return Ok(Gate::Pass);
+    }
+    let policy = holds::policy(&dirsync_store::admin::get_connection(txn, tenant_id, c).await?);
+    let pending = holds::pending_count(txn, tenant_id, c).await? > 0;
+    if !pending && !policy.enabled() {
+        return Ok(Gate::Pass);
+    }
+    dirsync_store::lock_tenant(txn, tenant_id).await?;
+    let since = now.saturating_sub(policy.window_ms());
+    let events = if pending {
+        journal::log_line(
+            txn,
+            tenant_id,
+            c,
+            &author.ctx,
+            effect.held_summary(&user.user_name),
+            ids.as_ref(),
+            now,
+        )
+        .await?;
+        Vec::new()
+    } else {
+        let w = holds::window(txn, tenant_id, c, since).await?;
+        if !hold::trips(&policy, w) {
+            holds::record_applied(txn, tenant_id, c, user.id, effect, since, ids.as_ref(), now).await?;
+            return Ok(Gate::Pass);
+        }
+        vec![Event::hold_started(c, &policy, w, effect, &user.user_name)]
+    };
+    holds::hold(txn, tenant_id, c, user.id, effect, spec, ids.as_ref(), now).await?;
+    let held = Held {
+        user_id: user.id,
+        effect,
+        spec: spec.cloned(),
+        created_at: now,
+    };
+    Ok(Gate::Held(Box::new(held), events))
 }
 
 /// The steps of a delete; returns its events.

@@ -22,19 +22,21 @@ use uuid::Uuid;
 
 use super::admin::{entry_to_proto, role_to_proto, source_to_proto};
 use super::licenses::tier_to_proto;
-use super::mutation::{Author, Done, Pipeline};
+use super::mutation::{Author, Decider, Done, Pipeline};
 use super::{in_txn, optional_id, tenant, timestamp};
 use crate::AdminService;
 use crate::error::{CoreError, ErrorKind, Result, StoreError, parse_id};
 use crate::journal::{Event, RequestContext};
 use crate::service_auth::CallingService;
 use dirsync_domain::clock::SharedClock;
+use dirsync_domain::hold::HoldPolicy;
 use dirsync_domain::ids::IdSource;
+use dirsync_proto::v1::{Connection, ConnectionHold, HoldDecision, HoldPolicyRequest, PendingHold};
 use dirsync_store::entity::{connections, portal_sessions};
 use dirsync_store::portal::{self as store, NewLink};
 use dirsync_store::sealing::SecretBox;
 use dirsync_store::sync_log as log;
-use dirsync_store::{admin, licenses, roles};
+use dirsync_store::{admin, holds, licenses, roles};
 
 /// The longest grace period a rotation may give the old secret.
 const MAX_GRACE_SECONDS: u64 = 30 * 24 * 3600;
@@ -86,7 +88,38 @@ impl PortalService {
                 s.last_seen_at.saturating_add(store::IDLE_MS).min(s.expires_at),
             )),
             expires: Some(timestamp(s.expires_at)),
+            holds: holds::pending_by_connection(&self.db, s.tenant_id)
+                .await?
+                .into_iter()
+                .map(|(c, n)| PendingHold {
+                    connection_id: c.to_string(),
+                    held_users: n,
+                })
+                .collect(),
         })
+    }
+
+    /// A decision of session `s` on a hold of one of its tenant's connections.
+    async fn decide(&self, req: ConnectionActionRequest, approve: bool) -> Result<Response<HoldDecision>, Status> {
+        let s = self.session(&req.session).await?;
+        let id = parse_id("connection", &req.connection_id)?;
+        let action = if approve { "hold_approved" } else { "hold_rejected" };
+        let decider = Decider {
+            actor: json!({"type": "portal_session", "sessionId": s.id, "linkId": s.link_id}),
+            by: format!("portal session {}", s.id),
+            ctx: RequestContext {
+                request_id: Some(format!("portal:{}", Uuid::now_v7())),
+                method: "PORTAL".into(),
+                path: format!("/portal/{action}"),
+                ..Default::default()
+            },
+        };
+        let users = self.pipeline.decide_hold(s.tenant_id, id, approve, decider).await?;
+        Ok(Response::new(HoldDecision {
+            connection_id: id.to_string(),
+            approved: approve,
+            users,
+        }))
     }
 
     /// The session's connection named by `id`, live; NOT_FOUND for other tenants' ids.
@@ -142,6 +175,7 @@ async fn journal_action<T>(
         "tokens_revoked" => ("portal.tokens_revoked", "urn:dirsync:event:portal:tokens_revoked"),
         "mapping_saved" => ("portal.mapping_saved", "urn:dirsync:event:portal:mapping_saved"),
         "invitations_set" => ("portal.invitations_set", "urn:dirsync:event:portal:invitations_set"),
+        "hold_policy_set" => ("portal.hold_policy_set", "urn:dirsync:event:portal:hold_policy_set"),
         _ => ("portal.connection_ended", "urn:dirsync:event:portal:connection_ended"),
     };
     let (resource_type, resource_id, connection_id) = match target {
@@ -760,5 +794,48 @@ impl Portal for PortalService {
             enabled: next.invites_enabled,
             delay_seconds: u64::try_from(next.invite_delay_seconds).unwrap_or_default(),
         }))
+    }
+
+    async fn hold(&self, request: Request<ConnectionActionRequest>) -> Result<Response<ConnectionHold>, Status> {
+        let req = request.into_inner();
+        let s = self.session(&req.session).await?;
+        let id = parse_id("connection", &req.connection_id)?;
+        Ok(Response::new(self.admin.hold(s.tenant_id, id).await?))
+    }
+
+    async fn approve_hold(&self, request: Request<ConnectionActionRequest>) -> Result<Response<HoldDecision>, Status> {
+        self.decide(request.into_inner(), true).await
+    }
+
+    async fn reject_hold(&self, request: Request<ConnectionActionRequest>) -> Result<Response<HoldDecision>, Status> {
+        self.decide(request.into_inner(), false).await
+    }
+
+    async fn set_hold_policy(&self, request: Request<HoldPolicyRequest>) -> Result<Response<Connection>, Status> {
+        let req = request.into_inner();
+        let s = self.session(&req.session).await?;
+        let policy = HoldPolicy {
+            max_users: req.max_users,
+            max_percent: req.max_percent,
+            window_seconds: req.window_seconds,
+        };
+        let conn = self
+            .pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let conn = self.live_connection(txn, &s, &req.connection_id).await?;
+                let conn = holds::set_policy(txn, s.tenant_id, conn.id, policy).await?;
+                let summary = if policy.enabled() {
+                    format!(
+                        "set the mass-deprovisioning hold: more than {} users or {} % within {} s wait for approval (0: no limit)",
+                        policy.max_users, policy.max_percent, policy.window_seconds
+                    )
+                } else {
+                    "turned the mass-deprovisioning hold off".to_owned()
+                };
+                let target = Target::Connection(conn.id);
+                journal_action(txn, &s, target, "hold_policy_set", summary, self.pipeline.ids(), now, Done::new(conn)).await
+            })
+            .await?;
+        Ok(Response::new(self.admin.connection(conn)))
     }
 }

@@ -80,6 +80,7 @@ async fn render(
                         }
                         button type="submit" { (t.rotate) }
                     }
+                    (super::hold::status(&ctx, c))
                     h3 { (t.revoke_title) }
                     p { (t.revoke_help) }
                     form method="post" action={ "/portal/connection/" (c.id) "/revoke" } {

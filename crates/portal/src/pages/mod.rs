@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod connection;
+pub mod hold;
 pub mod link;
 pub mod log;
 pub mod mappings;
@@ -137,6 +138,9 @@ impl<'a> Ctx<'a> {
                         }
                     }
                     main id="main" tabindex="-1" {
+                        @if let Some(s) = self.session {
+                            (hold::banner(self, s))
+                        }
                         h1 { (title) }
                         (body)
                     }

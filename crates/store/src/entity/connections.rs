@@ -14,6 +14,10 @@ pub struct Model {
     pub capture_bodies: bool,
     /// Takes over native users of the tenant's verified domains.
     pub allow_adoption: bool,
+    /// The mass-deprovisioning hold (both 0: off); see `dirsync_domain::hold`.
+    pub hold_max_users: i32,
+    pub hold_max_percent: i32,
+    pub hold_window_seconds: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

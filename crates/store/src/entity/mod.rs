@@ -2,6 +2,7 @@
 
 pub mod changes;
 pub mod connections;
+pub mod deprovisions;
 pub mod group_members;
 pub mod groups;
 pub mod leases;
