@@ -553,6 +553,7 @@ enum Gate {
 /// the connection has changes held already or this one trips its thresholds, otherwise
 /// counted (hold on) and passed. Runs after the user's lock and takes the tenant's (the
 /// lock order in `store`), so concurrent deprovisionings count each other.
+#[allow(clippy::too_many_arguments)]
 async fn gate(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
