@@ -15,6 +15,7 @@
 //! A call whose transaction lost to a concurrent one fails with the status that the conflict
 //! retry layer (`service::conflicts`) runs again; nothing is notified for it.
 
+use crate::settings::cache::LanguageCache;
 use dirsync_domain::{Group, GroupSpec, User, UserSpec};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::Status;
@@ -41,6 +42,7 @@ pub struct Pipeline {
     db: DatabaseConnection,
     clock: SharedClock,
     signal: ChangeSignal,
+    languages: LanguageCache,
 }
 
 /// Who made a mutation, as its journal records it.
@@ -167,7 +169,17 @@ enum Target {
 
 impl Pipeline {
     pub fn new(db: DatabaseConnection, clock: SharedClock, signal: ChangeSignal) -> Self {
-        Self { db, clock, signal }
+        Self {
+            db,
+            clock,
+            signal,
+            languages: LanguageCache::default(),
+        }
+    }
+
+    /// The tenants' languages for reads (see `settings::cache`); settings writes forget theirs.
+    pub fn languages(&self) -> &LanguageCache {
+        &self.languages
     }
 
     pub fn db(&self) -> &DatabaseConnection {
