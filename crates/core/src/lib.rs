@@ -265,7 +265,7 @@ pub async fn start(
         .with_shutdown(stopping.clone());
     // Store probe behind grpc.health.v1, and the metrics read from the store.
     observe::spawn(db.clone(), health_reporter.clone(), served_names(), changes.watchers());
-    let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone());
+    let tenant_settings = TenantSettingsService::new(db.clone(), clock.clone(), pipeline.languages().clone());
     let CoreSettings {
         public_url,
         auth,

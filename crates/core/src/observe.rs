@@ -91,6 +91,10 @@ pub fn instrument_db(db: &mut DatabaseConnection) {
         }
         DB.duration.record(info.elapsed.as_secs_f64(), &attrs);
 
+        // Statement spans exist only to be exported: without an exporter, none is built.
+        if !dirsync_telemetry::exporting_traces() {
+            return;
+        }
         let parent = tracing::Span::current().context();
         if !parent.span().span_context().is_sampled() {
             return;

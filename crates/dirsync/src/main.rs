@@ -13,6 +13,12 @@ use tokio::net::TcpListener;
 
 use crate::config::{CoreArgs, EdgeArgs, ServeArgs, TelemetryArgs};
 
+/// A request allocates and frees many small objects on every worker thread; glibc malloc spent
+/// a quarter of a request's CPU on them, mimalloc's thread-local free lists far less
+/// (docs/benchmarks.md, "Session 5").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dirsync",

@@ -26,11 +26,15 @@ use crate::params::{
 };
 use crate::retry::until_written;
 use crate::state::AppState;
+use crate::tenant_schemas::{Kind, SchemaRef};
 use crate::users::ResourcePath;
 
 /// The caller's tenant's Group schema: built-in plus the tenant's extensions.
-async fn schema(state: &AppState, caller: &Caller) -> ApiResult<ResourceSchema> {
-    Ok(state.tenant_schemas(&caller.tenant_id).await?.group.clone())
+async fn schema(state: &AppState, caller: &Caller) -> ApiResult<SchemaRef> {
+    Ok(SchemaRef::new(
+        state.tenant_schemas(&caller.tenant_id).await?,
+        Kind::Group,
+    ))
 }
 
 fn respond(
@@ -184,7 +188,7 @@ async fn respond_ok(
     group: &Group,
     base: &str,
     proj: &Projection,
-    rs: ResourceSchema,
+    rs: SchemaRef,
     with_members: bool,
 ) -> ApiResult<Response> {
     if !with_members {
@@ -247,7 +251,7 @@ async fn respond_ok(
 #[derive(Clone)]
 struct MemberWriter {
     base: String,
-    rs: ResourceSchema,
+    rs: SchemaRef,
     proj: Projection,
 }
 

@@ -55,6 +55,38 @@ impl TenantSchemas {
     }
 }
 
+/// Which resource type a [`SchemaRef`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Group,
+}
+
+/// One resource type's schema of a tenant, shared with the cache: a request borrows it
+/// instead of copying the whole attribute tree (the copy and its drop were 5 % of a GET).
+#[derive(Debug, Clone)]
+pub struct SchemaRef {
+    all: Arc<TenantSchemas>,
+    kind: Kind,
+}
+
+impl SchemaRef {
+    pub fn new(all: Arc<TenantSchemas>, kind: Kind) -> Self {
+        Self { all, kind }
+    }
+}
+
+impl std::ops::Deref for SchemaRef {
+    type Target = ResourceSchema;
+
+    fn deref(&self) -> &ResourceSchema {
+        match self.kind {
+            Kind::User => &self.all.user,
+            Kind::Group => &self.all.group,
+        }
+    }
+}
+
 /// A tenant's schemas, from `cache` or else from the core by `list` (which gets the tenant
 /// id).
 pub async fn for_tenant(

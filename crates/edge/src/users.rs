@@ -20,6 +20,7 @@ use crate::params::{
 };
 use crate::retry::until_written;
 use crate::state::AppState;
+use crate::tenant_schemas::{Kind, SchemaRef};
 
 /// gRPC metadata of a user write: the `<urn>:<attribute>` values kept on removal, for the
 /// sync log (read by the core's `journal::RequestContext`).
@@ -32,8 +33,11 @@ pub struct ResourcePath {
 }
 
 /// The caller's tenant's User schema: built-in plus the tenant's extensions.
-async fn schema(state: &AppState, caller: &Caller) -> ApiResult<ResourceSchema> {
-    Ok(state.tenant_schemas(&caller.tenant_id).await?.user.clone())
+async fn schema(state: &AppState, caller: &Caller) -> ApiResult<SchemaRef> {
+    Ok(SchemaRef::new(
+        state.tenant_schemas(&caller.tenant_id).await?,
+        Kind::User,
+    ))
 }
 
 fn respond(u: &User, base: &str, status: StatusCode, proj: &crate::params::Projection, rs: &ResourceSchema) -> Scim {

@@ -16,8 +16,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    Select, Value,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, Select, Value,
 };
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -257,6 +257,49 @@ pub enum Start {
     After(Cursor),
 }
 
+impl Start {
+    fn offset(&self) -> Option<u64> {
+        match self {
+            Start::Offset(n) => Some(*n),
+            Start::After(_) => None,
+        }
+    }
+}
+
+/// The total number of matches, when an offset page already tells it: a page that ends the
+/// results holds the last of them, so the total is its offset plus its rows. An empty page
+/// past the first, or a page after a token, does not tell it (`None`: count them).
+fn total_of_last_page(offset: Option<u64>, rows: usize, more: bool) -> Option<u64> {
+    match offset {
+        Some(n) if !more && (n == 0 || rows > 0) => Some(n.saturating_add(rows as u64)),
+        _ => None,
+    }
+}
+
+/// One page of `query` and the total number of its matches. The COUNT query runs only when
+/// the page does not tell the total (see `total_of_last_page`): a filter that finds one user
+/// (an IdP's lookup before a create) is one query, not two.
+pub async fn page_and_total<E, C>(
+    db: &C,
+    query: Select<E>,
+    order: &SeekOrder,
+    start: Start,
+    count: u64,
+) -> Result<(u64, Vec<E::Model>, Option<Cursor>)>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync + 'static,
+    C: ConnectionTrait,
+{
+    let offset = start.offset();
+    let (rows, next) = page(db, query.clone(), order, start, count).await?;
+    let total = match total_of_last_page(offset, rows.len(), next.is_some()) {
+        Some(total) => total,
+        None => query.count(db).await?,
+    };
+    Ok((total, rows, next))
+}
+
 /// A row with the sort key and id it was paged by.
 struct Keyed<M> {
     model: M,
@@ -326,6 +369,22 @@ where
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn totals_known_from_the_last_page() {
+        // (offset or after a token, rows on the page, more after it) -> the total, or count
+        for (offset, rows, more, want) in [
+            (Some(0), 1, false, Some(1)),
+            (Some(0), 0, false, Some(0)),
+            (Some(0), 100, true, None),
+            (Some(40), 7, false, Some(47)),
+            (Some(40), 0, false, None),
+            (None, 3, false, None),
+            (None, 0, false, None),
+        ] {
+            assert_eq!(total_of_last_page(offset, rows, more), want, "{offset:?} {rows} {more}");
+        }
+    }
 
     #[test]
     fn tokens_round_trip_and_refuse_others() {

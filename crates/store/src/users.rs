@@ -282,14 +282,13 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(f) = filter {
         query = query.filter(filter::condition(backend, Target::Users, f)?);
     }
-    let total = query.clone().count(db).await?;
     if page.count == 0 {
-        return Ok((total, Vec::new(), None));
+        return Ok((query.count(db).await?, Vec::new(), None));
     }
     let key = sort.map(|s| filter::sort_expr(backend, Target::Users, s)).transpose()?;
     let descending = sort.is_some_and(|s| s.descending);
     let order = SeekOrder::new(backend, key, descending, users::Column::Id.into_expr());
-    let (rows, next) = keyset::page(db, query, &order, start, page.count).await?;
+    let (total, rows, next) = keyset::page_and_total(db, query, &order, start, page.count).await?;
     let rows = rows.into_iter().map(User::from).collect();
     Ok((total, rows, next.map(|c| keyset::encode(&query_id, &c))))
 }

@@ -5,6 +5,8 @@
 //! is set (`OTEL_EXPORTER_OTLP_ENDPOINT`, or the `_TRACES_`/`_METRICS_` one). Metrics can also
 //! be scraped in Prometheus format ([`metrics::serve_prometheus`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::Resource;
@@ -91,6 +93,16 @@ impl Drop for Guard {
     }
 }
 
+/// Whether [`init_with`] configured a span exporter: without one, spans only carry the trace
+/// context (sync log, `traceparent`, log lines), so work that only feeds exported spans is
+/// skipped.
+static EXPORTING_TRACES: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans leave this process (an OTLP trace exporter is configured).
+pub fn exporting_traces() -> bool {
+    EXPORTING_TRACES.load(Ordering::Relaxed)
+}
+
 fn env_set(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !v.trim().is_empty())
 }
@@ -140,6 +152,7 @@ pub fn init_with(options: Options) -> Result<Guard, TelemetryError> {
     // sync log and `traceparent` still flows from edge to core.
     let mut builder = SdkTracerProvider::builder().with_resource(resource.clone());
     let exporting = otlp_configured("TRACES");
+    EXPORTING_TRACES.store(exporting, Ordering::Relaxed);
     if exporting {
         builder = builder.with_batch_exporter(opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?);
     }

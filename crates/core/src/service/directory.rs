@@ -26,7 +26,6 @@ use super::{in_txn, optional_id, tenant, timestamp};
 use crate::convert::{self, user_out};
 use crate::error::{CoreError, Result, parse_id};
 use crate::journal::{self, RequestContext};
-use crate::settings as tenant_settings;
 use dirsync_store::adoption::Visibility;
 use dirsync_store::groups::{MemberChange, MemberRow};
 use dirsync_store::users::LookupKey;
@@ -235,7 +234,7 @@ impl Directory for DirectoryService {
             .await?
             .pop()
             .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))?;
-        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        let langs = self.pipeline.languages().get(&self.db, tenant_id).await?;
         Ok(Response::new(user_out(&langs, user)))
     }
 
@@ -302,7 +301,7 @@ impl Directory for DirectoryService {
         let langs = if rows.is_empty() {
             Default::default()
         } else {
-            tenant_settings::languages(&self.db, tenant_id).await?
+            self.pipeline.languages().get(&self.db, tenant_id).await?
         };
         Ok(Response::new(ListUsersResponse {
             total_results: total,
@@ -474,7 +473,7 @@ impl Directory for DirectoryService {
         let user = users::get_by(&self.db, tenant_id, key, visible)
             .await
             .map_err(CoreError::from)?;
-        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        let langs = self.pipeline.languages().get(&self.db, tenant_id).await?;
         Ok(Response::new(user_out(&langs, user)))
     }
 
@@ -588,7 +587,7 @@ impl Directory for DirectoryService {
         let user = users::resolve_login(&self.db, tenant_id, key)
             .await
             .map_err(CoreError::from)?;
-        let langs = tenant_settings::languages(&self.db, tenant_id).await?;
+        let langs = self.pipeline.languages().get(&self.db, tenant_id).await?;
         Ok(Response::new(user_out(&langs, user)))
     }
 

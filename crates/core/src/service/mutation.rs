@@ -17,6 +17,7 @@
 //! A call whose transaction lost to a concurrent one fails with the status that the conflict
 //! retry layer (`service::conflicts`) runs again; nothing is notified for it.
 
+use crate::settings::cache::LanguageCache;
 use dirsync_domain::{Group, GroupSpec, User, UserSpec};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tonic::Status;
@@ -47,6 +48,7 @@ pub struct Pipeline {
     clock: SharedClock,
     ids: SharedIds,
     signal: ChangeSignal,
+    languages: LanguageCache,
 }
 
 /// Who made a mutation, as its journal records it.
@@ -195,7 +197,18 @@ enum Target {
 
 impl Pipeline {
     pub fn new(db: DatabaseConnection, clock: SharedClock, ids: SharedIds, signal: ChangeSignal) -> Self {
-        Self { db, clock, ids, signal }
+        Self {
+            db,
+            clock,
+            ids,
+            signal,
+            languages: LanguageCache::default(),
+        }
+    }
+
+    /// The tenants' languages for reads (see `settings::cache`); settings writes forget theirs.
+    pub fn languages(&self) -> &LanguageCache {
+        &self.languages
     }
 
     pub fn db(&self) -> &DatabaseConnection {

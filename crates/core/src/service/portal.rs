@@ -790,6 +790,7 @@ impl Portal for PortalService {
                 .await
             })
             .await?;
+        self.pipeline.languages().forget(s.tenant_id);
         Ok(Response::new(Invitations {
             enabled: next.invites_enabled,
             delay_seconds: u64::try_from(next.invite_delay_seconds).unwrap_or_default(),

@@ -1,5 +1,6 @@
 //! `dirsync.v1.TenantSettings`: a tenant's languages and invite settings.
 
+use crate::settings::cache::LanguageCache;
 use dirsync_proto::v1::tenant_settings_server::TenantSettings;
 use dirsync_proto::v1::{GetTenantSettingsRequest, Settings, UpdateTenantSettingsRequest};
 use sea_orm::DatabaseConnection;
@@ -17,11 +18,13 @@ use dirsync_store::settings::TenantSettings as Stored;
 pub struct TenantSettingsService {
     db: DatabaseConnection,
     clock: SharedClock,
+    /// The directory's reads of languages (`Pipeline::languages`), forgotten on every write.
+    languages: LanguageCache,
 }
 
 impl TenantSettingsService {
-    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
-        Self { db, clock }
+    pub fn new(db: DatabaseConnection, clock: SharedClock, languages: LanguageCache) -> Self {
+        Self { db, clock, languages }
     }
 }
 
@@ -76,6 +79,7 @@ impl TenantSettings for TenantSettingsService {
                 .map_err(CoreError::from)
         })
         .await?;
+        self.languages.forget(tenant_id);
         Ok(Response::new(to_proto(tenant_id, s)))
     }
 }

@@ -2,6 +2,7 @@
 //! and reads (languages into events, invites scheduled), and delayed invites (`invites`, also
 //! a job). The rules are the domain's (`dirsync_domain::settings`).
 
+pub mod cache;
 pub mod invites;
 pub use dirsync_domain::settings::{MAX_INVITE_DELAY_SECONDS, MAX_LANGUAGES, Update, apply, language, timezone};
 
