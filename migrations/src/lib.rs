@@ -17,6 +17,7 @@ mod m20261201_000013_license_source;
 mod m20261201_000014_portal;
 mod m20261201_000015_user_name_keys;
 mod m20261201_000016_primary_emails;
+mod m20261201_000018_silence;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_portal::Migration),
             Box::new(m20261201_000015_user_name_keys::Migration),
             Box::new(m20261201_000016_primary_emails::Migration),
+            Box::new(m20261201_000018_silence::Migration),
         ]
     }
 }

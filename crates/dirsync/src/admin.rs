@@ -190,6 +190,10 @@ enum ConnectionCommand {
         /// Take over native users of the tenant's verified domains.
         #[arg(long)]
         allow_adoption: Option<bool>,
+        /// Seconds without a request after which a connection that synced before counts as
+        /// silent (a `connection.silent` change and a portal banner); 0 turns it off.
+        #[arg(long, value_name = "SECONDS")]
+        silence_after: Option<u64>,
     },
     /// Ends a connection: its tokens stop working, its users and groups stay (unmanaged).
     End {
@@ -772,6 +776,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
             idp,
             capture_bodies,
             allow_adoption,
+            silence_after,
         }) => {
             let c = client
                 .update_connection(UpdateConnectionRequest {
@@ -781,12 +786,13 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     idp_profile: idp,
                     capture_bodies,
                     allow_adoption,
+                    silence_after_seconds: silence_after,
                 })
                 .await?
                 .into_inner();
             if args.output == Output::Text {
                 println!(
-                    "Connection {} ({}, profile {}, bodies {}, {})",
+                    "Connection {} ({}, profile {}, bodies {}, {}, {})",
                     c.id,
                     c.name,
                     c.idp_profile,
@@ -795,6 +801,10 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                         "adopts native users of verified domains"
                     } else {
                         "does not adopt native users"
+                    },
+                    match c.silence_after_seconds {
+                        0 => "no silence signal".to_owned(),
+                        n => format!("silent after {n} s without a request"),
                     }
                 );
             }

@@ -72,6 +72,8 @@ pub async fn create_connection(
         ended_at: Set(None),
         capture_bodies: Set(false),
         allow_adoption: Set(false),
+        silence_after_seconds: Set(crate::silence::DEFAULT_SILENCE_SECONDS as i64),
+        silent_since: Set(None),
     }
     .insert(txn)
     .await?)

@@ -11,7 +11,7 @@ use dirsync_proto::v1::{
     PortalRotateTokenRequest, PortalSession, PortalSessionGrant, PortalSyncLogRequest, RedeemLinkRequest,
     RevokeLinkRequest, RevokeLinkResponse, RevokeTokensResponse, SessionRequest,
 };
-use dirsync_proto::v1::{Invitations, InvitationsRequest};
+use dirsync_proto::v1::{Connection, Invitations, InvitationsRequest, SilenceThresholdRequest};
 use dirsync_proto::v1::{
     MappedGroup, MappingChange, MappingEffect, Move, PeopleRequest, Person, PortalMappings, PortalPeople,
 };
@@ -74,7 +74,9 @@ impl PortalService {
 
     async fn session_view(&self, s: &portal_sessions::Model) -> Result<PortalSession> {
         let tenant = admin::get_tenant(&self.db, s.tenant_id).await?;
+        let silent = dirsync_store::silence::silent(&self.db, s.tenant_id).await?;
         Ok(PortalSession {
+            silent_connections: silent.into_iter().map(|c| self.admin.connection(c)).collect(),
             id: s.id.to_string(),
             tenant_id: s.tenant_id.to_string(),
             tenant_name: tenant.name,
@@ -139,6 +141,10 @@ async fn journal_action<T>(
         "tokens_revoked" => ("portal.tokens_revoked", "urn:dirsync:event:portal:tokens_revoked"),
         "mapping_saved" => ("portal.mapping_saved", "urn:dirsync:event:portal:mapping_saved"),
         "invitations_set" => ("portal.invitations_set", "urn:dirsync:event:portal:invitations_set"),
+        "silence_threshold_set" => (
+            "portal.silence_threshold_set",
+            "urn:dirsync:event:portal:silence_threshold_set",
+        ),
         _ => ("portal.connection_ended", "urn:dirsync:event:portal:connection_ended"),
     };
     let (resource_type, resource_id, connection_id) = match target {
@@ -690,5 +696,28 @@ impl Portal for PortalService {
             enabled: next.invites_enabled,
             delay_seconds: u64::try_from(next.invite_delay_seconds).unwrap_or_default(),
         }))
+    }
+
+    async fn set_silence_threshold(
+        &self,
+        request: Request<SilenceThresholdRequest>,
+    ) -> Result<Response<Connection>, Status> {
+        let req = request.into_inner();
+        let s = self.session(&req.session).await?;
+        let conn = self
+            .pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let conn = self.live_connection(txn, &s, &req.connection_id).await?;
+                let conn = dirsync_store::silence::set_threshold(txn, s.tenant_id, conn.id, req.seconds).await?;
+                let summary = match req.seconds {
+                    0 => "turned the silence signal off".to_owned(),
+                    n => format!("set the silence signal to {n} seconds without a request"),
+                };
+                let target = Target::Connection(conn.id);
+                let done = Done::new(conn);
+                journal_action(txn, &s, target, "silence_threshold_set", summary, now, done).await
+            })
+            .await?;
+        Ok(Response::new(self.admin.connection(conn)))
     }
 }

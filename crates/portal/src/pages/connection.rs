@@ -53,7 +53,7 @@ pub fn credentials(ctx: &Ctx<'_>, c: &Connection, token: Option<&str>, back: &st
 }
 
 /// The Connection page; `token` for the connection whose secret was asked for or issued.
-async fn render(
+pub(crate) async fn render(
     state: &PortalState,
     session: &Session,
     token: Option<(&str, &str)>,
@@ -107,6 +107,7 @@ async fn render(
                         }
                     }
                     (credentials(&ctx, c, token.filter(|(id, _)| *id == c.id).map(|(_, s)| s), "connection"))
+                    (super::silence::settings(&ctx, c))
                     h3 { (t.rotate_title) }
                     p { (t.rotate_help) }
                     form method="post" action={ "/portal/connection/" (c.id) "/rotate" } class="row" {

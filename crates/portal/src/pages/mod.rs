@@ -4,9 +4,11 @@ pub mod assets;
 pub mod connection;
 pub mod link;
 pub mod log;
+pub mod log_facts;
 pub mod mappings;
 pub mod people;
 pub mod setup;
+pub mod silence;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -138,6 +140,7 @@ impl<'a> Ctx<'a> {
                     }
                     main id="main" tabindex="-1" {
                         h1 { (title) }
+                        (silence::banner(self))
                         (body)
                     }
                     @if let Some(url) = self.session.and_then(|s| s.return_url.as_deref()) {

@@ -14,6 +14,11 @@ pub struct Model {
     pub capture_bodies: bool,
     /// Takes over native users of the tenant's verified domains.
     pub allow_adoption: bool,
+    /// After how long without a request a connection that synced before counts as silent;
+    /// 0: never (migration 000018).
+    pub silence_after_seconds: i64,
+    /// While silent: when its last request arrived. Set and cleared by the silence job.
+    pub silent_since: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
