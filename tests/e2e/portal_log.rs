@@ -40,8 +40,16 @@ async fn sync_log_entries_are_in_the_portals_language(app: TestApp) {
     .await
     .expect(200);
 
+    // The edge records each request's outcome after answering it: wait for all four.
+    let mut log = app.sync_log().await;
+    for _ in 0..100 {
+        if log.iter().filter(|e| e.status != 0).count() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        log = app.sync_log().await;
+    }
     // The facts over gRPC, for clients of their own.
-    let log = app.sync_log().await;
     let created = log
         .iter()
         .find(|e| e.method == "POST" && e.status == 201 && e.path.ends_with("/Users"))

@@ -213,7 +213,10 @@ async fn silence_is_signalled_once_and_ends_with_a_request(app: TestApp) {
     let id = uuid::Uuid::parse_str(&mine).unwrap();
     let mut again = None;
     for _ in 0..100 {
-        again = dirsync_store::silence::last_request(&db, id).await.unwrap().filter(|a| *a > last);
+        again = dirsync_store::silence::last_request(&db, id)
+            .await
+            .unwrap()
+            .filter(|a| *a > last);
         if again.is_some() {
             break;
         }
@@ -262,7 +265,9 @@ async fn silence_is_signalled_once_and_ends_with_a_request(app: TestApp) {
     // A month on: this tenant's connection starts a second silence (its own event); the
     // other one, with the signal off, and the one that never synced stay as they are.
     assert_eq!(
-        watch_silence(&db, &at(again + 24 * 30 * HOUR), "replica-b").await.unwrap(),
+        watch_silence(&db, &at(again + 24 * 30 * HOUR), "replica-b")
+            .await
+            .unwrap(),
         Some(SilenceRun { silent: 1, resumed: 0 })
     );
     assert_eq!(of_kind(&app, &app.tenant_id, "connection.silent").await.len(), 2);
