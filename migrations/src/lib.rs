@@ -18,6 +18,7 @@ mod m20261201_000014_portal;
 mod m20261201_000015_user_name_keys;
 mod m20261201_000016_primary_emails;
 mod m20261201_000017_deprovision_hold;
+mod m20261201_000018_silence;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_user_name_keys::Migration),
             Box::new(m20261201_000016_primary_emails::Migration),
             Box::new(m20261201_000017_deprovision_hold::Migration),
+            Box::new(m20261201_000018_silence::Migration),
         ]
     }
 }

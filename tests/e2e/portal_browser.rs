@@ -54,6 +54,8 @@ enum Step {
     IdpCreates(&'static str),
     /// Waits, as an admin reading the page does, while the page updates itself.
     Wait(Duration),
+    /// Lets the page's origin use the clipboard, as an admin's browser asks once.
+    AllowClipboard,
 }
 
 /// What must be true after the steps.
@@ -65,6 +67,24 @@ enum Expect {
     Url(&'static str),
     /// The element has the focus.
     Focused(&'static str),
+    /// The clipboard holds the value of this field.
+    Copied(&'static str),
+}
+
+/// Chromedriver's Set Permission (W3C Permissions, `POST /session/{id}/permissions`) for the
+/// current page's origin: fantoccini has no call of its own for it.
+#[derive(Debug)]
+struct SetPermission(&'static str);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/permissions", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"descriptor": {"name": self.0}, "state": "granted"});
+        (http::Method::POST, Some(body.to_string()))
+    }
 }
 
 /// A page and its main action done with the keyboard only: open `open` (or stay where the
@@ -377,6 +397,11 @@ impl Browser {
                         .expect(201);
                 }
                 Step::Wait(pause) => tokio::time::sleep(*pause).await,
+                Step::AllowClipboard => {
+                    for permission in ["clipboard-read", "clipboard-write"] {
+                        self.client.issue_cmd(SetPermission(permission)).await.unwrap();
+                    }
+                }
             }
         }
         for expect in &case.expect {
@@ -386,6 +411,20 @@ impl Browser {
                 Expect::Focused(css) => {
                     let hit = self.focused(&Target::Css((*css).into())).await;
                     assert_eq!(hit["hit"], true, "{page}: {css} should have the focus, not {hit}");
+                }
+                Expect::Copied(css) => {
+                    let want = self.value(css).await;
+                    assert!(!want.is_empty(), "{page}: {css} is empty");
+                    let clipboard = self
+                        .client
+                        .execute_async(
+                            "const done = arguments[arguments.length - 1];
+                             navigator.clipboard.readText().then(done, e => done('unreadable: ' + e));",
+                            vec![],
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(clipboard, json!(want), "{page}: the clipboard");
                 }
             }
         }
@@ -890,6 +929,29 @@ async fn every_page_works_with_the_keyboard_only(app: TestApp) {
             open: open("/portal/connection"),
             steps: vec![Tab(text("Show token")), Press(Key::Space)],
             expect: vec![Shows("main", "Treat this token like a password")],
+        },
+        // The copy buttons: each says it copied, and the clipboard holds the field's value.
+        KeyboardCase {
+            page: "connection: copy the Tenant URL",
+            open: here.clone(),
+            steps: vec![
+                Step::AllowClipboard,
+                Tab(css("button.copy[data-copy^=url-]")),
+                Press(Key::Enter),
+            ],
+            expect: vec![
+                Shows("button.copy[data-copy^=url-]", "Copied"),
+                Expect::Copied("input[id^=url-]"),
+            ],
+        },
+        KeyboardCase {
+            page: "connection: copy the token",
+            open: here.clone(),
+            steps: vec![Tab(css("button.copy[data-copy^=token-]")), Press(Key::Space)],
+            expect: vec![
+                Shows("button.copy[data-copy^=token-]", "Copied"),
+                Expect::Copied("input[id^=token-]"),
+            ],
         },
         KeyboardCase {
             page: "connection: rotate",

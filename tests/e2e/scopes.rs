@@ -94,6 +94,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("Portal/SaveMapping", "p"),
     ("Portal/People", "p"),
     ("Portal/SetInvitations", "p"),
+    ("Portal/SetSilenceThreshold", "p"),
     ("Portal/Hold", "p"),
     ("Portal/ApproveHold", "p"),
     ("Portal/RejectHold", "p"),

@@ -11,6 +11,7 @@ use dirsync_domain::clock::SharedClock;
 use dirsync_store as store;
 
 pub use crate::settings::invites::{InviteRun, send_due_invites};
+pub use crate::silence::{SilenceRun, watch_silence};
 
 /// How long the sync log is kept.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +64,8 @@ pub fn spawn(pipeline: Pipeline, retention: Retention) {
     let holder = pipeline.ids().new_id().to_string();
     let (db, clock) = (pipeline.db().clone(), pipeline.clock().clone());
     crate::billing::spawn(pipeline.clone(), holder.clone());
-    spawn_invites(pipeline, holder.clone());
+    spawn_invites(pipeline.clone(), holder.clone());
+    spawn_silence(pipeline, holder.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(retention.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -95,6 +97,26 @@ fn spawn_invites(pipeline: Pipeline, holder: String) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sending due invites failed; retrying next interval"),
+            }
+        }
+    });
+}
+
+/// Looks for silent and resumed connections every [`crate::silence::INTERVAL`].
+fn spawn_silence(pipeline: Pipeline, holder: String) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::silence::INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let run = watch_silence(&pipeline, &holder).await;
+            crate::observe::job_run("silence", &run);
+            match run {
+                Ok(Some(r)) if r.silent + r.resumed > 0 => {
+                    tracing::info!(silent = r.silent, resumed = r.resumed, "connection silence");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "watching for silent connections failed; retrying next interval"),
             }
         }
     });

@@ -10,6 +10,7 @@ pub mod observe;
 pub mod service;
 pub mod service_auth;
 pub mod settings;
+pub mod silence;
 
 use std::future::Future;
 use std::time::Duration;

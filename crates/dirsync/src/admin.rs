@@ -201,6 +201,10 @@ enum ConnectionCommand {
         /// The hold's window in seconds (60 to 604800; 3600 unless set).
         #[arg(long)]
         hold_window_seconds: Option<u64>,
+        /// Seconds without a request after which a connection that synced before counts as
+        /// silent (a `connection.silent` change and a portal banner); 0 turns it off.
+        #[arg(long, value_name = "SECONDS")]
+        silence_after: Option<u64>,
     },
     /// The mass-deprovisioning hold: what waits, approve, reject.
     #[command(subcommand)]
@@ -789,6 +793,7 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
             hold_max_users,
             hold_max_percent,
             hold_window_seconds,
+            silence_after,
         }) => {
             let c = client
                 .update_connection(UpdateConnectionRequest {
@@ -801,12 +806,13 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                     hold_max_users,
                     hold_max_percent,
                     hold_window_seconds,
+                    silence_after_seconds: silence_after,
                 })
                 .await?
                 .into_inner();
             if args.output == Output::Text {
                 println!(
-                    "Connection {} ({}, profile {}, bodies {}, {})",
+                    "Connection {} ({}, profile {}, bodies {}, {}, {})",
                     c.id,
                     c.name,
                     c.idp_profile,
@@ -815,6 +821,10 @@ async fn run_command(args: AdminArgs) -> anyhow::Result<()> {
                         "adopts native users of verified domains"
                     } else {
                         "does not adopt native users"
+                    },
+                    match c.silence_after_seconds {
+                        0 => "no silence signal".to_owned(),
+                        n => format!("silent after {n} s without a request"),
                     }
                 );
             }

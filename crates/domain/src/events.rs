@@ -21,6 +21,10 @@ pub mod uri {
     pub const ROLE_ASSIGNED: &str = "urn:dirsync:event:role:assigned";
     /// An invite fell due (RFC 9967 style, dirsync's namespace).
     pub const INVITE_DUE: &str = "urn:dirsync:event:invite:due";
+    /// A connection that synced before has sent nothing for its silence threshold.
+    pub const CONNECTION_SILENT: &str = "urn:dirsync:event:connection:silent";
+    /// A silent connection sent a request again.
+    pub const CONNECTION_RESUMED: &str = "urn:dirsync:event:connection:resumed";
 }
 
 /// One change, as the feed carries it.
@@ -237,6 +241,64 @@ impl Event {
 }
 
 impl Event {
+    /// What the event did as a fact for the sync log: its kind and the names and numbers its
+    /// summary says in English (`name`, `from`, `to`, `count`, `attributes`), so that the
+    /// portal can say it in the admin's language. Kinds without names carry only the kind.
+    pub fn fact(&self) -> Value {
+        let d = &self.data;
+        let text = |pointer: &str| d.pointer(pointer).and_then(Value::as_str);
+        let attributes = || {
+            d.get("changedAttributes")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .filter(|a| *a != "active")
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        let mut fact = json!({ "kind": self.kind });
+        let mut set = |key: &str, value: Value| {
+            if !value.is_null() {
+                fact[key] = value;
+            }
+        };
+        match self.kind {
+            "user.created" | "user.updated" | "user.deactivated" | "user.reactivated" => {
+                set("name", json!(text("/after/userName")));
+            }
+            "user.deleted" => set("name", json!(text("/before/userName"))),
+            "group.created" | "group.updated" => set("name", json!(text("/after/displayName"))),
+            "group.deleted" => set("name", json!(text("/before/displayName"))),
+            "group.renamed" => {
+                set("from", json!(text("/before/displayName")));
+                set("to", json!(text("/after/displayName")));
+            }
+            "group.members_added" | "group.members_removed" => {
+                set("name", json!(text("/group/displayName")));
+                set(
+                    "count",
+                    json!(d.get("members").and_then(Value::as_array).map_or(0, Vec::len)),
+                );
+            }
+            "role.assigned" => {
+                set("name", json!(text("/userName")));
+                set("from", json!(text("/before/name")));
+                set("to", json!(text("/after/name")));
+            }
+            "invite.due" => set("name", json!(text("/userName"))),
+            "connection.silent" | "connection.resumed" => set("name", json!(text("/connectionName"))),
+            _ => {}
+        }
+        if matches!(self.kind, "user.updated" | "group.updated") {
+            set("attributes", json!(attributes()));
+        }
+        fact
+    }
+}
+
+impl Event {
     /// An invite fell due for a user who is present and active.
     pub fn invite_due(u: &User, language: &str) -> Event {
         Event {
@@ -255,6 +317,43 @@ impl Event {
     }
 }
 
+impl Event {
+    /// A connection that synced before has sent nothing since `last_request` for longer than
+    /// its threshold; one per silence. Times are epoch milliseconds, as the feed's `created`.
+    pub fn connection_silent(connection_id: Uuid, name: &str, last_request: i64, threshold_seconds: i64) -> Event {
+        Event {
+            kind: "connection.silent",
+            uri: uri::CONNECTION_SILENT,
+            resource_type: "Connection",
+            resource_id: connection_id,
+            data: json!({
+                "connectionId": connection_id,
+                "connectionName": name,
+                "lastRequestMs": last_request,
+                "thresholdSeconds": threshold_seconds,
+            }),
+            summary: format!("connection {name} went silent: no request for {threshold_seconds} seconds"),
+        }
+    }
+
+    /// A silent connection sent a request again (at `resumed_at`, epoch ms).
+    pub fn connection_resumed(connection_id: Uuid, name: &str, silent_since: i64, resumed_at: i64) -> Event {
+        Event {
+            kind: "connection.resumed",
+            uri: uri::CONNECTION_RESUMED,
+            resource_type: "Connection",
+            resource_id: connection_id,
+            data: json!({
+                "connectionId": connection_id,
+                "connectionName": name,
+                "silentSinceMs": silent_since,
+                "resumedAtMs": resumed_at,
+            }),
+            summary: format!("connection {name} sends requests again"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +363,37 @@ mod tests {
         let before = json!({"a": 1, "b": {"x": 1}, "c": 3});
         let after = json!({"a": 1, "b": {"x": 2}, "d": 4});
         assert_eq!(changed_attributes(&before, &after), vec!["b", "c", "d"]);
+    }
+
+    #[test]
+    fn facts_carry_the_names_the_summary_says() {
+        let g = |name: &str| Group {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            connection_id: None,
+            display_name: name.into(),
+            external_id: None,
+            document: json!({}),
+            version: 1,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let id = Uuid::nil();
+        for (event, want) in [
+            (
+                Event::group_changed(&g("Sales"), &g("Sales EU")).expect("renamed"),
+                json!({"kind": "group.renamed", "from": "Sales", "to": "Sales EU"}),
+            ),
+            (
+                Event::members(&g("Sales"), &[id, id], &[]).remove(0),
+                json!({"kind": "group.members_added", "name": "Sales", "count": 2}),
+            ),
+            (
+                Event::role_assigned(id, "ann", None, None),
+                json!({"kind": "role.assigned", "name": "ann"}),
+            ),
+        ] {
+            assert_eq!(event.fact(), want, "{}", event.summary);
+        }
     }
 }

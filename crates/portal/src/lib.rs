@@ -129,6 +129,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/connection/{id}/reveal", post(pages::connection::reveal))
         .route("/connection/{id}/rotate", post(pages::connection::rotate))
         .route("/connection/{id}/revoke", post(pages::connection::revoke))
+        .route("/connection/{id}/silence", post(pages::silence::save))
         .route(
             "/connection/{id}/end",
             get(pages::connection::confirm_end).post(pages::connection::end),

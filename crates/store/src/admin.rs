@@ -82,6 +82,8 @@ pub async fn create_connection(
         hold_max_users: Set(0),
         hold_max_percent: Set(0),
         hold_window_seconds: Set(dirsync_domain::hold::DEFAULT_WINDOW_SECONDS as i64),
+        silence_after_seconds: Set(crate::silence::DEFAULT_SILENCE_SECONDS as i64),
+        silent_since: Set(None),
     }
     .insert(txn)
     .await?)

@@ -42,9 +42,21 @@ pub async fn write(
             ctx.kept_on_removal.join(", ")
         )
     });
+    let kept_fact = (!ctx.kept_on_removal.is_empty())
+        .then(|| serde_json::json!({"kind": KEPT_ON_REMOVAL, "attributes": ctx.kept_on_removal}));
+    let facts = |events: &[Event]| {
+        let facts: Vec<serde_json::Value> = events.iter().map(Event::fact).chain(kept_fact.clone()).collect();
+        Some(serde_json::Value::Array(facts).to_string())
+    };
+    let columns = [sync_log::Column::Summary, sync_log::Column::Facts];
     if events.is_empty() {
         if let (Some(connection_id), Some(kept)) = (connection_id, kept) {
-            log_line(txn, tenant_id, connection_id, ctx, kept, id_source, now).await?;
+            let line = Line {
+                summary: kept,
+                warning: None,
+                facts: facts(events),
+            };
+            upsert_line(txn, tenant_id, connection_id, ctx, line, &columns, id_source, now).await?;
         }
         return Ok(());
     }
@@ -82,9 +94,25 @@ pub async fn write(
             .chain(kept.as_deref())
             .collect::<Vec<_>>()
             .join("; ");
-        log_line(txn, tenant_id, connection_id, ctx, summary, id_source, now).await?;
+        let line = Line {
+            summary,
+            warning: None,
+            facts: facts(events),
+        };
+        upsert_line(txn, tenant_id, connection_id, ctx, line, &columns, id_source, now).await?;
     }
     Ok(())
+}
+
+/// The fact kind of a write that kept values the IdP cleared (`keptOnRemoval`).
+pub const KEPT_ON_REMOVAL: &str = "kept_on_removal";
+
+/// What a sync-log line says.
+struct Line {
+    summary: String,
+    warning: Option<String>,
+    /// JSON facts (`Event::fact`), for the portal's languages.
+    facts: Option<String>,
 }
 
 /// The sync log's method for lines the core writes on its own (jobs), outside any request.
@@ -114,14 +142,18 @@ pub async fn log_line<C: ConnectionTrait>(
     id_source: &dyn IdSource,
     now: i64,
 ) -> Result<()> {
+    let line = Line {
+        summary,
+        warning: None,
+        facts: None,
+    };
     upsert_line(
         db,
         tenant_id,
         connection_id,
         ctx,
-        summary,
-        None,
-        sync_log::Column::Summary,
+        line,
+        &[sync_log::Column::Summary],
         id_source,
         now,
     )
@@ -140,14 +172,18 @@ pub async fn log_warning<C: ConnectionTrait>(
     now: i64,
 ) -> Result<()> {
     let summary = crate::sync_log::describe(&ctx.method, &ctx.path, 0, None);
+    let line = Line {
+        summary,
+        warning: Some(warning),
+        facts: None,
+    };
     upsert_line(
         db,
         tenant_id,
         connection_id,
         ctx,
-        summary,
-        Some(warning),
-        sync_log::Column::Warning,
+        line,
+        &[sync_log::Column::Warning],
         id_source,
         now,
     )
@@ -155,16 +191,15 @@ pub async fn log_warning<C: ConnectionTrait>(
 }
 
 /// Writes the request's sync-log line (status 0 until the edge completes it), or, when the
-/// line exists already, sets only `column` of it. A call without a request id has no line.
+/// line exists already, sets only `columns` of it. A call without a request id has no line.
 #[allow(clippy::too_many_arguments)]
 async fn upsert_line<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     connection_id: Uuid,
     ctx: &RequestContext,
-    summary: String,
-    warning: Option<String>,
-    column: sync_log::Column,
+    line: Line,
+    columns: &[sync_log::Column],
     id_source: &dyn IdSource,
     now: i64,
 ) -> Result<()> {
@@ -181,17 +216,18 @@ async fn upsert_line<C: ConnectionTrait>(
         path: Set(ctx.path.clone()),
         status: Set(0),
         duration_ms: Set(0),
-        summary: Set(summary),
+        summary: Set(line.summary),
         error: Set(None),
         idp_request_id: Set(ctx.idp_request_id.clone()),
         trace_id: Set(ctx.trace_id.clone()),
         body: Set(None),
-        warning: Set(warning),
+        warning: Set(line.warning),
+        facts: Set(line.facts),
     };
     sync_log::Entity::insert(entry)
         .on_conflict(
             OnConflict::columns([sync_log::Column::ConnectionId, sync_log::Column::RequestId])
-                .update_column(column)
+                .update_columns(columns.iter().copied())
                 .to_owned(),
         )
         .exec_without_returning(db)

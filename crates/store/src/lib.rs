@@ -22,6 +22,7 @@ pub mod roles;
 pub mod schemas;
 pub mod sealing;
 pub mod settings;
+pub mod silence;
 pub mod sync_log;
 pub mod tokens;
 

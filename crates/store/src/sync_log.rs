@@ -71,6 +71,7 @@ pub async fn record<C: ConnectionTrait>(db: &C, o: Outcome, id_source: &dyn IdSo
         trace_id: Set(o.trace_id),
         body: Set(o.body),
         warning: Set(None),
+        facts: Set(None),
     };
     sync_log::Entity::insert(entry)
         .on_conflict(

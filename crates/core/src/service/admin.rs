@@ -9,7 +9,7 @@ use dirsync_proto::v1::{
     AuthenticateRequest, AuthenticateResponse, Connection, ConnectionCredentials, ConnectionStats,
     ConnectionStatusRequest, ConnectionStatusResponse, CreateConnectionRequest, CreateTenantRequest,
     EndConnectionRequest, EndConnectionResponse, GetConnectionConfigRequest, GetTenantRequest, ListConnectionsRequest,
-    ListConnectionsResponse, ListSyncLogRequest, ListSyncLogResponse, ListTenantsRequest, ListTenantsResponse,
+    ListConnectionsResponse, ListSyncLogRequest, ListSyncLogResponse, ListTenantsRequest, ListTenantsResponse, LogFact,
     RecordRequestRequest, RecordRequestResponse, RecordRequestsRequest, RevokeTokensRequest, RevokeTokensResponse,
     RotateTokenRequest, SyncLogEntry, Tenant, UpdateConnectionRequest,
 };
@@ -33,7 +33,7 @@ use dirsync_store::entity::{connections, sync_log, tenants};
 use dirsync_store::roles::{self, RoleSpec, Scope};
 use dirsync_store::sealing::SecretBox;
 use dirsync_store::sync_log as log;
-use dirsync_store::{admin, adoption, holds};
+use dirsync_store::{admin, adoption, holds, silence};
 
 #[derive(Debug, Clone)]
 pub struct AdminService {
@@ -111,6 +111,8 @@ impl AdminService {
             hold_max_users: u32::try_from(c.hold_max_users).unwrap_or(0),
             hold_max_percent: u32::try_from(c.hold_max_percent).unwrap_or(0),
             hold_window_seconds: u64::try_from(c.hold_window_seconds).unwrap_or(0),
+            silence_after_seconds: u64::try_from(c.silence_after_seconds).unwrap_or_default(),
+            silent_since: c.silent_since.map(timestamp),
         }
     }
 
@@ -200,7 +202,31 @@ pub(crate) fn entry_to_proto(e: sync_log::Model) -> SyncLogEntry {
         trace_id: e.trace_id,
         body: e.body,
         warning: e.warning,
+        facts: e.facts.as_deref().map(facts_to_proto).unwrap_or_default(),
     }
+}
+
+/// The JSON facts of a sync-log line (`Event::fact`); a line that holds none has none.
+fn facts_to_proto(json: &str) -> Vec<LogFact> {
+    let Ok(serde_json::Value::Array(facts)) = serde_json::from_str(json) else {
+        return Vec::new();
+    };
+    let text = |f: &serde_json::Value, k: &str| f.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    facts
+        .iter()
+        .map(|f| LogFact {
+            kind: text(f, "kind").unwrap_or_default(),
+            name: text(f, "name"),
+            from: text(f, "from"),
+            to: text(f, "to"),
+            count: f.get("count").and_then(|v| v.as_u64()).unwrap_or_default(),
+            attributes: f
+                .get("attributes")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|v| v.as_str()).map(str::to_owned).collect())
+                .unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn outcome(r: RecordRequestRequest) -> Result<log::Outcome, CoreError> {
@@ -679,6 +705,9 @@ impl Admin for AdminService {
                 req.capture_bodies,
             )
             .await?;
+            if let Some(seconds) = req.silence_after_seconds {
+                silence::set_threshold(txn, tenant_id, id, seconds).await?;
+            }
             let conn = match req.allow_adoption {
                 Some(allow) => adoption::set_allow_adoption(txn, tenant_id, id, allow).await?,
                 None => admin::get_connection(txn, tenant_id, id).await?,

@@ -11,7 +11,7 @@ use dirsync_proto::v1::{
     PortalRotateTokenRequest, PortalSession, PortalSessionGrant, PortalSyncLogRequest, RedeemLinkRequest,
     RevokeLinkRequest, RevokeLinkResponse, RevokeTokensResponse, SessionRequest,
 };
-use dirsync_proto::v1::{Invitations, InvitationsRequest};
+use dirsync_proto::v1::{Connection, Invitations, InvitationsRequest, SilenceThresholdRequest};
 use dirsync_proto::v1::{
     MappedGroup, MappingChange, MappingEffect, Move, PeopleRequest, Person, PortalMappings, PortalPeople,
 };
@@ -31,7 +31,7 @@ use crate::service_auth::CallingService;
 use dirsync_domain::clock::SharedClock;
 use dirsync_domain::hold::HoldPolicy;
 use dirsync_domain::ids::IdSource;
-use dirsync_proto::v1::{Connection, ConnectionHold, HoldDecision, HoldPolicyRequest, PendingHold};
+use dirsync_proto::v1::{ConnectionHold, HoldDecision, HoldPolicyRequest, PendingHold};
 use dirsync_store::entity::{connections, portal_sessions};
 use dirsync_store::portal::{self as store, NewLink};
 use dirsync_store::sealing::SecretBox;
@@ -77,7 +77,9 @@ impl PortalService {
 
     async fn session_view(&self, s: &portal_sessions::Model) -> Result<PortalSession> {
         let tenant = admin::get_tenant(&self.db, s.tenant_id).await?;
+        let silent = dirsync_store::silence::silent(&self.db, s.tenant_id).await?;
         Ok(PortalSession {
+            silent_connections: silent.into_iter().map(|c| self.admin.connection(c)).collect(),
             id: s.id.to_string(),
             tenant_id: s.tenant_id.to_string(),
             tenant_name: tenant.name,
@@ -176,6 +178,10 @@ async fn journal_action<T>(
         "mapping_saved" => ("portal.mapping_saved", "urn:dirsync:event:portal:mapping_saved"),
         "invitations_set" => ("portal.invitations_set", "urn:dirsync:event:portal:invitations_set"),
         "hold_policy_set" => ("portal.hold_policy_set", "urn:dirsync:event:portal:hold_policy_set"),
+        "silence_threshold_set" => (
+            "portal.silence_threshold_set",
+            "urn:dirsync:event:portal:silence_threshold_set",
+        ),
         _ => ("portal.connection_ended", "urn:dirsync:event:portal:connection_ended"),
     };
     let (resource_type, resource_id, connection_id) = match target {
@@ -835,6 +841,39 @@ impl Portal for PortalService {
                 };
                 let target = Target::Connection(conn.id);
                 journal_action(txn, &s, target, "hold_policy_set", summary, self.pipeline.ids(), now, Done::new(conn)).await
+            })
+            .await?;
+        Ok(Response::new(self.admin.connection(conn)))
+    }
+
+    async fn set_silence_threshold(
+        &self,
+        request: Request<SilenceThresholdRequest>,
+    ) -> Result<Response<Connection>, Status> {
+        let req = request.into_inner();
+        let s = self.session(&req.session).await?;
+        let conn = self
+            .pipeline
+            .run(s.tenant_id, async |txn, now| {
+                let conn = self.live_connection(txn, &s, &req.connection_id).await?;
+                let conn = dirsync_store::silence::set_threshold(txn, s.tenant_id, conn.id, req.seconds).await?;
+                let summary = match req.seconds {
+                    0 => "turned the silence signal off".to_owned(),
+                    n => format!("set the silence signal to {n} seconds without a request"),
+                };
+                let target = Target::Connection(conn.id);
+                let done = Done::new(conn);
+                journal_action(
+                    txn,
+                    &s,
+                    target,
+                    "silence_threshold_set",
+                    summary,
+                    self.pipeline.ids(),
+                    now,
+                    done,
+                )
+                .await
             })
             .await?;
         Ok(Response::new(self.admin.connection(conn)))

@@ -14,7 +14,7 @@ use crate::i18n::{fill, hint};
 use crate::idp;
 use crate::session::Session;
 
-async fn render(
+pub(crate) async fn render(
     state: &PortalState,
     session: &Session,
     token: Option<(&str, &str)>,
@@ -68,6 +68,7 @@ async fn render(
                         }
                     }
                     (credentials(&ctx, c, token.filter(|(id, _)| *id == c.id).map(|(_, s)| s), "connection"))
+                    (super::silence::settings(&ctx, c))
                     h3 { (t.rotate_title) }
                     p { (t.rotate_help) }
                     form method="post" action={ "/portal/connection/" (c.id) "/rotate" } class="row" {

@@ -81,7 +81,7 @@ pub fn entry_rows(ctx: &Ctx<'_>, entries: &[SyncLogEntry]) -> Markup {
                     @else { span class="badge good" { (e.status) } }
                 }
                 td {
-                    (e.summary)
+                    (super::log_facts::what(ctx.lang, e))
                     @if failed || e.trace_id.is_some() || e.body.is_some() {
                         details {
                             summary { (t.details) }

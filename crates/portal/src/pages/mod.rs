@@ -5,9 +5,11 @@ pub mod connection;
 pub mod hold;
 pub mod link;
 pub mod log;
+pub mod log_facts;
 pub mod mappings;
 pub mod people;
 pub mod setup;
+pub mod silence;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -142,6 +144,7 @@ impl<'a> Ctx<'a> {
                             (hold::banner(self, s))
                         }
                         h1 { (title) }
+                        (silence::banner(self))
                         (body)
                     }
                     @if let Some(url) = self.session.and_then(|s| s.return_url.as_deref()) {

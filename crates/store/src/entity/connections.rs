@@ -18,6 +18,11 @@ pub struct Model {
     pub hold_max_users: i32,
     pub hold_max_percent: i32,
     pub hold_window_seconds: i64,
+    /// After how long without a request a connection that synced before counts as silent;
+    /// 0: never (migration 000018).
+    pub silence_after_seconds: i64,
+    /// While silent: when its last request arrived. Set and cleared by the silence job.
+    pub silent_since: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,9 @@ pub struct Model {
     pub body: Option<String>,
     /// What the IdP's admin should fix although the request succeeded (migration 000012).
     pub warning: Option<String>,
+    /// What the request did, as JSON facts (kind and names) the portal renders in the
+    /// admin's language; `summary` says it in English (migration 000018).
+    pub facts: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
