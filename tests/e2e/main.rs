@@ -22,6 +22,7 @@ mod health;
 mod idp;
 mod licenses;
 mod limits;
+mod pages;
 mod portal;
 mod portal_browser;
 mod primary_email;

@@ -153,7 +153,12 @@ pub struct CoreSettings {
     /// How often a `Watch` stream looks for changes other replicas committed (this replica's
     /// own commits wake it at once); [`FEED_POLL`] unless a test needs it otherwise.
     pub feed_poll: Duration,
+    /// Members one `ListGroups` page carries at most ([`PAGE_MEMBERS`] by default).
+    pub page_members: u64,
 }
+
+/// The default of [`CoreSettings::page_members`].
+pub const PAGE_MEMBERS: u64 = service::directory::PAGE_MEMBERS;
 
 /// The default of [`CoreSettings::feed_poll`].
 pub const FEED_POLL: Duration = service::changes::POLL;
@@ -254,7 +259,7 @@ pub async fn start(
     let signal = ChangeSignal::default();
     // Every write that reaches the change feed runs through it and wakes `Watch` streams.
     let pipeline = Pipeline::new(db.clone(), clock.clone(), signal.clone());
-    let directory = DirectoryService::new(pipeline.clone());
+    let directory = DirectoryService::new(pipeline.clone(), settings.page_members);
     let licenses = LicensesService::new(pipeline.clone());
     // Set when `shutdown` resolves: Watch streams end, then the server stops.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
@@ -270,6 +275,7 @@ pub async fn start(
         sealing,
         retention,
         feed_poll: _,
+        page_members: _,
     } = settings;
     jobs::spawn(pipeline.clone(), retention);
     let schemas = SchemasService::new(db.clone(), clock.clone());

@@ -29,6 +29,11 @@ pub struct StoreArgs {
     /// Per tenant, only the newest this many sync-log entries are kept.
     #[arg(long, env = "DIRSYNC_SYNC_LOG_MAX_ENTRIES", default_value_t = 100_000)]
     pub sync_log_max_entries: u64,
+    /// Members one group list page carries at most, its groups together (a page ends before
+    /// the group that would pass it); bounds one response's size and the core's memory.
+    #[arg(long, env = "DIRSYNC_MAX_PAGE_MEMBERS", default_value_t = dirsync_core::PAGE_MEMBERS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_page_members: u64,
 }
 
 impl StoreArgs {

@@ -195,6 +195,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sealing,
         retention: args.store.retention(),
         feed_poll: dirsync_core::FEED_POLL,
+        page_members: args.store.max_page_members,
     };
     let clock = dirsync_domain::clock::system();
     let first = dirsync_core::bootstrap(&db, &clock, &settings).await?;
@@ -290,6 +291,7 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
         sealing,
         retention: args.store.retention(),
         feed_poll: dirsync_core::FEED_POLL,
+        page_members: args.store.max_page_members,
     };
     dirsync_core::serve(db, dirsync_domain::clock::system(), settings, grpc, shutdown_signal()).await?;
     Ok(())
