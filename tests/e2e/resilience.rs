@@ -2,6 +2,7 @@
 //! answers 503 and recovers alone, a `kill -9` loses no acknowledged write.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dirsync_edge::auth_failures::FAILURE_BURST;
 use dirsync_proto::v1::{
@@ -246,7 +247,43 @@ async fn member_listings_show_a_connection_only_what_it_may_see(app: TestApp) {
     assert!(!got.body.to_string().contains(&native) && !listed.body.to_string().contains(&native));
 }
 
+/// PostgreSQL cancels a statement that runs longer than `statement_timeout`
+/// (DIRSYNC_STATEMENT_TIMEOUT_SECS) instead of letting it hold a connection; the failure is
+/// classified as a timeout, which the core answers `UNAVAILABLE` (503 with Retry-After).
+/// SQLite has no statement timeout (README, Configuration).
+async fn long_statements_are_cancelled_on_postgres(app: TestApp) {
+    use dirsync_core::error::DbFailure;
+    use sea_orm::ConnectionTrait;
+    if !app.store_url.starts_with("postgres") {
+        return;
+    }
+    let cases = [
+        (Duration::from_millis(200), Some(DbFailure::TimedOut)),
+        (Duration::ZERO, None),
+    ];
+    for (timeout, want) in cases {
+        let options = dirsync_core::StoreOptions {
+            statement_timeout: timeout,
+        };
+        let db = dirsync_core::connect_with(&app.store_url, &options).await.unwrap();
+        let started = std::time::Instant::now();
+        let got = db.execute_unprepared("SELECT pg_sleep(1.5)").await.err();
+        let took = started.elapsed();
+        assert_eq!(got.as_ref().map(DbFailure::of), want, "timeout {timeout:?}: {got:?}");
+        if want.is_some() {
+            assert!(took < Duration::from_secs(1), "cancelled after {took:?}");
+            let status = tonic::Status::from(dirsync_core::error::CoreError::from(got.unwrap()));
+            assert_eq!(status.code(), tonic::Code::Unavailable);
+            assert!(
+                status.message().contains("DIRSYNC_STATEMENT_TIMEOUT_SECS"),
+                "{status:?}"
+            );
+        }
+    }
+}
+
 on_both_stores!(
+    long_statements_are_cancelled_on_postgres,
     member_listings_show_a_connection_only_what_it_may_see,
     a_flood_of_bogus_tokens_is_refused_on_the_edge,
     deleting_and_replacing_an_admin_at_once_never_fails,

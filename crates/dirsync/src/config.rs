@@ -34,9 +34,19 @@ pub struct StoreArgs {
     #[arg(long, env = "DIRSYNC_MAX_PAGE_MEMBERS", default_value_t = dirsync_core::PAGE_MEMBERS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_page_members: u64,
+    /// PostgreSQL cancels a statement running longer than this many seconds (0: never); the
+    /// request answers 503 with Retry-After.
+    #[arg(long, env = "DIRSYNC_STATEMENT_TIMEOUT_SECS", default_value_t = dirsync_core::STATEMENT_TIMEOUT.as_secs())]
+    pub statement_timeout_secs: u64,
 }
 
 impl StoreArgs {
+    pub fn store_options(&self) -> dirsync_core::StoreOptions {
+        dirsync_core::StoreOptions {
+            statement_timeout: std::time::Duration::from_secs(self.statement_timeout_secs),
+        }
+    }
+
     pub fn retention(&self) -> dirsync_core::jobs::Retention {
         dirsync_core::jobs::Retention {
             max_age: std::time::Duration::from_secs(self.sync_log_max_age_days.saturating_mul(24 * 3600)),

@@ -94,10 +94,13 @@ async fn shutdown_signal() {
 
 /// Opens the store, waiting with backoff while it is unreachable; `None` when a signal to
 /// stop came first. (Readiness reporting during the wait belongs here.)
-async fn open_store(url: &str) -> anyhow::Result<Option<dirsync_core::DatabaseConnection>> {
+async fn open_store(
+    url: &str,
+    options: &dirsync_core::StoreOptions,
+) -> anyhow::Result<Option<dirsync_core::DatabaseConnection>> {
     let url = plain_on_this_host(url, std::env::var_os("PGSSLMODE").is_some());
     tokio::select! {
-        db = dirsync_core::connect_waiting(&url) => Ok(Some(db.context("opening the store")?)),
+        db = dirsync_core::connect_waiting(&url, options) => Ok(Some(db.context("opening the store")?)),
         () = shutdown_signal() => Ok(None),
     }
 }
@@ -176,7 +179,7 @@ async fn telemetry(args: &TelemetryArgs, service: &str, other: &str) -> anyhow::
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync", &args.scim_addr).await?;
     let database_url = args.database_url();
-    let Some(db) = open_store(&database_url).await? else {
+    let Some(db) = open_store(&database_url, &args.store.store_options()).await? else {
         return Ok(());
     };
     let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
@@ -274,7 +277,7 @@ fn print_keys(path: &std::path::Path, created: bool) {
 async fn core(args: CoreArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync-core", &args.grpc_addr).await?;
     let database_url = args.database_url();
-    let Some(db) = open_store(&database_url).await? else {
+    let Some(db) = open_store(&database_url, &args.store.store_options()).await? else {
         return Ok(());
     };
     let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
