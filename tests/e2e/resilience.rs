@@ -247,6 +247,65 @@ async fn member_listings_show_a_connection_only_what_it_may_see(app: TestApp) {
     assert!(!got.body.to_string().contains(&native) && !listed.body.to_string().contains(&native));
 }
 
+/// Behind a trusted proxy (`trusted_proxies`, DIRSYNC_TRUSTED_PROXIES) failed
+/// authentications count per client, the right-most untrusted X-Forwarded-For entry; without
+/// it, per peer address, whatever the header says. A client cannot escape its limit by
+/// writing addresses of its own left of what the proxy appended.
+async fn forwarded_clients_are_told_apart_only_behind_trusted_proxies(app: TestApp) {
+    for (trusted, other_client) in [("127.0.0.0/8", 401), ("", 429)] {
+        let root = app
+            .edge_with(dirsync_edge::EdgeConfig {
+                trusted_proxies: trusted.parse().unwrap(),
+                ..Default::default()
+            })
+            .await;
+        let users = format!("{root}/scim/v2/{}/Users", app.tenant_id);
+        let bogus = |from: &'static str| {
+            let users = users.clone();
+            let app = &app;
+            async move {
+                let token = format!("dsy_bogus_{}", uuid::Uuid::new_v4().simple());
+                app.send(Method::GET, &users, Some(&token), None, &[("x-forwarded-for", from)])
+                    .await
+            }
+        };
+        let valid = || async {
+            app.send(
+                Method::GET,
+                &users,
+                Some(&app.token),
+                None,
+                &[("x-forwarded-for", "203.0.113.1")],
+            )
+            .await
+            .expect(200);
+        };
+        // Known before the flood, a working token keeps working from the flooding address.
+        valid().await;
+        let mut limited = false;
+        for _ in 0..FAILURE_BURST as usize + 10 {
+            let r = bogus("203.0.113.1").await;
+            if r.status.as_u16() == 429 {
+                limited = true;
+                break;
+            }
+            r.expect_error(401, None);
+        }
+        assert!(limited, "trusted {trusted:?}: never limited");
+        let cases = [
+            ("203.0.113.1", 429),
+            ("198.51.100.99, 203.0.113.1", 429),
+            ("203.0.113.1, 203.0.113.2", other_client),
+            ("203.0.113.3", other_client),
+        ];
+        for (header, want) in cases {
+            let r = bogus(header).await;
+            assert_eq!(r.status.as_u16(), want, "trusted {trusted:?}, X-Forwarded-For {header}");
+        }
+        valid().await;
+    }
+}
+
 /// PostgreSQL cancels a statement that runs longer than `statement_timeout`
 /// (DIRSYNC_STATEMENT_TIMEOUT_SECS) instead of letting it hold a connection; the failure is
 /// classified as a timeout, which the core answers `UNAVAILABLE` (503 with Retry-After).
@@ -284,6 +343,7 @@ async fn long_statements_are_cancelled_on_postgres(app: TestApp) {
 
 on_both_stores!(
     long_statements_are_cancelled_on_postgres,
+    forwarded_clients_are_told_apart_only_behind_trusted_proxies,
     member_listings_show_a_connection_only_what_it_may_see,
     a_flood_of_bogus_tokens_is_refused_on_the_edge,
     deleting_and_replacing_an_admin_at_once_never_fails,

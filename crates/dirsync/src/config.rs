@@ -110,6 +110,10 @@ pub struct EdgeFlags {
     /// schema takes effect within this time.
     #[arg(long, env = "DIRSYNC_SCHEMA_CACHE_TTL_SECS", default_value_t = dirsync_edge::tenant_schemas::DEFAULT_CACHE_TTL.as_secs())]
     pub schema_cache_ttl_secs: u64,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed:
+    /// behind them, the failed-auth limiter counts the right-most untrusted entry, not the proxy.
+    #[arg(long, env = "DIRSYNC_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: dirsync_edge::auth::TrustedProxies,
     #[command(flatten)]
     pub bounds: BoundsFlags,
 }
@@ -189,6 +193,7 @@ impl EdgeFlags {
             bounds: self.bounds.bounds(),
             auth_cache_ttl: std::time::Duration::from_secs(self.auth_cache_ttl_secs),
             schema_cache_ttl: std::time::Duration::from_secs(self.schema_cache_ttl_secs),
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }

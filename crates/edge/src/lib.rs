@@ -186,7 +186,7 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
         .get::<axum::extract::OriginalUri>()
         .map_or_else(|| req.uri().clone(), |u| u.0.clone());
     let tenant = auth::path_tenant(uri.path()).to_owned();
-    let source = auth::source(req.extensions());
+    let source = auth::source(req.extensions(), req.headers(), &state.config.trusted_proxies);
     let caller = match state.authenticate(req.headers(), source, &tenant).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
