@@ -38,11 +38,27 @@ pub fn check_document(field: &str, doc: &str) -> Result<()> {
     Ok(())
 }
 
+/// Longest value of an attribute the stores index (userName, externalId, displayName, names,
+/// e-mail): PostgreSQL refuses a B-tree index entry over about 2.7 KB (500 before this bound),
+/// SQLite would take it, so both refuse it alike (400).
+pub const MAX_INDEXED_BYTES: usize = 1024;
+
 fn each(fields: &[(&str, Option<&str>)]) -> Result<()> {
     fields
         .iter()
         .filter_map(|(f, v)| v.map(|v| (f, v)))
-        .try_for_each(|(f, v)| check(f, v))
+        .try_for_each(|(f, v)| {
+            if v.len() > MAX_INDEXED_BYTES {
+                return Err(Error::new(
+                    ErrorKind::InvalidValue,
+                    format!(
+                        "{f} is {} bytes, more than the limit of {MAX_INDEXED_BYTES} for a value the directory indexes",
+                        v.len()
+                    ),
+                ));
+            }
+            check(f, v)
+        })
 }
 
 /// Every text of a user as written.
@@ -70,6 +86,19 @@ pub fn check_group(g: &GroupSpec) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indexed_values_are_bounded() {
+        let spec = |name: String| GroupSpec {
+            display_name: name,
+            external_id: None,
+            document: "{}".into(),
+        };
+        let cases = [(MAX_INDEXED_BYTES, true), (MAX_INDEXED_BYTES + 1, false)];
+        for (len, ok) in cases {
+            assert_eq!(check_group(&spec("x".repeat(len))).is_ok(), ok, "{len}");
+        }
+    }
 
     #[test]
     fn nul_in_text_and_documents() {

@@ -728,3 +728,56 @@ impl Directory for DirectoryService {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(display_bytes: usize) -> Member {
+        Member {
+            id: Uuid::now_v7().to_string(),
+            r#type: "User".into(),
+            display: Some("x".repeat(display_bytes)),
+        }
+    }
+
+    #[test]
+    fn pages_end_before_the_budget() {
+        // (sizes of the items in bytes, budget) -> items kept
+        let cases: [(&[usize], usize, usize); 5] = [
+            (&[100, 100, 100], 1000, 3),
+            (&[100, 100, 100], 250, 2),
+            (&[100, 100, 100], 110, 1),
+            (&[5000, 10], 1000, 1),
+            (&[], 1000, 0),
+        ];
+        for (sizes, budget, want) in cases {
+            let mut items: Vec<Member> = sizes.iter().map(|n| member(*n)).collect();
+            let mut shrunk = false;
+            within_bytes(&mut items, budget, |m| {
+                m.display = None;
+                shrunk = true;
+            });
+            assert_eq!(items.len(), want, "{sizes:?} {budget}");
+            // Only a first item over the budget alone is shrunk.
+            assert_eq!(
+                shrunk,
+                sizes.first().is_some_and(|n| *n + 50 > budget),
+                "{sizes:?} {budget}"
+            );
+        }
+        let ids: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        let counts = |n: &[u64]| -> std::collections::BTreeMap<Uuid, u64> {
+            ids.iter().copied().zip(n.iter().copied()).collect()
+        };
+        let cases: [(&[u64], u64, usize); 4] = [
+            (&[2, 2, 6, 0], 5, 2),
+            (&[6, 1, 1, 1], 5, 0),
+            (&[0, 0, 0, 0], 5, 4),
+            (&[5, 0, 0, 1], 5, 3),
+        ];
+        for (n, budget, want) in cases {
+            assert_eq!(within_member_budget(&ids, &counts(n), budget), want, "{n:?}");
+        }
+    }
+}
