@@ -341,7 +341,94 @@ async fn long_statements_are_cancelled_on_postgres(app: TestApp) {
     }
 }
 
+/// A burst at the default limits (two tenants, 32 requests in flight each: 64 at once) of
+/// large group writes, user writes and list reads is queued by the store's pool, never
+/// refused by it: every request succeeds (SQLite has one connection, PostgreSQL 16).
+async fn a_burst_at_the_default_limits_never_fails_for_the_pool(app: TestApp) {
+    let other = app.new_tenant("burst").await;
+    let tenants = [
+        (app.scim.clone(), app.token.clone()),
+        (other.scim.clone(), other.token.clone()),
+    ];
+    let mut setup = Vec::new();
+    for (scim, token) in &tenants {
+        let mut ids = Vec::new();
+        for i in 0..300 {
+            let r = app
+                .send(
+                    Method::POST,
+                    &format!("{scim}/Users"),
+                    Some(token),
+                    Some(user(&format!("b{i}@example.com"))),
+                    &[],
+                )
+                .await;
+            r.expect(201);
+            ids.push(r.body["id"].as_str().unwrap().to_owned());
+        }
+        let mut groups = Vec::new();
+        for i in 0..8 {
+            let r = app
+                .send(
+                    Method::POST,
+                    &format!("{scim}/Groups"),
+                    Some(token),
+                    Some(json!({"displayName": format!("g{i}")})),
+                    &[],
+                )
+                .await;
+            r.expect(201);
+            groups.push(r.body["id"].as_str().unwrap().to_owned());
+        }
+        setup.push((scim.clone(), token.clone(), ids, groups));
+    }
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (scim, token, ids, groups) in &setup {
+        for i in 0..32 {
+            let (http, scim, token) = (app.http.clone(), scim.clone(), token.clone());
+            let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+            let group = groups[i % groups.len()].clone();
+            tasks.spawn(async move {
+                let req = match i % 4 {
+                    // Replace a group's 300 members, then take them away again.
+                    0 => http
+                        .patch(format!("{scim}/Groups/{group}"))
+                        .body(patch(json!([{"op": "replace", "path": "members", "value": members}])).to_string()),
+                    1 => http
+                        .patch(format!("{scim}/Groups/{group}"))
+                        .body(patch(json!([{"op": "remove", "path": "members"}])).to_string()),
+                    2 => http
+                        .post(format!("{scim}/Users"))
+                        .body(user(&format!("burst{i}@example.com")).to_string()),
+                    _ => http.get(format!("{scim}/Users?count=300")),
+                };
+                let r = req
+                    .bearer_auth(&token)
+                    .header("content-type", "application/scim+json")
+                    .send()
+                    .await
+                    .unwrap();
+                (i % 4, r.status().as_u16())
+            });
+        }
+    }
+    let mut statuses = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        statuses.push(done.unwrap());
+    }
+    let failed: Vec<_> = statuses.iter().filter(|(_, s)| *s >= 300).collect();
+    assert!(
+        failed.is_empty(),
+        "{failed:?} of {} after {:?}",
+        statuses.len(),
+        started.elapsed()
+    );
+    assert_eq!(statuses.len(), 64);
+}
+
 on_both_stores!(
+    a_burst_at_the_default_limits_never_fails_for_the_pool,
     long_statements_are_cancelled_on_postgres,
     forwarded_clients_are_told_apart_only_behind_trusted_proxies,
     member_listings_show_a_connection_only_what_it_may_see,
