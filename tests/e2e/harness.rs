@@ -295,6 +295,7 @@ impl Keys {
             sealing: dirsync_store::sealing::SecretBox::from_base64(&self.server).unwrap(),
             retention: Default::default(),
             feed_poll: dirsync_core::FEED_POLL,
+            page_members: dirsync_core::PAGE_MEMBERS,
         }
     }
 

@@ -23,6 +23,7 @@ mod hold;
 mod idp;
 mod licenses;
 mod limits;
+mod pages;
 mod portal;
 mod portal_browser;
 mod portal_log;

@@ -2,6 +2,7 @@
 //! answers 503 and recovers alone, a `kill -9` loses no acknowledged write.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dirsync_edge::auth_failures::FAILURE_BURST;
 use dirsync_proto::v1::{
@@ -246,7 +247,190 @@ async fn member_listings_show_a_connection_only_what_it_may_see(app: TestApp) {
     assert!(!got.body.to_string().contains(&native) && !listed.body.to_string().contains(&native));
 }
 
+/// Behind a trusted proxy (`trusted_proxies`, DIRSYNC_TRUSTED_PROXIES) failed
+/// authentications count per client, the right-most untrusted X-Forwarded-For entry; without
+/// it, per peer address, whatever the header says. A client cannot escape its limit by
+/// writing addresses of its own left of what the proxy appended.
+async fn forwarded_clients_are_told_apart_only_behind_trusted_proxies(app: TestApp) {
+    for (trusted, other_client) in [("127.0.0.0/8", 401), ("", 429)] {
+        let root = app
+            .edge_with(dirsync_edge::EdgeConfig {
+                trusted_proxies: trusted.parse().unwrap(),
+                ..Default::default()
+            })
+            .await;
+        let users = format!("{root}/scim/v2/{}/Users", app.tenant_id);
+        let bogus = |from: &'static str| {
+            let users = users.clone();
+            let app = &app;
+            async move {
+                let token = format!("dsy_bogus_{}", uuid::Uuid::new_v4().simple());
+                app.send(Method::GET, &users, Some(&token), None, &[("x-forwarded-for", from)])
+                    .await
+            }
+        };
+        let valid = || async {
+            app.send(
+                Method::GET,
+                &users,
+                Some(&app.token),
+                None,
+                &[("x-forwarded-for", "203.0.113.1")],
+            )
+            .await
+            .expect(200);
+        };
+        // Known before the flood, a working token keeps working from the flooding address.
+        valid().await;
+        let mut limited = false;
+        for _ in 0..FAILURE_BURST as usize + 10 {
+            let r = bogus("203.0.113.1").await;
+            if r.status.as_u16() == 429 {
+                limited = true;
+                break;
+            }
+            r.expect_error(401, None);
+        }
+        assert!(limited, "trusted {trusted:?}: never limited");
+        let cases = [
+            ("203.0.113.1", 429),
+            ("198.51.100.99, 203.0.113.1", 429),
+            ("203.0.113.1, 203.0.113.2", other_client),
+            ("203.0.113.3", other_client),
+        ];
+        for (header, want) in cases {
+            let r = bogus(header).await;
+            assert_eq!(r.status.as_u16(), want, "trusted {trusted:?}, X-Forwarded-For {header}");
+        }
+        valid().await;
+    }
+}
+
+/// PostgreSQL cancels a statement that runs longer than `statement_timeout`
+/// (DIRSYNC_STATEMENT_TIMEOUT_SECS) instead of letting it hold a connection; the failure is
+/// classified as a timeout, which the core answers `UNAVAILABLE` (503 with Retry-After).
+/// SQLite has no statement timeout (README, Configuration).
+async fn long_statements_are_cancelled_on_postgres(app: TestApp) {
+    use dirsync_core::error::DbFailure;
+    use sea_orm::ConnectionTrait;
+    if !app.store_url.starts_with("postgres") {
+        return;
+    }
+    let cases = [
+        (Duration::from_millis(200), Some(DbFailure::TimedOut)),
+        (Duration::ZERO, None),
+    ];
+    for (timeout, want) in cases {
+        let options = dirsync_core::StoreOptions {
+            statement_timeout: timeout,
+        };
+        let db = dirsync_core::connect_with(&app.store_url, &options).await.unwrap();
+        let started = std::time::Instant::now();
+        let got = db.execute_unprepared("SELECT pg_sleep(1.5)").await.err();
+        let took = started.elapsed();
+        assert_eq!(got.as_ref().map(DbFailure::of), want, "timeout {timeout:?}: {got:?}");
+        if want.is_some() {
+            assert!(took < Duration::from_secs(1), "cancelled after {took:?}");
+            let status = tonic::Status::from(dirsync_core::error::CoreError::from(got.unwrap()));
+            assert_eq!(status.code(), tonic::Code::Unavailable);
+            assert!(
+                status.message().contains("DIRSYNC_STATEMENT_TIMEOUT_SECS"),
+                "{status:?}"
+            );
+        }
+    }
+}
+
+/// A burst at the default limits (two tenants, 32 requests in flight each: 64 at once) of
+/// large group writes, user writes and list reads is queued by the store's pool, never
+/// refused by it: every request succeeds (SQLite has one connection, PostgreSQL 16).
+async fn a_burst_at_the_default_limits_never_fails_for_the_pool(app: TestApp) {
+    let other = app.new_tenant("burst").await;
+    let tenants = [
+        (app.scim.clone(), app.token.clone()),
+        (other.scim.clone(), other.token.clone()),
+    ];
+    let mut setup = Vec::new();
+    for (scim, token) in &tenants {
+        let mut ids = Vec::new();
+        for i in 0..300 {
+            let r = app
+                .send(
+                    Method::POST,
+                    &format!("{scim}/Users"),
+                    Some(token),
+                    Some(user(&format!("b{i}@example.com"))),
+                    &[],
+                )
+                .await;
+            r.expect(201);
+            ids.push(r.body["id"].as_str().unwrap().to_owned());
+        }
+        let mut groups = Vec::new();
+        for i in 0..8 {
+            let r = app
+                .send(
+                    Method::POST,
+                    &format!("{scim}/Groups"),
+                    Some(token),
+                    Some(json!({"displayName": format!("g{i}")})),
+                    &[],
+                )
+                .await;
+            r.expect(201);
+            groups.push(r.body["id"].as_str().unwrap().to_owned());
+        }
+        setup.push((scim.clone(), token.clone(), ids, groups));
+    }
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (scim, token, ids, groups) in &setup {
+        for i in 0..32 {
+            let (http, scim, token) = (app.http.clone(), scim.clone(), token.clone());
+            let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+            let group = groups[i % groups.len()].clone();
+            tasks.spawn(async move {
+                let req = match i % 4 {
+                    // Replace a group's 300 members, then take them away again.
+                    0 => http
+                        .patch(format!("{scim}/Groups/{group}"))
+                        .body(patch(json!([{"op": "replace", "path": "members", "value": members}])).to_string()),
+                    1 => http
+                        .patch(format!("{scim}/Groups/{group}"))
+                        .body(patch(json!([{"op": "remove", "path": "members"}])).to_string()),
+                    2 => http
+                        .post(format!("{scim}/Users"))
+                        .body(user(&format!("burst{i}@example.com")).to_string()),
+                    _ => http.get(format!("{scim}/Users?count=300")),
+                };
+                let r = req
+                    .bearer_auth(&token)
+                    .header("content-type", "application/scim+json")
+                    .send()
+                    .await
+                    .unwrap();
+                (i % 4, r.status().as_u16())
+            });
+        }
+    }
+    let mut statuses = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        statuses.push(done.unwrap());
+    }
+    let failed: Vec<_> = statuses.iter().filter(|(_, s)| *s >= 300).collect();
+    assert!(
+        failed.is_empty(),
+        "{failed:?} of {} after {:?}",
+        statuses.len(),
+        started.elapsed()
+    );
+    assert_eq!(statuses.len(), 64);
+}
+
 on_both_stores!(
+    a_burst_at_the_default_limits_never_fails_for_the_pool,
+    long_statements_are_cancelled_on_postgres,
+    forwarded_clients_are_told_apart_only_behind_trusted_proxies,
     member_listings_show_a_connection_only_what_it_may_see,
     a_flood_of_bogus_tokens_is_refused_on_the_edge,
     deleting_and_replacing_an_admin_at_once_never_fails,

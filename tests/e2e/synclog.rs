@@ -1,6 +1,8 @@
 //! The sync log: what each IdP request did, its outcome, never its secret (the rate limits' 429s: tests/e2e/limits.rs).
 
-use dirsync_proto::v1::{ConnectionStatusRequest, ListSyncLogRequest, SyncLogEntry};
+use dirsync_proto::v1::{
+    ConnectionStatusRequest, ListSyncLogRequest, RecordRequestRequest, RecordRequestsRequest, SyncLogEntry,
+};
 use reqwest::Method;
 use serde_json::json;
 
@@ -203,7 +205,84 @@ async fn bodies_are_captured_only_when_asked_and_redacted(app: TestApp) {
     assert!(!dump.contains(&app.token));
 }
 
+/// `RecordRequests` caps what it stores itself, whoever calls it: paths, errors, bodies and
+/// ids are cut, NUL characters replaced (PostgreSQL stores none), and a call of too many
+/// outcomes is refused whole; the next call is stored.
+async fn the_core_caps_recorded_requests(app: TestApp) {
+    let mut admin = app
+        .admin()
+        .await
+        .max_decoding_message_size(dirsync_proto::MAX_MESSAGE_BYTES);
+    let record = |request_id: String| RecordRequestRequest {
+        tenant_id: app.tenant_id.clone(),
+        connection_id: app.connection_id.clone(),
+        request_id,
+        method: "GET".into(),
+        path: format!("/scim/v2/{}/Users?filter={}", app.tenant_id, "é".repeat(10_000)),
+        status: 400,
+        duration_ms: 1,
+        error: Some(format!("bad\0value {}", "x".repeat(5_000))),
+        idp_request_id: Some("i".repeat(1_000)),
+        trace_id: Some("t\0".repeat(1_000)),
+        body: Some("b".repeat(200_000)),
+        // Now: an old entry may be deleted by the retention job at any moment.
+        started_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    };
+    let too_many = RecordRequestsRequest {
+        records: (0..1001)
+            .map(|i| RecordRequestRequest {
+                tenant_id: app.tenant_id.clone(),
+                connection_id: app.connection_id.clone(),
+                request_id: format!("many-{i}"),
+                ..Default::default()
+            })
+            .collect(),
+    };
+    let e = admin.record_requests(too_many).await.unwrap_err();
+    crate::harness::assert_status(&e, tonic::Code::InvalidArgument, "INVALID_VALUE", "limit of 1000");
+    admin
+        .record_requests(RecordRequestsRequest {
+            records: vec![record("r".repeat(1_000))],
+        })
+        .await
+        .unwrap();
+    admin.record_request(record("single".into())).await.unwrap();
+    let entries: Vec<SyncLogEntry> = log(&app, false)
+        .await
+        .into_iter()
+        .filter(|e| e.path.contains("filter=é"))
+        .collect();
+    assert_eq!(
+        entries.len(),
+        2,
+        "{:?}",
+        entries.iter().map(|e| &e.request_id).collect::<Vec<_>>()
+    );
+    let chars = |s: &str| s.chars().count();
+    for e in &entries {
+        let cases = [
+            ("path", chars(&e.path), 2049),
+            ("error", chars(e.error.as_deref().unwrap()), 1025),
+            ("idp request id", chars(e.idp_request_id.as_deref().unwrap()), 257),
+            ("trace id", chars(e.trace_id.as_deref().unwrap()), 257),
+            ("body", chars(e.body.as_deref().unwrap()), 65_601),
+        ];
+        for (field, got, want) in cases {
+            assert_eq!(got, want, "{field} of {}", e.request_id);
+        }
+        assert!(e.path.ends_with('…') && e.path.contains("Users?filter=éé"));
+        assert!(e.error.as_deref().unwrap().starts_with("bad\u{fffd}value"));
+        assert!(!format!("{e:?}").contains('\0'));
+    }
+    assert!(entries.iter().any(|e| e.request_id == "single"));
+    assert!(entries.iter().any(|e| e.request_id.chars().count() == 257));
+}
+
 on_both_stores!(
+    the_core_caps_recorded_requests,
     bodies_are_captured_only_when_asked_and_redacted,
     requests_are_logged_with_their_outcome,
     retention_runs_on_one_replica_and_keeps_the_newest

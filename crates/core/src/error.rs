@@ -64,6 +64,13 @@ impl From<CoreError> for Status {
                         tracing::warn!(error = %db, "store unavailable");
                         Status::unavailable("the store is temporarily unavailable; retry later")
                     }
+                    DbFailure::TimedOut => {
+                        tracing::warn!(error = %db, "statement cancelled by the statement timeout");
+                        Status::unavailable(
+                            "the query ran longer than the store's statement timeout \
+                             (DIRSYNC_STATEMENT_TIMEOUT_SECS) and was cancelled; narrow the filter or retry later",
+                        )
+                    }
                     DbFailure::Conflict => {
                         tracing::debug!(error = %db, "transaction lost to a concurrent one");
                         let mut status = Status::unavailable("the change conflicted with concurrent changes; retry");

@@ -72,10 +72,10 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// partition), waits and tries again with exponential backoff (0.5 s doubling to 10 s),
 /// logging each failure; errors that waiting cannot fix (a bad URL, a failed migration) end
 /// it at once. Stop it by dropping its future (at SIGTERM).
-pub async fn connect_waiting(url: &str) -> Result<DatabaseConnection, StartError> {
+pub async fn connect_waiting(url: &str, options: &StoreOptions) -> Result<DatabaseConnection, StartError> {
     let mut wait = Duration::from_millis(500);
     loop {
-        match connect(url).await {
+        match connect_with(url, options).await {
             Err(StartError::Db(e)) if error::DbFailure::of(&e) == error::DbFailure::Unavailable => {
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "store unavailable at start; waiting for it");
                 tokio::time::sleep(wait).await;
@@ -86,11 +86,36 @@ pub async fn connect_waiting(url: &str) -> Result<DatabaseConnection, StartError
     }
 }
 
+/// How the store is used, besides its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// PostgreSQL cancels a statement running longer than this (`statement_timeout` of every
+    /// connection; zero: never), so a pathological query answers `UNAVAILABLE` instead of
+    /// holding a connection (`DIRSYNC_STATEMENT_TIMEOUT_SECS`). Migrations run without it.
+    pub statement_timeout: Duration,
+}
+
+/// The default of [`StoreOptions::statement_timeout`].
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            statement_timeout: STATEMENT_TIMEOUT,
+        }
+    }
+}
+
+/// [`connect_with`] the default options.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
+    connect_with(url, &StoreOptions::default()).await
+}
+
 /// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.
 ///
 /// SQLite runs in WAL mode with `synchronous=FULL`, so an acknowledged write survives a crash,
 /// and through a single connection, so writers never fail with SQLITE_BUSY.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
+pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<DatabaseConnection, StartError> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false);
     if url.starts_with("sqlite:") {
@@ -117,6 +142,17 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StartError> {
         opts.max_connections(16)
             .acquire_timeout(PG_ACQUIRE_TIMEOUT)
             .connect_timeout(PG_ACQUIRE_TIMEOUT);
+    }
+    let timeout_ms = options.statement_timeout.as_millis();
+    if url.starts_with("postgres") && timeout_ms > 0 {
+        // Migrations may run long (backfills): on a pool of their own, without the timeout.
+        let migrating = Database::connect(opts.clone()).await?;
+        Migrator::up(&migrating, None).await?;
+        migrating.close().await?;
+        opts.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", format!("{timeout_ms}ms"))]));
+        let mut db = Database::connect(opts).await?;
+        observe::instrument_db(&mut db);
+        return Ok(db);
     }
     let mut db = Database::connect(opts).await?;
     Migrator::up(&db, None).await?;
@@ -154,7 +190,12 @@ pub struct CoreSettings {
     /// How often a `Watch` stream looks for changes other replicas committed (this replica's
     /// own commits wake it at once); [`FEED_POLL`] unless a test needs it otherwise.
     pub feed_poll: Duration,
+    /// Members one `ListGroups` page carries at most ([`PAGE_MEMBERS`] by default).
+    pub page_members: u64,
 }
+
+/// The default of [`CoreSettings::page_members`].
+pub const PAGE_MEMBERS: u64 = service::directory::PAGE_MEMBERS;
 
 /// The default of [`CoreSettings::feed_poll`].
 pub const FEED_POLL: Duration = service::changes::POLL;
@@ -257,7 +298,7 @@ pub async fn start(
     let signal = ChangeSignal::default();
     // Every write that reaches the change feed runs through it and wakes `Watch` streams.
     let pipeline = Pipeline::new(db.clone(), clock.clone(), dirsync_domain::ids::v7(), signal.clone());
-    let directory = DirectoryService::new(pipeline.clone());
+    let directory = DirectoryService::new(pipeline.clone(), settings.page_members);
     let licenses = LicensesService::new(pipeline.clone());
     // Set when `shutdown` resolves: Watch streams end, then the server stops.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
@@ -273,6 +314,7 @@ pub async fn start(
         sealing,
         retention,
         feed_poll: _,
+        page_members: _,
     } = settings;
     jobs::spawn(pipeline.clone(), retention);
     let schemas = SchemasService::new(db.clone(), clock.clone(), pipeline.ids().clone());

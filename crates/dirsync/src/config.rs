@@ -29,9 +29,24 @@ pub struct StoreArgs {
     /// Per tenant, only the newest this many sync-log entries are kept.
     #[arg(long, env = "DIRSYNC_SYNC_LOG_MAX_ENTRIES", default_value_t = 100_000)]
     pub sync_log_max_entries: u64,
+    /// Members one group list page carries at most, its groups together (a page ends before
+    /// the group that would pass it); bounds one response's size and the core's memory.
+    #[arg(long, env = "DIRSYNC_MAX_PAGE_MEMBERS", default_value_t = dirsync_core::PAGE_MEMBERS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_page_members: u64,
+    /// PostgreSQL cancels a statement running longer than this many seconds (0: never); the
+    /// request answers 503 with Retry-After.
+    #[arg(long, env = "DIRSYNC_STATEMENT_TIMEOUT_SECS", default_value_t = dirsync_core::STATEMENT_TIMEOUT.as_secs())]
+    pub statement_timeout_secs: u64,
 }
 
 impl StoreArgs {
+    pub fn store_options(&self) -> dirsync_core::StoreOptions {
+        dirsync_core::StoreOptions {
+            statement_timeout: std::time::Duration::from_secs(self.statement_timeout_secs),
+        }
+    }
+
     pub fn retention(&self) -> dirsync_core::jobs::Retention {
         dirsync_core::jobs::Retention {
             max_age: std::time::Duration::from_secs(self.sync_log_max_age_days.saturating_mul(24 * 3600)),
@@ -95,6 +110,10 @@ pub struct EdgeFlags {
     /// schema takes effect within this time.
     #[arg(long, env = "DIRSYNC_SCHEMA_CACHE_TTL_SECS", default_value_t = dirsync_edge::tenant_schemas::DEFAULT_CACHE_TTL.as_secs())]
     pub schema_cache_ttl_secs: u64,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For is believed:
+    /// behind them, the failed-auth limiter counts the right-most untrusted entry, not the proxy.
+    #[arg(long, env = "DIRSYNC_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: dirsync_edge::auth::TrustedProxies,
     #[command(flatten)]
     pub bounds: BoundsFlags,
 }
@@ -174,6 +193,7 @@ impl EdgeFlags {
             bounds: self.bounds.bounds(),
             auth_cache_ttl: std::time::Duration::from_secs(self.auth_cache_ttl_secs),
             schema_cache_ttl: std::time::Duration::from_secs(self.schema_cache_ttl_secs),
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }

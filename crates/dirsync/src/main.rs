@@ -100,10 +100,13 @@ async fn shutdown_signal() {
 
 /// Opens the store, waiting with backoff while it is unreachable; `None` when a signal to
 /// stop came first. (Readiness reporting during the wait belongs here.)
-async fn open_store(url: &str) -> anyhow::Result<Option<dirsync_core::DatabaseConnection>> {
+async fn open_store(
+    url: &str,
+    options: &dirsync_core::StoreOptions,
+) -> anyhow::Result<Option<dirsync_core::DatabaseConnection>> {
     let url = plain_on_this_host(url, std::env::var_os("PGSSLMODE").is_some());
     tokio::select! {
-        db = dirsync_core::connect_waiting(&url) => Ok(Some(db.context("opening the store")?)),
+        db = dirsync_core::connect_waiting(&url, options) => Ok(Some(db.context("opening the store")?)),
         () = shutdown_signal() => Ok(None),
     }
 }
@@ -182,7 +185,7 @@ async fn telemetry(args: &TelemetryArgs, service: &str, other: &str) -> anyhow::
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync", &args.scim_addr).await?;
     let database_url = args.database_url();
-    let Some(db) = open_store(&database_url).await? else {
+    let Some(db) = open_store(&database_url, &args.store.store_options()).await? else {
         return Ok(());
     };
     let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
@@ -201,6 +204,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sealing,
         retention: args.store.retention(),
         feed_poll: dirsync_core::FEED_POLL,
+        page_members: args.store.max_page_members,
     };
     let clock = dirsync_domain::clock::system();
     let first = dirsync_core::bootstrap(&db, &clock, &settings).await?;
@@ -279,7 +283,7 @@ fn print_keys(path: &std::path::Path, created: bool) {
 async fn core(args: CoreArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry(&args.telemetry, "dirsync-core", &args.grpc_addr).await?;
     let database_url = args.database_url();
-    let Some(db) = open_store(&database_url).await? else {
+    let Some(db) = open_store(&database_url, &args.store.store_options()).await? else {
         return Ok(());
     };
     let (grpc, grpc_addr) = bind(&args.grpc_addr, "gRPC").await?;
@@ -296,6 +300,7 @@ async fn core(args: CoreArgs) -> anyhow::Result<()> {
         sealing,
         retention: args.store.retention(),
         feed_poll: dirsync_core::FEED_POLL,
+        page_members: args.store.max_page_members,
     };
     dirsync_core::serve(db, dirsync_domain::clock::system(), settings, grpc, shutdown_signal()).await?;
     Ok(())

@@ -38,11 +38,27 @@ pub fn check_document(field: &str, doc: &str) -> Result<()> {
     Ok(())
 }
 
+/// Longest value of an attribute the stores index (userName, externalId, displayName, names,
+/// e-mail): PostgreSQL refuses a B-tree index entry over about 2.7 KB (500 before this bound),
+/// SQLite would take it, so both refuse it alike (400).
+pub const MAX_INDEXED_BYTES: usize = 1024;
+
 fn each(fields: &[(&str, Option<&str>)]) -> Result<()> {
     fields
         .iter()
         .filter_map(|(f, v)| v.map(|v| (f, v)))
-        .try_for_each(|(f, v)| check(f, v))
+        .try_for_each(|(f, v)| {
+            if v.len() > MAX_INDEXED_BYTES {
+                return Err(Error::new(
+                    ErrorKind::InvalidValue,
+                    format!(
+                        "{f} is {} bytes, more than the limit of {MAX_INDEXED_BYTES} for a value the directory indexes",
+                        v.len()
+                    ),
+                ));
+            }
+            check(f, v)
+        })
 }
 
 /// Every text of a user as written.
@@ -72,6 +88,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn indexed_values_are_bounded() {
+        let spec = |name: String| GroupSpec {
+            display_name: name,
+            external_id: None,
+            document: "{}".into(),
+        };
+        let cases = [(MAX_INDEXED_BYTES, true), (MAX_INDEXED_BYTES + 1, false)];
+        for (len, ok) in cases {
+            assert_eq!(check_group(&spec("x".repeat(len))).is_ok(), ok, "{len}");
+        }
+    }
+
+    #[test]
     fn nul_in_text_and_documents() {
         let cases = [
             (r#"{"a":"x"}"#, true),
@@ -92,5 +121,35 @@ mod tests {
         assert!(
             matches!(check_user(&user), Err(e) if e.kind() == ErrorKind::InvalidValue && e.message().starts_with("userName"))
         );
+    }
+}
+
+/// Sync-log lines are capped where they are stored (the core, whoever calls it) and where
+/// they are sent (the edge, so batches stay small): characters of a request path with its
+/// query.
+pub const LOG_PATH_CHARS: usize = 2048;
+/// Characters of a sync-log error detail.
+pub const LOG_ERROR_CHARS: usize = 1024;
+/// Characters of a captured request body (the edge captures at most 64 KiB).
+pub const LOG_BODY_CHARS: usize = 65_600;
+/// Characters of a sync-log request id, method, IdP request id or trace id.
+pub const LOG_FIELD_CHARS: usize = 256;
+/// Outcomes in one `RecordRequests` call (the edge sends at most 500).
+pub const LOG_BATCH: usize = 1000;
+
+/// `s` cut to `max` characters, marked with "…" when it was cut.
+pub fn cut(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+        s.push('…');
+    }
+}
+
+/// `s` cut to `max` characters with NUL characters replaced (U+FFFD): a log line records what
+/// came, it is not refused for it.
+pub fn for_log(s: &mut String, max: usize) {
+    cut(s, max);
+    if s.contains('\0') {
+        *s = s.replace('\0', "\u{fffd}");
     }
 }

@@ -121,9 +121,72 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The address a request came from, when the server recorded it.
-pub fn source(extensions: &Extensions) -> Option<IpAddr> {
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+/// The address a request came from, when the server recorded it: the peer's, or, when the
+/// peer is a trusted proxy, the right-most `X-Forwarded-For` entry that is not one (entries
+/// left of it are the client's to write, so they are never believed).
+pub fn source(extensions: &Extensions, headers: &HeaderMap, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip().to_canonical();
+    Some(trusted.client(peer, headers))
+}
+
+/// Proxies whose `X-Forwarded-For` is believed (`DIRSYNC_TRUSTED_PROXIES`): addresses or CIDR
+/// blocks, comma-separated. None by default: the peer address is the source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("{p:?} is neither an IP address nor a CIDR block"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+    }
+}
+
+impl TrustedProxies {
+    fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address behind `peer` (see [`source`]). An entry that is no address
+    /// stops the walk: the last trusted hop is then the source.
+    fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let entries = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect::<Vec<_>>();
+        let mut client = peer;
+        for entry in entries.iter().rev() {
+            let Some(ip) = forwarded_ip(entry.trim()) else { break };
+            client = ip;
+            if !self.contains(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An `X-Forwarded-For` entry's address: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:5678`.
+fn forwarded_ip(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 /// Authenticates a request's credentials for the tenant in its path: from `cache`, else by
@@ -198,6 +261,47 @@ pub fn path_tenant(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_for_counts_only_behind_trusted_proxies() {
+        let trusted: TrustedProxies = "10.0.0.0/8, 192.0.2.7, 2001:db8::/32".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let cases: [(&str, &[&str], &str); 10] = [
+            // An untrusted peer: its header is ignored.
+            ("198.51.100.1", &["203.0.113.9"], "198.51.100.1"),
+            // A trusted peer: the right-most untrusted entry.
+            ("10.1.2.3", &["203.0.113.9"], "203.0.113.9"),
+            ("10.1.2.3", &["1.1.1.1, 203.0.113.9, 10.9.9.9"], "203.0.113.9"),
+            ("192.0.2.7", &["1.1.1.1", "203.0.113.9:4711"], "203.0.113.9"),
+            ("::ffff:10.1.2.3", &["[2001:db9::1]:443"], "2001:db9::1"),
+            // Every entry trusted: the left-most.
+            ("10.1.2.3", &["10.0.0.5, 10.0.0.6"], "10.0.0.5"),
+            // No header, or garbage: the last trusted hop.
+            ("10.1.2.3", &[], "10.1.2.3"),
+            ("10.1.2.3", &["1.1.1.1, unknown"], "10.1.2.3"),
+            ("10.1.2.3", &["unknown, 10.0.0.6"], "10.0.0.6"),
+            ("2001:db8::5", &["203.0.113.9"], "203.0.113.9"),
+        ];
+        for (peer, headers, want) in cases {
+            let mut h = HeaderMap::new();
+            for v in headers {
+                h.append("x-forwarded-for", v.parse().unwrap());
+            }
+            let mut ext = Extensions::new();
+            ext.insert(ConnectInfo(SocketAddr::new(ip(peer), 1)));
+            assert_eq!(source(&ext, &h, &trusted), Some(ip(want)), "{peer} {headers:?}");
+            // Without trusted proxies the peer is the source.
+            assert_eq!(
+                source(&ext, &h, &TrustedProxies::default()),
+                Some(ip(peer).to_canonical()),
+                "{peer}"
+            );
+        }
+        for bad in ["10.0.0.0/33", "proxy.example", "10.0.0.1/8/1"] {
+            assert!(bad.parse::<TrustedProxies>().is_err(), "{bad}");
+        }
+        assert_eq!("".parse::<TrustedProxies>().unwrap(), TrustedProxies::default());
+    }
 
     #[test]
     fn credentials() {

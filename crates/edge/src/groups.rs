@@ -126,7 +126,7 @@ pub async fn create(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ScimJson(body): ScimJson,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let proj = projection_from_query(query.as_deref())?;
     let (body, members) = take_members(&body, state.config.bounds.max_members_per_request)?;
     let rs = schema(&state, &caller).await?;
@@ -142,7 +142,11 @@ pub async fn create(
         .await?
         .into_inner();
     let base = base_url(&state, &headers, &caller.tenant_id);
-    Ok(respond(&group, &base, StatusCode::CREATED, &proj, true, &rs))
+    if group.members_omitted && proj.wants("members") {
+        // Too many members for one message: they are streamed.
+        return respond_streamed(&state, &caller, &group, &base, &proj, rs, StatusCode::CREATED).await;
+    }
+    Ok(respond(&group, &base, StatusCode::CREATED, &proj, true, &rs).into_response())
 }
 
 /// GET /Groups/{id} (RFC 7644 §3.4.1); `excludedAttributes=members` never loads members, and
@@ -175,13 +179,7 @@ pub async fn get(
 /// holds of a group's members at a time.
 const MEMBER_BATCH: u32 = 5000;
 
-/// 200 with `group` and, when `with_members`, all its members: the group's attributes first,
-/// then its members streamed from the core batch by batch and written into the body as each
-/// batch arrives.
-/// Memory stays bounded by one batch however large the group, and no gRPC message holds
-/// more than one batch. The first batch is read before answering, so a failure to list the
-/// members (the group was just deleted) is still a proper error; a failure after that cuts
-/// the body short, which the client sees as a broken response, never as a shorter group.
+/// 200 with `group` and, when `with_members`, all its members (see [`member_body`]).
 async fn respond_ok(
     state: &AppState,
     caller: &Caller,
@@ -194,6 +192,47 @@ async fn respond_ok(
     if !with_members {
         return Ok(respond(group, base, StatusCode::OK, proj, false, &rs).into_response());
     }
+    respond_streamed(state, caller, group, base, proj, rs, StatusCode::OK).await
+}
+
+/// `status` with `group` and all its members, streamed (see [`member_body`]).
+async fn respond_streamed(
+    state: &AppState,
+    caller: &Caller,
+    group: &Group,
+    base: &str,
+    proj: &Projection,
+    rs: SchemaRef,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let body = member_body(state, caller, group, base, proj, rs, String::new(), b"]}").await?;
+    Ok(Scim {
+        status,
+        body: None,
+        etag: Some(etag(group.version)),
+        location: Some(format!("{base}/Groups/{}", group.id)),
+    }
+    .streamed(body))
+}
+
+/// `before`, then `group` with all its members, then `after`: the group's attributes first,
+/// then its members streamed from the core batch by batch and written into the body as each
+/// batch arrives.
+/// Memory stays bounded by one batch however large the group, and no gRPC message holds
+/// more than one batch. The first batch is read before answering, so a failure to list the
+/// members (the group was just deleted) is still a proper error; a failure after that cuts
+/// the body short, which the client sees as a broken response, never as a shorter group.
+#[allow(clippy::too_many_arguments)]
+async fn member_body(
+    state: &AppState,
+    caller: &Caller,
+    group: &Group,
+    base: &str,
+    proj: &Projection,
+    rs: SchemaRef,
+    before: String,
+    after: &'static [u8],
+) -> ApiResult<Body> {
     let mut batches = state
         .directory()
         .stream_group_members(pb::StreamGroupMembersRequest {
@@ -216,7 +255,8 @@ async fn respond_ok(
         rs,
         proj: proj.clone(),
     };
-    let opening = writer.opening(&head);
+    let mut opening = before.into_bytes();
+    opening.extend_from_slice(&writer.opening(&head));
     let members = futures::stream::try_unfold((batches, first, false), move |(mut batches, next, written)| {
         let writer = writer.clone();
         async move {
@@ -231,19 +271,13 @@ async fn respond_ok(
             Ok::<_, tonic::Status>(Some((bytes, (batches, None, written))))
         }
     });
-    let body = futures::stream::once(async move { Ok(opening) })
+    let body = futures::stream::once(async move { Ok(Bytes::from(opening)) })
         .chain(members)
-        .chain(futures::stream::once(async { Ok(Bytes::from_static(b"]}")) }))
+        .chain(futures::stream::once(async move { Ok(Bytes::from_static(after)) }))
         .inspect_err(
             |s| tracing::warn!(code = ?s.code(), message = %s.message(), "streaming a group's members failed"),
         );
-    Ok(Scim {
-        status: StatusCode::OK,
-        body: None,
-        etag: Some(etag(group.version)),
-        location: Some(format!("{base}/Groups/{}", group.id)),
-    }
-    .streamed(Body::from_stream(body)))
+    Ok(Body::from_stream(body))
 }
 
 /// Writes a group's `members` in pieces: each member rendered and projected as
@@ -289,17 +323,30 @@ impl MemberWriter {
     }
 }
 
-/// Lists groups; shared by GET /Groups and POST /Groups/.search.
+/// A page of groups as the core sent it.
+pub enum GroupPage {
+    /// A ListResponse.
+    List(Value),
+    /// One group whose members did not fit a page (the core omitted them): they are streamed
+    /// into the response (`streamed_list`).
+    Alone {
+        group: Box<Group>,
+        total: u64,
+        start_index: u64,
+    },
+}
+
+/// Lists groups; shared by GET /Groups, POST /Groups/.search and the root search.
 pub async fn list_groups(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
     params: ListParams,
-) -> ApiResult<Value> {
+) -> ApiResult<GroupPage> {
     let rs = schema(state, caller).await?;
     let q = params.core_query(&rs, &state.config)?;
     let with_members = params.projection.wants("members");
-    let resp = state
+    let mut resp = state
         .directory()
         .list_groups(ListGroupsRequest {
             tenant_id: caller.tenant_id.clone(),
@@ -313,9 +360,72 @@ pub async fn list_groups(
         })
         .await?
         .into_inner();
+    if with_members && resp.groups.first().is_some_and(|g| g.members_omitted) {
+        resp.groups.truncate(1);
+        if let Some(group) = resp.groups.pop() {
+            return Ok(GroupPage::Alone {
+                group: Box::new(group),
+                total: resp.total_results,
+                start_index: q.start_index,
+            });
+        }
+    }
     let base = base_url(state, headers, &caller.tenant_id);
     let rendered = resp.groups.iter().map(|g| render_group(g, &base, &rs, with_members));
-    Ok(params.list_of(&rs, rendered, resp.total_results, q.start_index))
+    Ok(GroupPage::List(params.list_of(
+        &rs,
+        rendered,
+        resp.total_results,
+        q.start_index,
+    )))
+}
+
+/// A ListResponse of one group whose members are streamed (`GroupPage::Alone`); `total` and
+/// `start_index` as the list's.
+pub async fn streamed_list(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    params: &ListParams,
+    group: &Group,
+    total: u64,
+    start_index: u64,
+) -> ApiResult<Response> {
+    let rs = schema(state, caller).await?;
+    let base = base_url(state, headers, &caller.tenant_id);
+    let mut envelope = dirsync_scim::list::list_response(Vec::new(), total, start_index);
+    if let Some(obj) = envelope.as_object_mut() {
+        obj.remove("Resources");
+        obj.insert("itemsPerPage".into(), Value::from(1));
+    }
+    let mut before = envelope.to_string();
+    before.pop();
+    before.push_str(",\"Resources\":[");
+    let body = member_body(state, caller, group, &base, &params.projection, rs, before, b"]}]}").await?;
+    Ok(Scim {
+        status: StatusCode::OK,
+        body: None,
+        etag: None,
+        location: None,
+    }
+    .streamed(body))
+}
+
+/// GET /Groups and POST /Groups/.search.
+async fn respond_list(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    params: ListParams,
+) -> ApiResult<Response> {
+    match list_groups(state, caller, headers, params.clone()).await? {
+        GroupPage::List(v) => Ok(Scim::ok(v).into_response()),
+        GroupPage::Alone {
+            group,
+            total,
+            start_index,
+        } => streamed_list(state, caller, headers, &params, &group, total, start_index).await,
+    }
 }
 
 /// GET /Groups (RFC 7644 §3.4.2)
@@ -324,9 +434,9 @@ pub async fn list(
     caller: Caller,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let params = ListParams::from_query(query.as_deref())?;
-    Ok(Scim::ok(list_groups(&state, &caller, &headers, params).await?))
+    respond_list(&state, &caller, &headers, params).await
 }
 
 /// POST /Groups/.search (RFC 7644 §3.4.3)
@@ -335,9 +445,9 @@ pub async fn search(
     caller: Caller,
     headers: HeaderMap,
     ScimJson(body): ScimJson,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let params = ListParams::from_search(&body)?;
-    Ok(Scim::ok(list_groups(&state, &caller, &headers, params).await?))
+    respond_list(&state, &caller, &headers, params).await
 }
 
 /// Computes a group's next document from its current state.

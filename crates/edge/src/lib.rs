@@ -36,6 +36,7 @@ use tokio::net::TcpListener;
 use crate::auth::Caller;
 pub use crate::calls::ServiceKey;
 use crate::error::{ApiError, ApiResult};
+use crate::groups::GroupPage;
 use crate::media::{BodyLimit, Scim, ScimJson};
 use crate::params::ListParams;
 pub use crate::state::{AppState, EdgeConfig};
@@ -61,7 +62,7 @@ async fn search_root(
     caller: Caller,
     headers: HeaderMap,
     ScimJson(body): ScimJson,
-) -> ApiResult<Scim> {
+) -> ApiResult<Response> {
     let params = ListParams::from_search(&body)?;
     let (start, count) = dirsync_scim::list::normalize_paging(
         params.start_index,
@@ -76,7 +77,10 @@ async fn search_root(
         ..p.clone()
     };
     let users_total = total(users::list_users(&state, &caller, &headers, count_only(&params)).await?);
-    let groups_total = total(groups::list_groups(&state, &caller, &headers, count_only(&params)).await?);
+    let groups_total = match groups::list_groups(&state, &caller, &headers, count_only(&params)).await? {
+        GroupPage::List(list) => total(list),
+        GroupPage::Alone { total, .. } => total,
+    };
     let mut resources = Vec::new();
     let offset = start - 1;
     if offset < users_total && count > 0 {
@@ -88,20 +92,39 @@ async fn search_root(
         resources.extend(items(users::list_users(&state, &caller, &headers, page).await?));
     }
     let left = count.saturating_sub(resources.len() as u64);
-    if left > 0 && offset + (resources.len() as u64) < users_total + groups_total {
-        let group_start = (offset + resources.len() as u64).saturating_sub(users_total) + 1;
+    let reached = offset + resources.len() as u64;
+    // Groups follow only when the users are done: a page that ended early stays short.
+    if left > 0 && reached >= users_total && reached < users_total + groups_total {
+        let group_start = reached - users_total + 1;
         let page = ListParams {
             start_index: Some(group_start as i64),
             count: Some(left as i64),
-            ..params
+            ..params.clone()
         };
-        resources.extend(items(groups::list_groups(&state, &caller, &headers, page).await?));
+        match groups::list_groups(&state, &caller, &headers, page).await? {
+            GroupPage::List(list) => resources.extend(items(list)),
+            // A group whose members are streamed comes alone on its page.
+            GroupPage::Alone { group, .. } if resources.is_empty() => {
+                return groups::streamed_list(
+                    &state,
+                    &caller,
+                    &headers,
+                    &params,
+                    &group,
+                    users_total + groups_total,
+                    start,
+                )
+                .await;
+            }
+            GroupPage::Alone { .. } => {}
+        }
     }
     Ok(Scim::ok(dirsync_scim::list::list_response(
         resources,
         users_total + groups_total,
         start,
-    )))
+    ))
+    .into_response())
 }
 
 fn total(list: serde_json::Value) -> u64 {
@@ -165,7 +188,7 @@ async fn connection(State(state): State<AppState>, mut req: Request, next: Next)
         .get::<axum::extract::OriginalUri>()
         .map_or_else(|| req.uri().clone(), |u| u.0.clone());
     let tenant = auth::path_tenant(uri.path()).to_owned();
-    let source = auth::source(req.extensions());
+    let source = auth::source(req.extensions(), req.headers(), &state.config.trusted_proxies);
     let caller = match state.authenticate(req.headers(), source, &tenant).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),

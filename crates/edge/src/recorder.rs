@@ -9,6 +9,7 @@ use dirsync_proto::v1::{RecordRequestRequest, RecordRequestsRequest};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::calls::CoreChannel;
+use dirsync_domain::text::cut as truncate;
 
 /// Outcomes waiting at most this long before they are sent.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -20,17 +21,9 @@ const QUEUE: usize = 10_000;
 /// outcomes large), so every batch stays far below `dirsync_proto::MAX_MESSAGE_BYTES`.
 pub const MAX_BATCH_BYTES: usize = 1 << 20;
 /// A recorded request path (with its query) is cut to this many characters.
-pub const MAX_PATH_CHARS: usize = 2048;
+pub const MAX_PATH_CHARS: usize = dirsync_domain::text::LOG_PATH_CHARS;
 /// A recorded error detail is cut to this many characters.
-pub const MAX_ERROR_CHARS: usize = 1024;
-
-/// `s` cut to `max` characters, marked with "…" when it was cut.
-fn truncate(s: &mut String, max: usize) {
-    if let Some((at, _)) = s.char_indices().nth(max) {
-        s.truncate(at);
-        s.push('…');
-    }
-}
+pub const MAX_ERROR_CHARS: usize = dirsync_domain::text::LOG_ERROR_CHARS;
 
 enum Msg {
     Record(Box<RecordRequestRequest>),

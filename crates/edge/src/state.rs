@@ -45,6 +45,9 @@ pub struct EdgeConfig {
     /// How long a tenant's schemas are reused (zero: never), so a schema change takes effect
     /// on this edge within this time.
     pub schema_cache_ttl: Duration,
+    /// Proxies whose `X-Forwarded-For` names the source the failed-auth limiter counts
+    /// (`DIRSYNC_TRUSTED_PROXIES`; none by default).
+    pub trusted_proxies: crate::auth::TrustedProxies,
 }
 
 impl Default for EdgeConfig {
@@ -60,6 +63,7 @@ impl Default for EdgeConfig {
             bounds: crate::bounds::Bounds::default(),
             auth_cache_ttl: crate::auth::DEFAULT_CACHE_TTL,
             schema_cache_ttl: crate::tenant_schemas::DEFAULT_CACHE_TTL,
+            trusted_proxies: crate::auth::TrustedProxies::default(),
         }
     }
 }
@@ -179,7 +183,7 @@ impl FromRequestParts<AppState> for Caller {
         state
             .authenticate(
                 &parts.headers,
-                crate::auth::source(&parts.extensions),
+                crate::auth::source(&parts.extensions, &parts.headers, &state.config.trusted_proxies),
                 crate::auth::path_tenant(uri.path()),
             )
             .await

@@ -31,6 +31,9 @@ impl StoreError {
 pub enum DbFailure {
     /// The store cannot be reached or is restarting: retry later (`UNAVAILABLE`).
     Unavailable,
+    /// A statement ran longer than the store's statement timeout and was cancelled
+    /// (`UNAVAILABLE`: a moment of load may pass; a query that is slow by itself stays slow).
+    TimedOut,
     /// A concurrent transaction won (serialization failure, deadlock, a busy SQLite file):
     /// the transaction changed nothing and may be retried as it is.
     Conflict,
@@ -60,6 +63,8 @@ impl DbFailure {
                 match code.as_str() {
                     // PostgreSQL: serialization_failure, deadlock_detected.
                     "40001" | "40P01" => DbFailure::Conflict,
+                    // PostgreSQL: query_canceled (statement_timeout).
+                    "57014" => DbFailure::TimedOut,
                     // PostgreSQL: connection exceptions (08…), shutting down or starting
                     // (57P01-57P03), too many connections, out of disk or memory (53…).
                     c if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") => DbFailure::Unavailable,

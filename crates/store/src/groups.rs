@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::adoption::Visibility;
 use super::filter::{self, Target};
-use super::keyset::{self, Cursor, SeekOrder, Start};
+use super::keyset::{self, Cursor, Paged, SeekOrder, Start};
 use super::{Page, ci_key, is_unique_violation};
 use crate::entity::{group_members, groups, users};
 use crate::error::{Result, StoreError};
@@ -475,7 +475,7 @@ pub async fn list<C: ConnectionTrait>(
     sort: Option<&Sort>,
     page: Page,
     page_token: Option<&str>,
-) -> Result<(u64, Vec<Group>, Option<String>)> {
+) -> Result<(u64, Paged<Group>)> {
     let backend = db.get_database_backend();
     let query_id = keyset::fingerprint(&[&Target::Groups, &tenant_id, &filter, &sort]);
     let start = match page_token.filter(|t| !t.is_empty()) {
@@ -492,16 +492,43 @@ pub async fn list<C: ConnectionTrait>(
         query = query.filter(filter::condition(backend, Target::Groups, f)?);
     }
     if page.count == 0 {
-        return Ok((query.count(db).await?, Vec::new(), None));
+        return Ok((query.count(db).await?, Paged::empty()));
     }
     let key = sort
         .map(|s| filter::sort_expr(backend, Target::Groups, s))
         .transpose()?;
     let descending = sort.is_some_and(|s| s.descending);
     let order = SeekOrder::new(backend, key, descending, groups::Column::Id.into_expr());
-    let (total, rows, next) = keyset::page_and_total(db, query, &order, start, page.count).await?;
-    let rows = rows.into_iter().map(Group::from).collect();
-    Ok((total, rows, next.map(|c| keyset::encode(&query_id, &c))))
+    let (total, rows) = keyset::paged_and_total(db, query, &order, start, page.count, &query_id).await?;
+    Ok((total, rows.map(Group::from)))
+}
+
+/// How many members each of `group_ids` has (visible or not: an upper bound for a listing),
+/// counted without reading them.
+pub async fn member_counts<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    group_ids: &[Uuid],
+) -> Result<BTreeMap<Uuid, u64>> {
+    let mut out = BTreeMap::new();
+    if group_ids.is_empty() {
+        return Ok(out);
+    }
+    let gm = Alias::new("group_members");
+    let select = Query::select()
+        .column((gm.clone(), Alias::new("group_id")))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from(gm.clone())
+        .and_where(Expr::col((gm.clone(), Alias::new("tenant_id"))).eq(tenant_id))
+        .and_where(Expr::col((gm.clone(), Alias::new("group_id"))).is_in(group_ids.iter().copied()))
+        .group_by_col((gm, Alias::new("group_id")))
+        .to_owned();
+    for row in db.query_all(&select).await? {
+        let group_id: Uuid = row.try_get("", "group_id")?;
+        let n: i64 = row.try_get("", "n")?;
+        out.insert(group_id, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out)
 }
 
 /// Members of the given groups with their display names, in one query.
@@ -600,6 +627,11 @@ pub async fn members_after<C: ConnectionTrait>(
 /// Tokens of a group's member pages are valid for that group only.
 fn members_query(tenant_id: Uuid, group_id: Uuid) -> String {
     keyset::fingerprint(&[&"members", &tenant_id, &group_id])
+}
+
+/// The token of the member page after member `after` (a caller that ends a page early).
+pub fn members_token(tenant_id: Uuid, group_id: Uuid, after: Uuid) -> String {
+    keyset::encode(&members_query(tenant_id, group_id), &Cursor { key: None, id: after })
 }
 
 /// One page of a group's members after `page_token`, and the next page's token when more follow.

@@ -276,28 +276,29 @@ fn total_of_last_page(offset: Option<u64>, rows: usize, more: bool) -> Option<u6
     }
 }
 
-/// One page of `query` and the total number of its matches. The COUNT query runs only when
-/// the page does not tell the total (see `total_of_last_page`): a filter that finds one user
-/// (an IdP's lookup before a create) is one query, not two.
-pub async fn page_and_total<E, C>(
+/// One page of `query` (as [`paged`]) and the total number of its matches. The COUNT query
+/// runs only when the page does not tell the total (see `total_of_last_page`): a filter that
+/// finds one user (an IdP's lookup before a create) is one query, not two.
+pub async fn paged_and_total<E, C>(
     db: &C,
     query: Select<E>,
     order: &SeekOrder,
     start: Start,
     count: u64,
-) -> Result<(u64, Vec<E::Model>, Option<Cursor>)>
+    query_id: &str,
+) -> Result<(u64, Paged<E::Model>)>
 where
     E: EntityTrait,
     E::Model: FromQueryResult + Send + Sync + 'static,
     C: ConnectionTrait,
 {
     let offset = start.offset();
-    let (rows, next) = page(db, query.clone(), order, start, count).await?;
-    let total = match total_of_last_page(offset, rows.len(), next.is_some()) {
+    let page = paged(db, query.clone(), order, start, count, query_id).await?;
+    let total = match total_of_last_page(offset, page.rows.len(), page.more) {
         Some(total) => total,
         None => query.count(db).await?,
     };
-    Ok((total, rows, next))
+    Ok((total, page))
 }
 
 /// A row with the sort key and id it was paged by.
@@ -331,6 +332,125 @@ where
     E::Model: FromQueryResult + Send + Sync,
     C: ConnectionTrait,
 {
+    let (rows, more) = keyed_page(db, query, order, start, count).await?;
+    let next = match rows.last() {
+        Some(last) if more => Some(last.cursor(order)),
+        _ => None,
+    };
+    Ok((rows.into_iter().map(|r| r.model).collect(), next))
+}
+
+/// A page whose caller may end it early (a list page over the gRPC message limit): each row
+/// keeps its cursor, so the token after any row can be made.
+#[derive(Debug)]
+pub struct Paged<M> {
+    pub rows: Vec<M>,
+    cursors: Vec<Cursor>,
+    /// More rows follow the last of `rows`.
+    more: bool,
+    query: String,
+}
+
+impl<M> Paged<M> {
+    /// No rows (a request for none, e.g. `count=0` to learn the total).
+    pub fn empty() -> Self {
+        Paged {
+            rows: Vec::new(),
+            cursors: Vec::new(),
+            more: false,
+            query: String::new(),
+        }
+    }
+
+    /// Keeps the first `n` rows; the rest then follow the page.
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.cursors.len() {
+            self.rows.truncate(n);
+            self.cursors.truncate(n);
+            self.more = true;
+        }
+    }
+
+    /// The token of the next page, when more rows follow.
+    pub fn next_token(&self) -> Option<String> {
+        match self.cursors.last() {
+            Some(c) if self.more => Some(encode(&self.query, c)),
+            _ => None,
+        }
+    }
+
+    /// The rows `f` keeps, each made what it returns (a dropped row's cursor goes with it).
+    pub fn filter_map<T>(self, mut f: impl FnMut(M) -> Option<T>) -> Paged<T> {
+        let (rows, cursors) = self
+            .rows
+            .into_iter()
+            .zip(self.cursors)
+            .filter_map(|(row, cursor)| f(row).map(|t| (t, cursor)))
+            .unzip();
+        Paged {
+            rows,
+            cursors,
+            more: self.more,
+            query: self.query,
+        }
+    }
+
+    pub fn map<T>(self, f: impl FnMut(M) -> T) -> Paged<T> {
+        Paged {
+            rows: self.rows.into_iter().map(f).collect(),
+            cursors: self.cursors,
+            more: self.more,
+            query: self.query,
+        }
+    }
+}
+
+/// As [`page`], with every row's cursor (`query`: the fingerprint tokens are made for).
+pub async fn paged<E, C>(
+    db: &C,
+    query: Select<E>,
+    order: &SeekOrder,
+    start: Start,
+    count: u64,
+    query_id: &str,
+) -> Result<Paged<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+    C: ConnectionTrait,
+{
+    let (rows, more) = keyed_page(db, query, order, start, count).await?;
+    let cursors = rows.iter().map(|r| r.cursor(order)).collect();
+    Ok(Paged {
+        rows: rows.into_iter().map(|r| r.model).collect(),
+        cursors,
+        more,
+        query: query_id.to_owned(),
+    })
+}
+
+impl<M> Keyed<M> {
+    fn cursor(&self, order: &SeekOrder) -> Cursor {
+        Cursor {
+            key: order.key.as_ref().map(|_| self.key.clone()),
+            id: self.id,
+        }
+    }
+}
+
+/// Up to `count` rows from `start`, and whether more follow.
+async fn keyed_page<E, C>(
+    db: &C,
+    query: Select<E>,
+    order: &SeekOrder,
+    start: Start,
+    count: u64,
+) -> Result<(Vec<Keyed<E::Model>>, bool)>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+    C: ConnectionTrait,
+{
     let count = std::cmp::min(count, MAX_BOUND);
     let mut query = query;
     if let Some(k) = &order.key {
@@ -355,14 +475,7 @@ where
         .await?;
     let more = rows.len() as u64 > count;
     rows.truncate(usize::try_from(count).unwrap_or(usize::MAX));
-    let next = match rows.last() {
-        Some(last) if more => Some(Cursor {
-            key: order.key.as_ref().map(|_| last.key.clone()),
-            id: last.id,
-        }),
-        _ => None,
-    };
-    Ok((rows.into_iter().map(|r| r.model).collect(), next))
+    Ok((rows, more))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::adoption::{self, Visibility};
 use super::filter::{self, Target};
-use super::keyset::{self, SeekOrder, Start};
+use super::keyset::{self, Paged, SeekOrder, Start};
 use super::{Page, ci_key, is_unique_violation};
 use crate::entity::{group_members, users};
 use crate::error::{Result, StoreError};
@@ -251,7 +251,7 @@ pub async fn list<C: ConnectionTrait>(
     sort: Option<&Sort>,
     page: Page,
     page_token: Option<&str>,
-) -> Result<(u64, Vec<User>, Option<String>)> {
+) -> Result<(u64, Paged<User>)> {
     let backend = db.get_database_backend();
     let query_id = keyset::fingerprint(&[
         &Target::Users,
@@ -283,14 +283,13 @@ pub async fn list<C: ConnectionTrait>(
         query = query.filter(filter::condition(backend, Target::Users, f)?);
     }
     if page.count == 0 {
-        return Ok((query.count(db).await?, Vec::new(), None));
+        return Ok((query.count(db).await?, Paged::empty()));
     }
     let key = sort.map(|s| filter::sort_expr(backend, Target::Users, s)).transpose()?;
     let descending = sort.is_some_and(|s| s.descending);
     let order = SeekOrder::new(backend, key, descending, users::Column::Id.into_expr());
-    let (total, rows, next) = keyset::page_and_total(db, query, &order, start, page.count).await?;
-    let rows = rows.into_iter().map(User::from).collect();
-    Ok((total, rows, next.map(|c| keyset::encode(&query_id, &c))))
+    let (total, rows) = keyset::paged_and_total(db, query, &order, start, page.count, &query_id).await?;
+    Ok((total, rows.map(User::from)))
 }
 
 /// A key that names one user of a tenant.

@@ -229,7 +229,24 @@ fn facts_to_proto(json: &str) -> Vec<LogFact> {
         .collect()
 }
 
-fn outcome(r: RecordRequestRequest) -> Result<log::Outcome, CoreError> {
+/// A recorded outcome with every text capped and storable, whatever the caller sent: the
+/// edge caps them too, but the gRPC API is a trust boundary.
+fn outcome(mut r: RecordRequestRequest) -> Result<log::Outcome, CoreError> {
+    use dirsync_domain::text::{LOG_BODY_CHARS, LOG_ERROR_CHARS, LOG_FIELD_CHARS, LOG_PATH_CHARS, for_log};
+    for_log(&mut r.request_id, LOG_FIELD_CHARS);
+    for_log(&mut r.method, LOG_FIELD_CHARS);
+    for_log(&mut r.path, LOG_PATH_CHARS);
+    let optional = [
+        (&mut r.error, LOG_ERROR_CHARS),
+        (&mut r.idp_request_id, LOG_FIELD_CHARS),
+        (&mut r.trace_id, LOG_FIELD_CHARS),
+        (&mut r.body, LOG_BODY_CHARS),
+    ];
+    for (field, max) in optional {
+        if let Some(s) = field.as_mut() {
+            for_log(s, max);
+        }
+    }
     Ok(log::Outcome {
         tenant_id: tenant(&r.tenant_id)?,
         connection_id: parse_id("connection", &r.connection_id)?,
@@ -442,12 +459,16 @@ impl Admin for AdminService {
         &self,
         request: Request<RecordRequestsRequest>,
     ) -> Result<Response<RecordRequestResponse>, Status> {
-        let outcomes = request
-            .into_inner()
-            .records
-            .into_iter()
-            .map(outcome)
-            .collect::<Result<Vec<_>, _>>()?;
+        let records = request.into_inner().records;
+        if records.len() > dirsync_domain::text::LOG_BATCH {
+            return Err(CoreError::invalid_value(format!(
+                "{} records in one call, more than the limit of {}; send them in several calls",
+                records.len(),
+                dirsync_domain::text::LOG_BATCH
+            ))
+            .into());
+        }
+        let outcomes = records.into_iter().map(outcome).collect::<Result<Vec<_>, _>>()?;
         // One transaction, one commit: the cost of logging is paid once per batch.
         in_txn(&self.db, async |txn| {
             for o in outcomes {

@@ -1,5 +1,6 @@
 //! `dirsync.v1.Directory`: users and groups.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 
 use dirsync_domain as domain;
@@ -36,13 +37,16 @@ pub struct DirectoryService {
     db: DatabaseConnection,
     /// Every user and group write runs through it.
     pipeline: Pipeline,
+    /// Members one `ListGroups` page carries at most (`DIRSYNC_MAX_PAGE_MEMBERS`).
+    page_members: u64,
 }
 
 impl DirectoryService {
-    pub fn new(pipeline: Pipeline) -> Self {
+    pub fn new(pipeline: Pipeline, page_members: u64) -> Self {
         Self {
             db: pipeline.db().clone(),
             pipeline,
+            page_members,
         }
     }
 }
@@ -59,7 +63,60 @@ fn group_to_proto(m: domain::Group, members: Vec<MemberRow>) -> Group {
         last_modified: Some(timestamp(m.updated_at)),
         members: members.into_iter().map(member_to_proto).collect(),
         connection_id: m.connection_id.map(|c| c.to_string()),
+        members_omitted: false,
     }
+}
+
+/// A group answered alone: without its members (`members_omitted`) when they were too many
+/// to read (`None`) or the message would pass the limit with them.
+fn one_group(g: domain::Group, members: Option<Vec<MemberRow>>) -> Group {
+    let omitted = members.is_none();
+    let mut g = group_to_proto(g, members.unwrap_or_default());
+    if omitted || prost::Message::encoded_len(&g) > PAGE_BYTES {
+        g.members.clear();
+        g.members_omitted = true;
+    }
+    g
+}
+
+/// The default of the members one `ListGroups` page carries at most, its groups together: a
+/// page ends before the group that would pass it, and a first group over it comes alone, its
+/// members omitted. Bounds what the core reads into memory for one page.
+pub const PAGE_MEMBERS: u64 = 50_000;
+
+/// Encoded size a list page stays under: the message limit less room for the envelope.
+pub const PAGE_BYTES: usize = dirsync_proto::MAX_MESSAGE_BYTES - (256 << 10);
+
+/// How many of `ids` (in page order) a page keeps so their members stay within `budget`.
+fn within_member_budget(ids: &[Uuid], counts: &std::collections::BTreeMap<Uuid, u64>, budget: u64) -> usize {
+    let mut sum = 0u64;
+    ids.iter()
+        .take_while(|id| {
+            sum = sum.saturating_add(counts.get(id).copied().unwrap_or(0));
+            sum <= budget
+        })
+        .count()
+}
+
+/// Keeps the leading items of a page whose encoded size stays within `budget` (the rest follow
+/// on the next page), at least one: a first item over it alone is kept, `shrink`ed.
+fn within_bytes<T: prost::Message>(items: &mut Vec<T>, budget: usize, shrink: impl FnOnce(&mut T)) {
+    let mut used = 0usize;
+    let mut keep = 0;
+    for item in items.iter_mut() {
+        // The item, its field tag and length prefix.
+        let len = item.encoded_len() + 8;
+        if used + len > budget {
+            if keep == 0 {
+                shrink(item);
+                keep = 1;
+            }
+            break;
+        }
+        used += len;
+        keep += 1;
+    }
+    items.truncate(keep);
 }
 
 fn member_to_proto(r: MemberRow) -> Member {
@@ -173,31 +230,29 @@ fn author(ctx: RequestContext, connection_id: Option<&str>) -> Result<Author> {
     })
 }
 
-/// Users as the SCIM connection `connection_id` reads them back: with its held changes (the
-/// mass-deprovisioning hold) as if done, a deactivation as the state it sent, a deletion gone.
-/// Everyone else (the product) reads the stored users, who keep their access.
-async fn as_the_idp_sent(
+/// What the SCIM connection `connection_id` holds back of users `ids` (the
+/// mass-deprovisioning hold); nothing for everyone else (the product), who reads the stored
+/// users, and they keep their access.
+async fn held_for(
     db: &DatabaseConnection,
     tenant_id: Uuid,
     connection_id: Option<Uuid>,
-    rows: Vec<domain::User>,
-) -> Result<Vec<domain::User>> {
-    let Some(c) = connection_id else {
-        return Ok(rows);
-    };
-    let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
-    let held = holds::held_among(db, tenant_id, c, &ids).await?;
-    if held.is_empty() {
-        return Ok(rows);
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, holds::Held>> {
+    match connection_id {
+        Some(c) => Ok(holds::held_among(db, tenant_id, c, ids).await?),
+        None => Ok(HashMap::new()),
     }
-    Ok(rows
-        .into_iter()
-        .filter_map(|u| match held.get(&u.id) {
-            None => Some(u),
-            Some(h) if h.effect == domain::hold::Effect::Delete => None,
-            Some(h) => Some(holds::as_sent(u, h)),
-        })
-        .collect())
+}
+
+/// A user as its connection reads it back: with its held change as if done, a deactivation
+/// as the state it sent, a deletion gone.
+fn as_the_idp_sent(held: &HashMap<Uuid, holds::Held>, u: domain::User) -> Option<domain::User> {
+    match held.get(&u.id) {
+        None => Some(u),
+        Some(h) if h.effect == domain::hold::Effect::Delete => None,
+        Some(h) => Some(holds::as_sent(u, h)),
+    }
 }
 
 #[tonic::async_trait]
@@ -230,10 +285,8 @@ impl Directory for DirectoryService {
         let user = adoption::get_visible(&self.db, tenant_id, id, visible)
             .await
             .map_err(CoreError::from)?;
-        let user = as_the_idp_sent(&self.db, tenant_id, connection_id, vec![user])
-            .await?
-            .pop()
-            .ok_or_else(|| CoreError::not_found(format!("user {id} not found")))?;
+        let held = held_for(&self.db, tenant_id, connection_id, &[user.id]).await?;
+        let user = as_the_idp_sent(&held, user).ok_or_else(|| CoreError::not_found(format!("user {id} not found")))?;
         let langs = self.pipeline.languages().get(&self.db, tenant_id).await?;
         Ok(Response::new(user_out(&langs, user)))
     }
@@ -284,7 +337,7 @@ impl Directory for DirectoryService {
             users::Managed::Any
         };
         let (filter, sort) = convert::query(req.filter.as_ref(), req.sort.as_ref())?;
-        let (total, rows, next) = users::list(
+        let (total, mut rows) = users::list(
             &self.db,
             tenant_id,
             visible,
@@ -296,17 +349,25 @@ impl Directory for DirectoryService {
         )
         .await
         .map_err(CoreError::from)?;
-        let rows = as_the_idp_sent(&self.db, tenant_id, connection_id, rows).await?;
+        let ids: Vec<Uuid> = rows.rows.iter().map(|u| u.id).collect();
+        let held = held_for(&self.db, tenant_id, connection_id, &ids).await?;
+        let mut rows = rows.filter_map(|u| as_the_idp_sent(&held, u));
         // A filter that finds nobody (an IdP's "does it exist?") reads no settings.
-        let langs = if rows.is_empty() {
+        let langs = if rows.rows.is_empty() {
             Default::default()
         } else {
             self.pipeline.languages().get(&self.db, tenant_id).await?
         };
+        let mut out: Vec<User> = std::mem::take(&mut rows.rows)
+            .into_iter()
+            .map(|u| user_out(&langs, u))
+            .collect();
+        within_bytes(&mut out, PAGE_BYTES, |_| {});
+        rows.truncate(out.len());
         Ok(Response::new(ListUsersResponse {
             total_results: total,
-            users: rows.into_iter().map(|u| user_out(&langs, u)).collect(),
-            next_page_token: next.unwrap_or_default(),
+            users: out,
+            next_page_token: rows.next_token().unwrap_or_default(),
         }))
     }
 
@@ -327,7 +388,7 @@ impl Directory for DirectoryService {
             member_ids: &req.member_ids,
         };
         let (group, members) = self.pipeline.write_group(tenant_id, author, write, true).await?;
-        Ok(Response::new(group_to_proto(group, members)))
+        Ok(Response::new(one_group(group, members)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -339,7 +400,7 @@ impl Directory for DirectoryService {
         let group = in_txn(&self.db, async |txn| {
             let g = groups::get(txn, tenant_id, id).await?;
             let members = mutation::members(txn, tenant_id, id, req.include_members, connection_id).await?;
-            Ok(group_to_proto(g, members))
+            Ok(one_group(g, members))
         })
         .await?;
         Ok(Response::new(group))
@@ -369,7 +430,7 @@ impl Directory for DirectoryService {
             .pipeline
             .write_group(tenant_id, author, write, req.include_members)
             .await?;
-        Ok(Response::new(group_to_proto(group, members)))
+        Ok(Response::new(one_group(group, members)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -394,7 +455,7 @@ impl Directory for DirectoryService {
             .pipeline
             .write_group(tenant_id, author, write, req.include_members)
             .await?;
-        Ok(Response::new(group_to_proto(group, members)))
+        Ok(Response::new(one_group(group, members)))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant_id, id = %request.get_ref().id))]
@@ -420,7 +481,7 @@ impl Directory for DirectoryService {
         let visible = Visibility::reading(optional_id("connection", req.connection_id.as_deref())?);
         let (filter, sort) = convert::query(req.filter.as_ref(), req.sort.as_ref())?;
         let groups = in_txn(&self.db, async |txn| {
-            let (total, rows, next) = groups::list(
+            let (total, mut rows) = groups::list(
                 txn,
                 tenant_id,
                 filter.as_ref(),
@@ -429,23 +490,45 @@ impl Directory for DirectoryService {
                 req.page_token.as_deref(),
             )
             .await?;
+            // Members are counted before they are read: the page ends where they would pass
+            // PAGE_MEMBERS, and a first group over it is sent without them.
+            let mut omitted = None;
             let mut members = if req.include_members {
-                let ids: Vec<Uuid> = rows.iter().map(|g| g.id).collect();
-                groups::members_of(txn, tenant_id, &ids, visible).await?
+                let ids: Vec<Uuid> = rows.rows.iter().map(|g| g.id).collect();
+                let counts = groups::member_counts(txn, tenant_id, &ids).await?;
+                match within_member_budget(&ids, &counts, self.page_members) {
+                    0 if !ids.is_empty() => {
+                        rows.truncate(1);
+                        omitted = ids.first().copied();
+                        Default::default()
+                    }
+                    n => {
+                        rows.truncate(n);
+                        groups::members_of(txn, tenant_id, &ids[..n], visible).await?
+                    }
+                }
             } else {
                 Default::default()
             };
-            let groups = rows
+            let mut out: Vec<Group> = std::mem::take(&mut rows.rows)
                 .into_iter()
                 .map(|g| {
-                    let m = members.remove(&g.id).unwrap_or_default();
-                    group_to_proto(g, m)
+                    let id = g.id;
+                    let mut g = group_to_proto(g, members.remove(&id).unwrap_or_default());
+                    g.members_omitted = omitted == Some(id);
+                    g
                 })
                 .collect();
+            // A first group too large with its members is sent without them.
+            within_bytes(&mut out, PAGE_BYTES, |g| {
+                g.members.clear();
+                g.members_omitted = true;
+            });
+            rows.truncate(out.len());
             Ok(ListGroupsResponse {
                 total_results: total,
-                groups,
-                next_page_token: next.unwrap_or_default(),
+                groups: out,
+                next_page_token: rows.next_token().unwrap_or_default(),
             })
         })
         .await?;
@@ -517,8 +600,20 @@ impl Directory for DirectoryService {
         )
         .await
         .map_err(CoreError::from)?;
+        let mut members: Vec<Member> = rows.into_iter().map(member_to_proto).collect();
+        let listed = members.len();
+        within_bytes(&mut members, PAGE_BYTES, |_| {});
+        let next = match members.last() {
+            // Ended early: the next page starts after the last member sent.
+            Some(last) if members.len() < listed => Some(groups::members_token(
+                tenant_id,
+                group_id,
+                parse_id("member", &last.id)?,
+            )),
+            _ => next,
+        };
         Ok(Response::new(ListGroupMembersResponse {
-            members: rows.into_iter().map(member_to_proto).collect(),
+            members,
             next_page_token: next.unwrap_or_default(),
         }))
     }
@@ -554,11 +649,23 @@ impl Directory for DirectoryService {
                     };
                     let last_batch = (rows.len() as u64) < batch;
                     after = rows.last().map(|r| r.id);
-                    if !rows.is_empty() {
-                        let members = rows.into_iter().map(member_to_proto).collect();
-                        if tx.send(Ok(MemberBatch { members })).await.is_err() {
-                            return; // the caller went away
+                    // A batch of long display names is sent as several messages under the limit.
+                    let mut members: Vec<Member> = Vec::new();
+                    let mut bytes = 0;
+                    for m in rows.into_iter().map(member_to_proto) {
+                        let len = prost::Message::encoded_len(&m) + 8;
+                        if bytes + len > PAGE_BYTES && !members.is_empty() {
+                            let full = std::mem::take(&mut members);
+                            bytes = 0;
+                            if tx.send(Ok(MemberBatch { members: full })).await.is_err() {
+                                return; // the caller went away
+                            }
                         }
+                        bytes += len;
+                        members.push(m);
+                    }
+                    if !members.is_empty() && tx.send(Ok(MemberBatch { members })).await.is_err() {
+                        return;
                     }
                     if last_batch {
                         return;
@@ -649,5 +756,58 @@ impl Directory for DirectoryService {
                 .collect(),
             missing_user_ids,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(display_bytes: usize) -> Member {
+        Member {
+            id: Uuid::now_v7().to_string(),
+            r#type: "User".into(),
+            display: Some("x".repeat(display_bytes)),
+        }
+    }
+
+    #[test]
+    fn pages_end_before_the_budget() {
+        // (sizes of the items in bytes, budget) -> items kept
+        let cases: [(&[usize], usize, usize); 5] = [
+            (&[100, 100, 100], 1000, 3),
+            (&[100, 100, 100], 350, 2),
+            (&[100, 100, 100], 110, 1),
+            (&[5000, 10], 1000, 1),
+            (&[], 1000, 0),
+        ];
+        for (sizes, budget, want) in cases {
+            let mut items: Vec<Member> = sizes.iter().map(|n| member(*n)).collect();
+            let mut shrunk = false;
+            within_bytes(&mut items, budget, |m| {
+                m.display = None;
+                shrunk = true;
+            });
+            assert_eq!(items.len(), want, "{sizes:?} {budget}");
+            // Only a first item over the budget alone is shrunk.
+            assert_eq!(
+                shrunk,
+                sizes.first().is_some_and(|n| *n + 50 > budget),
+                "{sizes:?} {budget}"
+            );
+        }
+        let ids: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        let counts = |n: &[u64]| -> std::collections::BTreeMap<Uuid, u64> {
+            ids.iter().copied().zip(n.iter().copied()).collect()
+        };
+        let cases: [(&[u64], u64, usize); 4] = [
+            (&[2, 2, 6, 0], 5, 2),
+            (&[6, 1, 1, 1], 5, 0),
+            (&[0, 0, 0, 0], 5, 4),
+            (&[5, 0, 0, 1], 5, 3),
+        ];
+        for (n, budget, want) in cases {
+            assert_eq!(within_member_budget(&ids, &counts(n), budget), want, "{n:?}");
+        }
     }
 }

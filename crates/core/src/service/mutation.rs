@@ -429,14 +429,14 @@ impl Pipeline {
     }
 
     /// Creates or updates a group; returns it with its members when `include_members` (as
-    /// its author's connection sees them).
+    /// its author's connection sees them; `None`: too many, see [`members`]).
     pub(crate) async fn write_group(
         &self,
         tenant_id: Uuid,
         author: Author,
         write: GroupWrite<'_>,
         include_members: bool,
-    ) -> Result<(Group, Vec<MemberRow>), Status> {
+    ) -> Result<(Group, Option<Vec<MemberRow>>), Status> {
         let connection_id = author.connection_id;
         self.run(tenant_id, async |txn, now| {
             let (id, after, mut events, delta) = match write {
@@ -736,21 +736,27 @@ async fn write_user_row(
     }
 }
 
-/// The members of group `id` as `connection_id` sees them, when `include`.
+/// The members of group `id` as `connection_id` sees them, when `include`; `None` when they
+/// are more than one response carries (`super::directory::PAGE_MEMBERS`): they are not read,
+/// the caller streams them.
 pub(crate) async fn members(
     txn: &DatabaseTransaction,
     tenant_id: Uuid,
     id: Uuid,
     include: bool,
     connection_id: Option<Uuid>,
-) -> Result<Vec<MemberRow>> {
+) -> Result<Option<Vec<MemberRow>>> {
     if !include {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     }
-    Ok(
+    let count = groups::member_counts(txn, tenant_id, &[id]).await?;
+    if count.get(&id).copied().unwrap_or(0) > super::directory::PAGE_MEMBERS {
+        return Ok(None);
+    }
+    Ok(Some(
         groups::members_of(txn, tenant_id, &[id], Visibility::reading(connection_id))
             .await?
             .remove(&id)
             .unwrap_or_default(),
-    )
+    ))
 }
