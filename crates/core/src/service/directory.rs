@@ -337,7 +337,7 @@ impl Directory for DirectoryService {
             users::Managed::Any
         };
         let (filter, sort) = convert::query(req.filter.as_ref(), req.sort.as_ref())?;
-        let (total, mut rows) = users::list(
+        let (total, rows) = users::list(
             &self.db,
             tenant_id,
             visible,
