@@ -48,11 +48,22 @@ async fn connection(app: &TestApp, tenant: &str, id: &str) -> Connection {
     connections(app, tenant).await.into_iter().find(|c| c.id == id).unwrap()
 }
 
-/// The connection's last request as the job sees it, once the edge has recorded it.
+/// The connection's last request as the job sees it, once the edge has recorded it (its
+/// outcome completes the line the core journaled, and may restamp it with the edge's start).
 async fn recorded(db: &sea_orm::DatabaseConnection, connection: &str) -> i64 {
+    use dirsync_store::entity::sync_log;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let id = uuid::Uuid::parse_str(connection).unwrap();
     for _ in 0..100 {
-        if let Some(at) = dirsync_store::silence::last_request(db, id).await.unwrap() {
+        let pending = sync_log::Entity::find()
+            .filter(sync_log::Column::ConnectionId.eq(id))
+            .filter(sync_log::Column::Status.eq(0))
+            .count(db)
+            .await
+            .unwrap();
+        if pending == 0
+            && let Some(at) = dirsync_store::silence::last_request(db, id).await.unwrap()
+        {
             return at;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -83,6 +83,36 @@ pub fn check_group(g: &GroupSpec) -> Result<()> {
     check_document("the group document", &g.document)
 }
 
+/// Sync-log lines are capped where they are stored (the core, whoever calls it) and where
+/// they are sent (the edge, so batches stay small): characters of a request path with its
+/// query.
+pub const LOG_PATH_CHARS: usize = 2048;
+/// Characters of a sync-log error detail.
+pub const LOG_ERROR_CHARS: usize = 1024;
+/// Characters of a captured request body (the edge captures at most 64 KiB).
+pub const LOG_BODY_CHARS: usize = 65_600;
+/// Characters of a sync-log request id, method, IdP request id or trace id.
+pub const LOG_FIELD_CHARS: usize = 256;
+/// Outcomes in one `RecordRequests` call (the edge sends at most 500).
+pub const LOG_BATCH: usize = 1000;
+
+/// `s` cut to `max` characters, marked with "…" when it was cut.
+pub fn cut(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+        s.push('…');
+    }
+}
+
+/// `s` cut to `max` characters with NUL characters replaced (U+FFFD): a log line records what
+/// came, it is not refused for it.
+pub fn for_log(s: &mut String, max: usize) {
+    cut(s, max);
+    if s.contains('\0') {
+        *s = s.replace('\0', "\u{fffd}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,35 +151,5 @@ mod tests {
         assert!(
             matches!(check_user(&user), Err(e) if e.kind() == ErrorKind::InvalidValue && e.message().starts_with("userName"))
         );
-    }
-}
-
-/// Sync-log lines are capped where they are stored (the core, whoever calls it) and where
-/// they are sent (the edge, so batches stay small): characters of a request path with its
-/// query.
-pub const LOG_PATH_CHARS: usize = 2048;
-/// Characters of a sync-log error detail.
-pub const LOG_ERROR_CHARS: usize = 1024;
-/// Characters of a captured request body (the edge captures at most 64 KiB).
-pub const LOG_BODY_CHARS: usize = 65_600;
-/// Characters of a sync-log request id, method, IdP request id or trace id.
-pub const LOG_FIELD_CHARS: usize = 256;
-/// Outcomes in one `RecordRequests` call (the edge sends at most 500).
-pub const LOG_BATCH: usize = 1000;
-
-/// `s` cut to `max` characters, marked with "…" when it was cut.
-pub fn cut(s: &mut String, max: usize) {
-    if let Some((at, _)) = s.char_indices().nth(max) {
-        s.truncate(at);
-        s.push('…');
-    }
-}
-
-/// `s` cut to `max` characters with NUL characters replaced (U+FFFD): a log line records what
-/// came, it is not refused for it.
-pub fn for_log(s: &mut String, max: usize) {
-    cut(s, max);
-    if s.contains('\0') {
-        *s = s.replace('\0', "\u{fffd}");
     }
 }
