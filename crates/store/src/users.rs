@@ -135,7 +135,8 @@ pub async fn lock(txn: &DatabaseTransaction, tenant_id: Uuid, id: Uuid) -> Resul
     Ok(())
 }
 
-fn check_version(current: &User, expected: Option<i64>) -> Result<()> {
+/// VERSION_MISMATCH when `expected` is given and `current` is at another version.
+pub fn check_version(current: &User, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != current.version => Err(StoreError::version_mismatch(format!(
             "user {} is at version {}, not {v}",

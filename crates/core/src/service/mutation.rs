@@ -283,16 +283,7 @@ impl Pipeline {
                     // A write that keeps or makes the user active takes a held deactivation back.
                     holds::cancel(txn, tenant_id, c, id).await?;
                 } else {
-                    users::lock(txn, tenant_id, id).await?;
-                    let visible = adoption::visibility(txn, tenant_id, Some(c)).await?;
-                    adoption::before_write(txn, tenant_id, id, visible, true).await?;
-                    let current = users::get(txn, tenant_id, id).await?;
-                    if let Some(v) = expected_version.filter(|v| *v != current.version) {
-                        return Err(CoreError::version_mismatch(format!(
-                            "user {id} is at version {}, not {v}",
-                            current.version
-                        )));
-                    }
+                    let current = deprovisioned(txn, tenant_id, c, id, true, expected_version).await?;
                     let gate = gate(
                         txn,
                         tenant_id,
@@ -406,16 +397,7 @@ impl Pipeline {
     ) -> Result<(), Status> {
         self.run(tenant_id, async |txn, now| {
             if let (Deletion::User(id), Some(c)) = (target, author.connection_id) {
-                users::lock(txn, tenant_id, id).await?;
-                let visible = adoption::visibility(txn, tenant_id, Some(c)).await?;
-                adoption::before_write(txn, tenant_id, id, visible, false).await?;
-                let current = users::get(txn, tenant_id, id).await?;
-                if let Some(v) = expected_version.filter(|v| *v != current.version) {
-                    return Err(CoreError::version_mismatch(format!(
-                        "user {id} is at version {}, not {v}",
-                        current.version
-                    )));
-                }
+                let current = deprovisioned(txn, tenant_id, c, id, false, expected_version).await?;
                 if let Gate::Held(_, events) =
                     gate(txn, tenant_id, &author, &current, Effect::Delete, None, &self.ids, now).await?
                 {
@@ -541,6 +523,24 @@ async fn user_write_steps(
     events.extend(roles::after_user_write(txn, tenant_id, before.as_ref(), &after, author.trigger(), now).await?);
     events.extend(licenses::after_user_write(txn, tenant_id, before.as_ref(), &after, ids, now).await?);
     Ok((after, langs, events))
+}
+
+/// The user connection `c` deactivates (`replace`) or deletes, before the hold's gate: its
+/// row locked (step 1 of the lock order), visible to the connection, at `expected_version`.
+async fn deprovisioned(
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    c: Uuid,
+    id: Uuid,
+    replace: bool,
+    expected_version: Option<i64>,
+) -> Result<User> {
+    users::lock(txn, tenant_id, id).await?;
+    let visible = adoption::visibility(txn, tenant_id, Some(c)).await?;
+    adoption::before_write(txn, tenant_id, id, visible, replace).await?;
+    let current = users::get(txn, tenant_id, id).await?;
+    users::check_version(&current, expected_version)?;
+    Ok(current)
 }
 
 /// Who decides on a hold, as its event and sync-log line name them.
